@@ -1,0 +1,1 @@
+# devices/: emulated devices (virtio-mmio transport, virtqueues, devices).

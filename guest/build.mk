@@ -1,0 +1,1 @@
+# guest/: the freestanding guest kernel, linked into build/guest.elf.

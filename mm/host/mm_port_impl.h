@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* mm/host/mm_port_impl.h - the host (VMM, unit tests, benches) port of mm/. */
+#ifndef MM_PORT_IMPL_H
+#define MM_PORT_IMPL_H
+
+#include <stddef.h>
+
+/* Guests are limited to 32 vCPUs; host threads hash into these slots. */
+#define MM_NR_CPUS 64
+
+void *mm_memset(void *dst, int c, size_t n);
+void *mm_memcpy(void *dst, const void *src, size_t n);
+int mm_memcmp(const void *a, const void *b, size_t n);
+void mm_cpu_relax(void);
+unsigned mm_cpu_id(void);
+void mm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void mm_panic(const char *file, int line, const char *msg);
+
+/*
+ * Tests that provoke a panic on purpose install a handler that longjmps out;
+ * NULL restores the default (print and abort).
+ */
+typedef void (*mm_panic_handler_fn)(const char *file, int line,
+				    const char *msg);
+void mm_port_set_panic_handler(mm_panic_handler_fn fn);
+
+/* Tests capture diagnostics; NULL restores the default (stderr). */
+typedef void (*mm_log_sink_fn)(const char *line);
+void mm_port_set_log_sink(mm_log_sink_fn fn);
+
+#endif

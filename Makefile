@@ -4,8 +4,8 @@
 #   build/host/   host code (VMM, devices, mm/ for the VMM, unit tests, benches)
 #   build/asan/   the same host code with ASan+UBSan, for the sanitizer run
 #   build/guest/  the freestanding guest kernel (and mm/ compiled for it)
-# Each directory lists its sources in its own build.mk fragment, one file per
-# line, so that adding a file touches only that directory's fragment.
+# Each directory lists its sources in its own *.mk fragments, one file per
+# line, so that adding a file touches only its own fragment.
 #
 # make            build the VMM and the guest
 # make test       unit tests (plain and sanitized) and the KVM integration tests
@@ -64,11 +64,8 @@ UNIT_SRCS :=        # tests/unit/
 BENCH_PROGS :=      # benchmark programs, run in order by `make bench`
 TEST_DEPS :=        # extra files `make test` needs built
 
-include mm/build.mk
-include vmm/build.mk
-include devices/build.mk
-include guest/build.mk
-include tests/build.mk
+# Every directory's *.mk fragments; each fragment has one owner.
+include $(sort $(wildcard mm/*.mk vmm/*.mk devices/*.mk guest/*.mk tests/*.mk))
 
 host_obj = $(patsubst %.c,$(BUILD)/host/%.o,$(filter %.c,$(1)))
 asan_obj = $(patsubst %.c,$(BUILD)/asan/%.o,$(filter %.c,$(1)))

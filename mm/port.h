@@ -14,7 +14,12 @@
  *   void *mm_memcpy(void *dst, const void *src, size_t n);
  *   int   mm_memcmp(const void *a, const void *b, size_t n);
  *   void  mm_cpu_relax(void);             spin-wait hint (pause)
- *   unsigned mm_cpu_id(void);             small per-CPU (or per-thread) index
+ *   unsigned mm_cpu_id(void);             index < MM_NR_CPUS that no two
+ *                                         concurrently running threads share
+ *                                         (guest: the vCPU index; host: a slot
+ *                                         per live thread). Per-CPU data is
+ *                                         owned by the thread holding the id;
+ *                                         others touch it only under a lock.
  *   void  mm_log(const char *fmt, ...);   one line of diagnostics, no newline
  *   _Noreturn void mm_panic(const char *file, int line, const char *msg);
  * and may define MM_NR_CPUS (default 64).

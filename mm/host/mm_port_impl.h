@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-/* Guests are limited to 32 vCPUs; host threads hash into these slots. */
+/* Live host threads using mm/ at once (each holds its own slot). */
 #define MM_NR_CPUS 64
 
 void *mm_memset(void *dst, int c, size_t n);

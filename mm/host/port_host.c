@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* mm/host/port_host.c - libc-backed port of mm/ for the host. */
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
-#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +39,52 @@ void mm_cpu_relax(void)
 }
 
 /*
- * Each thread gets the next slot on first use. Slots wrap, so two threads may
- * share one; the per-CPU structures in mm/ are therefore locked (an
- * uncontended lock is cheap), never assumed exclusive.
+ * Each thread takes a free slot on first use and gives it back when it exits,
+ * so no two live threads share an id (the contract in port.h). A slot keeps
+ * whatever per-CPU caches its last owner left, as a CPU would.
  */
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char slot_used[MM_NR_CPUS];
+static pthread_key_t slot_key;
+static pthread_once_t slot_key_once = PTHREAD_ONCE_INIT;
+static _Thread_local unsigned slot_plus_one;
+
+static void slot_release(void *arg)
+{
+	unsigned slot = (unsigned)(uintptr_t)arg - 1;
+
+	pthread_mutex_lock(&slot_lock);
+	slot_used[slot] = 0;
+	pthread_mutex_unlock(&slot_lock);
+}
+
+static void slot_key_create(void)
+{
+	pthread_key_create(&slot_key, slot_release);
+}
+
+static unsigned slot_take(void)
+{
+	unsigned slot;
+
+	pthread_once(&slot_key_once, slot_key_create);
+	pthread_mutex_lock(&slot_lock);
+	for (slot = 0; slot < MM_NR_CPUS && slot_used[slot]; slot++)
+		;
+	if (slot < MM_NR_CPUS)
+		slot_used[slot] = 1;
+	pthread_mutex_unlock(&slot_lock);
+	if (slot == MM_NR_CPUS)
+		mm_panic(__FILE__, __LINE__,
+			 "more than MM_NR_CPUS live threads use mm/");
+	pthread_setspecific(slot_key, (void *)(uintptr_t)(slot + 1));
+	return slot;
+}
+
 unsigned mm_cpu_id(void)
 {
-	static atomic_uint next_slot;
-	static _Thread_local unsigned slot_plus_one;
-
 	if (__builtin_expect(slot_plus_one == 0, 0))
-		slot_plus_one = atomic_fetch_add(&next_slot, 1) % MM_NR_CPUS + 1;
+		slot_plus_one = slot_take() + 1;
 	return slot_plus_one - 1;
 }
 

@@ -3,3 +3,5 @@
 VMM_MAIN_SRCS += vmm/main.c
 
 VMM_LIBS += -lfdt
+
+VMM_SRCS += vmm/guest_mem.c

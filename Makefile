@@ -31,7 +31,7 @@ PKG_CONFIG ?= pkg-config
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wno-unused-parameter -Wvla -Wformat=2
-COMMON_CFLAGS := -std=c11 -g $(WARNINGS) -MMD -MP -I. -Imm
+COMMON_CFLAGS := -std=c11 -g $(WARNINGS) -MMD -MP -I.
 HOST_DEFS := -D_GNU_SOURCE -DMM_PORT_HOST -Imm/host
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)

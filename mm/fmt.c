@@ -16,7 +16,7 @@ struct fmt_spec {
 	bool zero;
 	int width;
 	int precision; /* -1: none */
-	int length;    /* 0 int, 1 long, 2 long long, -1 short, -2 char, 3 size_t */
+	int length; /* 0 int, 1 long, 2 long long, -1 short, -2 char, 3 size_t */
 };
 
 static void out_char(struct fmt_out *o, char c)
@@ -157,7 +157,9 @@ static void format_one(struct fmt_out *o, struct fmt_spec *s, char conv,
 	case 'd':
 	case 'i':
 		sv = arg_signed(s, ap);
-		out_num(o, s, sv < 0 ? 0ull - (unsigned long long)sv : (unsigned long long)sv,
+		out_num(o, s,
+			sv < 0 ? 0ull - (unsigned long long)sv
+			       : (unsigned long long)sv,
 			sv < 0, 10, false);
 		break;
 	case 'u':

@@ -22,13 +22,13 @@
 #include "errno.h"
 #include "gfp.h"
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (1ull << PAGE_SHIFT)
-#define MAX_ORDER 11 /* orders 0 .. MAX_ORDER - 1: 4 KiB .. 4 MiB blocks */
-#define PAGEBLOCK_ORDER 9
-#define PAGEBLOCK_NR_PAGES (1u << PAGEBLOCK_ORDER)
+#define PAGE_SHIFT	     12
+#define PAGE_SIZE	     (1ull << PAGE_SHIFT)
+#define MAX_ORDER	     11 /* orders 0 .. MAX_ORDER - 1: 4 KiB .. 4 MiB blocks */
+#define PAGEBLOCK_ORDER	     9
+#define PAGEBLOCK_NR_PAGES   (1u << PAGEBLOCK_ORDER)
 
-#define MM_PFN_TO_ADDR(pfn) ((uint64_t)(pfn) << PAGE_SHIFT)
+#define MM_PFN_TO_ADDR(pfn)  ((uint64_t)(pfn) << PAGE_SHIFT)
 #define MM_ADDR_TO_PFN(addr) ((uint64_t)(addr) >> PAGE_SHIFT)
 
 /* Zones are address-width classes: a zone holds the frames below its bound. */
@@ -40,7 +40,7 @@ enum zone_type {
 	MM_NR_ZONES,
 };
 
-#define ZONE_DMA_END_PFN (16ull << (20 - PAGE_SHIFT))
+#define ZONE_DMA_END_PFN   (16ull << (20 - PAGE_SHIFT))
 #define ZONE_DMA32_END_PFN (4ull << (30 - PAGE_SHIFT))
 
 enum migratetype {
@@ -54,20 +54,20 @@ enum migratetype {
 
 /* Frame states (DESIGN.md): every frame is in exactly one. */
 enum frame_state {
-	FRAME_FREE,     /* in the buddy allocator or on a per-CPU list */
-	FRAME_GUEST,    /* held by the guest */
-	FRAME_DMA,      /* contiguous, mapped to one device (owner) */
-	FRAME_BALLOON,  /* given to the balloon; backing released */
+	FRAME_FREE,	/* in the buddy allocator or on a per-CPU list */
+	FRAME_GUEST,	/* held by the guest */
+	FRAME_DMA,	/* contiguous, mapped to one device (owner) */
+	FRAME_BALLOON,	/* given to the balloon; backing released */
 	FRAME_RESERVED, /* boot data, kernel image; never allocated */
 	FRAME_NR_STATES,
 };
 
 /* struct page.flags */
-#define PG_HEAD (1u << 0)      /* first frame of a free or allocated block */
-#define PG_PCP (1u << 1)       /* on a per-CPU list (state stays FREE) */
+#define PG_HEAD	     (1u << 0) /* first frame of a free or allocated block */
+#define PG_PCP	     (1u << 1) /* on a per-CPU list (state stays FREE) */
 #define PG_DISCARDED (1u << 2) /* host backing released: reads as zeros */
 
-#define MM_NO_LINK UINT32_MAX
+#define MM_NO_LINK   UINT32_MAX
 
 /*
  * One per guest frame (16 bytes). Links are frame indexes relative to the
@@ -78,7 +78,7 @@ struct page {
 	uint32_t next;
 	uint32_t prev;
 	uint32_t owner; /* device id for FRAME_DMA, 0 otherwise */
-	uint8_t state;  /* enum frame_state */
+	uint8_t state;	/* enum frame_state */
 	uint8_t order;
 	uint8_t migratetype;
 	uint8_t flags;
@@ -98,11 +98,12 @@ struct mm_ops {
 };
 
 struct mm_config {
-	const struct mm_range *ranges; /* RAM, sorted, disjoint; holes between */
+	const struct mm_range
+		*ranges; /* RAM, sorted, disjoint; holes between */
 	unsigned nr_ranges;
 	uint64_t movable_pages; /* top of RAM given to ZONE_MOVABLE; 0: none */
-	unsigned pcp_high;      /* per-CPU list high mark; 0: default */
-	unsigned pcp_batch;     /* per-CPU refill/drain batch; 0: default */
+	unsigned pcp_high;	/* per-CPU list high mark; 0: default */
+	unsigned pcp_batch;	/* per-CPU refill/drain batch; 0: default */
 	const struct mm_ops *ops;
 	void *opaque;
 };
@@ -215,8 +216,7 @@ struct mm_stats {
 	uint64_t fallback_steal; /* pageblocks taken over by another mt */
 };
 
-int mm_zone_info(struct mm *mm, enum zone_type zone,
-		 struct mm_zone_info *out);
+int mm_zone_info(struct mm *mm, enum zone_type zone, struct mm_zone_info *out);
 void mm_get_stats(struct mm *mm, struct mm_stats *out);
 
 /*

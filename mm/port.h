@@ -39,16 +39,16 @@
 #endif
 
 #define MM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MM_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MM_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define mm_likely(x) __builtin_expect(!!(x), 1)
-#define mm_unlikely(x) __builtin_expect(!!(x), 0)
+#define MM_MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define MM_MAX(a, b)	 ((a) > (b) ? (a) : (b))
+#define mm_likely(x)	 __builtin_expect(!!(x), 1)
+#define mm_unlikely(x)	 __builtin_expect(!!(x), 0)
 
 /* An invariant that, if broken, means the allocator itself is wrong. */
-#define MM_BUG_ON(cond)                                                      \
-	do {                                                                 \
-		if (mm_unlikely(cond))                                       \
-			mm_panic(__FILE__, __LINE__, "BUG_ON(" #cond ")");   \
+#define MM_BUG_ON(cond)                                                        \
+	do {                                                                   \
+		if (mm_unlikely(cond))                                         \
+			mm_panic(__FILE__, __LINE__, "BUG_ON(" #cond ")");     \
 	} while (0)
 
 #ifdef MM_DEBUG
@@ -66,7 +66,10 @@ struct mm_lock {
 	atomic_flag held;
 };
 
-#define MM_LOCK_INIT {ATOMIC_FLAG_INIT}
+#define MM_LOCK_INIT                                                           \
+	{                                                                      \
+		ATOMIC_FLAG_INIT                                               \
+	}
 
 static inline void mm_lock_init(struct mm_lock *lock)
 {

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libc6-dev libfdt-dev device-tree-compiler check
-      libsubunit-dev clang-format)
+      libsubunit-dev clang-format libjansson-dev)
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs+=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev

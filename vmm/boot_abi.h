@@ -24,33 +24,33 @@
 #define BVM_MAX_VCPUS 32
 
 /* Guest-physical layout of the boot data area [0, 1 MiB). Reserved RAM. */
-#define BVM_GDT_ADDR 0x1000ull   /* GDT: fixed selectors + one TSS per vCPU */
-#define BVM_TSS_ADDR 0x3000ull   /* TSSes, BVM_TSS_STRIDE bytes apart */
-#define BVM_TSS_STRIDE 0x80ull
-#define BVM_PML4_ADDR 0x5000ull  /* PML4, then PDPTs and PDs after it */
-#define BVM_PT_END 0x50000ull    /* page tables end here (max 64 GiB mapped) */
-#define BVM_FDT_ADDR 0x50000ull  /* flattened device tree */
-#define BVM_FDT_MAX 0x10000ull
-#define BVM_KSTACK_BASE 0x80000ull /* CPL-0 stacks, one per vCPU */
-#define BVM_KSTACK_SIZE 0x4000ull
+#define BVM_GDT_ADDR	  0x1000ull /* GDT: fixed selectors + one TSS per vCPU */
+#define BVM_TSS_ADDR	  0x3000ull /* TSSes, BVM_TSS_STRIDE bytes apart */
+#define BVM_TSS_STRIDE	  0x80ull
+#define BVM_PML4_ADDR	  0x5000ull /* PML4, then PDPTs and PDs after it */
+#define BVM_PT_END	  0x50000ull /* page tables end here (max 64 GiB mapped) */
+#define BVM_FDT_ADDR	  0x50000ull /* flattened device tree */
+#define BVM_FDT_MAX	  0x10000ull
+#define BVM_KSTACK_BASE	  0x80000ull /* CPL-0 stacks, one per vCPU */
+#define BVM_KSTACK_SIZE	  0x4000ull
 #define BVM_KSTACK_TOP(i) (BVM_KSTACK_BASE + ((i) + 1) * BVM_KSTACK_SIZE)
-#define BVM_BOOT_END 0x100000ull   /* 1 MiB: the kernel image starts here */
-#define BVM_KERNEL_BASE 0x100000ull
+#define BVM_BOOT_END	  0x100000ull /* 1 MiB: the kernel image starts here */
+#define BVM_KERNEL_BASE	  0x100000ull
 
 /* GDT selectors. User selectors carry RPL 3. */
-#define BVM_SEL_KCODE 0x08
-#define BVM_SEL_KDATA 0x10
-#define BVM_SEL_UDATA 0x1b /* 0x18 | 3 */
-#define BVM_SEL_UCODE 0x23 /* 0x20 | 3 */
+#define BVM_SEL_KCODE  0x08
+#define BVM_SEL_KDATA  0x10
+#define BVM_SEL_UDATA  0x1b		 /* 0x18 | 3 */
+#define BVM_SEL_UCODE  0x23		 /* 0x20 | 3 */
 #define BVM_SEL_TSS(i) (0x28 + 16 * (i)) /* 16-byte system descriptors */
 
 /* Guest-physical layout above RAM's first part. */
-#define BVM_LOWMEM_END 0xC0000000ull   /* RAM below the hole ends at 3 GiB */
+#define BVM_LOWMEM_END	  0xC0000000ull	 /* RAM below the hole ends at 3 GiB */
 #define BVM_HIGHMEM_START 0x100000000ull /* and continues at 4 GiB */
-#define BVM_MMIO_BASE 0xD0000000ull    /* virtio-mmio windows */
-#define BVM_MMIO_WINDOW 0x1000ull
-#define BVM_IOAPIC_ADDR 0xFEC00000ull
-#define BVM_LAPIC_ADDR 0xFEE00000ull
+#define BVM_MMIO_BASE	  0xD0000000ull	 /* virtio-mmio windows */
+#define BVM_MMIO_WINDOW	  0x1000ull
+#define BVM_IOAPIC_ADDR	  0xFEC00000ull
+#define BVM_LAPIC_ADDR	  0xFEE00000ull
 
 /*
  * Debug channels (port I/O). Every out is a VM exit (5-20 us on PVM hosts), so
@@ -58,11 +58,11 @@
  * boot and panics.
  */
 #define BVM_PORT_CONSOLE_BYTE 0x00e9 /* out8: one character */
-#define BVM_PORT_CONSOLE_BUF 0x00ea  /* out32: GPA of struct bvm_console_buf */
-#define BVM_PORT_REPORT 0x00f0       /* out32: GPA of struct bvm_report */
-#define BVM_PORT_EXIT 0x00f4         /* out32: the VMM exits with this status */
+#define BVM_PORT_CONSOLE_BUF  0x00ea /* out32: GPA of struct bvm_console_buf */
+#define BVM_PORT_REPORT	      0x00f0 /* out32: GPA of struct bvm_report */
+#define BVM_PORT_EXIT	      0x00f4 /* out32: the VMM exits with this status */
 
-#define BVM_CONSOLE_BUF_MAX 4096
+#define BVM_CONSOLE_BUF_MAX   4096
 
 struct bvm_console_buf {
 	unsigned int len; /* bytes in data, <= BVM_CONSOLE_BUF_MAX */
@@ -78,19 +78,19 @@ enum bvm_report_kind {
 };
 
 struct bvm_report {
-	unsigned int kind;     /* enum bvm_report_kind */
+	unsigned int kind; /* enum bvm_report_kind */
 	unsigned int line;
 	unsigned long long value;
-	char file[64];         /* NUL-terminated (VMM bounds it regardless) */
-	char msg[128];         /* NUL-terminated (VMM bounds it regardless) */
+	char file[64]; /* NUL-terminated (VMM bounds it regardless) */
+	char msg[128]; /* NUL-terminated (VMM bounds it regardless) */
 };
 
 /* Exit statuses of `vmm run`. */
-#define BVM_EXIT_OK 0           /* guest reported done, or wrote 0 to EXIT */
-#define BVM_EXIT_VMM_ERROR 1    /* host-side failure (KVM, bad ELF, ...) */
-#define BVM_EXIT_USAGE 2        /* bad command line */
-#define BVM_EXIT_GUEST_FAIL 3   /* guest assertion failure or exception */
-#define BVM_EXIT_TIMEOUT 4      /* --timeout expired */
-#define BVM_EXIT_GUEST_CRASH 5  /* triple fault, internal error, bad exit */
+#define BVM_EXIT_OK	     0 /* guest reported done, or wrote 0 to EXIT */
+#define BVM_EXIT_VMM_ERROR   1 /* host-side failure (KVM, bad ELF, ...) */
+#define BVM_EXIT_USAGE	     2 /* bad command line */
+#define BVM_EXIT_GUEST_FAIL  3 /* guest assertion failure or exception */
+#define BVM_EXIT_TIMEOUT     4 /* --timeout expired */
+#define BVM_EXIT_GUEST_CRASH 5 /* triple fault, internal error, bad exit */
 
 #endif /* VMM_BOOT_ABI_H */

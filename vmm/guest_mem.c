@@ -6,8 +6,8 @@
 
 #include "vmm/guest_mem.h"
 
-static const struct guest_mem_region *
-region_of(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+static const struct guest_mem_region *region_of(const struct guest_mem *mem,
+						uint64_t gpa, uint64_t len)
 {
 	uint64_t end;
 
@@ -44,7 +44,8 @@ int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	 * anonymous memory.
 	 */
 	if (mem->fd >= 0) {
-		if (fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		if (fallocate(mem->fd,
+			      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			      (off_t)(r->fd_offset + off), (off_t)len) < 0)
 			return -errno;
 		return 0;

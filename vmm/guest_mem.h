@@ -12,14 +12,14 @@
 #define GUEST_MEM_MAX_REGIONS 2
 
 struct guest_mem_region {
-	uint64_t gpa;       /* guest-physical start */
-	uint64_t size;      /* bytes */
-	uint8_t *hva;       /* host mapping */
+	uint64_t gpa;	    /* guest-physical start */
+	uint64_t size;	    /* bytes */
+	uint8_t *hva;	    /* host mapping */
 	uint64_t fd_offset; /* offset of this region in the memfd */
 };
 
 struct guest_mem {
-	int fd; /* the memfd */
+	int fd;	       /* the memfd */
 	uint64_t size; /* total RAM bytes */
 	unsigned nr_regions;
 	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
@@ -37,7 +37,6 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
  * Release the host backing of [gpa, gpa + len) (page-aligned, inside one
  * region): it reads as zeros afterwards. Return 0 or a negative errno.
  */
-int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa,
-		      uint64_t len);
+int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 #endif /* VMM_GUEST_MEM_H */

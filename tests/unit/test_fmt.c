@@ -6,13 +6,13 @@
 #include "mm/fmt.h"
 #include "unit.h"
 
-#define CHECK_SAME(...)                                                      \
-	do {                                                                 \
-		char ours[128], libc[128];                                   \
-		int n1 = mm_snprintf(ours, sizeof(ours), __VA_ARGS__);       \
-		int n2 = snprintf(libc, sizeof(libc), __VA_ARGS__);          \
-		ck_assert_str_eq(ours, libc);                                \
-		ck_assert_int_eq(n1, n2);                                    \
+#define CHECK_SAME(...)                                                        \
+	do {                                                                   \
+		char ours[128], libc[128];                                     \
+		int n1 = mm_snprintf(ours, sizeof(ours), __VA_ARGS__);         \
+		int n2 = snprintf(libc, sizeof(libc), __VA_ARGS__);            \
+		ck_assert_str_eq(ours, libc);                                  \
+		ck_assert_int_eq(n1, n2);                                      \
 	} while (0)
 
 START_TEST(test_fmt_matches_libc)

@@ -12,10 +12,10 @@
 typedef Suite *(*unit_suite_fn)(void);
 void unit_register(unit_suite_fn make);
 
-#define UNIT_SUITE(fn)                                                       \
-	static void __attribute__((constructor)) fn##_register(void)         \
-	{                                                                    \
-		unit_register(fn);                                           \
+#define UNIT_SUITE(fn)                                                         \
+	static void __attribute__((constructor)) fn##_register(void)           \
+	{                                                                      \
+		unit_register(fn);                                             \
 	}
 
 /* Seed for randomized tests: $UNIT_SEED if set, else a fixed default. */

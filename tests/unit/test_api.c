@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for the control API (vmm/api.c): protocol and socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "vmm/api.h"
+
+static int echo_cmd(void *opaque, json_t *args, json_t **result, char *msg,
+		    size_t msg_size)
+{
+	json_t *value = json_object_get(args, "value");
+	int *calls = opaque;
+
+	(*calls)++;
+	if (!json_is_integer(value)) {
+		snprintf(msg, msg_size, "'value' must be an integer");
+		return -EINVAL;
+	}
+	*result = json_pack("{s:I}", "value", json_integer_value(value) * 2);
+	return 0;
+}
+
+static int fail_cmd(void *opaque, json_t *args, json_t **result, char *msg,
+		    size_t msg_size)
+{
+	return -EDQUOT; /* no message: the server falls back to strerror */
+}
+
+static char sock_dir[64];
+static char sock_path[128];
+static int echo_calls;
+
+static struct api_server *make_server(void)
+{
+	struct api_server *srv;
+
+	strcpy(sock_dir, "/tmp/bvm-api-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(sock_dir));
+	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", sock_dir);
+	ck_assert_int_eq(api_server_create(&srv, sock_path), 0);
+	ck_assert_int_eq(api_register(srv, "echo", echo_cmd, &echo_calls), 0);
+	ck_assert_int_eq(api_register(srv, "fail", fail_cmd, NULL), 0);
+	return srv;
+}
+
+static void drop_server(struct api_server *srv)
+{
+	api_server_destroy(srv);
+	ck_assert_int_ne(access(sock_path, F_OK), 0); /* unlinked */
+	rmdir(sock_dir);
+}
+
+static json_t *handle(struct api_server *srv, const char *line)
+{
+	char *out = api_handle_line(srv, line, strlen(line));
+	json_t *resp;
+
+	ck_assert_ptr_nonnull(out);
+	resp = json_loads(out, 0, NULL);
+	free(out);
+	ck_assert_ptr_nonnull(resp);
+	return resp;
+}
+
+static void assert_error(json_t *resp, const char *code, const char *needle)
+{
+	json_t *err = json_object_get(resp, "error");
+	const char *msg = json_string_value(json_object_get(err, "message"));
+
+	ck_assert(json_is_false(json_object_get(resp, "ok")));
+	ck_assert_str_eq(json_string_value(json_object_get(err, "code")), code);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strstr(msg, needle), "message '%s' lacks '%s'", msg,
+		      needle);
+	json_decref(resp);
+}
+
+START_TEST(test_api_protocol_errors)
+{
+	struct api_server *srv = make_server();
+
+	assert_error(handle(srv, "{not json"), "EINVAL", "not valid JSON");
+	assert_error(handle(srv, "[1,2]"), "EINVAL", "\"cmd\"");
+	assert_error(handle(srv, "{\"cmd\": 7}"), "EINVAL", "\"cmd\"");
+	assert_error(handle(srv, "{\"cmd\":\"x\",\"cmd\":\"y\"}"), "EINVAL",
+		     "not valid JSON");
+	assert_error(handle(srv, "{\"cmd\": \"nope\"}"), "EINVAL",
+		     "known: echo, fail");
+	assert_error(handle(srv, "{\"cmd\": \"echo\"}"), "EINVAL",
+		     "must be an integer");
+	assert_error(handle(srv, "{\"cmd\": \"fail\"}"), "EDQUOT", "quota");
+	drop_server(srv);
+}
+END_TEST
+
+START_TEST(test_api_success)
+{
+	struct api_server *srv = make_server();
+	json_t *resp = handle(srv, "{\"cmd\": \"echo\", \"value\": 21}");
+
+	ck_assert(json_is_true(json_object_get(resp, "ok")));
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(resp, "result"), "value")),
+			 42);
+	json_decref(resp);
+	drop_server(srv);
+}
+END_TEST
+
+START_TEST(test_api_socket_clients_in_turn)
+{
+	struct api_server *srv = make_server();
+	struct stat st;
+
+	ck_assert_int_eq(stat(sock_path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(api_server_start(srv), 0);
+	for (int i = 0; i < 5; i++) {
+		json_t *req =
+			json_pack("{s:s, s:i}", "cmd", "echo", "value", i);
+		json_t *resp = NULL;
+
+		ck_assert_int_eq(api_call(sock_path, req, &resp), 0);
+		ck_assert_int_eq(
+			json_integer_value(json_object_get(
+				json_object_get(resp, "result"), "value")),
+			2 * i);
+		json_decref(req);
+		json_decref(resp);
+	}
+	drop_server(srv);
+}
+END_TEST
+
+static int raw_connect(void)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strcpy(addr.sun_path, sock_path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)),
+			 0);
+	return fd;
+}
+
+static size_t read_reply(int fd, char *buf, size_t size, int lines)
+{
+	size_t len = 0;
+
+	while (lines > 0 && len < size - 1) {
+		ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
+
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			lines -= buf[len + i] == '\n';
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+START_TEST(test_api_pipelined_and_oversized)
+{
+	struct api_server *srv = make_server();
+	static char big[API_MAX_LINE + 64];
+	const char *two = "{\"cmd\":\"echo\",\"value\":1}\r\n\n"
+			  "{\"cmd\":\"echo\",\"value\":2}\n";
+	char reply[1024];
+	int fd;
+
+	ck_assert_int_eq(api_server_start(srv), 0);
+	fd = raw_connect();
+	ck_assert_int_eq(send(fd, two, strlen(two), 0), (ssize_t)strlen(two));
+	read_reply(fd, reply, sizeof(reply), 2);
+	ck_assert_ptr_nonnull(strstr(reply, "\"value\":2}"));
+	ck_assert_ptr_nonnull(strstr(reply, "\"value\":4}"));
+	close(fd);
+
+	memset(big, ' ', sizeof(big));
+	fd = raw_connect();
+	send(fd, big, sizeof(big), MSG_NOSIGNAL);
+	read_reply(fd, reply, sizeof(reply), 1);
+	ck_assert_ptr_nonnull(strstr(reply, "E2BIG"));
+	close(fd);
+
+	/* The server is still there for the next client. */
+	fd = raw_connect();
+	send(fd, two, strlen(two), 0);
+	read_reply(fd, reply, sizeof(reply), 2);
+	ck_assert_ptr_nonnull(strstr(reply, "\"value\":4}"));
+	close(fd);
+	drop_server(srv);
+}
+END_TEST
+
+START_TEST(test_api_socket_path_rules)
+{
+	struct api_server *srv = make_server(), *other;
+	char long_path[200];
+	FILE *f;
+
+	/* A live VMM's socket is not stolen. */
+	ck_assert_int_eq(api_server_create(&other, sock_path), -EADDRINUSE);
+	/* A stale one (nobody listening) is replaced. */
+	api_server_destroy(srv);
+	{
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+		strcpy(addr.sun_path, sock_path);
+		ck_assert_int_eq(
+			bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		close(fd); /* leaves the socket file behind, unbound */
+	}
+	ck_assert_int_eq(api_server_create(&other, sock_path), 0);
+	api_server_destroy(other);
+	/* Something that is not a socket is never deleted. */
+	f = fopen(sock_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(api_server_create(&other, sock_path), -EEXIST);
+	ck_assert_int_eq(access(sock_path, F_OK), 0);
+	unlink(sock_path);
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	long_path[sizeof(long_path) - 1] = '\0';
+	ck_assert_int_eq(api_server_create(&other, long_path), -ENAMETOOLONG);
+	{
+		json_t *req = json_pack("{s:s}", "cmd", "echo"), *resp = NULL;
+
+		ck_assert_int_eq(api_call("/nonexistent/bvm.sock", req, &resp),
+				 -ENOENT);
+		json_decref(req);
+	}
+	rmdir(sock_dir);
+}
+END_TEST
+
+static Suite *api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_api_protocol_errors);
+	tcase_add_test(tc, test_api_success);
+	tcase_add_test(tc, test_api_socket_clients_in_turn);
+	tcase_add_test(tc, test_api_pipelined_and_oversized);
+	tcase_add_test(tc, test_api_socket_path_rules);
+	suite_add_tcase(s, tc);
+	return s;
+}
+UNIT_SUITE(api_suite)

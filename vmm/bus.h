@@ -28,8 +28,13 @@ typedef int (*bus_handler_fn)(void *opaque, uint64_t offset, void *data,
 
 struct bus;
 
+/* A new empty bus, or NULL (out of memory). Free with bus_destroy(). */
+struct bus *bus_create(void);
+void bus_destroy(struct bus *bus);
+
 /*
- * Register [base, base + len) in @space. Ranges may not overlap.
+ * Register [base, base + len) in @space. Ranges may not overlap. Register
+ * during VM setup, before vCPUs run: dispatch takes no lock.
  * Return 0, -EEXIST (overlap), -EINVAL (empty or wrapping range) or -ENOSPC.
  */
 int bus_register(struct bus *bus, enum bus_space space, uint64_t base,

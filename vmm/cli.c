@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+/* vmm/cli.c - parsing of `vmm run` options, sizes and counts. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "vmm/cli.h"
+
+const char cli_run_help[] =
+	"usage: vmm run [OPTIONS] GUEST.elf\n"
+	"\n"
+	"Boot GUEST.elf (an x86-64 ELF executable linked at 1 MiB) in a KVM\n"
+	"virtual machine, entered directly in 64-bit long mode.\n"
+	"\n"
+	"options:\n"
+	"  --mem SIZE          guest RAM (default 256M). SIZE is bytes or a\n"
+	"                      number with K, M, G or T (powers of 1024);\n"
+	"                      16M .. 64G, a multiple of 2M. RAM above 3G\n"
+	"                      continues at 4G (the MMIO hole is [3G, 4G)).\n"
+	"  --vcpus N           virtual CPUs, 1 .. 32 (default 1)\n"
+	"  --cmdline STR       guest command line, /chosen/bootargs in the "
+	"FDT\n"
+	"                      (default empty; e.g. \"workload=smp\")\n"
+	"  --timeout SECONDS   fail if the guest has not finished after\n"
+	"                      SECONDS (default 0: wait forever)\n"
+	"  --memory-model M    hosted (default: the host's buddy allocator is\n"
+	"                      the guest's page allocator) or native (the "
+	"guest\n"
+	"                      owns all its RAM)\n"
+	"  -h, --help          show this help\n"
+	"\n"
+	"exit status:\n"
+	"  0  the guest reported done (or wrote 0 to the exit port)\n"
+	"  1  host-side error (KVM unavailable, bad ELF, out of memory, ...)\n"
+	"  2  bad command line\n"
+	"  3  guest assertion failure or guest exception\n"
+	"  4  --timeout expired\n"
+	"  5  guest crashed: triple fault, KVM internal error, unhandled exit\n"
+	"     (the vCPU's registers are printed)\n";
+
+static void cli_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cli_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int cli_unit_shift(const char *unit, unsigned *shift)
+{
+	static const char units[] = "KMGT";
+	const char *p;
+	char c;
+
+	if (*unit == '\0') {
+		*shift = 0;
+		return 0;
+	}
+	/* Fold to upper case; a non-letter must not fold to the NUL. */
+	c = (char)(unit[0] & ~0x20);
+	p = c ? strchr(units, c) : NULL;
+	if (!p)
+		return -EINVAL;
+	*shift = 10 * (unsigned)(p - units + 1);
+	unit++;
+	if (*unit == '\0' || strcasecmp(unit, "B") == 0 ||
+	    strcasecmp(unit, "iB") == 0)
+		return 0;
+	return -EINVAL;
+}
+
+int cli_parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t value = 0;
+	unsigned shift;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (__builtin_mul_overflow(value, 10, &value) ||
+		    __builtin_add_overflow(value, (uint64_t)(*p - '0'), &value))
+			return -ERANGE;
+	}
+	if (cli_unit_shift(p, &shift) < 0)
+		return -EINVAL;
+	if (shift && value > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*bytes = value << shift;
+	return 0;
+}
+
+int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	uint64_t value = 0;
+
+	if (!s || *s == '\0')
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		value = value * 10 + (uint64_t)(*p - '0');
+		if (value > UINT32_MAX)
+			return -ERANGE;
+	}
+	if (value < min || value > max)
+		return -ERANGE;
+	*out = (unsigned)value;
+	return 0;
+}
+
+static int cli_check_mem(const char *arg, uint64_t *bytes, char *err,
+			 size_t errlen)
+{
+	int r = cli_parse_size(arg, bytes);
+
+	if (r == -EINVAL) {
+		cli_error(err, errlen,
+			  "--mem: '%s' is not a size (use e.g. 256M, 1G, "
+			  "1536K or bytes)",
+			  arg);
+		return r;
+	}
+	if (r < 0 || *bytes < CLI_MEM_MIN || *bytes > CLI_MEM_MAX) {
+		cli_error(err, errlen,
+			  "--mem: '%s' is out of range (16M .. 64G)", arg);
+		return -EINVAL;
+	}
+	if (*bytes % CLI_MEM_ALIGN) {
+		cli_error(err, errlen,
+			  "--mem: '%s' is not a multiple of 2M (the boot page "
+			  "tables map 2 MiB pages)",
+			  arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cli_apply_option(struct vm_config *cfg, const char *name,
+			    const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(name, "--mem") == 0)
+		return cli_check_mem(arg, &cfg->mem_size, err, errlen);
+	if (strcmp(name, "--vcpus") == 0) {
+		if (cli_parse_uint(arg, 1, BVM_MAX_VCPUS, &cfg->nr_vcpus) == 0)
+			return 0;
+		cli_error(err, errlen,
+			  "--vcpus: '%s' is not a number in 1 .. %d", arg,
+			  BVM_MAX_VCPUS);
+		return -EINVAL;
+	}
+	if (strcmp(name, "--cmdline") == 0) {
+		cfg->cmdline = arg;
+		return 0;
+	}
+	if (strcmp(name, "--timeout") == 0) {
+		if (cli_parse_uint(arg, 0, CLI_TIMEOUT_MAX, &cfg->timeout_s) ==
+		    0)
+			return 0;
+		cli_error(
+			err, errlen,
+			"--timeout: '%s' is not a number of seconds in 0 .. %u",
+			arg, CLI_TIMEOUT_MAX);
+		return -EINVAL;
+	}
+	/* --memory-model */
+	if (strcmp(arg, "hosted") == 0) {
+		cfg->memory_model = VM_MEMORY_HOSTED;
+		return 0;
+	}
+	if (strcmp(arg, "native") == 0) {
+		cfg->memory_model = VM_MEMORY_NATIVE;
+		return 0;
+	}
+	cli_error(err, errlen,
+		  "--memory-model: '%s' is neither 'hosted' nor 'native'", arg);
+	return -EINVAL;
+}
+
+static const char *const cli_value_options[] = {
+	"--mem", "--vcpus", "--cmdline", "--timeout", "--memory-model",
+};
+
+static bool cli_is_value_option(const char *name)
+{
+	for (size_t i = 0;
+	     i < sizeof(cli_value_options) / sizeof(cli_value_options[0]);
+	     i++) {
+		if (strcmp(name, cli_value_options[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One option at argv[*i]: "--name value" or "--name=value". Advances *i past
+ * what it consumed.
+ */
+static int cli_parse_option(int argc, char **argv, int *i,
+			    struct vm_config *cfg, char *err, size_t errlen)
+{
+	char name[32];
+	const char *arg = argv[*i];
+	const char *eq = strchr(arg, '=');
+	const char *value;
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	if (!cli_is_value_option(name)) {
+		cli_error(err, errlen, "unknown option '%s'", arg);
+		return -EINVAL;
+	}
+	if (eq) {
+		value = eq + 1;
+	} else if (*i + 1 < argc) {
+		value = argv[++*i];
+	} else {
+		cli_error(err, errlen, "option '%s' needs a value", name);
+		return -EINVAL;
+	}
+	(*i)++;
+	return cli_apply_option(cfg, name, value, err, errlen);
+}
+
+static int cli_check_guest(const char *path, char *err, size_t errlen)
+{
+	if (access(path, R_OK) < 0) {
+		cli_error(err, errlen, "cannot read guest '%s': %s", path,
+			  strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
+		  size_t errlen)
+{
+	int i = 1;
+	bool options_done = false;
+
+	*cfg = (struct vm_config){
+		.mem_size = CLI_MEM_DEFAULT,
+		.nr_vcpus = 1,
+		.cmdline = "",
+		.memory_model = VM_MEMORY_HOSTED,
+	};
+	while (i < argc) {
+		const char *arg = argv[i];
+		int r;
+
+		if (!options_done &&
+		    (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0))
+			return 1;
+		if (!options_done && strcmp(arg, "--") == 0) {
+			options_done = true;
+			i++;
+			continue;
+		}
+		if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+			r = cli_parse_option(argc, argv, &i, cfg, err, errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (cfg->guest_path) {
+			cli_error(err, errlen, "unexpected argument '%s'", arg);
+			return -EINVAL;
+		}
+		cfg->guest_path = arg;
+		i++;
+	}
+	if (!cfg->guest_path) {
+		cli_error(err, errlen, "missing GUEST.elf");
+		return -EINVAL;
+	}
+	return cli_check_guest(cfg->guest_path, err, errlen);
+}

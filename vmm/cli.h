@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm/cli.h - command-line parsing for `vmm run`, kept apart from main() so
+ * that unit tests can drive it. Nothing here exits: errors come back as a
+ * message in the caller's buffer and a negative errno.
+ */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/vm.h"
+
+#define CLI_MEM_MIN	(16ull << 20)
+#define CLI_MEM_MAX	(64ull << 30)
+#define CLI_MEM_ALIGN	(2ull << 20)
+#define CLI_MEM_DEFAULT (256ull << 20)
+#define CLI_TIMEOUT_MAX 86400u
+
+/**
+ * cli_parse_size() - parse "256M", "1G", "1536K", "4096" (bytes) into @bytes.
+ * Units K, M, G, T (powers of 1024), optionally followed by "iB" or "B",
+ * either case. Return 0, or -EINVAL (not a size) or -ERANGE (overflows).
+ */
+int cli_parse_size(const char *s, uint64_t *bytes);
+
+/**
+ * cli_parse_uint() - parse a decimal unsigned integer in [min, max].
+ * Return 0, -EINVAL (not a number) or -ERANGE.
+ */
+int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/**
+ * cli_parse_run() - parse the arguments of `vmm run` (argv[0] is "run") into
+ * @cfg, starting from the defaults. Strings in @cfg point into @argv.
+ * Return 0; 1 if --help was asked for (nothing else parsed); or -EINVAL with a
+ * one-line message (no newline) in @err.
+ */
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
+		  size_t errlen);
+
+/* The text `vmm run --help` prints. */
+extern const char cli_run_help[];
+
+#endif /* VMM_CLI_H */

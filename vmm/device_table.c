@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm/device_table.c - the devices of every VM, one line each. A device keeps
+ * its state static in its own file and needs nothing else from vmm/: its
+ * init registers bus ranges (vmm/bus.h), FDT nodes (vm_add_mmio_dev()) and
+ * IRQs; its exit undoes that. Initcalls of one level run in table order and
+ * are torn down in reverse.
+ */
+#include <stddef.h>
+
+#include "vmm/vm.h"
+
+const struct vm_initcall vm_device_initcalls[] = {
+	{NULL, 0, NULL, NULL},
+};

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm/main.c - the `vmm` command: a table of subcommands. Only main() and the
+ * subcommands it calls decide the process exit status.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/boot_abi.h"
+#include "vmm/cli.h"
+#include "vmm/vm.h"
+
+#define VMM_VERSION "0.1"
+
+struct vmm_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+static int vmm_usage_error(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "vmm %s: %s\ntry 'vmm %s --help'\n", cmd, msg, cmd);
+	return BVM_EXIT_USAGE;
+}
+
+static int vmm_cmd_run(int argc, char **argv)
+{
+	static struct vm vm; /* large; static keeps it off the stack */
+	struct vm_config cfg;
+	char err[256];
+	int r = cli_parse_run(argc, argv, &cfg, err, sizeof(err));
+
+	if (r == 1) {
+		fputs(cli_run_help, stdout);
+		return BVM_EXIT_OK;
+	}
+	if (r < 0)
+		return vmm_usage_error("run", err);
+	if (vm_create(&vm, &cfg) < 0)
+		return BVM_EXIT_VMM_ERROR;
+	r = vm_run(&vm);
+	vm_destroy(&vm);
+	return r;
+}
+
+static const struct vmm_command vmm_commands[] = {
+	{"run", "boot a guest kernel in a new VM", vmm_cmd_run},
+};
+
+static void vmm_help(FILE *out)
+{
+	fprintf(out, "usage: vmm COMMAND [OPTIONS]\n"
+		     "       vmm --help | --version\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(vmm_commands) / sizeof(vmm_commands[0]);
+	     i++)
+		fprintf(out, "  %-10s %s\n", vmm_commands[i].name,
+			vmm_commands[i].summary);
+	fprintf(out, "\n'vmm COMMAND --help' describes a command's options, "
+		     "defaults and exit statuses.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		vmm_help(stderr);
+		return BVM_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		vmm_help(stdout);
+		return BVM_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("vmm (buddyvm) %s\n", VMM_VERSION);
+		return BVM_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(vmm_commands) / sizeof(vmm_commands[0]);
+	     i++) {
+		if (strcmp(argv[1], vmm_commands[i].name) == 0)
+			return vmm_commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "vmm: unknown command '%s'\ntry 'vmm --help'\n",
+		argv[1]);
+	return BVM_EXIT_USAGE;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm/vcpu.h - one thread per vCPU running KVM_RUN and dispatching its exits.
+ */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vm;
+struct kvm_run;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run; /* shared with KVM: vm->vcpu_mmap_size bytes */
+	pthread_t thread;
+	bool started;
+};
+
+/**
+ * vcpu_create() - create vCPU @index of @vm and set its boot state
+ * (vmm/boot_abi.h). Return the vCPU (free with vcpu_destroy()) or NULL after
+ * printing why.
+ */
+struct vcpu *vcpu_create(struct vm *vm, unsigned index);
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* Install the (empty) signal handler used to kick vCPUs out of KVM_RUN. */
+int vcpu_signals_init(void);
+
+/** vcpu_start() - start the vCPU's thread. Return 0 or a negative errno. */
+int vcpu_start(struct vcpu *vcpu);
+
+/**
+ * vcpu_stop() - make the vCPU leave KVM_RUN promptly and wait for its thread.
+ * Call after vm_finish() so the thread does not enter KVM_RUN again.
+ */
+void vcpu_stop(struct vcpu *vcpu);
+
+/** vcpu_dump() - print the vCPU's registers to stderr. */
+void vcpu_dump(struct vcpu *vcpu);
+
+#endif /* VMM_VCPU_H */

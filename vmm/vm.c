@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm/vm.c - VM lifetime: named init levels run in order (core steps and
+ * device initcalls merged by level), torn down in reverse; the run loop that
+ * waits for the guest's verdict or the timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "vmm/bus.h"
+#include "vmm/debug_ports.h"
+#include "vmm/elf_load.h"
+#include "vmm/fdt_build.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+#include "vmm/x86_boot.h"
+
+/* KVM's private pages for the real-mode TSS and identity map: in the hole. */
+#define VM_KVM_IDENTITY_MAP_ADDR 0xfeffc000ull
+#define VM_KVM_TSS_ADDR		 0xfeffd000ull
+
+static const struct {
+	int cap;
+	const char *name;
+} vm_required_caps[] = {
+	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+	{KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+	{KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR"},
+	{KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+};
+
+static int vm_check_kvm(int kvm_fd)
+{
+	int version = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
+
+	if (version != KVM_API_VERSION) {
+		fprintf(stderr, "vmm: KVM API version %d, need %d\n", version,
+			KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0;
+	     i < sizeof(vm_required_caps) / sizeof(vm_required_caps[0]); i++) {
+		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION,
+			  vm_required_caps[i].cap) <= 0) {
+			fprintf(stderr,
+				"vmm: this KVM lacks %s, which the VMM needs\n",
+				vm_required_caps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static int vm_get_cpuid(struct vm *vm)
+{
+	for (unsigned nent = 128; nent <= 4096; nent *= 2) {
+		struct kvm_cpuid2 *c =
+			calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			vm->cpuid = c;
+			vm->has_1g_pages = x86_cpuid_has_1g_pages(c);
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG)
+			return -errno;
+	}
+	return -E2BIG;
+}
+
+static int vm_kvm_fail(const char *what)
+{
+	int r = -errno;
+
+	fprintf(stderr, "vmm: %s: %s\n", what, strerror(errno));
+	return r;
+}
+
+static int vm_init_kvm(struct vm *vm)
+{
+	int r;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return vm_kvm_fail("cannot open /dev/kvm (is KVM enabled "
+				   "and accessible?)");
+	r = vm_check_kvm(vm->kvm_fd);
+	if (r < 0)
+		return r;
+	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run))
+		return vm_kvm_fail("KVM_GET_VCPU_MMAP_SIZE");
+	r = vm_get_cpuid(vm);
+	if (r < 0) {
+		fprintf(stderr, "vmm: KVM_GET_SUPPORTED_CPUID: %s\n",
+			strerror(-r));
+		return r;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return vm_kvm_fail("KVM_CREATE_VM");
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
+		  &(uint64_t){VM_KVM_IDENTITY_MAP_ADDR}) < 0)
+		return vm_kvm_fail("KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_KVM_TSS_ADDR) < 0)
+		return vm_kvm_fail("KVM_SET_TSS_ADDR");
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vm_kvm_fail("KVM_CREATE_IRQCHIP");
+	vm->bus = bus_create();
+	return vm->bus ? 0 : -ENOMEM;
+}
+
+static void vm_exit_kvm(struct vm *vm)
+{
+	bus_destroy(vm->bus);
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}
+
+static int vm_add_region(struct vm *vm, uint8_t *base, uint64_t gpa,
+			 uint64_t size, uint64_t fd_offset)
+{
+	unsigned slot = vm->mem.nr_regions;
+	struct kvm_userspace_memory_region kr = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)(base + fd_offset),
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
+		return vm_kvm_fail("KVM_SET_USER_MEMORY_REGION");
+	vm->mem.regions[slot] = (struct guest_mem_region){
+		.gpa = gpa,
+		.size = size,
+		.hva = base + fd_offset,
+		.fd_offset = fd_offset,
+	};
+	vm->mem.nr_regions++;
+	return 0;
+}
+
+/*
+ * One memfd holds all of RAM, mapped once; the regions below and above the
+ * MMIO hole are consecutive pieces of it. MAP_NORESERVE: pages are only
+ * backed when touched, so host RSS follows what the guest uses.
+ */
+static int vm_init_memory(struct vm *vm)
+{
+	uint64_t size = vm->cfg.mem_size;
+	uint64_t low = size < BVM_LOWMEM_END ? size : BVM_LOWMEM_END;
+	uint8_t *base;
+	int r;
+
+	vm->mem.fd = memfd_create("buddyvm-ram", MFD_CLOEXEC);
+	if (vm->mem.fd < 0)
+		return vm_kvm_fail("memfd_create");
+	if (ftruncate(vm->mem.fd, (off_t)size) < 0)
+		return vm_kvm_fail("ftruncate of guest RAM");
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_NORESERVE, vm->mem.fd, 0);
+	if (base == MAP_FAILED)
+		return vm_kvm_fail("mmap of guest RAM");
+	vm->mem.size = size;
+	r = vm_add_region(vm, base, 0, low, 0);
+	if (r == 0 && size > low)
+		r = vm_add_region(vm, base, BVM_HIGHMEM_START, size - low, low);
+	return r;
+}
+
+static void vm_exit_memory(struct vm *vm)
+{
+	if (vm->mem.nr_regions)
+		munmap(vm->mem.regions[0].hva, vm->mem.size);
+	if (vm->mem.fd >= 0)
+		close(vm->mem.fd);
+	vm->mem.nr_regions = 0;
+}
+
+static int vm_init_loader(struct vm *vm)
+{
+	struct elf_image img;
+	char err[256];
+	int r = elf_load_file(vm->cfg.guest_path, &vm->mem, &img, err,
+			      sizeof(err));
+
+	if (r < 0) {
+		fprintf(stderr, "vmm: guest '%s': %s\n", vm->cfg.guest_path,
+			err);
+		return r;
+	}
+	vm->entry = img.entry;
+	vm->kernel_end = img.end;
+	return 0;
+}
+
+static int vm_init_boot(struct vm *vm)
+{
+	void *fdt = guest_mem_ptr(&vm->mem, BVM_FDT_ADDR, BVM_FDT_MAX);
+	int r;
+
+	r = x86_boot_build_tables(&vm->mem, vm->cfg.nr_vcpus, vm->has_1g_pages);
+	if (r < 0) {
+		fprintf(stderr, "vmm: boot page tables: %s\n", strerror(-r));
+		return r;
+	}
+	r = fdt ? fdt_build(vm, fdt, BVM_FDT_MAX) : -ENOMEM;
+	if (r < 0) {
+		fprintf(stderr, "vmm: device tree: %s\n", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int vm_init_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
+		vm->vcpus[i] = vcpu_create(vm, i);
+		if (!vm->vcpus[i])
+			return -EIO;
+	}
+	return vcpu_signals_init();
+}
+
+static void vm_exit_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < BVM_MAX_VCPUS; i++) {
+		vcpu_destroy(vm->vcpus[i]);
+		vm->vcpus[i] = NULL;
+	}
+}
+
+static const struct vm_initcall vm_core_initcalls[] = {
+	{"kvm", VM_LEVEL_KVM, vm_init_kvm, vm_exit_kvm},
+	{"memory", VM_LEVEL_MEMORY, vm_init_memory, vm_exit_memory},
+	{"loader", VM_LEVEL_LOADER, vm_init_loader, NULL},
+	{"debug-ports", VM_LEVEL_DEVICE, debug_ports_init, NULL},
+	{"boot", VM_LEVEL_BOOT, vm_init_boot, NULL},
+	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_exit_vcpus},
+	{NULL, 0, NULL, NULL},
+};
+
+static int vm_run_initcall(struct vm *vm, const struct vm_initcall *call)
+{
+	int r;
+
+	if (vm->nr_done == sizeof(vm->done) / sizeof(vm->done[0])) {
+		fprintf(stderr, "vmm: too many initcalls\n");
+		return -ENOSPC;
+	}
+	/* Registered before init: a failing step cleans up after itself. */
+	vm->done[vm->nr_done++] = call;
+	r = call->init(vm);
+	if (r < 0)
+		fprintf(stderr, "vmm: init of '%s' failed\n", call->name);
+	return r;
+}
+
+static int vm_run_level(struct vm *vm, const struct vm_initcall *table,
+			enum vm_init_level level)
+{
+	for (const struct vm_initcall *c = table; c->name; c++) {
+		if (c->level != level)
+			continue;
+		int r = vm_run_initcall(vm, c);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int r = 0;
+
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = vm->mem.fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->console_lock, NULL);
+	{
+		pthread_condattr_t attr;
+
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&vm->finished_cond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
+	for (int level = 0; r == 0 && level < VM_NR_LEVELS; level++) {
+		r = vm_run_level(vm, vm_core_initcalls, level);
+		if (r == 0)
+			r = vm_run_level(vm, vm_device_initcalls, level);
+	}
+	if (r < 0)
+		vm_destroy(vm);
+	return r;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	while (vm->nr_done) {
+		const struct vm_initcall *c = vm->done[--vm->nr_done];
+
+		if (c->exit)
+			c->exit(vm);
+	}
+}
+
+bool vm_finish(struct vm *vm, int status)
+{
+	bool decided = false;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->finished) {
+		vm->finished = true;
+		vm->exit_status = status;
+		decided = true;
+		pthread_cond_broadcast(&vm->finished_cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return decided;
+}
+
+bool vm_is_finished(struct vm *vm)
+{
+	bool finished;
+
+	pthread_mutex_lock(&vm->lock);
+	finished = vm->finished;
+	pthread_mutex_unlock(&vm->lock);
+	return finished;
+}
+
+/* Wait for vm_finish(); return false if the timeout expired first. */
+static bool vm_wait_finished(struct vm *vm)
+{
+	struct timespec deadline;
+	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += vm->cfg.timeout_s;
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->finished && r != ETIMEDOUT) {
+		if (vm->cfg.timeout_s)
+			r = pthread_cond_timedwait(&vm->finished_cond,
+						   &vm->lock, &deadline);
+		else
+			pthread_cond_wait(&vm->finished_cond, &vm->lock);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return r != ETIMEDOUT;
+}
+
+int vm_run(struct vm *vm)
+{
+	unsigned started = 0;
+
+	for (; started < vm->cfg.nr_vcpus; started++) {
+		int r = vcpu_start(vm->vcpus[started]);
+
+		if (r < 0) {
+			fprintf(stderr, "vmm: cannot start vCPU %u: %s\n",
+				started, strerror(-r));
+			vm_finish(vm, BVM_EXIT_VMM_ERROR);
+			break;
+		}
+	}
+	if (!vm_wait_finished(vm) && vm_finish(vm, BVM_EXIT_TIMEOUT))
+		fprintf(stderr, "vmm: guest did not finish within %u s\n",
+			vm->cfg.timeout_s);
+	for (unsigned i = 0; i < started; i++)
+		vcpu_stop(vm->vcpus[i]);
+	return vm->exit_status;
+}
+
+int vm_add_mmio_dev(struct vm *vm, uint64_t base, uint64_t size, unsigned irq)
+{
+	if (vm->nr_mmio_devs == VM_MAX_MMIO_DEVS)
+		return -ENOSPC;
+	vm->mmio_devs[vm->nr_mmio_devs++] =
+		(struct vm_mmio_dev){base, size, irq};
+	return 0;
+}
+
+int vm_irq_line(struct vm *vm, unsigned irq, int level)
+{
+	struct kvm_irq_level line = {.irq = irq, .level = level};
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &line) < 0)
+		return -errno;
+	return 0;
+}
+
+void vm_console_write(struct vm *vm, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	pthread_mutex_lock(&vm->console_lock);
+	while (len) {
+		ssize_t n = write(STDOUT_FILENO, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+	pthread_mutex_unlock(&vm->console_lock);
+}

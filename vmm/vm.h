@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm/vm.h - one KVM virtual machine: configuration, the pieces every
+ * subsystem shares (KVM fds, guest RAM, the exit bus), named init levels, and
+ * the single place where the VM's exit status is decided.
+ *
+ * Devices do not get a field in struct vm: each keeps its state static in its
+ * own .c file and registers an initcall in vmm/device_table.c.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/boot_abi.h"
+#include "vmm/guest_mem.h"
+
+struct bus;
+struct vcpu;
+struct kvm_cpuid2;
+
+enum vm_memory_model {
+	VM_MEMORY_HOSTED, /* the host buddy allocator is the guest's */
+	VM_MEMORY_NATIVE, /* the guest owns all RAM named in the FDT */
+};
+
+struct vm_config {
+	uint64_t mem_size;   /* bytes of guest RAM */
+	unsigned nr_vcpus;   /* 1 .. BVM_MAX_VCPUS */
+	const char *cmdline; /* /chosen/bootargs */
+	unsigned timeout_s;  /* 0: wait forever */
+	enum vm_memory_model memory_model;
+	const char *guest_path; /* the guest ELF */
+};
+
+/*
+ * Init levels run in this order; teardown runs the completed initcalls in
+ * reverse. Core levels are vmm/'s own; devices use VM_LEVEL_DEVICE.
+ */
+enum vm_init_level {
+	VM_LEVEL_KVM,	 /* /dev/kvm, VM, irqchip */
+	VM_LEVEL_MEMORY, /* guest RAM */
+	VM_LEVEL_LOADER, /* guest image into RAM */
+	VM_LEVEL_MM,	 /* host page allocator over guest RAM */
+	VM_LEVEL_DEVICE, /* devices: bus ranges, FDT nodes, IRQs */
+	VM_LEVEL_BOOT,	 /* FDT, boot page tables, GDT */
+	VM_LEVEL_VCPU,	 /* vCPUs created, registers set */
+	VM_NR_LEVELS,
+};
+
+struct vm;
+
+struct vm_initcall {
+	const char *name;
+	enum vm_init_level level;
+	int (*init)(struct vm *vm);  /* 0 or negative errno (logs why) */
+	void (*exit)(struct vm *vm); /* may be NULL */
+};
+
+/* Device initcalls, terminated by an entry with a NULL name. */
+extern const struct vm_initcall vm_device_initcalls[];
+
+/* A virtio-mmio device the FDT builder describes to the guest. */
+struct vm_mmio_dev {
+	uint64_t base;
+	uint64_t size;
+	unsigned irq; /* IOAPIC pin (GSI) */
+};
+
+#define VM_MAX_MMIO_DEVS 16
+
+struct vm {
+	struct vm_config cfg;
+
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, malloc'd */
+	bool has_1g_pages;
+
+	struct guest_mem mem;
+	struct bus *bus;
+
+	uint64_t entry;	     /* guest entry point */
+	uint64_t kernel_end; /* end of the guest image, page-aligned */
+
+	struct vm_mmio_dev mmio_devs[VM_MAX_MMIO_DEVS];
+	unsigned nr_mmio_devs;
+
+	struct vcpu *vcpus[BVM_MAX_VCPUS];
+
+	/* The exit status is decided once; see vm_finish(). */
+	pthread_mutex_t lock;
+	pthread_cond_t finished_cond;
+	bool finished;
+	int exit_status;
+
+	/* Serializes console writes so lines of different vCPUs never mix. */
+	pthread_mutex_t console_lock;
+
+	/* Initcalls that succeeded, for teardown in reverse. */
+	const struct vm_initcall *done[64];
+	unsigned nr_done;
+};
+
+/**
+ * vm_create() - run every initcall, level by level, to build a VM from @cfg.
+ * @vm: zeroed by the caller; the config is copied in.
+ *
+ * On failure the initcalls that succeeded are torn down in reverse and a
+ * negative errno is returned (the failing step has printed why).
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/**
+ * vm_run() - start every vCPU thread, wait until the guest finishes, fails or
+ * times out, stop all vCPUs and return the exit status (BVM_EXIT_*).
+ */
+int vm_run(struct vm *vm);
+
+/** vm_destroy() - tear down what vm_create() built, in reverse. */
+void vm_destroy(struct vm *vm);
+
+/**
+ * vm_finish() - decide the VM's exit status. The first call wins; later ones
+ * are ignored. Wakes vm_run(), which stops the vCPUs. Safe from any thread.
+ * Return true for the call that decided (it may then print why).
+ */
+bool vm_finish(struct vm *vm, int status);
+
+/** vm_is_finished() - true once an exit status has been decided. */
+bool vm_is_finished(struct vm *vm);
+
+/**
+ * vm_add_mmio_dev() - describe a virtio-mmio window to the guest (FDT
+ * "virtio,mmio" node with reg and interrupts). Call from a VM_LEVEL_DEVICE
+ * initcall. Return 0 or -ENOSPC.
+ */
+int vm_add_mmio_dev(struct vm *vm, uint64_t base, uint64_t size, unsigned irq);
+
+/**
+ * vm_irq_line() - set IOAPIC pin @irq to @level (edge devices pulse 1, 0).
+ * Return 0 or a negative errno.
+ */
+int vm_irq_line(struct vm *vm, unsigned irq, int level);
+
+/** vm_console_write() - write @len bytes to stdout as one write(). */
+void vm_console_write(struct vm *vm, const void *buf, size_t len);
+
+#endif /* VMM_VM_H */

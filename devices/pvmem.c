@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: MIT
+/*
+ * devices/pvmem.c - the paravirtual memory device of the hosted memory model.
+ *
+ * The guest is untrusted and may rewrite its request block from another vCPU
+ * while we run it, so every header, request and array entry is copied into
+ * host memory once and only the copy is validated and used. Guest buffers
+ * are reached only through pvmem_guest_buf(), which also demands that they
+ * lie in frames the guest holds: writing results into a FREE (possibly
+ * discarded) frame would un-release its backing and break "discarded reads
+ * as zero".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pvmem.h"
+#include "mm/fmt.h"
+
+_Static_assert(sizeof(struct pvmem_req) == 64, "pvmem_req is 64 bytes");
+_Static_assert(sizeof(struct pvmem_block_hdr) == 64, "header is 64 bytes");
+_Static_assert(sizeof(struct pvmem_block) <= PVMEM_BLOCK_SIZE,
+	       "a block fits one page");
+_Static_assert(PVMEM_MAX_ORDER == MAX_ORDER, "ABI and mm agree on orders");
+_Static_assert((int)PVMEM_NR_FRAME_STATES == (int)FRAME_NR_STATES &&
+		       (int)PVMEM_FRAME_RESERVED == (int)FRAME_RESERVED,
+	       "ABI and mm agree on frame states");
+_Static_assert(PVMEM_NR_ZONES == MM_NR_ZONES, "ABI and mm agree on zones");
+_Static_assert(PVMEM_GFP_ALLOWED ==
+		       (GFP_VALID_MASK & ~(__GFP_MEMALLOC | __GFP_NOFAIL)),
+	       "guest gfp mask");
+
+_Static_assert(PVMEM_EPERM == -EPERM && PVMEM_ENOENT == -ENOENT &&
+		       PVMEM_E2BIG == -E2BIG && PVMEM_ENOMEM == -ENOMEM &&
+		       PVMEM_EFAULT == -EFAULT && PVMEM_EINVAL == -EINVAL &&
+		       PVMEM_ENOSPC == -ENOSPC && PVMEM_ERANGE == -ERANGE &&
+		       PVMEM_ENOSYS == -ENOSYS && PVMEM_EPROTO == -EPROTO &&
+		       PVMEM_EDQUOT == -EDQUOT,
+	       "ABI status values are Linux errnos");
+
+/* One DMA block; the registry is sorted by pfn and blocks never overlap. */
+struct pvmem_dma_map {
+	uint64_t pfn;
+	uint32_t order;
+	uint32_t device_id;
+};
+
+struct pvmem {
+	struct hosted_mem *hm;
+	struct mm *mm;
+	const struct guest_mem *mem;
+	unsigned report_order;
+
+	/* Page limit: tot_pages is charged before allocating (see quota). */
+	atomic_uint_fast64_t max_pages, tot_pages;
+
+	/*
+	 * dma_lock is held for writing across every change of the registry
+	 * together with the frame state change it records, and for reading by
+	 * FREE (which must not free a DMA block behind the registry's back)
+	 * and by pvmem_dma_contains().
+	 */
+	pthread_rwlock_t dma_lock;
+	struct pvmem_dma_map *dma; /* PVMEM_MAX_DMA_MAPPINGS entries */
+	unsigned nr_dma;
+	uint64_t dma_pages;
+
+	atomic_uint_fast64_t doorbells, bad_blocks, edquot, reported;
+	atomic_uint_fast64_t pages_granted, pages_freed;
+	atomic_uint_fast64_t op_ok[PVMEM_OP_MAX + 1], op_err[PVMEM_OP_MAX + 1];
+};
+
+/* The host-written tail of struct pvmem_req, stored in one copy. */
+struct pvmem_res {
+	int32_t status;
+	uint32_t done;
+	uint64_t result;
+	uint64_t reserved1;
+};
+
+_Static_assert(offsetof(struct pvmem_req, status) + sizeof(struct pvmem_res) ==
+		       sizeof(struct pvmem_req),
+	       "result tail layout");
+
+/* Per doorbell. */
+struct pvmem_batch {
+	bool freed;
+};
+
+static uint64_t pvmem_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void pvmem_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t pvmem_read(atomic_uint_fast64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* Guest memory ---------------------------------------------------------- */
+
+static bool pvmem_frame_held(const struct page *pg)
+{
+	uint8_t state = __atomic_load_n(&pg->state, __ATOMIC_RELAXED);
+
+	return state == FRAME_GUEST || state == FRAME_DMA ||
+	       state == FRAME_RESERVED;
+}
+
+/*
+ * The host address of a guest buffer [gpa, gpa + len), or NULL when any of
+ * it is outside RAM or in a frame the guest does not hold (FREE, BALLOON).
+ */
+static void *pvmem_guest_buf(struct pvmem *p, uint64_t gpa, uint64_t len)
+{
+	void *ptr = guest_mem_ptr(p->mem, gpa, len);
+	uint64_t last;
+
+	if (!ptr)
+		return NULL;
+	last = MM_ADDR_TO_PFN(gpa + len - 1);
+	for (uint64_t pfn = MM_ADDR_TO_PFN(gpa); pfn <= last; pfn++) {
+		const struct page *pg = mm_pfn_to_page(p->mm, pfn);
+
+		if (!pg || !pvmem_frame_held(pg))
+			return NULL;
+	}
+	return ptr;
+}
+
+/* Page limit ------------------------------------------------------------- */
+
+/*
+ * Charge up to @count blocks of @order to tot_pages without passing
+ * max_pages; return how many were charged. Charging before allocating keeps
+ * concurrent vCPUs from overshooting the limit together.
+ */
+static unsigned pvmem_quota_take(struct pvmem *p, unsigned count,
+				 unsigned order)
+{
+	uint64_t tot = atomic_load(&p->tot_pages);
+	uint64_t max, room, n;
+
+	do {
+		max = atomic_load(&p->max_pages);
+		room = tot < max ? max - tot : 0;
+		n = pvmem_min((uint64_t)count, room >> order);
+		if (n == 0)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&p->tot_pages, &tot,
+					       tot + (n << order)));
+	return (unsigned)n;
+}
+
+static void pvmem_quota_give(struct pvmem *p, uint64_t pages)
+{
+	atomic_fetch_sub(&p->tot_pages, pages);
+}
+
+/* DMA registry (caller holds dma_lock) ------------------------------------ */
+
+/* Index of the first mapping with pfn >= @pfn. */
+static unsigned pvmem_dma_lower_bound(const struct pvmem *p, uint64_t pfn)
+{
+	unsigned lo = 0, hi = p->nr_dma;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (p->dma[mid].pfn < pfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void pvmem_dma_insert(struct pvmem *p, uint64_t pfn, unsigned order,
+			     uint32_t device_id)
+{
+	unsigned i = pvmem_dma_lower_bound(p, pfn);
+
+	memmove(&p->dma[i + 1], &p->dma[i], (p->nr_dma - i) * sizeof(*p->dma));
+	p->dma[i] = (struct pvmem_dma_map){pfn, order, device_id};
+	p->nr_dma++;
+	p->dma_pages += 1ull << order;
+}
+
+static void pvmem_dma_remove(struct pvmem *p, unsigned i)
+{
+	p->dma_pages -= 1ull << p->dma[i].order;
+	p->nr_dma--;
+	memmove(&p->dma[i], &p->dma[i + 1], (p->nr_dma - i) * sizeof(*p->dma));
+}
+
+/* Allocate a block below 2^dma_bits, make it FRAME_DMA of @dev, record it. */
+static int pvmem_dma_map_new(struct pvmem *p, gfp_t gfp, unsigned order,
+			     unsigned dma_bits, uint32_t dev, uint64_t *pfn)
+{
+	int err;
+
+	if (p->nr_dma == PVMEM_MAX_DMA_MAPPINGS)
+		return -ENOSPC;
+	/* 64 bits cover everything; do not make mm shift by 64. */
+	if (dma_bits >= 64)
+		err = mm_alloc_pages(p->mm, gfp, order, pfn);
+	else
+		err = mm_alloc_pages_bits(p->mm, gfp, order, dma_bits, pfn);
+	if (err)
+		return err;
+	err = mm_set_frames_state(p->mm, *pfn, 1ull << order, FRAME_GUEST,
+				  FRAME_DMA, dev);
+	if (err) {
+		mm_free_pages(p->mm, *pfn, order);
+		return err;
+	}
+	pvmem_dma_insert(p, *pfn, order, dev);
+	return 0;
+}
+
+/* Ops -------------------------------------------------------------------- */
+
+/* Request fields an op reads; the others must be zero. */
+enum {
+	F_ORDER = 1 << 0,
+	F_DMA_BITS = 1 << 1,
+	F_GFP = 1 << 2,
+	F_COUNT = 1 << 3,
+	F_DEVICE = 1 << 4,
+	F_ADDR = 1 << 5,
+	F_SIZE = 1 << 6,
+};
+
+static bool pvmem_unused_fields_zero(const struct pvmem_req *r, unsigned used)
+{
+	return !((!(used & F_ORDER) && r->order) ||
+		 (!(used & F_DMA_BITS) && r->dma_bits) ||
+		 (!(used & F_GFP) && r->gfp) ||
+		 (!(used & F_COUNT) && r->count) ||
+		 (!(used & F_DEVICE) && r->device_id) ||
+		 (!(used & F_ADDR) && r->addr) ||
+		 (!(used & F_SIZE) && r->size) || r->reserved0);
+}
+
+static int pvmem_check_count(uint32_t count)
+{
+	if (count == 0)
+		return -EINVAL;
+	return count > PVMEM_MAX_COUNT ? -E2BIG : 0;
+}
+
+#define PVMEM_ALLOC_CHUNK 64u
+
+/* Allocate @n blocks into the guest array @out; return how many. */
+static unsigned pvmem_alloc_into(struct pvmem *p, gfp_t gfp, unsigned order,
+				 unsigned n, uint8_t *out)
+{
+	uint64_t pfns[PVMEM_ALLOC_CHUNK];
+	unsigned done = 0;
+
+	while (done < n) {
+		unsigned want =
+			(unsigned)pvmem_min(PVMEM_ALLOC_CHUNK, n - done);
+		int got = mm_alloc_bulk(p->mm, gfp, order, want, pfns);
+
+		if (got <= 0)
+			break;
+		memcpy(out + done * sizeof(uint64_t), pfns,
+		       (size_t)got * sizeof(uint64_t));
+		done += (unsigned)got;
+		if ((unsigned)got < want)
+			break;
+	}
+	return done;
+}
+
+static void pvmem_op_alloc(struct pvmem *p, const struct pvmem_req *req,
+			   struct pvmem_res *res, struct pvmem_batch *b)
+{
+	unsigned granted, done;
+	uint8_t *out;
+
+	res->status = pvmem_check_count(req->count);
+	if (res->status)
+		return;
+	if (req->order >= MAX_ORDER || req->gfp & ~PVMEM_GFP_ALLOWED) {
+		res->status = -EINVAL;
+		return;
+	}
+	out = pvmem_guest_buf(p, req->addr, req->count * sizeof(uint64_t));
+	if (!out) {
+		res->status = -EFAULT;
+		return;
+	}
+	granted = pvmem_quota_take(p, req->count, req->order);
+	done = pvmem_alloc_into(p, req->gfp, req->order, granted, out);
+	pvmem_quota_give(p, (uint64_t)(granted - done) << req->order);
+	pvmem_count(&p->pages_granted, (uint64_t)done << req->order);
+	res->done = done;
+	if (done < granted)
+		res->status = -ENOMEM;
+	else if (done < req->count)
+		res->status = -EDQUOT;
+}
+
+/*
+ * Free one entry. Only FRAME_GUEST blocks: a DMA block goes back through
+ * DMA_FREE so that the registry never names a freed frame. mm_free_pages()
+ * refuses tails, wrong orders and anything not allocated.
+ * Caller holds dma_lock for reading.
+ */
+static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
+{
+	const struct page *pg;
+	int err;
+
+	if (e->order >= MAX_ORDER || e->reserved)
+		return -EINVAL;
+	pg = mm_pfn_to_page(p->mm, e->pfn);
+	if (!pg)
+		return -ERANGE;
+	if (__atomic_load_n(&pg->state, __ATOMIC_RELAXED) != FRAME_GUEST)
+		return -EPERM;
+	err = mm_free_pages(p->mm, e->pfn, e->order);
+	if (err)
+		return err;
+	pvmem_quota_give(p, 1ull << e->order);
+	pvmem_count(&p->pages_freed, 1ull << e->order);
+	return 0;
+}
+
+/* Entries are freed in order; the first bad one stops the request. */
+static void pvmem_op_free(struct pvmem *p, const struct pvmem_req *req,
+			  struct pvmem_res *res, struct pvmem_batch *b)
+{
+	const uint8_t *ents;
+	unsigned i;
+	int err = 0;
+
+	res->status = pvmem_check_count(req->count);
+	if (res->status)
+		return;
+	ents = pvmem_guest_buf(p, req->addr,
+			       req->count * sizeof(struct pvmem_free_ent));
+	if (!ents) {
+		res->status = -EFAULT;
+		return;
+	}
+	pthread_rwlock_rdlock(&p->dma_lock);
+	for (i = 0; i < req->count; i++) {
+		struct pvmem_free_ent e;
+
+		memcpy(&e, ents + i * sizeof(e), sizeof(e));
+		err = pvmem_free_one(p, &e);
+		if (err)
+			break;
+	}
+	pthread_rwlock_unlock(&p->dma_lock);
+	res->status = err;
+	res->done = i;
+	res->result = i;
+	if (i)
+		b->freed = true;
+}
+
+static bool pvmem_device_valid(uint32_t device_id)
+{
+	return device_id >= 1 && device_id <= PVMEM_MAX_DEVICE_ID;
+}
+
+static int pvmem_check_dma_alloc(const struct pvmem_req *req)
+{
+	if (!pvmem_device_valid(req->device_id) || req->size == 0 ||
+	    req->gfp & ~PVMEM_GFP_ALLOWED ||
+	    req->dma_bits < PVMEM_MIN_DMA_BITS ||
+	    req->dma_bits > PVMEM_MAX_DMA_BITS)
+		return -EINVAL;
+	if (req->size > PAGE_SIZE << (MAX_ORDER - 1))
+		return -E2BIG;
+	return 0;
+}
+
+static void pvmem_op_dma_alloc(struct pvmem *p, const struct pvmem_req *req,
+			       struct pvmem_res *res, struct pvmem_batch *b)
+{
+	unsigned order;
+	uint64_t pfn;
+
+	res->status = pvmem_check_dma_alloc(req);
+	if (res->status)
+		return;
+	order = mm_get_order(req->size);
+	if (!pvmem_quota_take(p, 1, order)) {
+		res->status = -EDQUOT;
+		return;
+	}
+	pthread_rwlock_wrlock(&p->dma_lock);
+	res->status = pvmem_dma_map_new(p, req->gfp, order, req->dma_bits,
+					req->device_id, &pfn);
+	pthread_rwlock_unlock(&p->dma_lock);
+	if (res->status) {
+		pvmem_quota_give(p, 1ull << order);
+		return;
+	}
+	pvmem_count(&p->pages_granted, 1ull << order);
+	res->done = 1u << order;
+	res->result = MM_PFN_TO_ADDR(pfn);
+}
+
+/* Unmap and free DMA block @i of the registry (dma_lock held for writing). */
+static int pvmem_dma_unmap(struct pvmem *p, unsigned i)
+{
+	struct pvmem_dma_map m = p->dma[i];
+	int err = mm_free_pages(p->mm, m.pfn, m.order);
+
+	if (err)
+		return err;
+	pvmem_dma_remove(p, i);
+	pvmem_quota_give(p, 1ull << m.order);
+	pvmem_count(&p->pages_freed, 1ull << m.order);
+	return 0;
+}
+
+static int pvmem_dma_free(struct pvmem *p, uint32_t dev, uint64_t gpa)
+{
+	uint64_t pfn = MM_ADDR_TO_PFN(gpa);
+	unsigned i;
+	int err;
+
+	if (!pvmem_device_valid(dev) || gpa & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (!mm_pfn_to_page(p->mm, pfn))
+		return -ERANGE;
+	pthread_rwlock_wrlock(&p->dma_lock);
+	i = pvmem_dma_lower_bound(p, pfn);
+	if (i == p->nr_dma || p->dma[i].pfn != pfn)
+		err = -ENOENT;
+	else if (p->dma[i].device_id != dev)
+		err = -EPERM;
+	else
+		err = pvmem_dma_unmap(p, i);
+	pthread_rwlock_unlock(&p->dma_lock);
+	return err;
+}
+
+static void pvmem_op_dma_free(struct pvmem *p, const struct pvmem_req *req,
+			      struct pvmem_res *res, struct pvmem_batch *b)
+{
+	res->status = pvmem_dma_free(p, req->device_id, req->addr);
+	if (!res->status) {
+		res->done = 1;
+		b->freed = true;
+	}
+}
+
+/* Copy @src (host) to the guest buffer of @req: at most req->size bytes. */
+static void pvmem_put_struct(struct pvmem *p, const struct pvmem_req *req,
+			     struct pvmem_res *res, const void *src, size_t len)
+{
+	uint64_t n = pvmem_min(req->size, (uint64_t)len);
+	void *dst;
+
+	if (n == 0) {
+		res->status = -EINVAL;
+		return;
+	}
+	dst = pvmem_guest_buf(p, req->addr, n);
+	if (!dst) {
+		res->status = -EFAULT;
+		return;
+	}
+	memcpy(dst, src, n);
+	res->done = (uint32_t)n;
+}
+
+static void pvmem_op_info(struct pvmem *p, const struct pvmem_req *req,
+			  struct pvmem_res *res, struct pvmem_batch *b)
+{
+	struct pvmem_info info = {
+		.abi_major = PVMEM_ABI_MAJOR,
+		.abi_minor = PVMEM_ABI_MINOR,
+		.max_reqs = PVMEM_MAX_REQS,
+		.max_count = PVMEM_MAX_COUNT,
+		.max_order = PVMEM_MAX_ORDER,
+		.gfp_allowed = PVMEM_GFP_ALLOWED,
+		.max_device_id = PVMEM_MAX_DEVICE_ID,
+		.page_size = PAGE_SIZE,
+		.ram_pages = hosted_mem_ram_pages(p->hm),
+		.max_pages = pvmem_max_pages(p),
+	};
+
+	pvmem_put_struct(p, req, res, &info, sizeof(info));
+}
+
+static void pvmem_fill_stats(struct pvmem *p, struct pvmem_stats *st)
+{
+	struct mm_stats ms;
+	struct mm_zone_info zi;
+
+	mm_get_stats(p->mm, &ms);
+	memset(st, 0, sizeof(*st));
+	for (unsigned s = 0; s < PVMEM_NR_FRAME_STATES; s++)
+		st->frames[s] = ms.frames[s];
+	for (unsigned z = 0; z < PVMEM_NR_ZONES; z++)
+		if (mm_zone_info(p->mm, z, &zi) == 0 && zi.populated)
+			st->free_per_zone[z] = zi.free;
+	st->ram_pages = ms.total;
+	st->max_pages = pvmem_max_pages(p);
+	st->tot_pages = pvmem_tot_pages(p);
+	st->discarded = ms.discarded;
+}
+
+static void pvmem_op_stats(struct pvmem *p, const struct pvmem_req *req,
+			   struct pvmem_res *res, struct pvmem_batch *b)
+{
+	struct pvmem_stats st;
+
+	pvmem_fill_stats(p, &st);
+	pvmem_put_struct(p, req, res, &st, sizeof(st));
+}
+
+struct pvmem_op_desc {
+	void (*run)(struct pvmem *p, const struct pvmem_req *req,
+		    struct pvmem_res *res, struct pvmem_batch *b);
+	unsigned fields; /* F_* the op reads */
+	const char *name;
+};
+
+static const struct pvmem_op_desc pvmem_ops[PVMEM_OP_MAX + 1] = {
+	[PVMEM_OP_INFO] = {pvmem_op_info, F_ADDR | F_SIZE, "info"},
+	[PVMEM_OP_ALLOC] = {pvmem_op_alloc, F_ORDER | F_GFP | F_COUNT | F_ADDR,
+			    "alloc"},
+	[PVMEM_OP_FREE] = {pvmem_op_free, F_COUNT | F_ADDR, "free"},
+	[PVMEM_OP_DMA_ALLOC] = {pvmem_op_dma_alloc,
+				F_DMA_BITS | F_GFP | F_DEVICE | F_SIZE,
+				"dma_alloc"},
+	[PVMEM_OP_DMA_FREE] = {pvmem_op_dma_free, F_DEVICE | F_ADDR,
+			       "dma_free"},
+	[PVMEM_OP_STATS] = {pvmem_op_stats, F_ADDR | F_SIZE, "stats"},
+};
+
+const char *pvmem_op_name(unsigned op)
+{
+	if (op > PVMEM_OP_MAX || !pvmem_ops[op].run)
+		return "unknown";
+	return pvmem_ops[op].name;
+}
+
+/* Doorbell --------------------------------------------------------------- */
+
+static void pvmem_run_req(struct pvmem *p, struct pvmem_req *greq,
+			  struct pvmem_batch *b)
+{
+	struct pvmem_res res = {0};
+	struct pvmem_req req;
+	unsigned op;
+
+	/* From here on only the copy counts: the guest may rewrite greq. */
+	memcpy(&req, greq, sizeof(req));
+	op = req.op <= PVMEM_OP_MAX && pvmem_ops[req.op].run ? req.op : 0;
+	if (!op)
+		res.status = -ENOSYS;
+	else if (!pvmem_unused_fields_zero(&req, pvmem_ops[op].fields))
+		res.status = -EINVAL;
+	else
+		pvmem_ops[op].run(p, &req, &res, b);
+	pvmem_count(res.status ? &p->op_err[op] : &p->op_ok[op], 1);
+	if (res.status == -EDQUOT)
+		pvmem_count(&p->edquot, 1);
+	memcpy(&greq->status, &res, sizeof(res));
+}
+
+static int pvmem_check_hdr(const struct pvmem_block_hdr *hdr)
+{
+	if (hdr->magic != PVMEM_MAGIC || hdr->abi_major != PVMEM_ABI_MAJOR)
+		return -EPROTO;
+	if (hdr->nr_reqs == 0 || hdr->flags)
+		return -EINVAL;
+	return hdr->nr_reqs > PVMEM_MAX_REQS ? -E2BIG : 0;
+}
+
+static void pvmem_put_hdr(struct pvmem_block_hdr *ghdr, int status,
+			  uint32_t nr_done)
+{
+	ghdr->status = status;
+	ghdr->nr_done = nr_done;
+}
+
+int pvmem_doorbell(struct pvmem *p, uint64_t block_gpa)
+{
+	struct pvmem_batch b = {0};
+	struct pvmem_block_hdr hdr;
+	struct pvmem_block *blk;
+	int err;
+
+	pvmem_count(&p->doorbells, 1);
+	blk = block_gpa & (PVMEM_BLOCK_SIZE - 1)
+		      ? NULL
+		      : pvmem_guest_buf(p, block_gpa, sizeof(*blk));
+	if (!blk) {
+		pvmem_count(&p->bad_blocks, 1);
+		return -EFAULT;
+	}
+	memcpy(&hdr, &blk->hdr, sizeof(hdr));
+	err = pvmem_check_hdr(&hdr);
+	if (err) {
+		pvmem_count(&p->bad_blocks, 1);
+		pvmem_put_hdr(&blk->hdr, err, 0);
+		return err;
+	}
+	for (unsigned i = 0; i < hdr.nr_reqs; i++)
+		pvmem_run_req(p, &blk->reqs[i], &b);
+	/* One report per batch, not per free: it walks the free lists. */
+	if (b.freed && p->report_order < MAX_ORDER)
+		pvmem_count(&p->reported,
+			    mm_report_free(p->mm, p->report_order));
+	pvmem_put_hdr(&blk->hdr, 0, hdr.nr_reqs);
+	return 0;
+}
+
+int pvmem_pio_handler(void *opaque, uint64_t offset, void *data, unsigned len,
+		      bool is_write)
+{
+	uint32_t v;
+
+	if (offset != 0 || len != 4)
+		return -EINVAL;
+	if (!is_write) {
+		v = PVMEM_MAGIC;
+		memcpy(data, &v, sizeof(v));
+		return 0;
+	}
+	memcpy(&v, data, sizeof(v));
+	return pvmem_doorbell(opaque, MM_PFN_TO_ADDR(v));
+}
+
+/* Host API --------------------------------------------------------------- */
+
+int pvmem_create(struct pvmem **out, struct hosted_mem *hm,
+		 const struct pvmem_config *cfg)
+{
+	static const struct pvmem_config defaults;
+	struct pvmem *p;
+
+	if (!cfg)
+		cfg = &defaults;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->dma = calloc(PVMEM_MAX_DMA_MAPPINGS, sizeof(*p->dma));
+	if (!p->dma || pthread_rwlock_init(&p->dma_lock, NULL)) {
+		free(p->dma);
+		free(p);
+		return -ENOMEM;
+	}
+	p->hm = hm;
+	p->mm = hosted_mem_mm(hm);
+	p->mem = hosted_mem_guest_mem(hm);
+	p->report_order = cfg->report_order ? cfg->report_order
+					    : PVMEM_DEFAULT_REPORT_ORDER;
+	atomic_init(&p->max_pages,
+		    cfg->max_pages ? cfg->max_pages : hosted_mem_ram_pages(hm));
+	*out = p;
+	return 0;
+}
+
+void pvmem_destroy(struct pvmem *p)
+{
+	if (!p)
+		return;
+	pthread_rwlock_destroy(&p->dma_lock);
+	free(p->dma);
+	free(p);
+}
+
+/* Does mapping @m belong to @dev and contain @pfn? */
+static bool pvmem_dma_map_has(const struct pvmem_dma_map *m, uint32_t dev,
+			      uint64_t pfn)
+{
+	return m->device_id == dev && pfn >= m->pfn &&
+	       pfn < m->pfn + (1ull << m->order);
+}
+
+bool pvmem_dma_contains(struct pvmem *p, uint32_t device_id, uint64_t gpa,
+			uint64_t len)
+{
+	uint64_t end, pfn, last;
+	bool ok = false;
+	unsigned i;
+
+	if (len == 0 || __builtin_add_overflow(gpa, len - 1, &end))
+		return false;
+	pfn = MM_ADDR_TO_PFN(gpa);
+	last = MM_ADDR_TO_PFN(end);
+	pthread_rwlock_rdlock(&p->dma_lock);
+	/* The candidate is the last mapping starting at or below pfn. */
+	i = pvmem_dma_lower_bound(p, pfn + 1);
+	if (i > 0) {
+		i--;
+		/* Walk blocks of the same device that follow without a gap. */
+		while (i < p->nr_dma &&
+		       pvmem_dma_map_has(&p->dma[i], device_id, pfn)) {
+			pfn = p->dma[i].pfn + (1ull << p->dma[i].order);
+			if (pfn > last) {
+				ok = true;
+				break;
+			}
+			i++;
+		}
+	}
+	pthread_rwlock_unlock(&p->dma_lock);
+	return ok;
+}
+
+unsigned pvmem_dma_release_device(struct pvmem *p, uint32_t device_id)
+{
+	unsigned i = 0, freed = 0;
+
+	pthread_rwlock_wrlock(&p->dma_lock);
+	while (i < p->nr_dma) {
+		if (p->dma[i].device_id == device_id &&
+		    pvmem_dma_unmap(p, i) == 0)
+			freed++;
+		else
+			i++;
+	}
+	pthread_rwlock_unlock(&p->dma_lock);
+	if (freed && p->report_order < MAX_ORDER)
+		pvmem_count(&p->reported,
+			    mm_report_free(p->mm, p->report_order));
+	return freed;
+}
+
+void pvmem_set_max_pages(struct pvmem *p, uint64_t max_pages)
+{
+	atomic_store(&p->max_pages, max_pages);
+}
+
+uint64_t pvmem_max_pages(struct pvmem *p)
+{
+	return atomic_load(&p->max_pages);
+}
+
+uint64_t pvmem_tot_pages(struct pvmem *p)
+{
+	return atomic_load(&p->tot_pages);
+}
+
+void pvmem_adjust_tot_pages(struct pvmem *p, int64_t delta)
+{
+	if (delta >= 0)
+		atomic_fetch_add(&p->tot_pages, (uint64_t)delta);
+	else
+		atomic_fetch_sub(&p->tot_pages, (uint64_t)-delta);
+}
+
+void pvmem_get_stats(struct pvmem *p, struct pvmem_host_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->doorbells = pvmem_read(&p->doorbells);
+	out->bad_blocks = pvmem_read(&p->bad_blocks);
+	for (unsigned op = 0; op <= PVMEM_OP_MAX; op++) {
+		out->ops[op].ok = pvmem_read(&p->op_ok[op]);
+		out->ops[op].err = pvmem_read(&p->op_err[op]);
+	}
+	out->pages_granted = pvmem_read(&p->pages_granted);
+	out->pages_freed = pvmem_read(&p->pages_freed);
+	out->edquot = pvmem_read(&p->edquot);
+	out->reported = pvmem_read(&p->reported);
+	out->max_pages = pvmem_max_pages(p);
+	out->tot_pages = pvmem_tot_pages(p);
+	pthread_rwlock_rdlock(&p->dma_lock);
+	out->dma_mappings = p->nr_dma;
+	out->dma_pages = p->dma_pages;
+	pthread_rwlock_unlock(&p->dma_lock);
+}
+
+static const char *const pvmem_state_names[PVMEM_NR_FRAME_STATES] = {
+	"free", "guest", "dma", "balloon", "reserved",
+};
+
+int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
+{
+	struct pvmem_host_stats hs;
+	struct pvmem_stats st;
+	struct mm_buf b;
+
+	pvmem_fill_stats(p, &st);
+	pvmem_get_stats(p, &hs);
+	mm_buf_init(&b, buf, size);
+	for (unsigned s = 0; s < PVMEM_NR_FRAME_STATES; s++)
+		mm_buf_printf(&b, "frames_%s %llu\n", pvmem_state_names[s],
+			      (unsigned long long)st.frames[s]);
+	mm_buf_printf(&b, "discarded %llu\nram_pages %llu\n",
+		      (unsigned long long)st.discarded,
+		      (unsigned long long)st.ram_pages);
+	mm_buf_printf(&b, "max_pages %llu\ntot_pages %llu\n",
+		      (unsigned long long)hs.max_pages,
+		      (unsigned long long)hs.tot_pages);
+	mm_buf_printf(&b, "dma_mappings %llu\ndma_pages %llu\n",
+		      (unsigned long long)hs.dma_mappings,
+		      (unsigned long long)hs.dma_pages);
+	mm_buf_printf(&b, "doorbells %llu\nbad_blocks %llu\nedquot %llu\n",
+		      (unsigned long long)hs.doorbells,
+		      (unsigned long long)hs.bad_blocks,
+		      (unsigned long long)hs.edquot);
+	mm_buf_printf(&b, "pages_granted %llu\npages_freed %llu\n",
+		      (unsigned long long)hs.pages_granted,
+		      (unsigned long long)hs.pages_freed);
+	mm_buf_printf(&b, "reported %llu\n", (unsigned long long)hs.reported);
+	for (unsigned op = 0; op <= PVMEM_OP_MAX; op++)
+		mm_buf_printf(&b, "op_%s ok %llu err %llu\n", pvmem_op_name(op),
+			      (unsigned long long)hs.ops[op].ok,
+			      (unsigned long long)hs.ops[op].err);
+	return (int)b.len;
+}

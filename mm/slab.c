@@ -1,0 +1,1271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mm/slab.c - SLUB-style object caches. Freestanding (see port.h).
+ *
+ * A slab is a naturally aligned block of 2^order pages cut into objects of
+ * s->size bytes; free objects are chained through a free pointer stored at
+ * s->offset inside (or, for debug and ctor caches, after) each object. The
+ * slab's descriptor, struct slab, lives in the "kmem_slab" boot cache (only
+ * kmem_slab's own slabs carry their descriptor in their first bytes), so that
+ * objects per slab come out as SLUB's: a kmalloc-4k slab holds 8 objects, not
+ * 7. Every frame of a slab has its frame slot (page_source.h) pointing at the
+ * descriptor, which is how a free finds its slab.
+ *
+ * Every slab is on exactly one list of its cache, under s->lock:
+ *   cpu      some CPU's active ("frozen") slab. The CPU owns the slab's
+ *            objects that were free when it took the slab, as the lockless
+ *            per-CPU freelist c->freelist, which only it touches;
+ *            slab->freelist then collects frees from other CPUs (and from
+ *            this CPU when they are not for its active slab).
+ *   partial  some objects free (on slab->freelist), not active anywhere.
+ *   full     no free object.
+ * slab->inuse counts the objects NOT on slab->freelist (allocated, or on the
+ * owning CPU's freelist); it changes only under s->lock.
+ *
+ * Debug caches (red zone, poison, store user) keep no active slabs: every
+ * alloc and free takes the lock, so every object's state can be checked.
+ */
+#include "slab.h"
+
+#include "port.h"
+
+#define SLAB_ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))
+/* Objects per slab never exceed this (order 3 of 8-byte objects). */
+#define SLAB_MAX_OBJECTS  ((PS_PAGE_SIZE << SLAB_MAX_ORDER) / SLAB_MIN_ALIGN)
+#define SLAB_BITMAP_WORDS (SLAB_MAX_OBJECTS / 64)
+#define SLAB_VALID_FLAGS                                                       \
+	(SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA)
+#define SLAB_CACHE_LINE 64
+/* Most leaked objects kmem_cache_destroy() lists one by one. */
+#define SLAB_LEAKS_LISTED 8
+
+struct slab_node {
+	struct slab_node *next, *prev;
+};
+
+#define slab_container_of(ptr, type, member)                                   \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+
+enum slab_list {
+	SLAB_ON_NONE,
+	SLAB_ON_PARTIAL,
+	SLAB_ON_FULL,
+	SLAB_ON_CPU,
+};
+
+struct slab {
+	struct slab_node node; /* on one of the cache's lists */
+	struct kmem_cache *cache;
+	char *mem;	/* the block from the page source */
+	char *base;	/* first object */
+	void *freelist; /* free objects not owned by a CPU; under lock */
+	unsigned int inuse;
+	unsigned int objects;
+	unsigned char list; /* enum slab_list */
+};
+
+/* SLAB_STORE_USER: who last allocated / freed an object. */
+struct slab_track {
+	uintptr_t addr;
+	unsigned int cpu;
+	unsigned int pad;
+};
+
+/* One per CPU per cache, owned by the thread holding that mm_cpu_id(). */
+struct kmem_cache_cpu {
+	void *freelist;
+	struct slab *slab;
+} __attribute__((aligned(SLAB_CACHE_LINE)));
+
+struct kmem_cache {
+	/* Read by the fast paths. */
+	unsigned int size;   /* stride */
+	unsigned int offset; /* of the free pointer */
+	unsigned int flags;
+	unsigned int object_size;
+	void (*ctor)(void *);
+	/* Layout and sizing (fixed after creation). */
+	unsigned int inuse;	   /* end of object and red zone */
+	unsigned int track_offset; /* SLAB_STORE_USER: two slab_tracks */
+	unsigned int align;
+	unsigned int order;
+	unsigned int objects;  /* per slab */
+	unsigned int hdr_size; /* descriptor at the slab's start; 0: off-slab */
+	unsigned long min_partial;
+	gfp_t alloc_gfp; /* added to page source requests (__GFP_DMA) */
+	/* Lists, under lock. */
+	struct mm_lock lock;
+	struct slab_node partial, full, cpu_slabs;
+	unsigned long nr_partial, nr_full, nr_cpu_slabs;
+	struct slab_node cache_node; /* on slab_caches */
+	char name[SLAB_NAME_LEN];
+	struct kmem_cache_cpu cpu[MM_NR_CPUS];
+};
+
+static const struct page_source *slab_ps;
+static unsigned int slab_nr_cpus;
+static bool slab_ready;
+static struct mm_lock slab_caches_lock = MM_LOCK_INIT;
+static struct slab_node slab_caches;
+/* The bootstrap caches (Linux's boot_kmem_cache): static, never freed. */
+static struct kmem_cache boot_kmem_cache; /* "kmem_cache" */
+static struct kmem_cache boot_kmem_slab;  /* "kmem_slab" */
+
+/* ---- small helpers ---- */
+
+static void node_init(struct slab_node *head)
+{
+	head->next = head;
+	head->prev = head;
+}
+
+static void node_add(struct slab_node *n, struct slab_node *head)
+{
+	n->next = head->next;
+	n->prev = head;
+	head->next->prev = n;
+	head->next = n;
+}
+
+static void node_del(struct slab_node *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n;
+	n->prev = n;
+}
+
+static bool node_empty(const struct slab_node *head)
+{
+	return head->next == head;
+}
+
+static unsigned int slab_fls(unsigned long x)
+{
+	return x ? 64 - (unsigned int)__builtin_clzl(x) : 0;
+}
+
+/* Smallest order whose block holds @size bytes. */
+static unsigned int slab_get_order(unsigned long size)
+{
+	return size <= PS_PAGE_SIZE ? 0 : slab_fls((size - 1) >> PS_PAGE_SHIFT);
+}
+
+static inline void *get_fp(const struct kmem_cache *s, const void *obj)
+{
+	return *(void *const *)((const char *)obj + s->offset);
+}
+
+static inline void set_fp(const struct kmem_cache *s, void *obj, void *next)
+{
+	*(void **)((char *)obj + s->offset) = next;
+}
+
+static inline struct slab *slab_of(const void *obj)
+{
+	uintptr_t *slot = page_source_slot(slab_ps, obj);
+	uintptr_t v;
+
+	if (!slot)
+		return NULL;
+	v = *slot;
+	if (!v || SLAB_SLOT_IS_LARGE(v))
+		return NULL;
+	return (struct slab *)v;
+}
+
+/* Is @p the start of one of @slab's objects? */
+static bool slab_valid_obj(const struct kmem_cache *s, const struct slab *slab,
+			   const void *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)slab->base;
+
+	return (uintptr_t)p >= (uintptr_t)slab->base &&
+	       off < (uintptr_t)slab->objects * s->size && off % s->size == 0;
+}
+
+static unsigned int slab_obj_index(const struct kmem_cache *s,
+				   const struct slab *slab, const void *p)
+{
+	return (unsigned int)(((uintptr_t)p - (uintptr_t)slab->base) / s->size);
+}
+
+/* The head and counter of list @l of @s. */
+static struct slab_node *slab_list_head(struct kmem_cache *s, enum slab_list l,
+					unsigned long **counter)
+{
+	switch (l) {
+	case SLAB_ON_PARTIAL:
+		*counter = &s->nr_partial;
+		return &s->partial;
+	case SLAB_ON_FULL:
+		*counter = &s->nr_full;
+		return &s->full;
+	default:
+		*counter = &s->nr_cpu_slabs;
+		return &s->cpu_slabs;
+	}
+}
+
+/* Move @slab to list @to (SLAB_ON_NONE: off every list). Caller holds lock. */
+static void __slab_list_set(struct kmem_cache *s, struct slab *slab,
+			    enum slab_list to)
+{
+	unsigned long *counter;
+	struct slab_node *head;
+
+	if (slab->list != SLAB_ON_NONE) {
+		slab_list_head(s, (enum slab_list)slab->list, &counter);
+		node_del(&slab->node);
+		(*counter)--;
+	}
+	slab->list = (unsigned char)to;
+	if (to != SLAB_ON_NONE) {
+		head = slab_list_head(s, to, &counter);
+		node_add(&slab->node, head);
+		(*counter)++;
+	}
+}
+
+/* ---- debug: layout of an object ----
+ *
+ *   [0, object_size)          the object; POISON_FREE..POISON_END when free
+ *   [object_size, inuse)      red zone: RED_ACTIVE when allocated, else
+ *                             RED_INACTIVE (at least 8 bytes if the object
+ *                             size is a multiple of 8)
+ *   [offset, offset + 8)      free pointer (== inuse for debug/ctor caches)
+ *   [track_offset, +32)       SLAB_STORE_USER: alloc track, free track
+ *   padding to the alignment
+ */
+
+static struct slab_track *slab_track(const struct kmem_cache *s, void *obj,
+				     int which)
+{
+	return (struct slab_track *)((char *)obj + s->track_offset) + which;
+}
+
+static void slab_set_track(const struct kmem_cache *s, void *obj, int which,
+			   uintptr_t caller)
+{
+	struct slab_track *t;
+
+	if (!(s->flags & SLAB_STORE_USER))
+		return;
+	t = slab_track(s, obj, which);
+	t->addr = caller;
+	t->cpu = mm_cpu_id();
+}
+
+static bool slab_poisons(const struct kmem_cache *s)
+{
+	return (s->flags & SLAB_POISON) && !s->ctor;
+}
+
+static void slab_poison(const struct kmem_cache *s, void *obj)
+{
+	unsigned char *p = obj;
+
+	mm_memset(p, SLAB_POISON_FREE, s->object_size - 1);
+	p[s->object_size - 1] = SLAB_POISON_END;
+}
+
+static void slab_set_redzone(const struct kmem_cache *s, void *obj, int val)
+{
+	if (s->flags & SLAB_RED_ZONE)
+		mm_memset((char *)obj + s->object_size, val,
+			  s->inuse - s->object_size);
+}
+
+static void slab_report(const struct kmem_cache *s, void *obj, const char *what,
+			uintptr_t caller)
+{
+	struct slab_track *t;
+
+	mm_log("BUG %s: %s: object %p (size %u) by caller %p", s->name, what,
+	       obj, s->object_size, (void *)caller);
+	if (!(s->flags & SLAB_STORE_USER) || !obj)
+		return;
+	t = slab_track(s, obj, 0);
+	mm_log("  last alloc by %p cpu %u; last free by %p cpu %u",
+	       (void *)t[0].addr, t[0].cpu, (void *)t[1].addr, t[1].cpu);
+}
+
+/* First byte in [from, to) of @obj that is not @val, or -1. */
+static long slab_find_mismatch(const void *obj, unsigned int from,
+			       unsigned int to, int val)
+{
+	const unsigned char *p = obj;
+
+	for (unsigned int i = from; i < to; i++)
+		if (p[i] != (unsigned char)val)
+			return (long)i;
+	return -1;
+}
+
+static long slab_poison_mismatch(const struct kmem_cache *s, const void *obj)
+{
+	long bad = slab_find_mismatch(obj, 0, s->object_size - 1,
+				      SLAB_POISON_FREE);
+
+	if (bad < 0 &&
+	    ((const unsigned char *)obj)[s->object_size - 1] != SLAB_POISON_END)
+		bad = s->object_size - 1;
+	return bad;
+}
+
+/*
+ * Check the red zone of @obj holds @val; report and repair it if not, so that
+ * one overflow is reported once and the allocator carries on.
+ */
+static bool slab_check_redzone(const struct kmem_cache *s, void *obj, int val,
+			       uintptr_t caller)
+{
+	char what[80];
+	long bad;
+
+	if (!(s->flags & SLAB_RED_ZONE))
+		return true;
+	bad = slab_find_mismatch(obj, s->object_size, s->inuse, val);
+	if (bad < 0)
+		return true;
+	mm_snprintf(
+		what, sizeof(what),
+		"Redzone overwritten at offset %ld (0x%02x, expected 0x%02x)",
+		bad, ((unsigned char *)obj)[bad], val);
+	slab_report(s, obj, what, caller);
+	slab_set_redzone(s, obj, val);
+	return false;
+}
+
+/* A free object is about to be handed out: it must be untouched. */
+static void slab_check_free_object(const struct kmem_cache *s, void *obj,
+				   uintptr_t caller)
+{
+	char what[96];
+	long bad;
+
+	slab_check_redzone(s, obj, SLAB_RED_INACTIVE, caller);
+	if (!slab_poisons(s))
+		return;
+	bad = slab_poison_mismatch(s, obj);
+	if (bad < 0)
+		return;
+	mm_snprintf(
+		what, sizeof(what),
+		"Poison overwritten (use after free) at offset %ld (0x%02x)",
+		bad, ((unsigned char *)obj)[bad]);
+	slab_report(s, obj, what, caller);
+}
+
+static void slab_setup_object(const struct kmem_cache *s, void *obj)
+{
+	if (s->flags & SLAB_DEBUG_FLAGS) {
+		if (slab_poisons(s))
+			slab_poison(s, obj);
+		slab_set_redzone(s, obj, SLAB_RED_INACTIVE);
+		if (s->flags & SLAB_STORE_USER)
+			mm_memset(slab_track(s, obj, 0), 0,
+				  2 * sizeof(struct slab_track));
+	}
+	if (s->ctor)
+		s->ctor(obj);
+}
+
+/* ---- slabs ---- */
+
+static struct slab *slab_new(struct kmem_cache *s, gfp_t gfp)
+{
+	char *mem = page_source_alloc(slab_ps, gfp | s->alloc_gfp, s->order);
+	struct slab *slab;
+	char *obj;
+
+	if (!mem)
+		return NULL;
+	if (s->hdr_size) {
+		slab = (struct slab *)mem;
+	} else {
+		slab = kmem_cache_alloc_caller(&boot_kmem_slab, gfp, 0);
+		if (!slab) {
+			page_source_free(slab_ps, mem, s->order);
+			return NULL;
+		}
+	}
+	*slab = (struct slab){
+		.cache = s,
+		.mem = mem,
+		.base = mem + s->hdr_size,
+		.objects = s->objects,
+		.freelist = mem + s->hdr_size,
+	};
+	node_init(&slab->node);
+	obj = slab->base;
+	for (unsigned int i = 0; i < s->objects; i++, obj += s->size) {
+		slab_setup_object(s, obj);
+		set_fp(s, obj, i + 1 < s->objects ? obj + s->size : NULL);
+	}
+	for (unsigned long i = 0; i < (1ul << s->order); i++) {
+		uintptr_t *slot =
+			page_source_slot(slab_ps, mem + i * PS_PAGE_SIZE);
+
+		MM_BUG_ON(!slot);
+		*slot = (uintptr_t)slab;
+	}
+	return slab;
+}
+
+/* Give an empty slab, already off every list, back to the page source. */
+static void slab_discard(struct kmem_cache *s, struct slab *slab)
+{
+	char *mem = slab->mem;
+
+	for (unsigned long i = 0; i < (1ul << s->order); i++)
+		*page_source_slot(slab_ps, mem + i * PS_PAGE_SIZE) = 0;
+	if (!s->hdr_size)
+		kmem_cache_free_caller(&boot_kmem_slab, slab, 0);
+	page_source_free(slab_ps, mem, s->order);
+}
+
+/*
+ * One object of @slab (not an active slab) was just freed: move the slab from
+ * full to partial, or return it for discarding if it is empty and the cache
+ * already keeps min_partial partial slabs. Caller holds s->lock.
+ */
+static struct slab *__slab_after_free(struct kmem_cache *s, struct slab *slab)
+{
+	if (slab->list == SLAB_ON_CPU)
+		return NULL;
+	if (slab->inuse == 0 && s->nr_partial >= s->min_partial) {
+		__slab_list_set(s, slab, SLAB_ON_NONE);
+		return slab;
+	}
+	if (slab->list == SLAB_ON_FULL)
+		__slab_list_set(s, slab, SLAB_ON_PARTIAL);
+	return NULL;
+}
+
+/* Make @slab the active slab of @c; returns its first free object. */
+static void *__slab_freeze(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			   struct slab *slab)
+{
+	void *obj = slab->freelist;
+
+	__slab_list_set(s, slab, SLAB_ON_CPU);
+	slab->freelist = NULL;
+	slab->inuse = slab->objects;
+	c->slab = slab;
+	c->freelist = get_fp(s, obj);
+	return obj;
+}
+
+/*
+ * Return @c's active slab and its per-CPU freelist to the cache. Returns the
+ * slab if it should be discarded. Caller holds s->lock and owns @c (or the
+ * cache is quiescent).
+ */
+static struct slab *__slab_deactivate(struct kmem_cache *s,
+				      struct kmem_cache_cpu *c)
+{
+	struct slab *slab = c->slab;
+	void *p, *tail = NULL;
+	unsigned int n = 0;
+
+	if (!slab)
+		return NULL;
+	for (p = c->freelist; p && n <= slab->objects; p = get_fp(s, p)) {
+		tail = p;
+		n++;
+	}
+	c->slab = NULL;
+	if (n > slab->objects) {
+		/* A double free looped the freelist: leak the slab. */
+		mm_log("BUG %s: per-CPU freelist of slab %p is corrupted "
+		       "(double free?); slab leaked",
+		       s->name, (void *)slab->mem);
+		slab->freelist = NULL;
+		slab->inuse = slab->objects;
+		n = 0;
+	} else if (tail) {
+		set_fp(s, tail, slab->freelist);
+		slab->freelist = c->freelist;
+	}
+	c->freelist = NULL;
+	slab->inuse -= n;
+	if (slab->inuse == 0 && s->nr_partial >= s->min_partial) {
+		__slab_list_set(s, slab, SLAB_ON_NONE);
+		return slab;
+	}
+	__slab_list_set(s, slab,
+			slab->inuse == slab->objects ? SLAB_ON_FULL
+						     : SLAB_ON_PARTIAL);
+	return NULL;
+}
+
+static struct slab *__slab_first(struct slab_node *head)
+{
+	return node_empty(head)
+		       ? NULL
+		       : slab_container_of(head->next, struct slab, node);
+}
+
+/* ---- allocation and free ---- */
+
+/*
+ * The per-CPU freelist is empty: take the frees other CPUs made to the active
+ * slab, else a partial slab, else a new one.
+ */
+static void *slab_alloc_refill(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			       gfp_t gfp)
+{
+	struct slab *slab;
+	void *obj;
+
+	mm_lock(&s->lock);
+	slab = c->slab;
+	if (slab) {
+		obj = slab->freelist;
+		if (obj) {
+			slab->freelist = NULL;
+			slab->inuse = slab->objects;
+			c->freelist = get_fp(s, obj);
+			mm_unlock(&s->lock);
+			return obj;
+		}
+		__slab_list_set(s, slab, SLAB_ON_FULL);
+		c->slab = NULL;
+	}
+	slab = __slab_first(&s->partial);
+	if (slab) {
+		obj = __slab_freeze(s, c, slab);
+		mm_unlock(&s->lock);
+		return obj;
+	}
+	mm_unlock(&s->lock);
+	/* No lock while the page source works; @c is ours alone anyway. */
+	slab = slab_new(s, gfp);
+	if (!slab)
+		return NULL;
+	mm_lock(&s->lock);
+	obj = __slab_freeze(s, c, slab);
+	mm_unlock(&s->lock);
+	return obj;
+}
+
+static void *slab_alloc_debug(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
+{
+	struct slab *slab;
+	void *obj;
+
+	mm_lock(&s->lock);
+	for (;;) {
+		slab = __slab_first(&s->partial);
+		if (!slab) {
+			mm_unlock(&s->lock);
+			slab = slab_new(s, gfp);
+			if (!slab)
+				return NULL;
+			mm_lock(&s->lock);
+			__slab_list_set(s, slab, SLAB_ON_PARTIAL);
+			continue;
+		}
+		obj = slab->freelist;
+		if (slab_valid_obj(s, slab, obj))
+			break;
+		/* Overwritten free pointer: leak the rest, as SLUB does. */
+		slab_report(s, NULL, "freelist pointer corrupted; slab leaked",
+			    caller);
+		slab->freelist = NULL;
+		slab->inuse = slab->objects;
+		__slab_list_set(s, slab, SLAB_ON_FULL);
+	}
+	slab->freelist = get_fp(s, obj);
+	if (++slab->inuse == slab->objects)
+		__slab_list_set(s, slab, SLAB_ON_FULL);
+	slab_check_free_object(s, obj, caller);
+	slab_set_redzone(s, obj, SLAB_RED_ACTIVE);
+	slab_set_track(s, obj, 0, caller);
+	mm_unlock(&s->lock);
+	return obj;
+}
+
+void *kmem_cache_alloc_caller(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
+{
+	struct kmem_cache_cpu *c;
+	void *obj;
+
+	if (mm_unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
+		obj = slab_alloc_debug(s, gfp & ~__GFP_ZERO, caller);
+	} else {
+		c = &s->cpu[mm_cpu_id()];
+		obj = c->freelist;
+		if (mm_likely(obj))
+			c->freelist = get_fp(s, obj);
+		else
+			obj = slab_alloc_refill(s, c, gfp & ~__GFP_ZERO);
+	}
+	if (mm_unlikely(gfp & __GFP_ZERO) && obj)
+		mm_memset(obj, 0, s->object_size);
+	return obj;
+}
+
+void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
+{
+	return kmem_cache_alloc_caller(s, gfp,
+				       (uintptr_t)__builtin_return_address(0));
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
+{
+	return kmem_cache_alloc_caller(s, gfp | __GFP_ZERO,
+				       (uintptr_t)__builtin_return_address(0));
+}
+
+/* Free to a slab that is not this CPU's active one. */
+static void slab_free_slow(struct kmem_cache *s, struct slab *slab, void *obj)
+{
+	struct slab *discard;
+
+	mm_lock(&s->lock);
+	set_fp(s, obj, slab->freelist);
+	slab->freelist = obj;
+	slab->inuse--;
+	discard = __slab_after_free(s, slab);
+	mm_unlock(&s->lock);
+	if (discard)
+		slab_discard(s, discard);
+}
+
+/* Is @obj on @slab->freelist? Caller holds s->lock. */
+static bool __slab_on_freelist(const struct kmem_cache *s,
+			       const struct slab *slab, const void *obj)
+{
+	unsigned int n = 0;
+
+	for (void *p = slab->freelist; p && n <= slab->objects;
+	     p = get_fp(s, p), n++)
+		if (p == obj)
+			return true;
+	return false;
+}
+
+static void slab_free_debug(struct kmem_cache *s, struct slab *slab, void *obj,
+			    uintptr_t caller)
+{
+	struct slab *discard;
+
+	mm_lock(&s->lock);
+	if (!slab_valid_obj(s, slab, obj)) {
+		mm_unlock(&s->lock);
+		mm_log("BUG %s: invalid free of %p: not at an object boundary "
+		       "(caller %p); free refused",
+		       s->name, obj, (void *)caller);
+		return;
+	}
+	if (__slab_on_freelist(s, slab, obj)) {
+		slab_report(s, obj, "double free; free refused", caller);
+		mm_unlock(&s->lock);
+		return;
+	}
+	slab_check_redzone(s, obj, SLAB_RED_ACTIVE, caller);
+	slab_set_track(s, obj, 1, caller);
+	if (slab_poisons(s))
+		slab_poison(s, obj);
+	slab_set_redzone(s, obj, SLAB_RED_INACTIVE);
+	set_fp(s, obj, slab->freelist);
+	slab->freelist = obj;
+	slab->inuse--;
+	discard = __slab_after_free(s, slab);
+	mm_unlock(&s->lock);
+	if (discard)
+		slab_discard(s, discard);
+}
+
+static void slab_report_foreign(struct kmem_cache *s, const struct slab *slab,
+				void *obj, uintptr_t caller)
+{
+	mm_log("BUG %s: invalid free of %p (caller %p): %s%s; free refused",
+	       s->name, obj, (void *)caller,
+	       slab ? "object of cache " : "not a slab object",
+	       slab ? slab->cache->name : "");
+}
+
+void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller)
+{
+	struct kmem_cache_cpu *c;
+	struct slab *slab;
+
+	if (mm_unlikely(!obj))
+		return;
+	slab = slab_of(obj);
+	if (mm_unlikely(!slab || slab->cache != s)) {
+		slab_report_foreign(s, slab, obj, caller);
+		return;
+	}
+	if (mm_unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
+		slab_free_debug(s, slab, obj, caller);
+		return;
+	}
+	c = &s->cpu[mm_cpu_id()];
+	if (mm_likely(slab == c->slab)) {
+		set_fp(s, obj, c->freelist);
+		c->freelist = obj;
+		return;
+	}
+	slab_free_slow(s, slab, obj);
+}
+
+void kmem_cache_free(struct kmem_cache *s, void *obj)
+{
+	kmem_cache_free_caller(s, obj, (uintptr_t)__builtin_return_address(0));
+}
+
+struct kmem_cache *kmem_slot_cache(uintptr_t slot)
+{
+	if (!slot || SLAB_SLOT_IS_LARGE(slot))
+		return NULL;
+	return ((struct slab *)slot)->cache;
+}
+
+/* ---- flushing and shrinking ---- */
+
+static void slab_flush_one(struct kmem_cache *s, struct kmem_cache_cpu *c)
+{
+	struct slab *discard;
+
+	mm_lock(&s->lock);
+	discard = __slab_deactivate(s, c);
+	mm_unlock(&s->lock);
+	if (discard)
+		slab_discard(s, discard);
+}
+
+void kmem_cache_flush_cpu(struct kmem_cache *s)
+{
+	slab_flush_one(s, &s->cpu[mm_cpu_id()]);
+}
+
+void kmem_cache_flush_all(struct kmem_cache *s)
+{
+	for (unsigned int i = 0; i < MM_NR_CPUS; i++)
+		slab_flush_one(s, &s->cpu[i]);
+}
+
+/* Take every empty slab off the partial list (@all: every slab there). */
+static void __slab_take_partial(struct kmem_cache *s, struct slab_node *out,
+				bool all)
+{
+	struct slab_node *n, *next;
+
+	for (n = s->partial.next; n != &s->partial; n = next) {
+		struct slab *slab = slab_container_of(n, struct slab, node);
+
+		next = n->next;
+		if (slab->inuse && !all)
+			continue;
+		__slab_list_set(s, slab, SLAB_ON_NONE);
+		node_add(&slab->node, out);
+	}
+}
+
+static int slab_discard_list(struct kmem_cache *s, struct slab_node *list)
+{
+	int n = 0;
+
+	while (!node_empty(list)) {
+		struct slab *slab = __slab_first(list);
+
+		node_del(&slab->node);
+		slab_discard(s, slab);
+		n++;
+	}
+	return n;
+}
+
+int kmem_cache_shrink(struct kmem_cache *s)
+{
+	struct slab_node empty;
+
+	node_init(&empty);
+	kmem_cache_flush_cpu(s);
+	mm_lock(&s->lock);
+	__slab_take_partial(s, &empty, false);
+	mm_unlock(&s->lock);
+	return slab_discard_list(s, &empty);
+}
+
+/* ---- sizing (SLUB's calculate_sizes / calculate_order) ---- */
+
+static unsigned int slab_order_objects(unsigned int order, unsigned int size,
+				       unsigned int hdr)
+{
+	return (unsigned int)(((PS_PAGE_SIZE << order) - hdr) / size);
+}
+
+/*
+ * Smallest order from the one that fits @min_objects whose leftover is at
+ * most 1/@fract of the slab.
+ */
+static unsigned int slab_calc_order(unsigned int size, unsigned int min_objects,
+				    unsigned int max_order, unsigned int fract,
+				    unsigned int hdr)
+{
+	unsigned int order;
+
+	for (order = slab_get_order((unsigned long)min_objects * size + hdr);
+	     order <= max_order; order++) {
+		unsigned long slab_size = PS_PAGE_SIZE << order;
+
+		if ((slab_size - hdr) % size <= slab_size / fract)
+			break;
+	}
+	return order;
+}
+
+/*
+ * As SLUB: aim for at least 4 * (fls(nr_cpus) + 1) objects per slab (fewer
+ * per-CPU refills), accepting 1/16, then 1/8, then 1/4 of waste, then fewer
+ * objects; up to order 3, and beyond only for objects that need it.
+ */
+static int slab_calculate_order(unsigned int size, unsigned int hdr)
+{
+	unsigned int min_objects = 4 * (slab_fls(slab_nr_cpus) + 1);
+	unsigned int max_objects =
+		slab_order_objects(SLAB_MAX_ORDER, size, hdr);
+	unsigned int order;
+
+	if (size + hdr <= (PS_PAGE_SIZE << SLAB_MAX_ORDER))
+		min_objects = MM_MIN(min_objects, max_objects);
+	else
+		min_objects = 0;
+	for (; min_objects > 1; min_objects--) {
+		for (unsigned int fract = 16; fract >= 4; fract /= 2) {
+			order = slab_calc_order(size, min_objects,
+						SLAB_MAX_ORDER, fract, hdr);
+			if (order <= SLAB_MAX_ORDER)
+				return (int)order;
+		}
+	}
+	order = slab_calc_order(size, 1, SLAB_MAX_ORDER, 1, hdr);
+	if (order <= SLAB_MAX_ORDER)
+		return (int)order;
+	order = slab_calc_order(size, 1, PS_MAX_ORDER, 1, hdr);
+	return order <= PS_MAX_ORDER ? (int)order : -EINVAL;
+}
+
+static unsigned int slab_hwcache_align(unsigned int size)
+{
+	unsigned int ralign = SLAB_CACHE_LINE;
+
+	while (size <= ralign / 2)
+		ralign /= 2;
+	return ralign;
+}
+
+/* Lay out an object (see the debug layout above). */
+static void slab_calculate_sizes(struct kmem_cache *s, unsigned int align)
+{
+	unsigned int size = SLAB_ALIGN_UP(s->object_size, sizeof(void *));
+
+	if ((s->flags & SLAB_RED_ZONE) && size == s->object_size)
+		size += sizeof(void *);
+	s->inuse = size;
+	/* Keep the free pointer out of objects whose contents must survive. */
+	if ((s->flags & SLAB_DEBUG_FLAGS) || s->ctor) {
+		s->offset = size;
+		size += sizeof(void *);
+	} else {
+		s->offset = 0;
+	}
+	if (s->flags & SLAB_STORE_USER) {
+		s->track_offset = size;
+		size += 2 * sizeof(struct slab_track);
+	}
+	align = MM_MAX(align, SLAB_MIN_ALIGN);
+	if (s->flags & SLAB_HWCACHE_ALIGN)
+		align = MM_MAX(align, slab_hwcache_align(s->object_size));
+	s->align = align;
+	s->size = SLAB_ALIGN_UP(size, align);
+}
+
+static void slab_copy_name(char *dst, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < SLAB_NAME_LEN && name[i]; i++)
+		dst[i] = name[i];
+	dst[i] = '\0';
+}
+
+static int slab_cache_setup(struct kmem_cache *s, const char *name, size_t size,
+			    size_t align, unsigned int flags,
+			    void (*ctor)(void *), bool on_slab_hdr)
+{
+	int order;
+
+	mm_memset(s, 0, sizeof(*s));
+	slab_copy_name(s->name, name);
+	s->object_size = (unsigned int)size;
+	s->flags = flags;
+	s->ctor = ctor;
+	slab_calculate_sizes(s, (unsigned int)align);
+	if (on_slab_hdr)
+		s->hdr_size = SLAB_ALIGN_UP(sizeof(struct slab), s->align);
+	order = slab_calculate_order(s->size, s->hdr_size);
+	if (order < 0)
+		return order;
+	s->order = (unsigned int)order;
+	s->objects = slab_order_objects(s->order, s->size, s->hdr_size);
+	MM_BUG_ON(s->objects == 0 || s->objects > SLAB_MAX_OBJECTS);
+	/* SLUB: keep ilog2(size) / 2 empty slabs around, 5..10. */
+	s->min_partial = MM_MIN(MM_MAX(slab_fls(s->size) / 2, 5u), 10u);
+	if (flags & SLAB_CACHE_DMA)
+		s->alloc_gfp = __GFP_DMA;
+	mm_lock_init(&s->lock);
+	node_init(&s->partial);
+	node_init(&s->full);
+	node_init(&s->cpu_slabs);
+	mm_lock(&slab_caches_lock);
+	node_add(&s->cache_node, &slab_caches);
+	mm_unlock(&slab_caches_lock);
+	return 0;
+}
+
+/* ---- cache life cycle ---- */
+
+int slab_init(const struct page_source *ps, unsigned int nr_cpus)
+{
+	int err;
+
+	if (slab_ready)
+		return -EBUSY;
+	if (!ps || !ps->ops || !ps->ops->alloc_pages || !ps->ops->free_pages ||
+	    !ps->ops->frame_slot)
+		return -EINVAL;
+	slab_ps = ps;
+	slab_nr_cpus = nr_cpus ? nr_cpus : MM_NR_CPUS;
+	node_init(&slab_caches);
+	err = slab_cache_setup(&boot_kmem_slab, "kmem_slab",
+			       sizeof(struct slab), 0, 0, NULL, true);
+	if (!err)
+		err = slab_cache_setup(&boot_kmem_cache, "kmem_cache",
+				       sizeof(struct kmem_cache),
+				       _Alignof(struct kmem_cache), 0, NULL,
+				       false);
+	if (err) {
+		slab_ps = NULL;
+		return err;
+	}
+	slab_ready = true;
+	return 0;
+}
+
+const struct page_source *slab_page_source(void)
+{
+	return slab_ps;
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, size_t size,
+				     size_t align, unsigned int flags,
+				     void (*ctor)(void *))
+{
+	struct kmem_cache *s;
+
+	if (!slab_ready || !name || size == 0 ||
+	    size > (PS_PAGE_SIZE << PS_MAX_ORDER) / 2 ||
+	    (align & (align - 1)) || align > PS_PAGE_SIZE ||
+	    (flags & ~SLAB_VALID_FLAGS)) {
+		mm_log("kmem_cache_create(%s): invalid arguments (size %zu, "
+		       "align %zu, flags 0x%x)",
+		       name ? name : "(null)", size, align, flags);
+		return NULL;
+	}
+	s = kmem_cache_alloc(&boot_kmem_cache, GFP_KERNEL);
+	if (!s) {
+		mm_log("kmem_cache_create(%s): out of memory", name);
+		return NULL;
+	}
+	if (slab_cache_setup(s, name, size, align, flags, ctor, false)) {
+		kmem_cache_free(&boot_kmem_cache, s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Log the objects still allocated in @s. Caller holds s->lock. */
+static void __slab_report_leaks(struct kmem_cache *s, unsigned long count)
+{
+	struct slab_node *lists[] = {&s->partial, &s->full};
+	uint64_t free_map[SLAB_BITMAP_WORDS];
+	unsigned int listed = 0;
+
+	mm_log("kmem_cache_destroy %s: %lu objects remaining; cache kept",
+	       s->name, count);
+	for (unsigned int l = 0; l < MM_ARRAY_SIZE(lists); l++) {
+		for (struct slab_node *n = lists[l]->next; n != lists[l];
+		     n = n->next) {
+			struct slab *slab =
+				slab_container_of(n, struct slab, node);
+			unsigned int k = 0;
+
+			mm_memset(free_map, 0, sizeof(free_map));
+			for (void *p = slab->freelist; p && k++ < slab->objects;
+			     p = get_fp(s, p)) {
+				unsigned int i = slab_obj_index(s, slab, p);
+
+				free_map[i / 64] |= 1ull << (i % 64);
+			}
+			for (unsigned int i = 0; i < slab->objects; i++) {
+				void *obj = slab->base + (size_t)i * s->size;
+				uintptr_t by = 0;
+
+				if (free_map[i / 64] & (1ull << (i % 64)))
+					continue;
+				if (listed++ == SLAB_LEAKS_LISTED)
+					return;
+				if (s->flags & SLAB_STORE_USER)
+					by = slab_track(s, obj, 0)->addr;
+				mm_log("  %s: object %p allocated by %p",
+				       s->name, obj, (void *)by);
+			}
+		}
+	}
+}
+
+static unsigned long __slab_count_inuse(struct kmem_cache *s)
+{
+	struct slab_node *lists[] = {&s->partial, &s->full, &s->cpu_slabs};
+	unsigned long inuse = 0;
+
+	for (unsigned int l = 0; l < MM_ARRAY_SIZE(lists); l++)
+		for (struct slab_node *n = lists[l]->next; n != lists[l];
+		     n = n->next)
+			inuse += slab_container_of(n, struct slab, node)->inuse;
+	return inuse;
+}
+
+int kmem_cache_destroy(struct kmem_cache *s)
+{
+	struct slab_node empty;
+	unsigned long inuse;
+
+	if (!s)
+		return 0;
+	kmem_cache_flush_all(s);
+	node_init(&empty);
+	mm_lock(&s->lock);
+	inuse = __slab_count_inuse(s);
+	if (inuse) {
+		__slab_report_leaks(s, inuse);
+		mm_unlock(&s->lock);
+		return -EBUSY;
+	}
+	__slab_take_partial(s, &empty, true);
+	mm_unlock(&s->lock);
+	slab_discard_list(s, &empty);
+	mm_lock(&slab_caches_lock);
+	node_del(&s->cache_node);
+	mm_unlock(&slab_caches_lock);
+	if (s != &boot_kmem_cache && s != &boot_kmem_slab)
+		kmem_cache_free(&boot_kmem_cache, s);
+	return 0;
+}
+
+int slab_exit(void)
+{
+	int busy = 0;
+
+	if (!slab_ready)
+		return 0;
+	mm_lock(&slab_caches_lock);
+	for (struct slab_node *n = slab_caches.next; n != &slab_caches;
+	     n = n->next) {
+		struct kmem_cache *s =
+			slab_container_of(n, struct kmem_cache, cache_node);
+
+		if (s == &boot_kmem_cache || s == &boot_kmem_slab)
+			continue;
+		mm_log("slab_exit: cache %s still exists", s->name);
+		busy = 1;
+	}
+	mm_unlock(&slab_caches_lock);
+	if (busy)
+		return -EBUSY;
+	/* kmem_cache's slab descriptors live in kmem_slab: destroy it first. */
+	MM_BUG_ON(kmem_cache_destroy(&boot_kmem_cache));
+	MM_BUG_ON(kmem_cache_destroy(&boot_kmem_slab));
+	slab_ready = false;
+	slab_ps = NULL;
+	return 0;
+}
+
+/* ---- statistics, slabinfo, consistency ---- */
+
+void kmem_cache_get_stats(struct kmem_cache *s, struct kmem_cache_stats *st)
+{
+	mm_lock(&s->lock);
+	st->nr_partial = s->nr_partial;
+	st->nr_full = s->nr_full;
+	st->nr_cpu_slabs = s->nr_cpu_slabs;
+	st->num_slabs = s->nr_partial + s->nr_full + s->nr_cpu_slabs;
+	st->active_objs = __slab_count_inuse(s);
+	mm_unlock(&s->lock);
+	st->num_objs = st->num_slabs * s->objects;
+	st->object_size = s->object_size;
+	st->size = s->size;
+	st->objperslab = s->objects;
+	st->pagesperslab = 1u << s->order;
+}
+
+const char *kmem_cache_name(const struct kmem_cache *s)
+{
+	return s->name;
+}
+
+size_t kmem_cache_size(const struct kmem_cache *s)
+{
+	return s->object_size;
+}
+
+int slabinfo_format(struct mm_buf *b)
+{
+	struct kmem_cache_stats st;
+
+	mm_buf_printf(b, "slabinfo - version: 2.1\n");
+	mm_buf_printf(b, "# name            <active_objs> <num_objs> <objsize> "
+			 "<objperslab> <pagesperslab> : tunables <limit> "
+			 "<batchcount> <sharedfactor> : slabdata "
+			 "<active_slabs> <num_slabs> <sharedavail>\n");
+	mm_lock(&slab_caches_lock);
+	for (struct slab_node *n = slab_caches.prev; n != &slab_caches;
+	     n = n->prev) {
+		struct kmem_cache *s =
+			slab_container_of(n, struct kmem_cache, cache_node);
+
+		kmem_cache_get_stats(s, &st);
+		mm_buf_printf(b, "%-17s %6lu %6lu %6u %4u %4u", s->name,
+			      st.active_objs, st.num_objs, st.size,
+			      st.objperslab, st.pagesperslab);
+		mm_buf_printf(b, " : tunables %4u %4u %4u", 0u, 0u, 0u);
+		mm_buf_printf(b, " : slabdata %6lu %6lu %6lu\n", st.num_slabs,
+			      st.num_slabs, 0ul);
+	}
+	mm_unlock(&slab_caches_lock);
+	return mm_buf_truncated(b) ? -ENOSPC : 0;
+}
+
+struct slab_checker {
+	struct kmem_cache *s;
+	unsigned int errors;
+	uint64_t free_map[SLAB_BITMAP_WORDS];
+};
+
+static void check_fail(struct slab_checker *ck, const struct slab *slab,
+		       const char *what)
+{
+	if (ck->errors++ < 8)
+		mm_log("kmem_cache_check %s: slab %p: %s", ck->s->name,
+		       slab ? (void *)slab->mem : NULL, what);
+}
+
+/* Mark the objects of @list free in ck->free_map; returns how many. */
+static unsigned int check_freelist(struct slab_checker *ck,
+				   const struct slab *slab, void *list)
+{
+	struct kmem_cache *s = ck->s;
+	unsigned int n = 0;
+
+	for (void *p = list; p; p = get_fp(s, p)) {
+		unsigned int i;
+
+		if (!slab_valid_obj(s, slab, p)) {
+			check_fail(ck, slab, "free pointer outside the slab");
+			break;
+		}
+		i = slab_obj_index(s, slab, p);
+		if (ck->free_map[i / 64] & (1ull << (i % 64))) {
+			check_fail(ck, slab, "object twice on a freelist");
+			break;
+		}
+		ck->free_map[i / 64] |= 1ull << (i % 64);
+		n++;
+	}
+	return n;
+}
+
+/* Debug caches: every object's poison and red zone match its state. */
+static void check_objects(struct slab_checker *ck, const struct slab *slab)
+{
+	struct kmem_cache *s = ck->s;
+
+	if (!(s->flags & (SLAB_RED_ZONE | SLAB_POISON)))
+		return;
+	for (unsigned int i = 0; i < slab->objects; i++) {
+		char *obj = slab->base + (size_t)i * s->size;
+		bool is_free = ck->free_map[i / 64] & (1ull << (i % 64));
+		int rz = is_free ? SLAB_RED_INACTIVE : SLAB_RED_ACTIVE;
+
+		if ((s->flags & SLAB_RED_ZONE) &&
+		    slab_find_mismatch(obj, s->object_size, s->inuse, rz) >= 0)
+			check_fail(ck, slab, "red zone overwritten");
+		if (is_free && slab_poisons(s) &&
+		    slab_poison_mismatch(s, obj) >= 0)
+			check_fail(ck, slab, "poison overwritten");
+	}
+}
+
+static void check_slab(struct slab_checker *ck, struct slab *slab,
+		       enum slab_list list)
+{
+	struct kmem_cache *s = ck->s;
+	struct kmem_cache_cpu *c = &s->cpu[mm_cpu_id()];
+	unsigned int nfree;
+
+	if (slab->cache != s || slab->objects != s->objects ||
+	    slab->list != list) {
+		check_fail(ck, slab,
+			   "descriptor does not match its cache/list");
+		return;
+	}
+	for (unsigned long i = 0; i < (1ul << s->order); i++)
+		if (*page_source_slot(slab_ps, slab->mem + i * PS_PAGE_SIZE) !=
+		    (uintptr_t)slab)
+			check_fail(ck, slab, "frame slot does not point here");
+	mm_memset(ck->free_map, 0, sizeof(ck->free_map));
+	nfree = check_freelist(ck, slab, slab->freelist);
+	if (slab->inuse + nfree != slab->objects)
+		check_fail(ck, slab, "inuse + free != objects");
+	if (list == SLAB_ON_FULL && nfree)
+		check_fail(ck, slab, "full slab with free objects");
+	if (list == SLAB_ON_PARTIAL && !nfree)
+		check_fail(ck, slab, "partial slab without free objects");
+	if (list == SLAB_ON_CPU && c->slab == slab &&
+	    nfree + check_freelist(ck, slab, c->freelist) > slab->objects)
+		check_fail(ck, slab, "per-CPU freelist too long");
+	if (list != SLAB_ON_CPU)
+		check_objects(ck, slab);
+}
+
+int kmem_cache_check(struct kmem_cache *s)
+{
+	struct slab_checker ck = {.s = s};
+	struct slab_node *heads[] = {
+		[SLAB_ON_PARTIAL] = &s->partial,
+		[SLAB_ON_FULL] = &s->full,
+		[SLAB_ON_CPU] = &s->cpu_slabs,
+	};
+	unsigned long counts[MM_ARRAY_SIZE(heads)] = {0};
+
+	mm_lock(&s->lock);
+	for (unsigned int l = SLAB_ON_PARTIAL; l <= SLAB_ON_CPU; l++)
+		for (struct slab_node *n = heads[l]->next; n != heads[l];
+		     n = n->next) {
+			check_slab(&ck, slab_container_of(n, struct slab, node),
+				   (enum slab_list)l);
+			counts[l]++;
+		}
+	if (counts[SLAB_ON_PARTIAL] != s->nr_partial ||
+	    counts[SLAB_ON_FULL] != s->nr_full ||
+	    counts[SLAB_ON_CPU] != s->nr_cpu_slabs)
+		check_fail(&ck, NULL, "list counters do not match the lists");
+	mm_unlock(&s->lock);
+	return ck.errors ? -EUCLEAN : 0;
+}

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for mm/slab.c: caches, sizing, per-CPU and remote frees. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mm/slab.h"
+#include "test_slab_fixture.h"
+#include "unit.h"
+
+#define NOBJ 1000
+
+static void assert_clean(struct kmem_cache *s)
+{
+	ck_assert_int_eq(kmem_cache_check(s), 0);
+}
+
+START_TEST(test_slab_alloc_free_destroy)
+{
+	struct kmem_cache *s = kmem_cache_create("test-64", 64, 0, 0, NULL);
+	struct kmem_cache_stats st;
+	static char *objs[NOBJ];
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(kmem_cache_name(s), "test-64");
+	for (int i = 0; i < NOBJ; i++) {
+		objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		ck_assert_ptr_nonnull(objs[i]);
+		ck_assert_uint_eq((uintptr_t)objs[i] % 64, 0);
+		memset(objs[i], i & 0xff, 64);
+	}
+	for (int i = 0; i < NOBJ; i++)
+		for (int j = 0; j < 64; j++)
+			ck_assert_int_eq((unsigned char)objs[i][j], i & 0xff);
+	assert_clean(s);
+	kmem_cache_flush_all(s);
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.active_objs, NOBJ);
+	ck_assert_uint_eq(st.objperslab, 64);
+	ck_assert_uint_eq(st.num_slabs, (NOBJ + 63) / 64);
+	ck_assert_uint_eq(st.num_objs, st.num_slabs * 64);
+	for (int i = 0; i < NOBJ; i += 2)
+		kmem_cache_free(s, objs[i]);
+	assert_clean(s);
+	for (int i = 1; i < NOBJ; i += 2)
+		kmem_cache_free(s, objs[i]);
+	assert_clean(s);
+	kmem_cache_flush_all(s);
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.active_objs, 0);
+	ck_assert_uint_le(st.num_slabs, 5); /* min_partial for 64 bytes */
+	kmem_cache_shrink(s);
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.num_slabs, 0);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_slab_zalloc_and_reuse)
+{
+	struct kmem_cache *s = kmem_cache_create("test-zero", 40, 0, 0, NULL);
+	unsigned char *p = kmem_cache_alloc(s, GFP_KERNEL);
+
+	memset(p, 0x5a, 40);
+	kmem_cache_free(s, p);
+	/* LIFO: the per-CPU freelist hands back the same object. */
+	p = kmem_cache_zalloc(s, GFP_KERNEL);
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(p[i], 0);
+	kmem_cache_free(s, p);
+	kmem_cache_free(s, NULL);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_slab_alignment)
+{
+	static const struct {
+		size_t size, align;
+		unsigned int flags;
+		uintptr_t want;
+	} cases[] = {
+		{3, 0, 0, 8},
+		{24, 64, 0, 64},
+		{100, 128, 0, 128},
+		{200, 0, SLAB_HWCACHE_ALIGN, 64},
+		{20, 0, SLAB_HWCACHE_ALIGN, 32},
+		{4000, 4096, 0, 4096},
+		{24, 32, SLAB_RED_ZONE | SLAB_STORE_USER, 32},
+	};
+
+	for (unsigned int c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct kmem_cache *s =
+			kmem_cache_create("test-align", cases[c].size,
+					  cases[c].align, cases[c].flags, NULL);
+		void *p[50];
+
+		ck_assert_ptr_nonnull(s);
+		for (int i = 0; i < 50; i++) {
+			p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+			ck_assert_ptr_nonnull(p[i]);
+			ck_assert_msg((uintptr_t)p[i] % cases[c].want == 0,
+				      "case %u: %p not aligned to %lu", c, p[i],
+				      (unsigned long)cases[c].want);
+		}
+		for (int i = 0; i < 50; i++)
+			kmem_cache_free(s, p[i]);
+		assert_clean(s);
+		ck_assert_int_eq(kmem_cache_destroy(s), 0);
+	}
+	/* Not a power of two, too large, unknown flag: refused. */
+	ck_assert_ptr_null(kmem_cache_create("bad", 64, 24, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("bad", 64, 8192, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("bad", 0, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("bad", 64, 0, 1u << 30, NULL));
+	ck_assert(fx_log_has("kmem_cache_create(bad): invalid arguments"));
+}
+END_TEST
+
+static int ctor_calls;
+
+static void ctor_fill(void *obj)
+{
+	ctor_calls++;
+	memset(obj, 0xc7, 48);
+}
+
+START_TEST(test_slab_ctor_runs_once_per_object)
+{
+	struct kmem_cache *s =
+		kmem_cache_create("test-ctor", 48, 0, 0, ctor_fill);
+	struct kmem_cache_stats st;
+	unsigned char *p[100];
+
+	ctor_calls = 0;
+	for (int i = 0; i < 100; i++) {
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		for (int j = 0; j < 48; j++)
+			ck_assert_int_eq(p[i][j], 0xc7);
+	}
+	kmem_cache_get_stats(s, &st);
+	ck_assert_int_eq(ctor_calls, (int)(st.num_slabs * st.objperslab));
+	/* Objects go back constructed; the free pointer must not clobber. */
+	for (int i = 0; i < 100; i++)
+		kmem_cache_free(s, p[i]);
+	for (int i = 0; i < 100; i++) {
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		for (int j = 0; j < 48; j++)
+			ck_assert_int_eq(p[i][j], 0xc7);
+	}
+	ck_assert_int_eq(ctor_calls, (int)(st.num_slabs * st.objperslab));
+	for (int i = 0; i < 100; i++)
+		kmem_cache_free(s, p[i]);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+/*
+ * Objects per slab and order, worked out by hand from SLUB's calculate_order
+ * for 2 CPUs: min_objects = 4 * (fls(2) + 1) = 12, waste <= 1/16.
+ */
+START_TEST(test_slab_order_selection)
+{
+	static const struct {
+		unsigned int size, objects, pages;
+	} cases[] = {
+		{8, 512, 1},  {16, 256, 1}, {32, 128, 1},  {64, 64, 1},
+		{96, 42, 1},  {128, 32, 1}, {192, 21, 1},  {256, 16, 1},
+		{512, 16, 2}, {700, 23, 4}, {1024, 16, 4}, {2048, 16, 8},
+		{4096, 8, 8}, {8192, 4, 8}, {3000, 10, 8}, {40000, 1, 16},
+	};
+	struct kmem_cache_stats st;
+
+	for (unsigned int c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct kmem_cache *s = kmem_cache_create(
+			"test-order", cases[c].size, 0, 0, NULL);
+
+		ck_assert_ptr_nonnull(s);
+		kmem_cache_get_stats(s, &st);
+		ck_assert_msg(st.objperslab == cases[c].objects &&
+				      st.pagesperslab == cases[c].pages,
+			      "size %u: %u objects / %u pages, want %u / %u",
+			      cases[c].size, st.objperslab, st.pagesperslab,
+			      cases[c].objects, cases[c].pages);
+		ck_assert_int_eq(kmem_cache_destroy(s), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_slab_destroy_reports_leaks)
+{
+	struct kmem_cache *s =
+		kmem_cache_create("test-leak", 32, 0, SLAB_STORE_USER, NULL);
+	void *p[3];
+
+	for (int i = 0; i < 3; i++)
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	fx_log_clear();
+	ck_assert_int_eq(kmem_cache_destroy(s), -EBUSY);
+	ck_assert_msg(fx_log_has("kmem_cache_destroy test-leak: 3 objects "
+				 "remaining"),
+		      "log: %s", fx_log());
+	ck_assert(fx_log_has("test-leak: object 0x"));
+	ck_assert(fx_log_has("allocated by 0x"));
+	/* The cache survived: the objects can still go back. */
+	for (int i = 0; i < 3; i++)
+		kmem_cache_free(s, p[i]);
+	assert_clean(s);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_slab_exhaustion)
+{
+	struct kmem_cache *s = kmem_cache_create("test-oom", 512, 0, 0, NULL);
+	struct kmem_cache_stats st;
+	void *p[64];
+	int n;
+
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.objperslab, 16);
+	/* One slab's worth, then the page source says no. */
+	host_page_source_fail_after(fx_hps, 1);
+	for (n = 0; n < 64; n++) {
+		p[n] = kmem_cache_alloc(s, GFP_KERNEL);
+		if (!p[n])
+			break;
+	}
+	ck_assert_int_eq(n, 16);
+	ck_assert_uint_ge(host_page_source_failures(fx_hps), 1);
+	assert_clean(s);
+	/* A free makes room again without the page source. */
+	kmem_cache_free(s, p[3]);
+	p[3] = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p[3]);
+	host_page_source_fail_after(fx_hps, -1);
+	p[n] = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p[n]);
+	for (int i = 0; i <= n; i++)
+		kmem_cache_free(s, p[i]);
+	assert_clean(s);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_slab_shrink_returns_pages)
+{
+	struct kmem_cache *s =
+		kmem_cache_create("test-shrink", 256, 0, 0, NULL);
+	static void *p[2000];
+	long before = host_page_source_outstanding(fx_hps), peak;
+
+	for (int i = 0; i < 2000; i++)
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	peak = host_page_source_outstanding(fx_hps);
+	ck_assert_int_ge(peak - before, 2000 / 16);
+	for (int i = 0; i < 2000; i++)
+		kmem_cache_free(s, p[i]);
+	ck_assert_int_gt(kmem_cache_shrink(s), 0);
+	assert_clean(s);
+	/* Only the kmem_slab descriptors' page(s) may remain. */
+	ck_assert_int_le(host_page_source_outstanding(fx_hps) - before, 2);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_slab_check_detects_corruption)
+{
+	struct kmem_cache *s =
+		kmem_cache_create("test-corrupt", 64, 0, 0, NULL);
+	void **a = kmem_cache_alloc(s, GFP_KERNEL);
+	void **b = kmem_cache_alloc(s, GFP_KERNEL);
+	void *saved;
+
+	/* Off the CPU: the next free goes to slab->freelist, pointer at 0. */
+	kmem_cache_flush_cpu(s);
+	kmem_cache_free(s, a);
+	assert_clean(s);
+	saved = a[0];
+	a[0] = (char *)b + 3;
+	fx_log_clear();
+	ck_assert_int_eq(kmem_cache_check(s), -EUCLEAN);
+	ck_assert(fx_log_has("free pointer outside the slab"));
+	a[0] = saved;
+	assert_clean(s);
+	kmem_cache_free(s, b);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_slab_slabinfo)
+{
+	struct kmem_cache *s = kmem_cache_create("test-info", 100, 0, 0, NULL);
+	char text[4096], line[256];
+	struct mm_buf b;
+	void *p[50];
+
+	for (int i = 0; i < 50; i++)
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	kmem_cache_flush_all(s);
+	mm_buf_init(&b, text, sizeof(text));
+	ck_assert_int_eq(slabinfo_format(&b), 0);
+	ck_assert(strncmp(text, "slabinfo - version: 2.1\n# name", 30) == 0);
+	ck_assert_ptr_nonnull(strstr(text, "<active_objs> <num_objs> <objsize> "
+					   "<objperslab> <pagesperslab> : "
+					   "tunables <limit> <batchcount> "
+					   "<sharedfactor> : slabdata "
+					   "<active_slabs> <num_slabs> "
+					   "<sharedavail>\n"));
+	/* 104-byte stride, 39 per page (waste 40 <= 256), 2 slabs. */
+	snprintf(line, sizeof(line),
+		 "%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata "
+		 "%6d %6d %6d\n",
+		 "test-info", 50, 78, 104, 39, 1, 0, 0, 0, 2, 2, 0);
+	ck_assert_msg(strstr(text, line), "want %s in\n%s", line, text);
+	ck_assert_ptr_nonnull(strstr(text, "\nkmem_cache "));
+	ck_assert_ptr_nonnull(strstr(text, "\nkmem_slab "));
+	mm_buf_init(&b, text, 64);
+	ck_assert_int_eq(slabinfo_format(&b), -ENOSPC);
+	for (int i = 0; i < 50; i++)
+		kmem_cache_free(s, p[i]);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_slab_exit_refuses_with_caches)
+{
+	struct kmem_cache *s = kmem_cache_create("test-left", 16, 0, 0, NULL);
+
+	ck_assert_int_eq(slab_exit(), -EBUSY);
+	ck_assert(fx_log_has("slab_exit: cache test-left still exists"));
+	ck_assert_int_eq(slab_init(host_page_source_ps(fx_hps), 2), -EBUSY);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+/* ---- threads: remote frees ---- */
+
+struct handoff {
+	struct kmem_cache *s;
+	void *objs[NOBJ];
+};
+
+static void *thread_alloc(void *arg)
+{
+	struct handoff *h = arg;
+
+	for (int i = 0; i < NOBJ; i++) {
+		h->objs[i] = kmem_cache_alloc(h->s, GFP_KERNEL);
+		if (h->objs[i])
+			memset(h->objs[i], 0x11, 128);
+	}
+	return NULL;
+}
+
+static void *thread_free(void *arg)
+{
+	struct handoff *h = arg;
+
+	for (int i = 0; i < NOBJ; i++)
+		kmem_cache_free(h->s, h->objs[i]);
+	return NULL;
+}
+
+START_TEST(test_slab_remote_free)
+{
+	static struct handoff h;
+	struct kmem_cache_stats st;
+	pthread_t t;
+	void *mine;
+
+	h.s = kmem_cache_create("test-remote", 128, 0, 0, NULL);
+	/* This thread's active slab receives frees from another thread. */
+	mine = kmem_cache_alloc(h.s, GFP_KERNEL);
+	pthread_create(&t, NULL, thread_alloc, &h);
+	pthread_join(t, NULL);
+	for (int i = 0; i < NOBJ; i++)
+		ck_assert_ptr_nonnull(h.objs[i]);
+	pthread_create(&t, NULL, thread_free, &h);
+	pthread_join(t, NULL);
+	assert_clean(h.s);
+	thread_alloc(&h); /* objects of the other thread's slabs */
+	pthread_create(&t, NULL, thread_free, &h);
+	pthread_join(t, NULL);
+	assert_clean(h.s);
+	kmem_cache_free(h.s, mine);
+	kmem_cache_flush_all(h.s);
+	kmem_cache_get_stats(h.s, &st);
+	ck_assert_uint_eq(st.active_objs, 0);
+	ck_assert_uint_eq(st.nr_cpu_slabs, 0);
+	assert_clean(h.s);
+	ck_assert_int_eq(kmem_cache_destroy(h.s), 0);
+}
+END_TEST
+
+#define STRESS_THREADS 4
+#define STRESS_SLOTS   4096
+
+struct stress {
+	struct kmem_cache *s;
+	_Atomic(uint32_t *) slots[STRESS_SLOTS];
+	unsigned long seed;
+	long iters;
+	atomic_int errors;
+};
+
+/*
+ * Each thread swaps a fresh object into a random shared slot and frees what
+ * it took out -- usually another thread's object. Each object carries its
+ * own address as a stamp, checked before the free.
+ */
+static void *thread_stress(void *arg)
+{
+	struct stress *st = ((void **)arg)[0];
+	unsigned long rnd = (uintptr_t)((void **)arg)[1];
+
+	for (long i = 0; i < st->iters; i++) {
+		uint32_t *p = kmem_cache_alloc(st->s, GFP_KERNEL), *old;
+
+		rnd = rnd * 6364136223846793005ul + 1442695040888963407ul;
+		if (!p) {
+			atomic_fetch_add(&st->errors, 1);
+			continue;
+		}
+		for (int w = 0; w < 24; w++)
+			p[w] = (uint32_t)(uintptr_t)p + (uint32_t)w;
+		old = atomic_exchange(&st->slots[(rnd >> 33) % STRESS_SLOTS],
+				      p);
+		if (!old)
+			continue;
+		for (int w = 0; w < 24; w++)
+			if (old[w] != (uint32_t)(uintptr_t)old + (uint32_t)w)
+				atomic_fetch_add(&st->errors, 1);
+		kmem_cache_free(st->s, old);
+	}
+	return NULL;
+}
+
+START_TEST(test_slab_stress_threads)
+{
+	static struct stress st;
+	pthread_t t[STRESS_THREADS];
+	void *args[STRESS_THREADS][2];
+	struct kmem_cache_stats stats;
+
+	st.s = kmem_cache_create("test-stress", 96, 0, 0, NULL);
+	st.seed = unit_seed();
+	st.iters = unit_sanitized() ? 50000 : 300000;
+	for (int i = 0; i < STRESS_THREADS; i++) {
+		args[i][0] = &st;
+		args[i][1] = (void *)(uintptr_t)(st.seed + 977u * (unsigned)i);
+		pthread_create(&t[i], NULL, thread_stress, args[i]);
+	}
+	for (int i = 0; i < STRESS_THREADS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_msg(atomic_load(&st.errors) == 0,
+		      "%d corrupted objects (seed %lu)",
+		      atomic_load(&st.errors), st.seed);
+	assert_clean(st.s);
+	for (int i = 0; i < STRESS_SLOTS; i++)
+		kmem_cache_free(st.s, atomic_load(&st.slots[i]));
+	kmem_cache_flush_all(st.s);
+	kmem_cache_get_stats(st.s, &stats);
+	ck_assert_uint_eq(stats.active_objs, 0);
+	assert_clean(st.s);
+	ck_assert_int_eq(kmem_cache_destroy(st.s), 0);
+}
+END_TEST
+
+static Suite *slab_suite(void)
+{
+	Suite *s = suite_create("slab");
+	TCase *tc = tcase_create("core");
+	TCase *threads = tcase_create("threads");
+
+	tcase_add_checked_fixture(tc, fx_slab_setup, fx_slab_teardown);
+	tcase_add_test(tc, test_slab_alloc_free_destroy);
+	tcase_add_test(tc, test_slab_zalloc_and_reuse);
+	tcase_add_test(tc, test_slab_alignment);
+	tcase_add_test(tc, test_slab_ctor_runs_once_per_object);
+	tcase_add_test(tc, test_slab_order_selection);
+	tcase_add_test(tc, test_slab_destroy_reports_leaks);
+	tcase_add_test(tc, test_slab_exhaustion);
+	tcase_add_test(tc, test_slab_shrink_returns_pages);
+	tcase_add_test(tc, test_slab_check_detects_corruption);
+	tcase_add_test(tc, test_slab_slabinfo);
+	tcase_add_test(tc, test_slab_exit_refuses_with_caches);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(threads, fx_slab_setup, fx_slab_teardown);
+	tcase_set_timeout(threads, 120);
+	tcase_add_test(threads, test_slab_remote_free);
+	tcase_add_test(threads, test_slab_stress_threads);
+	suite_add_tcase(s, threads);
+	return s;
+}
+UNIT_SUITE(slab_suite)

@@ -104,6 +104,7 @@ struct mm_config {
 	uint64_t movable_pages; /* top of RAM given to ZONE_MOVABLE; 0: none */
 	unsigned pcp_high;	/* per-CPU list high mark; 0: default */
 	unsigned pcp_batch;	/* per-CPU refill/drain batch; 0: default */
+	bool pcp_disabled;	/* order 0 goes straight to the buddy lists */
 	const struct mm_ops *ops;
 	void *opaque;
 };
@@ -189,6 +190,26 @@ uint64_t mm_report_free(struct mm *mm, unsigned min_order);
 
 /* Return every per-CPU list to the buddy lists (exact statistics, tests). */
 void mm_drain_pcp(struct mm *mm);
+
+/**
+ * mm_set_pageblock_migratetype() - set the migratetype of every pageblock in
+ * [pfn, pfn + nr) (both PAGEBLOCK_NR_PAGES aligned) to @mt and move the free
+ * blocks inside to @mt's free lists, splitting free blocks larger than a
+ * pageblock that reach outside the range. MIGRATE_CMA pageblocks serve only
+ * __GFP_MOVABLE requests; MIGRATE_ISOLATE pageblocks are never allocated
+ * (their free frames stay put until the type changes back). Per-CPU lists are
+ * drained first so that no isolated frame sits on one.
+ * Return: 0, -EINVAL (unaligned, bad @mt) or -ERANGE (a pageblock outside
+ * RAM or crossing a zone boundary).
+ */
+int mm_set_pageblock_migratetype(struct mm *mm, uint64_t pfn, uint64_t nr,
+				 enum migratetype mt);
+
+/* The migratetype of @pfn's pageblock, or -ERANGE for a pfn not in RAM. */
+int mm_get_pageblock_migratetype(const struct mm *mm, uint64_t pfn);
+
+/* The zone holding @pfn, or -ERANGE for a pfn not in RAM. */
+int mm_pfn_zone(const struct mm *mm, uint64_t pfn);
 
 /* Frame lookup: NULL for a pfn in a hole or outside RAM. Read-only view. */
 const struct page *mm_pfn_to_page(const struct mm *mm, uint64_t pfn);

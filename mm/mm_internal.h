@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm/mm_internal.h - private state of the page allocator, shared by
+ * page_alloc.c, zone.c, pcp.c, mm_stats.c and mm_check.c. Nothing outside
+ * mm/ includes this.
+ *
+ * Locking: each zone has a spinlock over its free lists, its counters and the
+ * struct page fields of its free frames. Each (CPU, zone) per-CPU list has
+ * its own lock, taken by its owner on every use (uncontended) and by others
+ * only to drain it. Lock order: pcp lock, then zone lock.
+ *
+ * A frame's state byte is changed with compare-and-swap where a guest-driven
+ * request races with another (frees, mm_set_frames_state), so that two
+ * concurrent frees of one frame cannot both succeed.
+ */
+#ifndef MM_MM_INTERNAL_H
+#define MM_MM_INTERNAL_H
+
+#include "port.h"
+#include "mm.h"
+
+#define MM_MAX_RANGES 16
+#define MM_PCP_TYPES  3 /* UNMOVABLE, MOVABLE, RECLAIMABLE */
+#define MM_CACHELINE  64
+
+/* A RAM range after coalescing: frames [start_pfn, end_pfn) are present. */
+struct mm_rng {
+	uint64_t start_pfn;
+	uint64_t end_pfn;
+	uint32_t base_idx; /* frame index of start_pfn */
+	uint32_t pb_base;  /* pageblock table index of start_pfn's block */
+	uint64_t pb_first; /* start_pfn >> PAGEBLOCK_ORDER */
+};
+
+struct free_area {
+	uint32_t head[MIGRATE_TYPES];
+	uint64_t nr_free; /* blocks of this order, all types */
+	uint64_t nr_free_mt[MIGRATE_TYPES];
+};
+
+struct zone {
+	struct mm_lock lock;
+	const char *name;
+	bool populated;
+	uint64_t start_pfn, end_pfn; /* span; blocks never cross it */
+	uint64_t spanned, present, managed;
+	uint64_t wmark_min, wmark_low, wmark_high;
+	uint64_t lowmem_reserve[MM_NR_ZONES];
+	uint64_t free_pages; /* in the buddy lists (pcp frames excluded) */
+	uint64_t discarded;  /* free buddy frames with PG_DISCARDED */
+	uint64_t fallback_steal;
+	int64_t nr_state[FRAME_NR_STATES]; /* plus the pcp deltas */
+	struct free_area area[MAX_ORDER];
+} __attribute__((aligned(MM_CACHELINE)));
+
+/*
+ * One per (CPU, zone). Frames on the lists are FREE with PG_PCP and PG_HEAD,
+ * order 0; page->migratetype is the list they are on. nr_state holds the
+ * state changes made through this list (alloc: FREE -> GUEST; free: GUEST or
+ * DMA -> FREE), so the per-state totals are the zone counters plus these.
+ */
+struct pcp {
+	struct mm_lock lock;
+	uint32_t count;
+	uint32_t head[MM_PCP_TYPES];
+	int64_t nr_state[FRAME_NR_STATES];
+} __attribute__((aligned(MM_CACHELINE)));
+
+/* Counters written only by the CPU slot's owner (plain loads and stores). */
+struct mm_cpu_stats {
+	_Atomic uint64_t alloc_ok, alloc_fail, free_ok;
+} __attribute__((aligned(MM_CACHELINE)));
+
+struct mm {
+	struct mm_ops ops; /* copied; NULL members mean "no callback" */
+	void *opaque;
+	unsigned nr_ranges;
+	struct mm_rng ranges[MM_MAX_RANGES];
+	uint64_t nr_frames; /* present frames, all ranges */
+	uint64_t nr_pageblocks;
+	uint64_t movable_start_pfn; /* UINT64_MAX: no ZONE_MOVABLE */
+	unsigned pcp_high, pcp_batch;
+	bool pcp_disabled;
+	struct page *frames; /* nr_frames entries, by frame index */
+	uint8_t *pb_mt;	     /* per pageblock migratetype */
+	_Atomic uint64_t bad_free;
+	struct zone zones[MM_NR_ZONES];
+	struct pcp pcp[MM_NR_CPUS][MM_NR_ZONES];
+	struct mm_cpu_stats cpu_stats[MM_NR_CPUS];
+};
+
+/* Frame lookup ---------------------------------------------------------- */
+
+static inline const struct mm_rng *mm_rng_of_pfn(const struct mm *mm,
+						 uint64_t pfn)
+{
+	for (unsigned i = 0; i < mm->nr_ranges; i++) {
+		const struct mm_rng *r = &mm->ranges[i];
+
+		if (pfn < r->start_pfn)
+			return NULL;
+		if (pfn < r->end_pfn)
+			return r;
+	}
+	return NULL;
+}
+
+static inline const struct mm_rng *mm_rng_of_idx(const struct mm *mm,
+						 uint32_t idx)
+{
+	for (unsigned i = mm->nr_ranges; i-- > 0;) {
+		if (idx >= mm->ranges[i].base_idx)
+			return &mm->ranges[i];
+	}
+	return &mm->ranges[0];
+}
+
+static inline uint64_t mm_idx_to_pfn(const struct mm *mm, uint32_t idx)
+{
+	const struct mm_rng *r = mm_rng_of_idx(mm, idx);
+
+	return r->start_pfn + (idx - r->base_idx);
+}
+
+static inline uint32_t mm_rng_idx(const struct mm_rng *r, uint64_t pfn)
+{
+	return r->base_idx + (uint32_t)(pfn - r->start_pfn);
+}
+
+static inline uint8_t *mm_pb_slot(const struct mm *mm, const struct mm_rng *r,
+				  uint64_t pfn)
+{
+	return &mm->pb_mt[r->pb_base +
+			  ((pfn >> PAGEBLOCK_ORDER) - r->pb_first)];
+}
+
+static inline enum zone_type mm_zone_of_pfn(const struct mm *mm, uint64_t pfn)
+{
+	if (pfn >= mm->movable_start_pfn)
+		return ZONE_MOVABLE;
+	if (pfn < ZONE_DMA_END_PFN)
+		return ZONE_DMA;
+	if (pfn < ZONE_DMA32_END_PFN)
+		return ZONE_DMA32;
+	return ZONE_NORMAL;
+}
+
+static inline uint8_t mm_page_state(const struct page *p)
+{
+	return __atomic_load_n(&p->state, __ATOMIC_RELAXED);
+}
+
+static inline void mm_page_set_state(struct page *p, uint8_t state)
+{
+	__atomic_store_n(&p->state, state, __ATOMIC_RELAXED);
+}
+
+static inline bool mm_page_cas_state(struct page *p, uint8_t from, uint8_t to)
+{
+	return __atomic_compare_exchange_n(&p->state, &from, to, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* zone.c ---------------------------------------------------------------- */
+
+void zone_setup_spans(struct mm *mm);
+void zone_setup_watermarks(struct mm *mm);
+/* May @zone give 2^@order frames and stay above @mark for @classzone? */
+bool zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
+		       enum zone_type classzone);
+
+/* page_alloc.c (caller holds zone->lock) -------------------------------- */
+
+void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
+			unsigned order, uint8_t discarded);
+int __rmqueue(struct mm *mm, struct zone *zone, unsigned order, int mt,
+	      uint32_t *idx);
+void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx);
+int rmqueue_below(struct mm *mm, struct zone *zone, unsigned order, int mt,
+		  uint64_t limit_pfn, uint32_t *idx);
+void buddy_prep_alloc(struct mm *mm, uint32_t idx, unsigned order, int mt);
+
+/* pcp.c ----------------------------------------------------------------- */
+
+int pcp_alloc(struct mm *mm, enum zone_type zt, int mt, int64_t mark,
+	      enum zone_type classzone, uint32_t *idx, bool *was_discarded);
+int pcp_free(struct mm *mm, enum zone_type zt, uint32_t idx, uint64_t pfn);
+void pcp_drain_zone(struct mm *mm, enum zone_type zt);
+static inline int pcp_list_of_mt(int mt)
+{
+	return mt == MIGRATE_CMA ? MIGRATE_MOVABLE : mt;
+}
+
+/* mm_stats.c ------------------------------------------------------------ */
+
+void mm_lock_all(struct mm *mm);
+void mm_unlock_all(struct mm *mm);
+
+static inline int64_t mm_counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* One writer (the CPU slot's owner): a plain load and store suffice. */
+	uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+
+	atomic_store_explicit(c, v + n, memory_order_relaxed);
+	return (int64_t)v;
+}
+
+#endif /* MM_MM_INTERNAL_H */

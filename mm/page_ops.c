@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mm/page_ops.c - the allocation and free entry points: GFP decoding, the
+ * zone list with address-bit limits, watermarks and lowmem_reserve, the
+ * per-CPU fast path, __GFP_ZERO, and the checks that make a bad free from an
+ * untrusted guest harmless.
+ */
+#include "mm_internal.h"
+
+struct alloc_req {
+	unsigned order;
+	int mt;
+	uint64_t limit_pfn; /* the block must end at or below this */
+	bool high, memalloc, zero;
+	enum zone_type zones[MM_NR_ZONES]; /* eligible, preferred first */
+	int nr_zones;
+};
+
+static int gfp_migratetype(gfp_t gfp)
+{
+	if (gfp & __GFP_MOVABLE)
+		return MIGRATE_MOVABLE;
+	if (gfp & __GFP_RECLAIMABLE)
+		return MIGRATE_RECLAIMABLE;
+	return MIGRATE_UNMOVABLE;
+}
+
+/*
+ * GFP zone modifiers are address-bit limits (DMA: 24, DMA32: 32), combined
+ * with the caller's @addr_bits; the zone list is every populated zone that
+ * has room for a block below the limit, highest first. ZONE_MOVABLE is
+ * eligible only for __GFP_MOVABLE requests without a zone modifier.
+ */
+static int alloc_req_init(const struct mm *mm, struct alloc_req *req, gfp_t gfp,
+			  unsigned order, unsigned addr_bits)
+{
+	static const enum zone_type order_of_zones[MM_NR_ZONES] = {
+		ZONE_MOVABLE, ZONE_NORMAL, ZONE_DMA32, ZONE_DMA};
+
+	if ((gfp & ~GFP_VALID_MASK) || order >= MAX_ORDER ||
+	    (gfp & GFP_ZONEMASK) == GFP_ZONEMASK ||
+	    (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK)
+		return -EINVAL;
+	if (gfp & __GFP_DMA)
+		addr_bits = MM_MIN(addr_bits, 24u);
+	if (gfp & __GFP_DMA32)
+		addr_bits = MM_MIN(addr_bits, 32u);
+	req->order = order;
+	req->mt = gfp_migratetype(gfp);
+	req->limit_pfn = addr_bits >= 64 ? UINT64_MAX
+					 : (1ull << addr_bits) >> PAGE_SHIFT;
+	req->high = gfp & __GFP_HIGH;
+	req->memalloc = gfp & __GFP_MEMALLOC;
+	req->zero = gfp & __GFP_ZERO;
+	req->nr_zones = 0;
+	for (int i = 0; i < MM_NR_ZONES; i++) {
+		enum zone_type zt = order_of_zones[i];
+		const struct zone *zone = &mm->zones[zt];
+		uint64_t first = (zone->start_pfn + (1ull << order) - 1) &
+				 ~((1ull << order) - 1);
+
+		if (zt == ZONE_MOVABLE &&
+		    (!(gfp & __GFP_MOVABLE) || (gfp & GFP_ZONEMASK)))
+			continue;
+		if (!zone->populated ||
+		    first + (1ull << order) > req->limit_pfn)
+			continue;
+		req->zones[req->nr_zones++] = zt;
+	}
+	return 0;
+}
+
+/* The watermark for this pass: -1 means none (__GFP_MEMALLOC). */
+static int64_t alloc_mark(const struct alloc_req *req, const struct zone *zone,
+			  bool low_pass)
+{
+	uint64_t mark = low_pass ? zone->wmark_low : zone->wmark_min;
+
+	if (req->memalloc)
+		return -1;
+	if (req->high)
+		mark -= mark / 2;
+	return (int64_t)mark;
+}
+
+static int alloc_from_buddy(struct mm *mm, const struct alloc_req *req,
+			    enum zone_type zt, int64_t mark, uint32_t *idx,
+			    bool *discarded)
+{
+	struct zone *zone = &mm->zones[zt];
+	enum zone_type classzone = req->zones[0];
+	uint64_t n = 1ull << req->order;
+	int ret = -ENOMEM;
+
+	mm_lock(&zone->lock);
+	if (mark >= 0 &&
+	    !zone_watermark_ok(zone, req->order, (uint64_t)mark, classzone))
+		goto out;
+	if (zone->end_pfn > req->limit_pfn)
+		ret = rmqueue_below(mm, zone, req->order, req->mt,
+				    req->limit_pfn, idx);
+	else
+		ret = __rmqueue(mm, zone, req->order, req->mt, idx);
+	if (ret)
+		goto out;
+	*discarded = mm->frames[*idx].flags & PG_DISCARDED;
+	buddy_prep_alloc(mm, *idx, req->order, req->mt);
+	zone->nr_state[FRAME_FREE] -= (int64_t)n;
+	zone->nr_state[FRAME_GUEST] += (int64_t)n;
+out:
+	mm_unlock(&zone->lock);
+	return ret;
+}
+
+/*
+ * Two passes over the zone list, as Linux's fast and slow paths do: first
+ * against the low watermark (prefer a lower zone over draining a higher one
+ * towards min), then against min.
+ */
+static int alloc_block(struct mm *mm, const struct alloc_req *req,
+		       uint32_t *idx, bool *discarded)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < req->nr_zones; i++) {
+			enum zone_type zt = req->zones[i];
+			const struct zone *zone = &mm->zones[zt];
+			int64_t mark = alloc_mark(req, zone, pass == 0);
+			bool straddles = zone->end_pfn > req->limit_pfn;
+
+			if (req->order == 0 && !straddles &&
+			    !mm->pcp_disabled) {
+				if (!pcp_alloc(mm, zt, req->mt, mark,
+					       req->zones[0], idx, discarded))
+					return 0;
+			} else if (!alloc_from_buddy(mm, req, zt, mark, idx,
+						     discarded)) {
+				return 0;
+			}
+		}
+		if (req->memalloc)
+			break;
+	}
+	return -ENOMEM;
+}
+
+int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
+			unsigned addr_bits, uint64_t *pfn)
+{
+	struct mm_cpu_stats *st;
+	struct alloc_req req;
+	bool discarded = false;
+	uint32_t idx;
+	int ret;
+
+	if (!pfn)
+		return -EINVAL;
+	ret = alloc_req_init(mm, &req, gfp, order, addr_bits);
+	if (ret)
+		return ret;
+	st = &mm->cpu_stats[mm_cpu_id()];
+	ret = alloc_block(mm, &req, &idx, &discarded);
+	if (ret) {
+		mm_counter_add(&st->alloc_fail, 1);
+		return ret;
+	}
+	mm_counter_add(&st->alloc_ok, 1);
+	*pfn = mm_idx_to_pfn(mm, idx);
+	/* A discarded block reads as zeros already: skip the work. */
+	if (req.zero && !discarded && mm->ops.zero)
+		mm->ops.zero(mm->opaque, *pfn, 1ull << order);
+	return 0;
+}
+
+int mm_alloc_pages(struct mm *mm, gfp_t gfp, unsigned order, uint64_t *pfn)
+{
+	return mm_alloc_pages_bits(mm, gfp, order, 64, pfn);
+}
+
+int mm_alloc_bulk(struct mm *mm, gfp_t gfp, unsigned order, unsigned count,
+		  uint64_t *pfns)
+{
+	unsigned n;
+
+	if (!pfns && count)
+		return -EINVAL;
+	for (n = 0; n < count; n++) {
+		int ret = mm_alloc_pages(mm, gfp, order, &pfns[n]);
+
+		if (ret == -EINVAL)
+			return ret;
+		if (ret)
+			break;
+	}
+	return (int)n;
+}
+
+/* Free ------------------------------------------------------------------ */
+
+static int bad_free(struct mm *mm, uint64_t pfn, unsigned order, int err,
+		    const char *why)
+{
+	uint64_t n = atomic_fetch_add_explicit(&mm->bad_free, 1,
+					       memory_order_relaxed) +
+		     1;
+
+	/* Rate limit: a misbehaving guest must not flood the log. */
+	if (n <= 10 || (n & (n - 1)) == 0)
+		mm_log("bad free #%llu: pfn 0x%llx order %u: %s",
+		       (unsigned long long)n, (unsigned long long)pfn, order,
+		       why);
+	return err;
+}
+
+static bool state_allocated(uint8_t state)
+{
+	return state == FRAME_GUEST || state == FRAME_DMA;
+}
+
+/* Check the whole block under the zone lock; NULL if it may be freed. */
+static const char *free_check_block(struct mm *mm, const struct page *p,
+				    unsigned order)
+{
+	if (!state_allocated(mm_page_state(p)))
+		return "frame is not allocated (double free?)";
+	if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD)
+		return "not the head of an allocated block";
+	if (p->order != order)
+		return "block was allocated with another order";
+	for (uint32_t i = 1; i < (1u << order); i++) {
+		if (!state_allocated(mm_page_state(&p[i])))
+			return "part of the block is not allocated";
+	}
+	return NULL;
+}
+
+static int free_to_buddy(struct mm *mm, struct zone *zone, uint64_t pfn,
+			 uint32_t idx, unsigned order)
+{
+	struct page *p = &mm->frames[idx];
+	const char *why;
+	uint8_t state;
+
+	mm_lock(&zone->lock);
+	why = free_check_block(mm, p, order);
+	state = mm_page_state(p);
+	/* The head's CAS excludes a racing order-0 free of the same frame. */
+	if (!why && !mm_page_cas_state(p, state, FRAME_FREE))
+		why = "frame changed state during the free";
+	if (why) {
+		mm_unlock(&zone->lock);
+		return bad_free(mm, pfn, order, -EINVAL, why);
+	}
+	zone->nr_state[state]--;
+	for (uint32_t i = 1; i < (1u << order); i++) {
+		zone->nr_state[mm_page_state(&p[i])]--;
+		mm_page_set_state(&p[i], FRAME_FREE);
+		p[i].owner = 0;
+	}
+	zone->nr_state[FRAME_FREE] += 1ll << order;
+	p->owner = 0;
+	__buddy_free_block(mm, zone, pfn, order, 0);
+	mm_unlock(&zone->lock);
+	return 0;
+}
+
+int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
+{
+	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
+	enum zone_type zt;
+	struct page *p;
+	uint32_t idx;
+	int ret;
+
+	if (!r)
+		return bad_free(mm, pfn, order, -ERANGE, "pfn is not in RAM");
+	if (order >= MAX_ORDER || (pfn & ((1ull << order) - 1)))
+		return bad_free(mm, pfn, order, -EINVAL,
+				"order too large or pfn not aligned to it");
+	zt = mm_zone_of_pfn(mm, pfn);
+	if (pfn + (1ull << order) > MM_MIN(r->end_pfn, mm->zones[zt].end_pfn))
+		return bad_free(mm, pfn, order, -EINVAL,
+				"block reaches outside its zone");
+	idx = mm_rng_idx(r, pfn);
+	p = &mm->frames[idx];
+	if (order == 0 && !mm->pcp_disabled &&
+	    *mm_pb_slot(mm, r, pfn) != MIGRATE_ISOLATE) {
+		if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD || p->order)
+			ret = bad_free(mm, pfn, order, -EINVAL,
+				       "not the head of an order-0 block");
+		else if (pcp_free(mm, zt, idx, pfn))
+			ret = bad_free(mm, pfn, order, -EINVAL,
+				       "frame is not allocated (double free?)");
+		else
+			ret = 0;
+	} else {
+		ret = free_to_buddy(mm, &mm->zones[zt], pfn, idx, order);
+	}
+	if (!ret)
+		mm_counter_add(&mm->cpu_stats[mm_cpu_id()].free_ok, 1);
+	return ret;
+}

@@ -1,0 +1,3 @@
+# tests/mm.mk: the page allocator's unit tests and benchmark.
+UNIT_SRCS += tests/unit/test_buddy_fx.c
+UNIT_SRCS += tests/unit/test_buddy.c

@@ -2,3 +2,4 @@
 UNIT_SRCS += tests/unit/test_virtq_ring.c
 UNIT_SRCS += tests/unit/test_virtq.c
 UNIT_SRCS += tests/unit/test_virtq_hostile.c
+UNIT_SRCS += tests/unit/test_virtio_mmio.c

@@ -515,6 +515,7 @@ static void pvmem_fill_stats(struct pvmem *p, struct pvmem_stats *st)
 	st->max_pages = pvmem_max_pages(p);
 	st->tot_pages = pvmem_tot_pages(p);
 	st->discarded = ms.discarded;
+	st->pcp_frames = ms.pcp_frames;
 }
 
 static void pvmem_op_stats(struct pvmem *p, const struct pvmem_req *req,

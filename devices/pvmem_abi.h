@@ -148,12 +148,13 @@ enum pvmem_frame_state {
 /* Written truncated to the request's size: new fields only go at the end. */
 struct pvmem_stats {
 	uint64_t frames[PVMEM_NR_FRAME_STATES];
-	uint64_t
-		free_per_zone[PVMEM_NR_ZONES]; /* DMA, DMA32, Normal, Movable */
+	/* Free frames in each zone's buddy lists: DMA, DMA32, Normal, Movable */
+	uint64_t free_per_zone[PVMEM_NR_ZONES];
 	uint64_t ram_pages;
-	uint64_t max_pages; /* page limit */
-	uint64_t tot_pages; /* GUEST + DMA frames charged to the limit */
-	uint64_t discarded; /* frames whose host backing is released */
+	uint64_t max_pages;  /* page limit */
+	uint64_t tot_pages;  /* GUEST + DMA frames charged to the limit */
+	uint64_t discarded;  /* frames whose host backing is released */
+	uint64_t pcp_frames; /* FREE frames on per-CPU lists, not in a zone's */
 };
 
 #endif /* DEVICES_PVMEM_ABI_H */

@@ -61,7 +61,8 @@ struct slab {
 	void *freelist; /* free objects not owned by a CPU; under lock */
 	unsigned int inuse;
 	unsigned int objects;
-	unsigned char list; /* enum slab_list */
+	unsigned char list;   /* enum slab_list */
+	unsigned char leaked; /* objects cut off a corrupted freelist */
 };
 
 /* SLAB_STORE_USER: who last allocated / freed an object. */
@@ -575,9 +576,18 @@ static void *slab_alloc_debug(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 			    caller);
 		slab->freelist = NULL;
 		slab->inuse = slab->objects;
+		slab->leaked = 1;
 		__slab_list_set(s, slab, SLAB_ON_FULL);
 	}
 	slab->freelist = get_fp(s, obj);
+	if (slab->freelist && !slab_valid_obj(s, slab, slab->freelist)) {
+		/* Overwritten free pointer: leak the rest, as SLUB does. */
+		slab_report(s, obj, "freelist pointer corrupted; slab leaked",
+			    caller);
+		slab->freelist = NULL;
+		slab->inuse = slab->objects - 1;
+		slab->leaked = 1;
+	}
 	if (++slab->inuse == slab->objects)
 		__slab_list_set(s, slab, SLAB_ON_FULL);
 	slab_check_free_object(s, obj, caller);
@@ -1203,6 +1213,11 @@ static void check_objects(struct slab_checker *ck, const struct slab *slab)
 		bool is_free = ck->free_map[i / 64] & (1ull << (i % 64));
 		int rz = is_free ? SLAB_RED_INACTIVE : SLAB_RED_ACTIVE;
 
+		/* Objects cut off a corrupted freelist look free. */
+		if (slab->leaked && !is_free &&
+		    slab_find_mismatch(obj, s->object_size, s->inuse,
+				       SLAB_RED_INACTIVE) < 0)
+			continue;
 		if ((s->flags & SLAB_RED_ZONE) &&
 		    slab_find_mismatch(obj, s->object_size, s->inuse, rz) >= 0)
 			check_fail(ck, slab, "red zone overwritten");

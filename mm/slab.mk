@@ -2,3 +2,4 @@
 # (mm/page_source.h). Freestanding, built for host and guest.
 MM_SRCS += mm/slab.c
 MM_SRCS += mm/kmalloc.c
+MM_SRCS += mm/mempool.c

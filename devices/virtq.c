@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "devices/virtq.h"
+#include "vmm/guest_mem.h"
 
 static int virtq_fail(struct virtq *vq, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -64,6 +65,12 @@ static bool is_pow2(uint32_t n)
 static bool has_feature(const struct virtq *vq, unsigned bit)
 {
 	return vq->features & VIRTIO_BIT(bit);
+}
+
+void *virtq_translate_guest_ram(void *opaque, uint64_t gpa, uint64_t len,
+				bool write)
+{
+	return guest_mem_ptr(opaque, gpa, len);
 }
 
 void virtq_init(struct virtq *vq, virtq_translate_fn translate, void *opaque)

@@ -46,6 +46,15 @@
 typedef void *(*virtq_translate_fn)(void *opaque, uint64_t gpa, uint64_t len,
 				    bool write);
 
+/**
+ * virtq_translate_guest_ram() - a virtq_translate_fn over all of guest RAM:
+ * @opaque is a const struct guest_mem * (vmm/guest_mem.h). For devices that
+ * may touch any RAM (native memory model); the hosted model additionally
+ * checks the device's DMA mappings in its own translate.
+ */
+void *virtq_translate_guest_ram(void *opaque, uint64_t gpa, uint64_t len,
+				bool write);
+
 /* One buffer of a chain, translated. */
 struct virtq_seg {
 	void *host;   /* host pointer to the whole buffer */

@@ -12,6 +12,7 @@
 #include "devices/virtq.h"
 #include "test_virtq_ring.h"
 #include "unit.h"
+#include "vmm/guest_mem.h"
 
 #define F_V1	    VIRTIO_BIT(VIRTIO_F_VERSION_1)
 #define F_INDIRECT  VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)
@@ -629,6 +630,39 @@ START_TEST(test_enable_checks)
 }
 END_TEST
 
+/* The stock translate over vmm/guest_mem.h, with RAM split by a hole. */
+START_TEST(test_translate_guest_ram)
+{
+	struct guest_mem mem = {.fd = -1, .size = TRAM_SIZE, .nr_regions = 2};
+	uint64_t half = TRAM_SIZE / 2;
+
+	mem.regions[0] =
+		(struct guest_mem_region){TRAM_BASE, half, ram.host, 0};
+	mem.regions[1] = (struct guest_mem_region){TRAM_BASE + TRAM_SIZE, half,
+						   ram.host + half, half};
+	ck_assert_ptr_eq(
+		virtq_translate_guest_ram(&mem, TRAM_BASE + 16, 8, false),
+		ram.host + 16);
+	ck_assert_ptr_eq(virtq_translate_guest_ram(&mem, TRAM_BASE + TRAM_SIZE,
+						   half, true),
+			 ram.host + half);
+	/* Across the hole, off either end, empty: refused. */
+	ck_assert_ptr_null(virtq_translate_guest_ram(&mem, TRAM_BASE + half - 4,
+						     8, false));
+	ck_assert_ptr_null(virtq_translate_guest_ram(
+		&mem, TRAM_BASE + TRAM_SIZE + half - 4, 8, false));
+	ck_assert_ptr_null(
+		virtq_translate_guest_ram(&mem, TRAM_BASE, 0, false));
+	virtq_init(&vq, virtq_translate_guest_ram, &mem);
+	ck_assert_int_eq(virtq_enable(&vq, 16, ring.desc_gpa, ring.avail_gpa,
+				      ring.used_gpa, F_V1),
+			 0);
+	tring_set_desc(&ring, 0, TRAM_BASE + half - 4, 8, 0, 0);
+	tring_post(&ring, 0);
+	expect_pop_error(-EFAULT);
+}
+END_TEST
+
 static Suite *virtq_suite(void)
 {
 	Suite *s = suite_create("virtq");
@@ -662,6 +696,7 @@ static Suite *virtq_suite(void)
 	tcase_add_test(tc, test_used_ring_written);
 	tcase_add_test(tc, test_guest_used_idx_not_trusted);
 	tcase_add_test(tc, test_enable_checks);
+	tcase_add_test(tc, test_translate_guest_ram);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tn, setup, teardown);

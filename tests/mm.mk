@@ -2,3 +2,4 @@
 UNIT_SRCS += tests/unit/test_buddy_fx.c
 UNIT_SRCS += tests/unit/test_buddy.c
 UNIT_SRCS += tests/unit/test_buddy_mt.c
+UNIT_SRCS += tests/unit/test_buddy_model.c

@@ -62,8 +62,21 @@
 #define BVM_PORT_REPORT	      0x00f0 /* out32: GPA of struct bvm_report */
 #define BVM_PORT_EXIT	      0x00f4 /* out32: the VMM exits with this status */
 
-#define BVM_CONSOLE_BUF_MAX   4096
+/*
+ * The same channels as 32-bit MMIO writes in the hole. PVM hosts do not give
+ * the guest IOPL 3 (RFLAGS.IOPL reads 0 at CPL 3 whatever the guest sets), so
+ * CPL-3 code uses these; port I/O still works from CPL 0.
+ */
+#define BVM_DEBUG_MMIO_BASE    0xC0000000ull
+#define BVM_DEBUG_MMIO_SIZE    0x1000ull
+#define BVM_DEBUG_CONSOLE_BYTE 0x00 /* write8: one character */
+#define BVM_DEBUG_CONSOLE_BUF  0x08 /* write32: GPA of bvm_console_buf */
+#define BVM_DEBUG_REPORT       0x10 /* write32: GPA of bvm_report */
+#define BVM_DEBUG_EXIT	       0x18 /* write32: exit status */
 
+#define BVM_CONSOLE_BUF_MAX    4096
+
+#ifndef __ASSEMBLY__
 struct bvm_console_buf {
 	unsigned int len; /* bytes in data, <= BVM_CONSOLE_BUF_MAX */
 	unsigned int reserved;
@@ -84,6 +97,7 @@ struct bvm_report {
 	char file[64]; /* NUL-terminated (VMM bounds it regardless) */
 	char msg[128]; /* NUL-terminated (VMM bounds it regardless) */
 };
+#endif /* __ASSEMBLY__ */
 
 /* Exit statuses of `vmm run`. */
 #define BVM_EXIT_OK	     0 /* guest reported done, or wrote 0 to EXIT */

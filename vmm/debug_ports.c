@@ -127,22 +127,31 @@ static int debug_exit(void *opaque, uint64_t offset, void *data, unsigned len,
 
 int debug_ports_init(struct vm *vm)
 {
+	/* Each channel: its port, and its register in the MMIO window. */
 	static const struct {
 		uint16_t port, len;
+		uint16_t mmio_offset;
 		bus_handler_fn fn;
 	} ports[] = {
-		{BVM_PORT_CONSOLE_BYTE, 1, debug_console_byte},
-		{BVM_PORT_CONSOLE_BUF, 4, debug_console_buf},
-		{BVM_PORT_REPORT, 4, debug_report},
-		{BVM_PORT_EXIT, 4, debug_exit},
+		{BVM_PORT_CONSOLE_BYTE, 1, BVM_DEBUG_CONSOLE_BYTE,
+		 debug_console_byte},
+		{BVM_PORT_CONSOLE_BUF, 4, BVM_DEBUG_CONSOLE_BUF,
+		 debug_console_buf},
+		{BVM_PORT_REPORT, 4, BVM_DEBUG_REPORT, debug_report},
+		{BVM_PORT_EXIT, 4, BVM_DEBUG_EXIT, debug_exit},
 	};
 
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		int r = bus_register(vm->bus, BUS_PIO, ports[i].port,
 				     ports[i].len, ports[i].fn, vm);
 
+		if (r == 0)
+			r = bus_register(vm->bus, BUS_MMIO,
+					 BVM_DEBUG_MMIO_BASE +
+						 ports[i].mmio_offset,
+					 ports[i].len, ports[i].fn, vm);
 		if (r < 0) {
-			fprintf(stderr, "vmm: debug port 0x%x: %s\n",
+			fprintf(stderr, "vmm: debug channel 0x%x: %s\n",
 				ports[i].port, strerror(-r));
 			return r;
 		}

@@ -385,11 +385,18 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	if (!vm_wait_finished(vm) && vm_finish(vm, BVM_EXIT_TIMEOUT))
-		fprintf(stderr, "vmm: guest did not finish within %u s\n",
-			vm->cfg.timeout_s);
+	bool timed_out =
+		!vm_wait_finished(vm) && vm_finish(vm, BVM_EXIT_TIMEOUT);
+
 	for (unsigned i = 0; i < started; i++)
 		vcpu_stop(vm->vcpus[i]);
+	if (timed_out) {
+		fprintf(stderr, "vmm: guest did not finish within %u s\n",
+			vm->cfg.timeout_s);
+		/* Where it was stuck: vCPU 0 drives every workload. */
+		if (started)
+			vcpu_dump(vm->vcpus[0]);
+	}
 	return vm->exit_status;
 }
 

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest/console.c - printf into a per-vCPU buffer that leaves the guest with
+ * one debug-register write per line (each is a VM exit), and the report
+ * channel: stage, done, fail, exit.
+ */
+#include <stdarg.h>
+
+#include "guest.h"
+#include "mm/port.h"
+#include "mm/fmt.h"
+
+static uint32_t guest_gpa(const void *p)
+{
+	/* Identity-mapped, and the image lives below 4 GiB. */
+	return (uint32_t)(uintptr_t)p;
+}
+
+void guest_console_flush(void)
+{
+	struct guest_console *c = &this_cpu()->console;
+
+	if (c->hdr.len == 0)
+		return;
+	debug_write32(BVM_DEBUG_CONSOLE_BUF, guest_gpa(&c->hdr));
+	c->hdr.len = 0;
+}
+
+static void console_append(const char *s, size_t n)
+{
+	struct guest_console *c = &this_cpu()->console;
+
+	if (c->hdr.len + n > sizeof(c->data))
+		guest_console_flush();
+	if (n > sizeof(c->data))
+		n = sizeof(c->data);
+	memcpy(c->data + c->hdr.len, s, n);
+	c->hdr.len += (unsigned)n;
+}
+
+static int console_vprintf(const char *fmt, va_list ap)
+{
+	char line[512];
+	int n = mm_vsnprintf(line, sizeof(line), fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n;
+
+	if (len > sizeof(line) - 1)
+		len = sizeof(line) - 1;
+	console_append(line, len);
+	if (len && line[len - 1] == '\n')
+		guest_console_flush();
+	return n;
+}
+
+int guest_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = console_vprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void report_send(unsigned kind, uint64_t value)
+{
+	struct bvm_report *r = &this_cpu()->report;
+
+	r->kind = kind;
+	r->value = value;
+	debug_write32(BVM_DEBUG_REPORT, guest_gpa(r));
+}
+
+void guest_stage(uint64_t n)
+{
+	report_send(BVM_REPORT_STAGE, n);
+}
+
+/* The VMM stops every vCPU after a final report; wait for that. */
+static _Noreturn void guest_wait_forever(void)
+{
+	for (;;)
+		guest_halt();
+}
+
+_Noreturn void guest_done(void)
+{
+	guest_console_flush();
+	report_send(BVM_REPORT_DONE, 0);
+	guest_wait_forever();
+}
+
+_Noreturn void guest_fail(const char *file, int line, const char *fmt, ...)
+{
+	struct bvm_report *r = &this_cpu()->report;
+	va_list ap;
+
+	guest_console_flush();
+	mm_snprintf(r->file, sizeof(r->file), "%s", file);
+	va_start(ap, fmt);
+	mm_vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	r->line = (unsigned)line;
+	report_send(BVM_REPORT_FAIL, 0);
+	guest_wait_forever();
+}
+
+_Noreturn void guest_exit(unsigned status)
+{
+	guest_console_flush();
+	debug_write32(BVM_DEBUG_EXIT, status);
+	guest_wait_forever();
+}
+
+void mm_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	console_vprintf(fmt, ap);
+	va_end(ap);
+	guest_printf("\n");
+}
+
+_Noreturn void mm_panic(const char *file, int line, const char *msg)
+{
+	guest_fail(file, line, "mm panic: %s", msg);
+}

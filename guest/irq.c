@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest/irq.c - interrupts as CPL-3 code sees them: a per-vCPU pending count
+ * the CPL-0 entry bumps, an idle call that halts only when nothing is
+ * pending, and the xAPIC, which is identity-mapped and user-accessible.
+ */
+#include "guest.h"
+
+#define LAPIC_ICR_LOW	 0x300
+#define LAPIC_ICR_HIGH	 0x310
+#define LAPIC_ICR_ASSERT 0x4000
+
+uint64_t guest_take_pending(void)
+{
+	/* xchg with the CPL-0 increment: interrupts are per vCPU, so a plain
+	 * exchange on our own area is atomic with respect to them. */
+	return __atomic_exchange_n(&this_cpu()->pending, 0, __ATOMIC_SEQ_CST);
+}
+
+void guest_wait_for_interrupt(void)
+{
+	if (guest_take_pending() == 0)
+		guest_halt();
+}
+
+void lapic_write(unsigned reg, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)(BVM_LAPIC_ADDR + reg) = v;
+}
+
+uint32_t lapic_read(unsigned reg)
+{
+	return *(volatile uint32_t *)(uintptr_t)(BVM_LAPIC_ADDR + reg);
+}
+
+/* The VMM gives vCPU i APIC id i. */
+void lapic_send_ipi(unsigned cpu, unsigned vector)
+{
+	lapic_write(LAPIC_ICR_HIGH, cpu << 24);
+	lapic_write(LAPIC_ICR_LOW, LAPIC_ICR_ASSERT | vector);
+}
+
+#define LAPIC_LVT_TIMER	   0x320
+#define LAPIC_TIMER_INIT   0x380
+#define LAPIC_TIMER_DIV	   0x3e0
+#define LAPIC_LVT_MASKED   (1u << 16)
+#define LAPIC_LVT_PERIODIC (1u << 17)
+#define LAPIC_DIV_BY_1	   0xb
+/* KVM's LAPIC timer counts at 1 GHz with divide-by-1. */
+#define LAPIC_TICKS_PER_US 1000u
+
+static void lapic_timer_arm(unsigned us, uint32_t mode)
+{
+	lapic_write(LAPIC_TIMER_DIV, LAPIC_DIV_BY_1);
+	lapic_write(LAPIC_LVT_TIMER, mode | GUEST_VEC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, us * LAPIC_TICKS_PER_US);
+}
+
+void lapic_timer_oneshot(unsigned us)
+{
+	lapic_timer_arm(us, 0);
+}
+
+void lapic_timer_periodic(unsigned us)
+{
+	lapic_timer_arm(us, LAPIC_LVT_PERIODIC);
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | GUEST_VEC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+}

@@ -93,6 +93,71 @@ static int vm_kvm_fail(const char *what)
 	return r;
 }
 
+static void vm_add_region(struct vm *vm, uint8_t *base, uint64_t gpa,
+			  uint64_t size, uint64_t fd_offset)
+{
+	vm->mem.regions[vm->mem.nr_regions++] = (struct guest_mem_region){
+		.gpa = gpa,
+		.size = size,
+		.hva = base + fd_offset,
+		.fd_offset = fd_offset,
+	};
+}
+
+/* Each RAM region becomes one KVM memory slot. */
+static int vm_register_memory(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		const struct guest_mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)r->hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
+			return vm_kvm_fail("KVM_SET_USER_MEMORY_REGION");
+	}
+	return 0;
+}
+
+/*
+ * One memfd holds all of RAM, mapped once; the regions below and above the
+ * MMIO hole are consecutive pieces of it. MAP_NORESERVE: pages are only
+ * backed when touched, so host RSS follows what the guest uses.
+ */
+static int vm_init_memory(struct vm *vm)
+{
+	uint64_t size = vm->cfg.mem_size;
+	uint64_t low = size < BVM_LOWMEM_END ? size : BVM_LOWMEM_END;
+	uint8_t *base;
+
+	vm->mem.fd = memfd_create("buddyvm-ram", MFD_CLOEXEC);
+	if (vm->mem.fd < 0)
+		return vm_kvm_fail("memfd_create");
+	if (ftruncate(vm->mem.fd, (off_t)size) < 0)
+		return vm_kvm_fail("ftruncate of guest RAM");
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_NORESERVE, vm->mem.fd, 0);
+	if (base == MAP_FAILED)
+		return vm_kvm_fail("mmap of guest RAM");
+	vm->mem.size = size;
+	vm_add_region(vm, base, 0, low, 0);
+	if (size > low)
+		vm_add_region(vm, base, BVM_HIGHMEM_START, size - low, low);
+	return 0;
+}
+
+static void vm_exit_memory(struct vm *vm)
+{
+	if (vm->mem.nr_regions)
+		munmap(vm->mem.regions[0].hva, vm->mem.size);
+	if (vm->mem.fd >= 0)
+		close(vm->mem.fd);
+	vm->mem.nr_regions = 0;
+}
+
 static int vm_init_kvm(struct vm *vm)
 {
 	int r;
@@ -123,6 +188,9 @@ static int vm_init_kvm(struct vm *vm)
 		return vm_kvm_fail("KVM_SET_TSS_ADDR");
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return vm_kvm_fail("KVM_CREATE_IRQCHIP");
+	r = vm_register_memory(vm);
+	if (r < 0)
+		return r;
 	vm->bus = bus_create();
 	return vm->bus ? 0 : -ENOMEM;
 }
@@ -135,66 +203,6 @@ static void vm_exit_kvm(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-}
-
-static int vm_add_region(struct vm *vm, uint8_t *base, uint64_t gpa,
-			 uint64_t size, uint64_t fd_offset)
-{
-	unsigned slot = vm->mem.nr_regions;
-	struct kvm_userspace_memory_region kr = {
-		.slot = slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)(base + fd_offset),
-	};
-
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
-		return vm_kvm_fail("KVM_SET_USER_MEMORY_REGION");
-	vm->mem.regions[slot] = (struct guest_mem_region){
-		.gpa = gpa,
-		.size = size,
-		.hva = base + fd_offset,
-		.fd_offset = fd_offset,
-	};
-	vm->mem.nr_regions++;
-	return 0;
-}
-
-/*
- * One memfd holds all of RAM, mapped once; the regions below and above the
- * MMIO hole are consecutive pieces of it. MAP_NORESERVE: pages are only
- * backed when touched, so host RSS follows what the guest uses.
- */
-static int vm_init_memory(struct vm *vm)
-{
-	uint64_t size = vm->cfg.mem_size;
-	uint64_t low = size < BVM_LOWMEM_END ? size : BVM_LOWMEM_END;
-	uint8_t *base;
-	int r;
-
-	vm->mem.fd = memfd_create("buddyvm-ram", MFD_CLOEXEC);
-	if (vm->mem.fd < 0)
-		return vm_kvm_fail("memfd_create");
-	if (ftruncate(vm->mem.fd, (off_t)size) < 0)
-		return vm_kvm_fail("ftruncate of guest RAM");
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_NORESERVE, vm->mem.fd, 0);
-	if (base == MAP_FAILED)
-		return vm_kvm_fail("mmap of guest RAM");
-	vm->mem.size = size;
-	r = vm_add_region(vm, base, 0, low, 0);
-	if (r == 0 && size > low)
-		r = vm_add_region(vm, base, BVM_HIGHMEM_START, size - low, low);
-	return r;
-}
-
-static void vm_exit_memory(struct vm *vm)
-{
-	if (vm->mem.nr_regions)
-		munmap(vm->mem.regions[0].hva, vm->mem.size);
-	if (vm->mem.fd >= 0)
-		close(vm->mem.fd);
-	vm->mem.nr_regions = 0;
 }
 
 static int vm_init_loader(struct vm *vm)
@@ -251,9 +259,9 @@ static void vm_exit_vcpus(struct vm *vm)
 }
 
 static const struct vm_initcall vm_core_initcalls[] = {
-	{"kvm", VM_LEVEL_KVM, vm_init_kvm, vm_exit_kvm},
 	{"memory", VM_LEVEL_MEMORY, vm_init_memory, vm_exit_memory},
 	{"loader", VM_LEVEL_LOADER, vm_init_loader, NULL},
+	{"kvm", VM_LEVEL_KVM, vm_init_kvm, vm_exit_kvm},
 	{"debug-ports", VM_LEVEL_DEVICE, debug_ports_init, NULL},
 	{"boot", VM_LEVEL_BOOT, vm_init_boot, NULL},
 	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_exit_vcpus},

@@ -40,9 +40,9 @@ struct vm_config {
  * reverse. Core levels are vmm/'s own; devices use VM_LEVEL_DEVICE.
  */
 enum vm_init_level {
-	VM_LEVEL_KVM,	 /* /dev/kvm, VM, irqchip */
-	VM_LEVEL_MEMORY, /* guest RAM */
-	VM_LEVEL_LOADER, /* guest image into RAM */
+	VM_LEVEL_MEMORY, /* guest RAM (memfd + mapping) */
+	VM_LEVEL_LOADER, /* guest image into RAM: bad images fail before KVM */
+	VM_LEVEL_KVM,	 /* /dev/kvm, VM, irqchip, RAM as memory slots */
 	VM_LEVEL_MM,	 /* host page allocator over guest RAM */
 	VM_LEVEL_DEVICE, /* devices: bus ranges, FDT nodes, IRQs */
 	VM_LEVEL_BOOT,	 /* FDT, boot page tables, GDT */

@@ -182,9 +182,11 @@ void buddy_prep_alloc(struct mm *mm, uint32_t idx, unsigned order, int mt);
 
 /* pcp.c ----------------------------------------------------------------- */
 
-int pcp_alloc(struct mm *mm, enum zone_type zt, int mt, int64_t mark,
-	      enum zone_type classzone, uint32_t *idx, bool *was_discarded);
-int pcp_free(struct mm *mm, enum zone_type zt, uint32_t idx, uint64_t pfn);
+int pcp_alloc(struct mm *mm, unsigned cpu, enum zone_type zt, int mt,
+	      int64_t mark, enum zone_type classzone, uint32_t *idx,
+	      bool *was_discarded);
+int pcp_free(struct mm *mm, unsigned cpu, enum zone_type zt, uint32_t idx,
+	     uint64_t pfn);
 void pcp_drain_zone(struct mm *mm, enum zone_type zt);
 static inline int pcp_list_of_mt(int mt)
 {

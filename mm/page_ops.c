@@ -117,7 +117,7 @@ out:
  * against the low watermark (prefer a lower zone over draining a higher one
  * towards min), then against min.
  */
-static int alloc_block(struct mm *mm, const struct alloc_req *req,
+static int alloc_block(struct mm *mm, unsigned cpu, const struct alloc_req *req,
 		       uint32_t *idx, bool *discarded)
 {
 	for (int pass = 0; pass < 2; pass++) {
@@ -129,7 +129,7 @@ static int alloc_block(struct mm *mm, const struct alloc_req *req,
 
 			if (req->order == 0 && !straddles &&
 			    !mm->pcp_disabled) {
-				if (!pcp_alloc(mm, zt, req->mt, mark,
+				if (!pcp_alloc(mm, cpu, zt, req->mt, mark,
 					       req->zones[0], idx, discarded))
 					return 0;
 			} else if (!alloc_from_buddy(mm, req, zt, mark, idx,
@@ -148,6 +148,7 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 {
 	struct mm_cpu_stats *st;
 	struct alloc_req req;
+	unsigned cpu;
 	bool discarded = false;
 	uint32_t idx;
 	int ret;
@@ -157,8 +158,9 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 	ret = alloc_req_init(mm, &req, gfp, order, addr_bits);
 	if (ret)
 		return ret;
-	st = &mm->cpu_stats[mm_cpu_id()];
-	ret = alloc_block(mm, &req, &idx, &discarded);
+	cpu = mm_cpu_id();
+	st = &mm->cpu_stats[cpu];
+	ret = alloc_block(mm, cpu, &req, &idx, &discarded);
 	if (ret) {
 		mm_counter_add(&st->alloc_fail, 1);
 		return ret;
@@ -268,6 +270,7 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
 	enum zone_type zt;
 	struct page *p;
+	unsigned cpu;
 	uint32_t idx;
 	int ret;
 
@@ -282,12 +285,13 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 				"block reaches outside its zone");
 	idx = mm_rng_idx(r, pfn);
 	p = &mm->frames[idx];
+	cpu = mm_cpu_id();
 	if (order == 0 && !mm->pcp_disabled &&
 	    *mm_pb_slot(mm, r, pfn) != MIGRATE_ISOLATE) {
 		if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD || p->order)
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "not the head of an order-0 block");
-		else if (pcp_free(mm, zt, idx, pfn))
+		else if (pcp_free(mm, cpu, zt, idx, pfn))
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "frame is not allocated (double free?)");
 		else
@@ -296,6 +300,6 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 		ret = free_to_buddy(mm, &mm->zones[zt], pfn, idx, order);
 	}
 	if (!ret)
-		mm_counter_add(&mm->cpu_stats[mm_cpu_id()].free_ok, 1);
+		mm_counter_add(&mm->cpu_stats[cpu].free_ok, 1);
 	return ret;
 }

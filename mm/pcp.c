@@ -11,11 +11,6 @@
  */
 #include "mm_internal.h"
 
-static struct pcp *pcp_this(struct mm *mm, enum zone_type zt)
-{
-	return &mm->pcp[mm_cpu_id()][zt];
-}
-
 /* Give @n frames of @pcp back to the buddy lists. Caller holds pcp->lock. */
 static void pcp_drain_locked(struct mm *mm, struct zone *zone, struct pcp *pcp,
 			     uint32_t n)
@@ -77,14 +72,16 @@ static uint32_t pcp_refill(struct mm *mm, struct zone *zone, struct pcp *pcp,
 }
 
 /**
- * pcp_alloc() - pop an order-0 frame of @mt from this CPU's list for @zt,
+ * pcp_alloc() - pop an order-0 frame of @mt from @cpu's list for @zt (the
+ * caller's mm_cpu_id()),
  * refilling it first if empty (@mark < 0: ignore watermarks).
  * Return: 0 with *@idx and *@was_discarded, or -ENOMEM.
  */
-int pcp_alloc(struct mm *mm, enum zone_type zt, int mt, int64_t mark,
-	      enum zone_type classzone, uint32_t *idx, bool *was_discarded)
+int pcp_alloc(struct mm *mm, unsigned cpu, enum zone_type zt, int mt,
+	      int64_t mark, enum zone_type classzone, uint32_t *idx,
+	      bool *was_discarded)
 {
-	struct pcp *pcp = pcp_this(mm, zt);
+	struct pcp *pcp = &mm->pcp[cpu][zt];
 	struct page *p;
 	uint32_t i;
 
@@ -114,14 +111,15 @@ int pcp_alloc(struct mm *mm, enum zone_type zt, int mt, int64_t mark,
 
 /**
  * pcp_free() - free the order-0 block at @idx (a PG_HEAD order-0 frame, as
- * checked by the caller) to this CPU's list. The state moves from GUEST or
+ * checked by the caller) to @cpu's list (the caller's mm_cpu_id()). The state moves from GUEST or
  * DMA to FREE by compare-and-swap, so a concurrent second free of the same
  * frame fails here.
  * Return: 0, or -EINVAL when the frame is not (or no longer) allocated.
  */
-int pcp_free(struct mm *mm, enum zone_type zt, uint32_t idx, uint64_t pfn)
+int pcp_free(struct mm *mm, unsigned cpu, enum zone_type zt, uint32_t idx,
+	     uint64_t pfn)
 {
-	struct pcp *pcp = pcp_this(mm, zt);
+	struct pcp *pcp = &mm->pcp[cpu][zt];
 	struct page *p = &mm->frames[idx];
 	uint8_t state = mm_page_state(p);
 	int mt;

@@ -7,6 +7,8 @@
  * emulation checks descriptors against, and counts everything.
  *
  * Wiring (VMM): after hosted_mem_create() and pvmem_create(),
+ *   bus_register(bus, BUS_MMIO, PVMEM_MMIO_BASE, PVMEM_MMIO_SIZE,
+ *                pvmem_pio_handler, pvmem);
  *   bus_register(bus, BUS_PIO, PVMEM_PORT, PVMEM_PORT_SIZE,
  *                pvmem_pio_handler, pvmem);
  * Every function is thread-safe: vCPUs ring the doorbell concurrently.
@@ -79,10 +81,11 @@ void pvmem_destroy(struct pvmem *p);
 int pvmem_doorbell(struct pvmem *p, uint64_t block_gpa);
 
 /**
- * pvmem_pio_handler() - bus_handler_fn for [PVMEM_PORT, +4) (vmm/bus.h),
- * @opaque being the struct pvmem. A 4-byte write carries the PFN of the
- * block and runs it; a 4-byte read returns PVMEM_MAGIC. Other sizes and
- * offsets get -EINVAL.
+ * pvmem_pio_handler() - bus_handler_fn (vmm/bus.h) for both doorbells,
+ * [PVMEM_PORT, +4) and [PVMEM_MMIO_BASE, +PVMEM_MMIO_SIZE), @opaque being
+ * the struct pvmem. A 4-byte write at offset 0 carries the PFN of the block
+ * and runs it; a 4-byte read there returns PVMEM_MAGIC. Other sizes and
+ * offsets get -EINVAL (reads of them return zeros).
  */
 int pvmem_pio_handler(void *opaque, uint64_t offset, void *data, unsigned len,
 		      bool is_write);

@@ -2,3 +2,4 @@
 # the VM's mm instance it serves (docs/hosted-memory.md).
 DEVICES_SRCS += devices/hosted_mem.c
 DEVICES_SRCS += devices/pvmem.c
+DEVICES_SRCS += devices/pvmem_vm.c

@@ -7,7 +7,8 @@
  *
  * A request block is one guest page (page-aligned, in memory the guest holds)
  * holding a header and up to PVMEM_MAX_REQS requests. The guest fills it and
- * rings the doorbell: out32(PVMEM_PORT, block GPA >> 12). That single VM exit
+ * rings the doorbell: a 32-bit write of block GPA >> 12 to PVMEM_MMIO_BASE
+ * (or out32 to PVMEM_PORT from CPL 0). That single VM exit
  * serves the whole batch; when the out instruction returns, the host has
  * written every result. Each vCPU uses its own block.
  */
@@ -16,10 +17,17 @@
 
 #include <stdint.h>
 
-/* Doorbell: out32 = PFN of the block (reaches blocks above 4 GiB). */
+/*
+ * Doorbell: a 32-bit write of the block's PFN (so blocks above 4 GiB are
+ * reachable), either to the MMIO register or to the port. CPL-3 guest code
+ * uses the MMIO form: PVM hosts do not grant IOPL 3, so port I/O from CPL 3
+ * raises #GP there; the port works from CPL 0. A 32-bit read of either
+ * returns PVMEM_MAGIC if the device exists (a cheap probe).
+ */
+#define PVMEM_MMIO_BASE 0xC0001000ull /* in the MMIO hole, after debug */
+#define PVMEM_MMIO_SIZE 0x1000ull     /* only offset 0 is a register */
 #define PVMEM_PORT	0x0f8
 #define PVMEM_PORT_SIZE 4
-/* in32 from PVMEM_PORT: PVMEM_MAGIC if the device exists (cheap probe). */
 
 #define PVMEM_MAGIC	0x4d4d5650u /* "PVMM" little-endian */
 #define PVMEM_ABI_MAJOR 1

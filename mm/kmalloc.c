@@ -152,7 +152,8 @@ static void *kmalloc_large(size_t size, gfp_t gfp)
 	return p;
 }
 
-static void *kmalloc_caller(size_t size, gfp_t gfp, uintptr_t caller)
+static __attribute__((noinline)) void *kmalloc_caller(size_t size, gfp_t gfp,
+						      uintptr_t caller)
 {
 	struct kmem_cache *s;
 
@@ -170,8 +171,19 @@ static void *kmalloc_caller(size_t size, gfp_t gfp, uintptr_t caller)
 
 void *kmalloc(size_t size, gfp_t gfp)
 {
-	return kmalloc_caller(size, gfp,
-			      (uintptr_t)__builtin_return_address(0));
+	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+	struct kmem_cache *s;
+
+	/* The common case inline: a normal class, no unusual gfp bit. */
+	if (mm_likely(size - 1 < KMALLOC_MAX_CACHE_SIZE &&
+		      !(gfp & (__GFP_DMA | ~GFP_VALID_MASK)))) {
+		s = atomic_load_explicit(
+			&kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(size)],
+			memory_order_relaxed);
+		if (mm_likely(s))
+			return kmem_cache_alloc_caller(s, gfp, caller);
+	}
+	return kmalloc_caller(size, gfp, caller);
 }
 
 void *kzalloc(size_t size, gfp_t gfp)
@@ -214,27 +226,49 @@ static uintptr_t kmalloc_slot(const void *p, const char *who)
 	return v;
 }
 
-static void kfree_caller(const void *p, uintptr_t caller)
+static __attribute__((noinline)) void kfree_large(const void *p, uintptr_t v)
 {
-	unsigned int order;
-	uintptr_t v;
+	unsigned int order = SLAB_SLOT_ORDER(v);
 
-	if (mm_unlikely(ZERO_OR_NULL_PTR(p)))
-		return;
-	v = kmalloc_slot(p, "kfree");
-	if (mm_likely(v && !SLAB_SLOT_IS_LARGE(v))) {
-		kmem_cache_free_caller(kmem_slot_cache(v), (void *)p, caller);
-		return;
-	}
-	if (!v)
-		return;
-	order = SLAB_SLOT_ORDER(v);
 	*page_source_slot(kmalloc_ps, p) = 0;
 	atomic_fetch_sub_explicit(&kmalloc_large_allocs, 1,
 				  memory_order_relaxed);
 	atomic_fetch_sub_explicit(&kmalloc_large_pages, 1ul << order,
 				  memory_order_relaxed);
 	page_source_free(kmalloc_ps, (void *)p, order);
+}
+
+static __attribute__((noinline)) void kfree_slow(const void *p,
+						 uintptr_t caller)
+{
+	uintptr_t v;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return;
+	v = kmalloc_slot(p, "kfree");
+	if (!v)
+		return;
+	if (SLAB_SLOT_IS_LARGE(v))
+		kfree_large(p, v);
+	else
+		kmem_slot_free(v, (void *)p, caller);
+}
+
+static inline void kfree_caller(const void *p, uintptr_t caller)
+{
+	uintptr_t *slot;
+	uintptr_t v;
+
+	/* The common case inline: a slab object of a flat-slot source. */
+	if (mm_likely(!ZERO_OR_NULL_PTR(p) && kmalloc_ps->slot_table)) {
+		slot = page_source_slot(kmalloc_ps, p);
+		v = slot ? *slot : 0;
+		if (mm_likely(v && !SLAB_SLOT_IS_LARGE(v))) {
+			kmem_slot_free(v, (void *)p, caller);
+			return;
+		}
+	}
+	kfree_slow(p, caller);
 }
 
 void kfree(const void *p)

@@ -72,10 +72,21 @@ struct slab_track {
 	unsigned int pad;
 };
 
-/* One per CPU per cache, owned by the thread holding that mm_cpu_id(). */
+/*
+ * One per CPU per cache, owned by the thread holding that mm_cpu_id().
+ * batch[] holds objects this CPU freed that are not of its active slab: they
+ * go back to their slabs SLAB_CPU_BATCH at a time under one lock (Linux's
+ * SLAB array caches and SLUB's sheaves do the same), and allocation reuses
+ * them first. Like the per-CPU freelist they count as allocated until
+ * flushed.
+ */
+#define SLAB_CPU_BATCH 16
+
 struct kmem_cache_cpu {
 	void *freelist;
 	struct slab *slab;
+	unsigned int nr_batch;
+	void *batch[SLAB_CPU_BATCH];
 } __attribute__((aligned(SLAB_CACHE_LINE)));
 
 struct kmem_cache {
@@ -597,23 +608,42 @@ static void *slab_alloc_debug(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 	return obj;
 }
 
+/* The per-CPU freelist is empty: batched frees first, then refill. */
+static __attribute__((noinline)) void *
+slab_alloc_slow(struct kmem_cache *s, struct kmem_cache_cpu *c, gfp_t gfp)
+{
+	if (c->nr_batch)
+		return c->batch[--c->nr_batch];
+	return slab_alloc_refill(s, c, gfp);
+}
+
+/* Debug caches and __GFP_ZERO: kept out of the fast path's frame. */
+static __attribute__((noinline)) void *
+slab_alloc_special(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
+{
+	void *obj;
+
+	if (s->flags & SLAB_DEBUG_FLAGS)
+		obj = slab_alloc_debug(s, gfp & ~__GFP_ZERO, caller);
+	else
+		obj = kmem_cache_alloc_caller(s, gfp & ~__GFP_ZERO, caller);
+	if (obj && (gfp & __GFP_ZERO))
+		mm_memset(obj, 0, s->object_size);
+	return obj;
+}
+
 void *kmem_cache_alloc_caller(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 {
 	struct kmem_cache_cpu *c;
 	void *obj;
 
-	if (mm_unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
-		obj = slab_alloc_debug(s, gfp & ~__GFP_ZERO, caller);
-	} else {
-		c = &s->cpu[mm_cpu_id()];
-		obj = c->freelist;
-		if (mm_likely(obj))
-			c->freelist = get_fp(s, obj);
-		else
-			obj = slab_alloc_refill(s, c, gfp & ~__GFP_ZERO);
-	}
-	if (mm_unlikely(gfp & __GFP_ZERO) && obj)
-		mm_memset(obj, 0, s->object_size);
+	if (mm_unlikely((s->flags & SLAB_DEBUG_FLAGS) | (gfp & __GFP_ZERO)))
+		return slab_alloc_special(s, gfp, caller);
+	c = &s->cpu[mm_cpu_id()];
+	obj = c->freelist;
+	if (mm_unlikely(!obj))
+		return slab_alloc_slow(s, c, gfp);
+	c->freelist = get_fp(s, obj);
 	return obj;
 }
 
@@ -629,19 +659,48 @@ void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
 				       (uintptr_t)__builtin_return_address(0));
 }
 
-/* Free to a slab that is not this CPU's active one. */
-static void slab_free_slow(struct kmem_cache *s, struct slab *slab, void *obj)
+/*
+ * Free @obj to its (non-debug) @slab: onto slab->freelist; an emptied slab
+ * beyond min_partial goes onto @discard. Caller holds s->lock.
+ */
+static void __slab_free_one(struct kmem_cache *s, struct slab *slab, void *obj,
+			    struct slab_node *discard)
 {
-	struct slab *discard;
-
-	mm_lock(&s->lock);
 	set_fp(s, obj, slab->freelist);
 	slab->freelist = obj;
 	slab->inuse--;
-	discard = __slab_after_free(s, slab);
+	slab = __slab_after_free(s, slab);
+	if (slab)
+		node_add(&slab->node, discard);
+}
+
+/* Return @c's batched frees to their slabs. Caller holds s->lock. */
+static void __slab_drain_batch(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			       struct slab_node *discard)
+{
+	while (c->nr_batch) {
+		void *obj = c->batch[--c->nr_batch];
+
+		__slab_free_one(s, slab_of(obj), obj, discard);
+	}
+}
+
+static int slab_discard_list(struct kmem_cache *s, struct slab_node *list);
+
+/* The batch is full: drain it and @obj under one lock. */
+static __attribute__((noinline)) void slab_free_batch(struct kmem_cache *s,
+						      struct kmem_cache_cpu *c,
+						      struct slab *slab,
+						      void *obj)
+{
+	struct slab_node discard;
+
+	node_init(&discard);
+	mm_lock(&s->lock);
+	__slab_drain_batch(s, c, &discard);
+	__slab_free_one(s, slab, obj, &discard);
 	mm_unlock(&s->lock);
-	if (discard)
-		slab_discard(s, discard);
+	slab_discard_list(s, &discard);
 }
 
 /* Is @obj on @slab->freelist? Caller holds s->lock. */
@@ -657,8 +716,10 @@ static bool __slab_on_freelist(const struct kmem_cache *s,
 	return false;
 }
 
-static void slab_free_debug(struct kmem_cache *s, struct slab *slab, void *obj,
-			    uintptr_t caller)
+static __attribute__((noinline)) void slab_free_debug(struct kmem_cache *s,
+						      struct slab *slab,
+						      void *obj,
+						      uintptr_t caller)
 {
 	struct slab *discard;
 
@@ -689,8 +750,9 @@ static void slab_free_debug(struct kmem_cache *s, struct slab *slab, void *obj,
 		slab_discard(s, discard);
 }
 
-static void slab_report_foreign(struct kmem_cache *s, const struct slab *slab,
-				void *obj, uintptr_t caller)
+static __attribute__((noinline)) void
+slab_report_foreign(struct kmem_cache *s, const struct slab *slab, void *obj,
+		    uintptr_t caller)
 {
 	mm_log("BUG %s: invalid free of %p (caller %p): %s%s; free refused",
 	       s->name, obj, (void *)caller,
@@ -698,9 +760,29 @@ static void slab_report_foreign(struct kmem_cache *s, const struct slab *slab,
 	       slab ? slab->cache->name : "");
 }
 
-void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller)
+/* Free @obj, known to be an object of @slab of @s. */
+static inline void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
+			     uintptr_t caller)
 {
 	struct kmem_cache_cpu *c;
+
+	if (mm_unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
+		slab_free_debug(s, slab, obj, caller);
+		return;
+	}
+	c = &s->cpu[mm_cpu_id()];
+	if (mm_likely(slab == c->slab)) {
+		set_fp(s, obj, c->freelist);
+		c->freelist = obj;
+	} else if (mm_likely(c->nr_batch < SLAB_CPU_BATCH)) {
+		c->batch[c->nr_batch++] = obj;
+	} else {
+		slab_free_batch(s, c, slab, obj);
+	}
+}
+
+void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller)
+{
 	struct slab *slab;
 
 	if (mm_unlikely(!obj))
@@ -710,17 +792,14 @@ void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller)
 		slab_report_foreign(s, slab, obj, caller);
 		return;
 	}
-	if (mm_unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
-		slab_free_debug(s, slab, obj, caller);
-		return;
-	}
-	c = &s->cpu[mm_cpu_id()];
-	if (mm_likely(slab == c->slab)) {
-		set_fp(s, obj, c->freelist);
-		c->freelist = obj;
-		return;
-	}
-	slab_free_slow(s, slab, obj);
+	slab_free(s, slab, obj, caller);
+}
+
+void kmem_slot_free(uintptr_t slot, void *obj, uintptr_t caller)
+{
+	struct slab *slab = (struct slab *)slot;
+
+	slab_free(slab->cache, slab, obj, caller);
 }
 
 void kmem_cache_free(struct kmem_cache *s, void *obj)
@@ -739,13 +818,17 @@ struct kmem_cache *kmem_slot_cache(uintptr_t slot)
 
 static void slab_flush_one(struct kmem_cache *s, struct kmem_cache_cpu *c)
 {
-	struct slab *discard;
+	struct slab_node discard;
+	struct slab *empty;
 
+	node_init(&discard);
 	mm_lock(&s->lock);
-	discard = __slab_deactivate(s, c);
+	__slab_drain_batch(s, c, &discard);
+	empty = __slab_deactivate(s, c);
+	if (empty)
+		node_add(&empty->node, &discard);
 	mm_unlock(&s->lock);
-	if (discard)
-		slab_discard(s, discard);
+	slab_discard_list(s, &discard);
 }
 
 void kmem_cache_flush_cpu(struct kmem_cache *s)
@@ -1259,6 +1342,21 @@ static void check_slab(struct slab_checker *ck, struct slab *slab,
 		check_objects(ck, slab);
 }
 
+/* This CPU's batched frees: allocated objects of this cache. */
+static void check_batch(struct slab_checker *ck)
+{
+	struct kmem_cache_cpu *c = &ck->s->cpu[mm_cpu_id()];
+
+	for (unsigned int i = 0; i < c->nr_batch; i++) {
+		struct slab *slab = slab_of(c->batch[i]);
+
+		if (!slab || slab->cache != ck->s ||
+		    !slab_valid_obj(ck->s, slab, c->batch[i]) ||
+		    __slab_on_freelist(ck->s, slab, c->batch[i]))
+			check_fail(ck, slab, "bad object in the per-CPU batch");
+	}
+}
+
 int kmem_cache_check(struct kmem_cache *s)
 {
 	struct slab_checker ck = {.s = s};
@@ -1277,6 +1375,7 @@ int kmem_cache_check(struct kmem_cache *s)
 				   (enum slab_list)l);
 			counts[l]++;
 		}
+	check_batch(&ck);
 	if (counts[SLAB_ON_PARTIAL] != s->nr_partial ||
 	    counts[SLAB_ON_FULL] != s->nr_full ||
 	    counts[SLAB_ON_CPU] != s->nr_cpu_slabs)

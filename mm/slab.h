@@ -168,6 +168,8 @@ void *kmem_cache_alloc_caller(struct kmem_cache *s, gfp_t gfp,
 void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller);
 /* The cache of the slab whose frame slot holds @slot, or NULL. */
 struct kmem_cache *kmem_slot_cache(uintptr_t slot);
+/* Free @obj of the slab whose frame slot holds @slot (a slab pointer). */
+void kmem_slot_free(uintptr_t slot, void *obj, uintptr_t caller);
 
 /*
  * Frame slot values: a slab pointer (aligned, low bit 0), 0 for a frame the

@@ -277,6 +277,7 @@ START_TEST(test_slab_check_detects_corruption)
 	/* Off the CPU: the next free goes to slab->freelist, pointer at 0. */
 	kmem_cache_flush_cpu(s);
 	kmem_cache_free(s, a);
+	kmem_cache_flush_cpu(s); /* drains the per-CPU free batch */
 	assert_clean(s);
 	saved = a[0];
 	a[0] = (char *)b + 3;

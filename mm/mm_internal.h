@@ -186,7 +186,7 @@ int pcp_alloc(struct mm *mm, unsigned cpu, enum zone_type zt, int mt,
 	      int64_t mark, enum zone_type classzone, uint32_t *idx,
 	      bool *was_discarded);
 int pcp_free(struct mm *mm, unsigned cpu, enum zone_type zt, uint32_t idx,
-	     uint64_t pfn);
+	     int mt);
 void pcp_drain_zone(struct mm *mm, enum zone_type zt);
 static inline int pcp_list_of_mt(int mt)
 {

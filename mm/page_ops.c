@@ -272,7 +272,7 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 	struct page *p;
 	unsigned cpu;
 	uint32_t idx;
-	int ret;
+	int ret, mt;
 
 	if (!r)
 		return bad_free(mm, pfn, order, -ERANGE, "pfn is not in RAM");
@@ -286,12 +286,12 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 	idx = mm_rng_idx(r, pfn);
 	p = &mm->frames[idx];
 	cpu = mm_cpu_id();
-	if (order == 0 && !mm->pcp_disabled &&
-	    *mm_pb_slot(mm, r, pfn) != MIGRATE_ISOLATE) {
+	mt = *mm_pb_slot(mm, r, pfn);
+	if (order == 0 && !mm->pcp_disabled && mt != MIGRATE_ISOLATE) {
 		if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD || p->order)
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "not the head of an order-0 block");
-		else if (pcp_free(mm, cpu, zt, idx, pfn))
+		else if (pcp_free(mm, cpu, zt, idx, mt))
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "frame is not allocated (double free?)");
 		else

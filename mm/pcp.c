@@ -111,22 +111,21 @@ int pcp_alloc(struct mm *mm, unsigned cpu, enum zone_type zt, int mt,
 
 /**
  * pcp_free() - free the order-0 block at @idx (a PG_HEAD order-0 frame, as
- * checked by the caller) to @cpu's list (the caller's mm_cpu_id()). The state moves from GUEST or
- * DMA to FREE by compare-and-swap, so a concurrent second free of the same
- * frame fails here.
+ * checked by the caller; @mt its pageblock's type, not ISOLATE) to @cpu's
+ * list (@cpu is the caller's mm_cpu_id()). The state moves from GUEST or DMA
+ * to FREE by compare-and-swap, so a concurrent second free of the same frame
+ * fails here.
  * Return: 0, or -EINVAL when the frame is not (or no longer) allocated.
  */
 int pcp_free(struct mm *mm, unsigned cpu, enum zone_type zt, uint32_t idx,
-	     uint64_t pfn)
+	     int mt)
 {
 	struct pcp *pcp = &mm->pcp[cpu][zt];
 	struct page *p = &mm->frames[idx];
 	uint8_t state = mm_page_state(p);
-	int mt;
 
 	if (state != FRAME_GUEST && state != FRAME_DMA)
 		return -EINVAL;
-	mt = *mm_pb_slot(mm, mm_rng_of_pfn(mm, pfn), pfn);
 	mm_lock(&pcp->lock);
 	if (!mm_page_cas_state(p, state, FRAME_FREE)) {
 		mm_unlock(&pcp->lock);

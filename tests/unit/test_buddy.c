@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm/host/mm_port_impl.h"
 #include "mm/mm.h"
 #include "test_buddy_fx.h"
 #include "unit.h"
@@ -355,6 +356,33 @@ START_TEST(test_bad_frees)
 }
 END_TEST
 
+static unsigned log_lines;
+
+static void count_log(const char *line)
+{
+	ck_assert_ptr_nonnull(strstr(line, "bad free"));
+	log_lines++;
+}
+
+START_TEST(test_bad_free_log_rate_limited)
+{
+	struct buddy_fx fx;
+	struct mm *mm = buddy_fx_new(&fx, sparse, 3, NULL);
+	struct mm_stats st;
+
+	log_lines = 0;
+	mm_port_set_log_sink(count_log);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(mm_free_pages(mm, MIB_PFN(20), 0), -EINVAL);
+	mm_port_set_log_sink(NULL);
+	/* The first 10, then the 16th, 32nd and 64th. */
+	ck_assert_uint_eq(log_lines, 13);
+	mm_get_stats(mm, &st);
+	ck_assert_uint_eq(st.bad_free, 100);
+	buddy_fx_free(&fx);
+}
+END_TEST
+
 START_TEST(test_reserve_range)
 {
 	struct buddy_fx fx;
@@ -470,6 +498,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_watermarks_pcp_refill);
 	tcase_add_test(tc, test_lowmem_reserve);
 	tcase_add_test(tc, test_bad_frees);
+	tcase_add_test(tc, test_bad_free_log_rate_limited);
 	tcase_add_test(tc, test_reserve_range);
 	tcase_add_test(tc, test_set_frames_state);
 	tcase_add_test(tc, test_get_order_and_bulk);

@@ -397,6 +397,53 @@ START_TEST(test_stress_threads)
 }
 END_TEST
 
+/* Two threads free the same frames at once: each frame is freed once. */
+struct racer {
+	struct mm *mm;
+	const uint64_t *pfns;
+	unsigned n, order;
+	unsigned ok;
+};
+
+static void *racer_thread(void *p)
+{
+	struct racer *r = p;
+
+	for (unsigned i = 0; i < r->n; i++)
+		r->ok += mm_free_pages(r->mm, r->pfns[i], r->order) == 0;
+	return NULL;
+}
+
+START_TEST(test_racing_double_frees)
+{
+	const struct mm_range r[] = {{STRESS_BASE, STRESS_BASE + MIB_PFN(16)}};
+	static uint64_t pfns[2048];
+	struct buddy_fx fx;
+	struct mm *mm = buddy_fx_new(&fx, r, 1, NULL);
+	unsigned order = (unsigned)_i;
+	struct mm_stats st;
+
+	for (int round = 0; round < 20; round++) {
+		struct racer a = {mm, pfns, 0, order, 0}, b;
+		pthread_t ta, tb;
+
+		while (a.n < 2048 &&
+		       mm_alloc_pages(mm, GFP_KERNEL, order, &pfns[a.n]) == 0)
+			a.n++;
+		b = a;
+		pthread_create(&ta, NULL, racer_thread, &a);
+		pthread_create(&tb, NULL, racer_thread, &b);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		ck_assert_uint_eq(a.ok + b.ok, a.n);
+		buddy_fx_assert_clean(mm);
+	}
+	mm_get_stats(mm, &st);
+	ck_assert_uint_eq(st.frames[FRAME_FREE], st.total);
+	buddy_fx_free(&fx);
+}
+END_TEST
+
 static Suite *buddy_model_suite(void)
 {
 	Suite *s = suite_create("buddy_model");
@@ -405,6 +452,7 @@ static Suite *buddy_model_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, test_model_random_ops, 0, 2);
 	tcase_add_test(tc, test_stress_threads);
+	tcase_add_loop_test(tc, test_racing_double_frees, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

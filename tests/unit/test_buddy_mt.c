@@ -54,6 +54,37 @@ START_TEST(test_fallback_steals_pageblocks)
 }
 END_TEST
 
+START_TEST(test_steal_mostly_free_pageblock)
+{
+	const struct mm_range one_pb[] = {{MIB_PFN(16), MIB_PFN(18)}};
+	struct buddy_fx fx;
+	struct mm *mm = buddy_fx_new(&fx, one_pb, 1, &no_pcp);
+	struct mm_zone_info zi;
+	struct mm_stats st;
+	uint64_t pfn;
+
+	/* One movable frame splits the pageblock's order-9 block. */
+	ck_assert_int_eq(mm_alloc_pages(mm,
+					GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC,
+					0, &pfn),
+			 0);
+	/* Unmovable falls back to the largest piece (order 8, below a
+	 * pageblock); 511 of 512 frames are free, so the pageblock and all
+	 * its free blocks change type. */
+	ck_assert_int_eq(
+		mm_alloc_pages(mm, GFP_KERNEL | __GFP_MEMALLOC, 0, &pfn), 0);
+	mm_get_stats(mm, &st);
+	ck_assert_uint_eq(st.fallback_steal, 1);
+	ck_assert_int_eq(mm_get_pageblock_migratetype(mm, MIB_PFN(16)),
+			 MIGRATE_UNMOVABLE);
+	mm_zone_info(mm, ZONE_DMA32, &zi);
+	for (unsigned o = 0; o < MAX_ORDER; o++)
+		ck_assert_uint_eq(zi.nr_free_mt[MIGRATE_MOVABLE][o], 0);
+	buddy_fx_assert_clean(mm);
+	buddy_fx_free(&fx);
+}
+END_TEST
+
 START_TEST(test_movable_fallback_small_single)
 {
 	struct buddy_fx fx;
@@ -315,6 +346,7 @@ static Suite *buddy_mt_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_fallback_steals_pageblocks);
+	tcase_add_test(tc, test_steal_mostly_free_pageblock);
 	tcase_add_test(tc, test_movable_fallback_small_single);
 	tcase_add_test(tc, test_cma_only_movable);
 	tcase_add_test(tc, test_isolate_never_allocated);

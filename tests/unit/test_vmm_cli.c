@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for vmm/cli.c: sizes, counts and `vmm run` arguments. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "unit.h"
+#include "vmm/cli.h"
+
+START_TEST(test_size_units)
+{
+	static const struct {
+		const char *s;
+		uint64_t bytes;
+	} ok[] = {
+		{"4096", 4096},
+		{"1536K", 1536ull << 10},
+		{"256M", 256ull << 20},
+		{"256m", 256ull << 20},
+		{"1G", 1ull << 30},
+		{"1GiB", 1ull << 30},
+		{"2gb", 2ull << 30},
+		{"1T", 1ull << 40},
+		{"0", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		uint64_t v = 1;
+
+		ck_assert_msg(cli_parse_size(ok[i].s, &v) == 0, "%s", ok[i].s);
+		ck_assert_uint_eq(v, ok[i].bytes);
+	}
+}
+END_TEST
+
+START_TEST(test_size_rejects)
+{
+	static const char *const bad[] = {
+		"", "M", "-1", "12X", "1.5G", "1 G", "1GG", "1Gx", " 1", "1iB",
+	};
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(cli_parse_size(bad[i], &v) == -EINVAL, "'%s'",
+			      bad[i]);
+	ck_assert_int_eq(cli_parse_size("18446744073709551616", &v), -ERANGE);
+	ck_assert_int_eq(cli_parse_size("17179869184G", &v), -ERANGE);
+	ck_assert_int_eq(cli_parse_size("16777215T", &v), 0);
+}
+END_TEST
+
+START_TEST(test_uint_range)
+{
+	unsigned v;
+
+	ck_assert_int_eq(cli_parse_uint("8", 1, 32, &v), 0);
+	ck_assert_uint_eq(v, 8);
+	ck_assert_int_eq(cli_parse_uint("0", 1, 32, &v), -ERANGE);
+	ck_assert_int_eq(cli_parse_uint("33", 1, 32, &v), -ERANGE);
+	ck_assert_int_eq(cli_parse_uint("99999999999", 1, 32, &v), -ERANGE);
+	ck_assert_int_eq(cli_parse_uint("4x", 1, 32, &v), -EINVAL);
+	ck_assert_int_eq(cli_parse_uint("", 1, 32, &v), -EINVAL);
+	ck_assert_int_eq(cli_parse_uint("-1", 0, 32, &v), -EINVAL);
+}
+END_TEST
+
+/* argv for cli_parse_run(); the guest path must be readable. */
+#define GUEST_PATH "/proc/self/exe"
+
+static int parse(struct vm_config *cfg, char *err, int argc, ...)
+{
+	char *argv[16];
+	va_list ap;
+
+	va_start(ap, argc);
+	for (int i = 0; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	va_end(ap);
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return cli_parse_run(argc, argv, cfg, err, 256);
+}
+
+START_TEST(test_run_defaults_and_options)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	ck_assert_int_eq(parse(&cfg, err, 2, "run", GUEST_PATH), 0);
+	ck_assert_uint_eq(cfg.mem_size, 256ull << 20);
+	ck_assert_uint_eq(cfg.nr_vcpus, 1);
+	ck_assert_str_eq(cfg.cmdline, "");
+	ck_assert_uint_eq(cfg.timeout_s, 0);
+	ck_assert_int_eq(cfg.memory_model, VM_MEMORY_HOSTED);
+	ck_assert_str_eq(cfg.guest_path, GUEST_PATH);
+
+	ck_assert_int_eq(parse(&cfg, err, 11, "run", "--mem", "1G", "--vcpus=8",
+			       "--cmdline", "workload=smp", "--timeout", "5",
+			       "--memory-model", "native", GUEST_PATH),
+			 0);
+	ck_assert_uint_eq(cfg.mem_size, 1ull << 30);
+	ck_assert_uint_eq(cfg.nr_vcpus, 8);
+	ck_assert_str_eq(cfg.cmdline, "workload=smp");
+	ck_assert_uint_eq(cfg.timeout_s, 5);
+	ck_assert_int_eq(cfg.memory_model, VM_MEMORY_NATIVE);
+	ck_assert_int_eq(parse(&cfg, err, 2, "run", "--help"), 1);
+}
+END_TEST
+
+START_TEST(test_run_errors)
+{
+	static const struct {
+		const char *args[4];
+		const char *message;
+	} cases[] = {
+		{{"--mem", "12X", GUEST_PATH}, "'12X' is not a size"},
+		{{"--mem", "8M", GUEST_PATH}, "out of range"},
+		{{"--mem", "65G", GUEST_PATH}, "out of range"},
+		{{"--mem", "17M", GUEST_PATH}, "multiple of 2M"},
+		{{"--vcpus", "0", GUEST_PATH},
+		 "'0' is not a number in 1 .. 32"},
+		{{"--vcpus", "33", GUEST_PATH}, "'33'"},
+		{{"--bogus", GUEST_PATH}, "unknown option '--bogus'"},
+		{{GUEST_PATH, "--mem"}, "'--mem' needs a value"},
+		{{GUEST_PATH, "extra"}, "unexpected argument 'extra'"},
+		{{"--timeout", "-1", GUEST_PATH}, "--timeout"},
+		{{"--memory-model", "x", GUEST_PATH}, "'x' is neither"},
+		{{"/nonexistent/guest.elf"}, "cannot read guest"},
+		{{"--vcpus", "2"}, "missing GUEST.elf"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[6] = {"run"};
+		struct vm_config cfg;
+		char err[256] = "";
+		int argc = 1;
+
+		for (int j = 0; j < 4 && cases[i].args[j]; j++)
+			argv[argc++] = (char *)cases[i].args[j];
+		ck_assert_int_eq(
+			cli_parse_run(argc, argv, &cfg, err, sizeof(err)),
+			-EINVAL);
+		ck_assert_msg(strstr(err, cases[i].message),
+			      "case %zu: '%s' lacks '%s'", i, err,
+			      cases[i].message);
+	}
+}
+END_TEST
+
+static Suite *vmm_cli_suite(void)
+{
+	Suite *s = suite_create("vmm_cli");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_size_units);
+	tcase_add_test(tc, test_size_rejects);
+	tcase_add_test(tc, test_uint_range);
+	tcase_add_test(tc, test_run_defaults_and_options);
+	tcase_add_test(tc, test_run_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+UNIT_SUITE(vmm_cli_suite)

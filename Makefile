@@ -64,16 +64,18 @@ UNIT_SRCS :=        # tests/unit/
 BENCH_PROGS :=      # benchmark programs, run in order by `make bench`
 TEST_DEPS :=        # extra files `make test` needs built
 
-# Every directory's *.mk fragments; each fragment has one owner.
-include $(sort $(wildcard mm/*.mk vmm/*.mk devices/*.mk guest/*.mk tests/*.mk))
-
+# Object paths and libraries, usable by the fragments' own rules.
 host_obj = $(patsubst %.c,$(BUILD)/host/%.o,$(filter %.c,$(1)))
 asan_obj = $(patsubst %.c,$(BUILD)/asan/%.o,$(filter %.c,$(1)))
 guest_obj = $(patsubst %.S,$(BUILD)/guest/%.o,$(patsubst %.c,$(BUILD)/guest/%.o,$(1)))
 
-LIB_SRCS := $(MM_SRCS) $(MM_HOST_SRCS) $(VMM_SRCS) $(DEVICES_SRCS)
 HOST_LIB := $(BUILD)/host/libbuddyvm.a
 ASAN_LIB := $(BUILD)/asan/libbuddyvm.a
+
+# Every directory's *.mk fragments; each fragment has one owner.
+include $(sort $(wildcard mm/*.mk vmm/*.mk devices/*.mk guest/*.mk tests/*.mk))
+
+LIB_SRCS := $(MM_SRCS) $(MM_HOST_SRCS) $(VMM_SRCS) $(DEVICES_SRCS)
 
 VMM := $(BUILD)/vmm
 GUEST_ELF := $(BUILD)/guest.elf

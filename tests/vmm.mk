@@ -3,3 +3,12 @@
 UNIT_SRCS += tests/unit/test_vmm_cli.c
 UNIT_SRCS += tests/unit/test_vmm_elf.c
 UNIT_SRCS += tests/unit/test_vmm_boot.c
+
+# Boot benchmark: time to first guest output and to exit, VMM memory.
+BOOT_BENCH := $(BUILD)/tests/bench/boot_bench
+BENCH_PROGS += $(BOOT_BENCH)
+
+$(BOOT_BENCH): tests/bench/boot_bench.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<

@@ -19,7 +19,8 @@
 /*
  * Boot entry, per vmm/boot_abi.h: rdi = FDT, rsi = vCPU index, rsp = this
  * vCPU's CPL-0 stack, interrupts off. Point FS at the per-vCPU area, load the
- * IDT (vCPU 0 builds it), enable the LAPIC and drop to CPL 3.
+ * IDT register (vCPU 0 fills the table at CPL 3), enable the LAPIC and drop
+ * to CPL 3.
  */
 _start:
 	mov	%rdi, %r12
@@ -32,10 +33,7 @@ _start:
 	shr	$32, %rdx
 	mov	$MSR_FS_BASE, %ecx
 	wrmsr
-	test	%r13, %r13
-	jnz	1f
-	call	idt_init
-1:	lidt	idt_descriptor
+	lidt	idt_descriptor /* filled at CPL 3 by vCPU 0 */
 	mov	$LAPIC_SVR_ADDR, %eax
 	movl	$(0x100 | GUEST_VEC_SPURIOUS), (%rax)
 	/* iretq frame: ss, rsp, rflags, cs, rip */

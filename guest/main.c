@@ -18,6 +18,7 @@ extern const struct guest_workload __start_guest_workloads[];
 extern const struct guest_workload __stop_guest_workloads[];
 
 void guest_main(const void *fdt, unsigned long cpu);
+void idt_init(void);
 
 static uint64_t fdt_read_u64(const void *p)
 {
@@ -186,10 +187,12 @@ void guest_main(const void *fdt, unsigned long cpu)
 
 	/* Before any libfdt call: its canary must not change under it. */
 	this_cpu()->canary = rdtsc() * 0x9e3779b97f4a7c15ull;
-	while (!guest_idt_ready)
-		__builtin_ia32_pause();
-	if (cpu != 0)
+	if (cpu != 0) {
+		while (!__atomic_load_n(&guest_idt_ready, __ATOMIC_ACQUIRE))
+			__builtin_ia32_pause();
 		smp_ap_loop();
+	}
+	idt_init();
 	boot_parse_fdt(fdt);
 	if (!guest_cmdline_get("workload", name, sizeof(name)))
 		memcpy(name, "hello", sizeof("hello"));

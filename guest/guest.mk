@@ -45,3 +45,4 @@ $(BUILD)/guest.elf: $$(call guest_objs_of,$$(GUEST_SRCS)) $(GUEST_MM_LIB) \
 	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/guest.ld -o $@ \
 		$(call guest_objs_of,$(GUEST_SRCS)) $(GUEST_MM_LIB) $(GUEST_LIBFDT) \
 		$(GUEST_MM_LIB)
+GUEST_SRCS += guest/workloads/abuse.c

@@ -143,6 +143,28 @@ static void vcpu_crash(struct vcpu *vcpu, const char *why)
 	pthread_mutex_unlock(&vm->console_lock);
 }
 
+/*
+ * A device handler's error, or an access nothing claims: logged (the first
+ * few per vCPU, so a guest cannot flood the terminal), then ignored.
+ */
+#define VCPU_MAX_BUS_LOGS 8
+
+static void vcpu_log_bus_error(struct vcpu *vcpu, const char *space,
+			       uint64_t addr, unsigned len, bool is_write,
+			       int err)
+{
+	if (vcpu->nr_bus_logs >= VCPU_MAX_BUS_LOGS)
+		return;
+	vcpu->nr_bus_logs++;
+	fprintf(stderr, "vmm: vCPU %u: %s %s of %u bytes at 0x%llx: %s%s\n",
+		vcpu->index, space, is_write ? "write" : "read", len,
+		(unsigned long long)addr,
+		err == -ENOENT ? "nothing there" : strerror(-err),
+		vcpu->nr_bus_logs == VCPU_MAX_BUS_LOGS
+			? " (further errors not shown)"
+			: "");
+}
+
 static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -157,6 +179,9 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 
 		if (r == -ENOENT && !is_write)
 			memset(p, 0xff, run->io.size); /* nothing there */
+		if (r < 0)
+			vcpu_log_bus_error(vcpu, "port", run->io.port,
+					   run->io.size, is_write, r);
 	}
 }
 
@@ -174,6 +199,9 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 			 run->mmio.data, len, run->mmio.is_write);
 	if (r == -ENOENT && !run->mmio.is_write)
 		memset(run->mmio.data, 0xff, len);
+	if (r < 0)
+		vcpu_log_bus_error(vcpu, "MMIO", run->mmio.phys_addr, len,
+				   run->mmio.is_write, r);
 }
 
 static void vcpu_handle_internal_error(struct vcpu *vcpu)

@@ -18,6 +18,7 @@ struct vcpu {
 	struct kvm_run *run; /* shared with KVM: vm->vcpu_mmap_size bytes */
 	pthread_t thread;
 	bool started;
+	unsigned nr_bus_logs; /* bus errors logged so far (rate limit) */
 };
 
 /**

@@ -133,6 +133,24 @@ test_unknown_workload() {
 		"guest assertion failed at .*: unknown workload"
 }
 
+test_guest_abuse() {
+	run_vmm run --timeout 20 --cmdline workload=abuse "$GUEST"
+	expect 0 'abuse: the VMM survived' 'MMIO write .* Bad address' \
+		'Argument list too long' 'Invalid argument' 'nothing there' &&
+		[ "$(grep -c 'Bad address' <<<"$out")" -eq 4 ] ||
+		{ why=${why:-"expected 4 'Bad address' lines"}; return 1; }
+}
+
+test_guest_abuse_fail() {
+	run_vmm run --timeout 20 --cmdline 'workload=abuse abuse.fail=1' \
+		"$GUEST"
+	expect 3 'guest assertion failed at BBBBB\?B+:7: \?BBB' || return 1
+	if grep -q $'\e' <<<"$out"; then
+		why='raw escape character reached the terminal'
+		return 1
+	fi
+}
+
 test_triple_fault() {
 	run_vmm run --vcpus 2 --timeout 20 --cmdline workload=triple "$GUEST"
 	expect 5 'guest crashed on vCPU 0: triple fault' 'rip=0x' 'cr3=0x' \
@@ -261,6 +279,8 @@ check timer-4 kvm test_timer_4
 check guest-page-fault kvm test_guest_page_fault
 check guest-invalid-opcode kvm test_guest_invalid_opcode
 check unknown-workload kvm test_unknown_workload
+check guest-abuse kvm test_guest_abuse
+check guest-abuse-fail kvm test_guest_abuse_fail
 check triple-fault kvm test_triple_fault
 check timeout kvm test_timeout
 # The image is checked before KVM is opened: these run without KVM.

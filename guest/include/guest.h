@@ -63,6 +63,7 @@ struct guest_percpu {
 	struct bvm_report report;
 	struct trap_frame trap; /* the exception being reported */
 	uint64_t trap_cr2;
+	unsigned trap_nesting; /* exceptions being reported */
 } __attribute__((aligned(GUEST_PERCPU_BYTES)));
 
 _Static_assert(sizeof(struct guest_percpu) == GUEST_PERCPU_BYTES,

@@ -78,6 +78,22 @@ irq_wake:
 	pop	%rax
 	iretq
 
+/* Device interrupts (IOAPIC pins, edge): note the pin, mark pending, EOI. */
+.macro IRQ_DEV_STUB n
+	.align 16
+irq_dev_\n:
+	lock btsq $\n, %fs:PERCPU_IRQS
+	incq	%fs:PERCPU_PENDING
+	push	%rax
+	mov	$LAPIC_EOI_ADDR, %eax
+	movl	$0, (%rax)
+	pop	%rax
+	iretq
+.endm
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23
+	IRQ_DEV_STUB \n
+.endr
+
 /* Spurious interrupts need no EOI. */
 	.globl irq_spurious
 irq_spurious:
@@ -179,6 +195,12 @@ exc_stubs:
 	.quad exc_ud
 .irp v, 7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad exc_stub_\v
+.endr
+
+	.globl irq_dev_stubs
+irq_dev_stubs:
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23
+	.quad irq_dev_\n
 .endr
 
 	.align 8

@@ -46,3 +46,4 @@ $(BUILD)/guest.elf: $$(call guest_objs_of,$$(GUEST_SRCS)) $(GUEST_MM_LIB) \
 		$(call guest_objs_of,$(GUEST_SRCS)) $(GUEST_MM_LIB) $(GUEST_LIBFDT) \
 		$(GUEST_MM_LIB)
 GUEST_SRCS += guest/workloads/abuse.c
+GUEST_SRCS += guest/workloads/irq.c

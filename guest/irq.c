@@ -17,6 +17,11 @@ uint64_t guest_take_pending(void)
 	return __atomic_exchange_n(&this_cpu()->pending, 0, __ATOMIC_SEQ_CST);
 }
 
+uint64_t guest_take_device_irqs(void)
+{
+	return __atomic_exchange_n(&this_cpu()->irqs, 0, __ATOMIC_SEQ_CST);
+}
+
 void guest_wait_for_interrupt(void)
 {
 	if (guest_take_pending() == 0)
@@ -70,4 +75,39 @@ void lapic_timer_stop(void)
 {
 	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | GUEST_VEC_TIMER);
 	lapic_write(LAPIC_TIMER_INIT, 0);
+}
+
+/*
+ * The IOAPIC, through its MMIO window (index register, then data window).
+ * Edge-triggered only: the CPL-0 entry sends EOI at once, which for a
+ * level-triggered pin still asserted would re-deliver it immediately.
+ */
+#define IOAPIC_REGSEL	  0x00
+#define IOAPIC_WINDOW	  0x10
+#define IOAPIC_REDIR(gsi) (0x10 + 2 * (gsi))
+
+static void ioapic_write(unsigned reg, uint32_t v)
+{
+	volatile uint32_t *base =
+		(volatile uint32_t *)(uintptr_t)BVM_IOAPIC_ADDR;
+
+	base[IOAPIC_REGSEL / 4] = reg;
+	base[IOAPIC_WINDOW / 4] = v;
+}
+
+uint32_t ioapic_read(unsigned reg)
+{
+	volatile uint32_t *base =
+		(volatile uint32_t *)(uintptr_t)BVM_IOAPIC_ADDR;
+
+	base[IOAPIC_REGSEL / 4] = reg;
+	return base[IOAPIC_WINDOW / 4];
+}
+
+void ioapic_route_edge(unsigned gsi, unsigned cpu)
+{
+	GUEST_ASSERT(gsi < GUEST_NR_DEVICE_IRQS);
+	/* Physical destination = APIC id = vCPU index; fixed delivery. */
+	ioapic_write(IOAPIC_REDIR(gsi) + 1, cpu << 24);
+	ioapic_write(IOAPIC_REDIR(gsi), GUEST_VEC_DEVICE + gsi);
 }

@@ -34,6 +34,7 @@ struct idt_ptr idt_descriptor = {sizeof(idt) - 1, (uint64_t)idt};
 volatile int guest_idt_ready;
 
 extern const uint64_t exc_stubs[32];
+extern const uint64_t irq_dev_stubs[GUEST_NR_DEVICE_IRQS];
 void irq_timer(void);
 void irq_wake(void);
 void irq_spurious(void);
@@ -62,6 +63,9 @@ void idt_init(void)
 	idt_set(GUEST_VEC_TIMER, (uint64_t)irq_timer, GATE_INTERRUPT);
 	idt_set(GUEST_VEC_WAKE, (uint64_t)irq_wake, GATE_INTERRUPT);
 	idt_set(GUEST_VEC_SPURIOUS, (uint64_t)irq_spurious, GATE_INTERRUPT);
+	for (unsigned pin = 0; pin < GUEST_NR_DEVICE_IRQS; pin++)
+		idt_set(GUEST_VEC_DEVICE + pin, irq_dev_stubs[pin],
+			GATE_INTERRUPT);
 	__atomic_store_n(&guest_idt_ready, 1, __ATOMIC_RELEASE);
 }
 

@@ -9,15 +9,18 @@
 #include "vmm/boot_abi.h"
 
 /* Interrupt vectors. */
-#define GUEST_VEC_TIMER	   0x20
-#define GUEST_VEC_WAKE	   0x21 /* IPI: "look at your mailbox" */
-#define GUEST_VEC_SPURIOUS 0xff
+#define GUEST_VEC_TIMER	     0x20
+#define GUEST_VEC_WAKE	     0x21 /* IPI: "look at your mailbox" */
+#define GUEST_VEC_DEVICE     0x30 /* + IOAPIC pin, GUEST_NR_DEVICE_IRQS of them */
+#define GUEST_NR_DEVICE_IRQS 24
+#define GUEST_VEC_SPURIOUS   0xff
 
 /* Offsets used by the assembly entry code. */
 #define PERCPU_SELF	   0x00
 #define PERCPU_CPU	   0x08
 #define PERCPU_PENDING	   0x10
 #define PERCPU_TICKS	   0x18
+#define PERCPU_IRQS	   0x20
 #define PERCPU_CANARY	   0x28
 #define USTACK_SIZE	   0x4000
 #define GUEST_PERCPU_BYTES 0x800
@@ -54,7 +57,7 @@ struct guest_percpu {
 	uint64_t cpu;		   /* 0x08 vCPU index */
 	volatile uint64_t pending; /* 0x10 interrupts not yet consumed */
 	volatile uint64_t ticks;   /* 0x18 LAPIC timer interrupts */
-	uint64_t reserved;	   /* 0x20 */
+	volatile uint64_t irqs;	   /* 0x20 device pins seen, bit per pin */
 	uint64_t canary;	   /* 0x28 read by -fstack-protector code */
 	/* Mailbox: another vCPU stores arg then fn, then wakes us. */
 	guest_work_fn work_fn;
@@ -68,6 +71,15 @@ struct guest_percpu {
 
 _Static_assert(sizeof(struct guest_percpu) == GUEST_PERCPU_BYTES,
 	       "entry.S indexes the per-vCPU areas by GUEST_PERCPU_BYTES");
+/* entry.S and mm_port_impl.h use these offsets. */
+_Static_assert(offsetof(struct guest_percpu, self) == PERCPU_SELF, "self");
+_Static_assert(offsetof(struct guest_percpu, cpu) == PERCPU_CPU, "cpu");
+_Static_assert(offsetof(struct guest_percpu, pending) == PERCPU_PENDING,
+	       "pending");
+_Static_assert(offsetof(struct guest_percpu, ticks) == PERCPU_TICKS, "ticks");
+_Static_assert(offsetof(struct guest_percpu, irqs) == PERCPU_IRQS, "irqs");
+_Static_assert(offsetof(struct guest_percpu, canary) == PERCPU_CANARY,
+	       "canary (libfdt's -fstack-protector reads %fs:0x28)");
 
 extern struct guest_percpu guest_percpu_area[BVM_MAX_VCPUS];
 extern uint8_t guest_user_stacks[BVM_MAX_VCPUS][USTACK_SIZE];
@@ -144,6 +156,10 @@ _Noreturn void guest_exit(unsigned status);
 void guest_halt(void);	       /* idle until an interrupt is pending */
 void guest_triple_fault(void); /* debug hook: empty IDT, then a fault */
 uint64_t guest_take_pending(void);
+uint64_t guest_take_device_irqs(void); /* bit n: IOAPIC pin n fired */
+/* Route IOAPIC pin @gsi, edge-triggered, to vCPU @cpu (unmasked). */
+void ioapic_route_edge(unsigned gsi, unsigned cpu);
+uint32_t ioapic_read(unsigned reg);
 void guest_wait_for_interrupt(void);
 void lapic_write(unsigned reg, uint32_t v);
 uint32_t lapic_read(unsigned reg);

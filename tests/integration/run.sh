@@ -115,6 +115,11 @@ timer_test() {
 test_timer_1() { timer_test 1 10; }
 test_timer_4() { timer_test 4 25; }
 
+test_irq() {
+	run_vmm run --timeout 20 --cmdline workload=irq "$GUEST"
+	expect 0 'irq: 24 device vectors delivered, IOAPIC routes pin 5'
+}
+
 test_guest_page_fault() {
 	run_vmm run --timeout 20 --cmdline workload=fault "$GUEST"
 	expect 3 'exception #PF vector 14' 'RIP 0x[0-9a-f]+' \
@@ -276,6 +281,7 @@ check smp-4 kvm test_smp_4
 check smp-8 kvm test_smp_8
 check timer-1 kvm test_timer_1
 check timer-4 kvm test_timer_4
+check irq kvm test_irq
 check guest-page-fault kvm test_guest_page_fault
 check guest-invalid-opcode kvm test_guest_invalid_opcode
 check unknown-workload kvm test_unknown_workload

@@ -8,8 +8,11 @@
  */
 #include <stddef.h>
 
+#include "devices/pvmem_vm.h"
 #include "vmm/vm.h"
 
 const struct vm_initcall vm_device_initcalls[] = {
+	{"hosted-mm", VM_LEVEL_MM, pvmem_vm_mm_init, pvmem_vm_mm_exit},
+	{"pvmem", VM_LEVEL_DEVICE, pvmem_vm_dev_init, pvmem_vm_dev_exit},
 	{NULL, 0, NULL, NULL},
 };

@@ -280,12 +280,18 @@ int vcpu_start(struct vcpu *vcpu)
 	return 0;
 }
 
-void vcpu_stop(struct vcpu *vcpu)
+void vcpu_kick(struct vcpu *vcpu)
 {
 	if (!vcpu->started)
 		return;
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
 	pthread_join(vcpu->thread, NULL);
 	vcpu->started = false;
 }

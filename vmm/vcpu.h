@@ -36,10 +36,13 @@ int vcpu_signals_init(void);
 int vcpu_start(struct vcpu *vcpu);
 
 /**
- * vcpu_stop() - make the vCPU leave KVM_RUN promptly and wait for its thread.
- * Call after vm_finish() so the thread does not enter KVM_RUN again.
+ * vcpu_kick() - make the vCPU leave KVM_RUN promptly. Call after vm_finish()
+ * so the thread does not enter KVM_RUN again; then vcpu_join() it.
  */
-void vcpu_stop(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+
+/** vcpu_join() - wait for the vCPU's thread to end. */
+void vcpu_join(struct vcpu *vcpu);
 
 /** vcpu_dump() - print the vCPU's registers to stderr. */
 void vcpu_dump(struct vcpu *vcpu);

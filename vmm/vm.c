@@ -396,8 +396,11 @@ int vm_run(struct vm *vm)
 	bool timed_out =
 		!vm_wait_finished(vm) && vm_finish(vm, BVM_EXIT_TIMEOUT);
 
+	/* Kick all before joining any: a halted vCPU can take ms to wake. */
 	for (unsigned i = 0; i < started; i++)
-		vcpu_stop(vm->vcpus[i]);
+		vcpu_kick(vm->vcpus[i]);
+	for (unsigned i = 0; i < started; i++)
+		vcpu_join(vm->vcpus[i]);
 	if (timed_out) {
 		fprintf(stderr, "vmm: guest did not finish within %u s\n",
 			vm->cfg.timeout_s);

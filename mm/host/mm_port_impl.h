@@ -12,9 +12,26 @@ void *mm_memset(void *dst, int c, size_t n);
 void *mm_memcpy(void *dst, const void *src, size_t n);
 int mm_memcmp(const void *a, const void *b, size_t n);
 void mm_cpu_relax(void);
-unsigned mm_cpu_id(void);
 void mm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void mm_panic(const char *file, int line, const char *msg);
+
+/*
+ * mm_cpu_id() is on every allocator fast path, so it is an inline read of a
+ * thread-local slot (initial-exec TLS: one %fs-relative load); only a
+ * thread's first call takes the slow path that assigns it a slot.
+ */
+extern _Thread_local unsigned mm_port_slot_plus_one
+	__attribute__((tls_model("initial-exec")));
+unsigned mm_port_slot_take(void);
+
+static inline unsigned mm_cpu_id(void)
+{
+	unsigned slot_plus_one = mm_port_slot_plus_one;
+
+	if (__builtin_expect(slot_plus_one == 0, 0))
+		return mm_port_slot_take();
+	return slot_plus_one - 1;
+}
 
 /*
  * Tests that provoke a panic on purpose install a handler that longjmps out;

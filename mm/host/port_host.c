@@ -47,7 +47,7 @@ static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char slot_used[MM_NR_CPUS];
 static pthread_key_t slot_key;
 static pthread_once_t slot_key_once = PTHREAD_ONCE_INIT;
-static _Thread_local unsigned slot_plus_one;
+_Thread_local unsigned mm_port_slot_plus_one;
 
 static void slot_release(void *arg)
 {
@@ -63,7 +63,8 @@ static void slot_key_create(void)
 	pthread_key_create(&slot_key, slot_release);
 }
 
-static unsigned slot_take(void)
+/* A thread's first mm_cpu_id(): take a free slot (see mm_port_impl.h). */
+unsigned mm_port_slot_take(void)
 {
 	unsigned slot;
 
@@ -78,14 +79,8 @@ static unsigned slot_take(void)
 		mm_panic(__FILE__, __LINE__,
 			 "more than MM_NR_CPUS live threads use mm/");
 	pthread_setspecific(slot_key, (void *)(uintptr_t)(slot + 1));
+	mm_port_slot_plus_one = slot + 1;
 	return slot;
-}
-
-unsigned mm_cpu_id(void)
-{
-	if (__builtin_expect(slot_plus_one == 0, 0))
-		slot_plus_one = slot_take() + 1;
-	return slot_plus_one - 1;
 }
 
 void mm_log(const char *fmt, ...)

@@ -670,6 +670,7 @@ static Suite *virtq_suite(void)
 	TCase *tn = tcase_create("notify");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_simple_chain);
 	tcase_add_test(tc, test_read_then_write);
 	tcase_add_test(tc, test_write_then_read_rejected);

@@ -32,11 +32,13 @@ void pvmem_vm_mm_exit(struct vm *vm)
 
 int pvmem_vm_dev_init(struct vm *vm)
 {
+	/* --mem-limit (bytes, 0: all RAM) is the page limit max_pages. */
+	struct pvmem_config cfg = {.max_pages = vm->cfg.mem_limit >> 12};
 	int err;
 
 	if (vm->cfg.memory_model != VM_MEMORY_HOSTED)
 		return 0;
-	err = pvmem_create(&vm_pvmem, vm_hosted_mem, NULL);
+	err = pvmem_create(&vm_pvmem, vm_hosted_mem, &cfg);
 	if (!err)
 		err = bus_register(vm->bus, BUS_MMIO, PVMEM_MMIO_BASE,
 				   PVMEM_MMIO_SIZE, pvmem_pio_handler,

@@ -61,6 +61,7 @@
 #define BVM_PORT_CONSOLE_BUF  0x00ea /* out32: GPA of struct bvm_console_buf */
 #define BVM_PORT_REPORT	      0x00f0 /* out32: GPA of struct bvm_report */
 #define BVM_PORT_EXIT	      0x00f4 /* out32: the VMM exits with this status */
+#define BVM_PORT_GUEST_STATS  0x00e4 /* out32: GPA of bvm_guest_stats */
 
 /*
  * The same channels as 32-bit MMIO writes in the hole. PVM hosts do not give
@@ -73,6 +74,7 @@
 #define BVM_DEBUG_CONSOLE_BUF  0x08 /* write32: GPA of bvm_console_buf */
 #define BVM_DEBUG_REPORT       0x10 /* write32: GPA of bvm_report */
 #define BVM_DEBUG_EXIT	       0x18 /* write32: exit status */
+#define BVM_DEBUG_GUEST_STATS  0x20 /* write32: GPA of bvm_guest_stats */
 
 #define BVM_CONSOLE_BUF_MAX    4096
 
@@ -81,6 +83,19 @@ struct bvm_console_buf {
 	unsigned int len; /* bytes in data, <= BVM_CONSOLE_BUF_MAX */
 	unsigned int reserved;
 	char data[];
+};
+
+/*
+ * The guest's own statistics (slabinfo, kmalloc usage), published as text:
+ * the VMM copies up to BVM_GUEST_STATS_MAX bytes and keeps the latest copy
+ * for --stats and the control API. Page-aligned is not required; the whole
+ * struct must lie in guest RAM.
+ */
+#define BVM_GUEST_STATS_MAX 65536
+struct bvm_guest_stats {
+	unsigned int len; /* bytes in text, <= BVM_GUEST_STATS_MAX */
+	unsigned int reserved;
+	char text[];
 };
 
 /* Reports, in the style of KVM selftests' ucalls. */

@@ -30,11 +30,22 @@ const char cli_run_help[] =
 	"                      the guest's page allocator) or native (the "
 	"guest\n"
 	"                      owns all its RAM)\n"
+	"  --mem-limit SIZE    hosted model: the guest's page limit (Xen's\n"
+	"                      max_pages), a multiple of 4K up to --mem\n"
+	"                      (default: all RAM). Allocations beyond it\n"
+	"                      fail with -EDQUOT.\n"
+	"  --stats             at exit print the host view (buddyinfo,\n"
+	"                      pagetypeinfo, zoneinfo, frame states, pvmem\n"
+	"                      counters, host RSS of guest RAM) and the\n"
+	"                      guest view it published (slabinfo, kmalloc)\n"
+	"  --check             at exit run mm_check() over the host page\n"
+	"                      database; a violation makes the exit status 1\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"exit status:\n"
 	"  0  the guest reported done (or wrote 0 to the exit port)\n"
-	"  1  host-side error (KVM unavailable, bad ELF, out of memory, ...)\n"
+	"  1  host-side error (KVM unavailable, bad ELF, out of memory,\n"
+	"     --check found a broken page database, ...)\n"
 	"  2  bad command line\n"
 	"  3  guest assertion failure or guest exception\n"
 	"  4  --timeout expired\n"
@@ -143,11 +154,33 @@ static int cli_check_mem(const char *arg, uint64_t *bytes, char *err,
 	return 0;
 }
 
+static int cli_check_mem_limit(const char *arg, uint64_t *bytes, char *err,
+			       size_t errlen)
+{
+	int r = cli_parse_size(arg, bytes);
+
+	if (r == -EINVAL) {
+		cli_error(err, errlen,
+			  "--mem-limit: '%s' is not a size (use e.g. 64M)",
+			  arg);
+		return r;
+	}
+	if (r < 0 || *bytes == 0 || *bytes % CLI_PAGE_SIZE) {
+		cli_error(err, errlen,
+			  "--mem-limit: '%s' is not a nonzero multiple of 4K",
+			  arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int cli_apply_option(struct vm_config *cfg, const char *name,
 			    const char *arg, char *err, size_t errlen)
 {
 	if (strcmp(name, "--mem") == 0)
 		return cli_check_mem(arg, &cfg->mem_size, err, errlen);
+	if (strcmp(name, "--mem-limit") == 0)
+		return cli_check_mem_limit(arg, &cfg->mem_limit, err, errlen);
 	if (strcmp(name, "--vcpus") == 0) {
 		if (cli_parse_uint(arg, 1, BVM_MAX_VCPUS, &cfg->nr_vcpus) == 0)
 			return 0;
@@ -185,8 +218,21 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 }
 
 static const char *const cli_value_options[] = {
-	"--mem", "--vcpus", "--cmdline", "--timeout", "--memory-model",
+	"--mem",     "--vcpus",	       "--cmdline",
+	"--timeout", "--memory-model", "--mem-limit",
 };
+
+/* Options without a value: set a flag. */
+static bool cli_apply_flag(struct vm_config *cfg, const char *arg)
+{
+	if (strcmp(arg, "--stats") == 0)
+		cfg->print_stats = true;
+	else if (strcmp(arg, "--check") == 0)
+		cfg->check_mm = true;
+	else
+		return false;
+	return true;
+}
 
 static bool cli_is_value_option(const char *name)
 {
@@ -212,6 +258,10 @@ static int cli_parse_option(int argc, char **argv, int *i,
 	const char *value;
 	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
 
+	if (cli_apply_flag(cfg, arg)) {
+		(*i)++;
+		return 0;
+	}
 	if (n >= sizeof(name))
 		n = sizeof(name) - 1;
 	memcpy(name, arg, n);
@@ -237,6 +287,28 @@ static int cli_check_guest(const char *path, char *err, size_t errlen)
 	if (access(path, R_OK) < 0) {
 		cli_error(err, errlen, "cannot read guest '%s': %s", path,
 			  strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Options that depend on each other, checked once all are known. */
+static int cli_check_limit(const struct vm_config *cfg, char *err,
+			   size_t errlen)
+{
+	if (!cfg->mem_limit)
+		return 0;
+	if (cfg->memory_model != VM_MEMORY_HOSTED) {
+		cli_error(
+			err, errlen,
+			"--mem-limit applies to the hosted memory model only");
+		return -EINVAL;
+	}
+	if (cfg->mem_limit > cfg->mem_size) {
+		cli_error(err, errlen,
+			  "--mem-limit: %llu bytes is more than --mem (%llu)",
+			  (unsigned long long)cfg->mem_limit,
+			  (unsigned long long)cfg->mem_size);
 		return -EINVAL;
 	}
 	return 0;
@@ -283,5 +355,7 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
 		cli_error(err, errlen, "missing GUEST.elf");
 		return -EINVAL;
 	}
+	if (cli_check_limit(cfg, err, errlen) < 0)
+		return -EINVAL;
 	return cli_check_guest(cfg->guest_path, err, errlen);
 }

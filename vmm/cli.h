@@ -17,6 +17,7 @@
 #define CLI_MEM_ALIGN	(2ull << 20)
 #define CLI_MEM_DEFAULT (256ull << 20)
 #define CLI_TIMEOUT_MAX 86400u
+#define CLI_PAGE_SIZE	4096ull
 
 /**
  * cli_parse_size() - parse "256M", "1G", "1536K", "4096" (bytes) into @bytes.

@@ -9,10 +9,12 @@
 #include <stddef.h>
 
 #include "devices/pvmem_vm.h"
+#include "vmm/guest_stats.h"
 #include "vmm/vm.h"
 
 const struct vm_initcall vm_device_initcalls[] = {
 	{"hosted-mm", VM_LEVEL_MM, pvmem_vm_mm_init, pvmem_vm_mm_exit},
 	{"pvmem", VM_LEVEL_DEVICE, pvmem_vm_dev_init, pvmem_vm_dev_exit},
+	{"guest-stats", VM_LEVEL_DEVICE, guest_stats_init, guest_stats_exit},
 	{NULL, 0, NULL, NULL},
 };

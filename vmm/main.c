@@ -10,6 +10,7 @@
 #include "vmm/boot_abi.h"
 #include "vmm/cli.h"
 #include "vmm/vm.h"
+#include "vmm/vm_stats.h"
 
 #define VMM_VERSION "0.1"
 
@@ -70,6 +71,11 @@ static int vmm_cmd_run(int argc, char **argv)
 	if (vm_create(&vm, &cfg) < 0)
 		return BVM_EXIT_VMM_ERROR;
 	r = vm_run(&vm);
+	if (cfg.print_stats)
+		vm_stats_print(&vm, stdout);
+	/* A broken page database outranks what the guest said. */
+	if (cfg.check_mm && vm_stats_check(&vm) < 0)
+		r = BVM_EXIT_VMM_ERROR;
 	if (getenv("BUDDYVM_STATS"))
 		vmm_print_stats();
 	vm_destroy(&vm);

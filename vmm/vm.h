@@ -33,6 +33,10 @@ struct vm_config {
 	unsigned timeout_s;  /* 0: wait forever */
 	enum vm_memory_model memory_model;
 	const char *guest_path; /* the guest ELF */
+	uint64_t mem_limit;	/* hosted: page limit in bytes; 0: all RAM */
+	bool print_stats;	/* --stats: host and guest views at exit */
+	bool check_mm;		/* --check: mm_check() at exit must pass */
+	const char *api_path;	/* --api: control socket; NULL: none */
 };
 
 /*
@@ -97,6 +101,16 @@ struct vm {
 	bool finished;
 	int exit_status;
 
+	/*
+	 * Pause (vm_pause()): vCPUs park on pause_cond at the top of their
+	 * loop while pause_requested; nr_paused counts the parked ones, and
+	 * the pauser waits on the same condition until all are.
+	 */
+	pthread_cond_t pause_cond;
+	bool pause_requested;
+	unsigned nr_paused, nr_started;
+	uint64_t start_ns; /* CLOCK_MONOTONIC at vm_run(), for uptime */
+
 	/* Serializes console writes so lines of different vCPUs never mix. */
 	pthread_mutex_t console_lock;
 
@@ -132,6 +146,30 @@ bool vm_finish(struct vm *vm, int status);
 
 /** vm_is_finished() - true once an exit status has been decided. */
 bool vm_is_finished(struct vm *vm);
+
+/**
+ * vm_pause() - stop every running vCPU: kick it out of KVM_RUN and wait until
+ * it has parked. Idempotent. Safe from any thread but the vCPUs'.
+ * Return: 0 (*@was_paused tells whether it already was) or -ESHUTDOWN when
+ * the VM has finished.
+ */
+int vm_pause(struct vm *vm, bool *was_paused);
+
+/** vm_resume() - let parked vCPUs run again. Idempotent, as vm_pause(). */
+int vm_resume(struct vm *vm, bool *was_paused);
+
+/** vm_is_paused() - true between vm_pause() and vm_resume(). */
+bool vm_is_paused(struct vm *vm);
+
+/**
+ * vm_vcpu_pause_point() - called by each vCPU thread before KVM_RUN: parks
+ * while a pause is requested and re-arms KVM_RUN (@immediate_exit) after a
+ * kick that a pause or resume made stale.
+ */
+void vm_vcpu_pause_point(struct vm *vm, volatile uint8_t *immediate_exit);
+
+/** vm_uptime_ms() - milliseconds since vm_run() started the vCPUs. */
+uint64_t vm_uptime_ms(struct vm *vm);
 
 /**
  * vm_add_mmio_dev() - describe a virtio-mmio window to the guest (FDT

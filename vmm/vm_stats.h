@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm/vm_stats.h - what `vmm run --stats` and `--check` do at exit: the host
+ * view of the VM's memory (page database in Linux's /proc formats, pvmem
+ * counters, host RSS of guest RAM), the guest's published view, and the
+ * page database's invariant check.
+ */
+#ifndef VMM_VM_STATS_H
+#define VMM_VM_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vmm/guest_mem.h"
+
+struct vm;
+
+/**
+ * vm_stats_ram_resident() - bytes of guest RAM that have host backing now
+ * (mincore() over the mapping: memfd pages present in the page cache).
+ * Return: 0 and *@bytes, or a negative errno.
+ */
+int vm_stats_ram_resident(const struct guest_mem *mem, uint64_t *bytes);
+
+/**
+ * vm_stats_print() - write every section (each starts with a "== name =="
+ * line) to @out. Call after vm_run(), before vm_destroy(); sections of a
+ * model the VM does not use are skipped.
+ */
+void vm_stats_print(struct vm *vm, FILE *out);
+
+/**
+ * vm_stats_check() - mm_check() over the hosted page database, and
+ * tot_pages == GUEST + DMA frames. Prints the first violation to stderr.
+ * Return: 0 (also when there is no page database), or -EUCLEAN.
+ */
+int vm_stats_check(struct vm *vm);
+
+#endif /* VMM_VM_STATS_H */

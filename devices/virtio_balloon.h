@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devices/virtio_balloon.h - the virtio-balloon device (virtio 1.x 5.5) over
+ * the VM's host page database: inflated frames go GUEST -> BALLOON and lose
+ * their host backing, deflated ones come back GUEST (zero-filled on touch);
+ * in the hosted memory model the page limit follows the balloon. Also keeps
+ * the guest's last memory statistics and discards reported free pages.
+ *
+ * Two layers:
+ *  - an instance (struct virtio_balloon) built from explicit parameters, so
+ *    unit tests can drive it without KVM;
+ *  - the VM's one balloon (initcalls for vmm/device_table.c and the
+ *    thread-safe control interface the API calls).
+ */
+#ifndef DEVICES_VIRTIO_BALLOON_H
+#define DEVICES_VIRTIO_BALLOON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/virtio_balloon_abi.h"
+#include "devices/virtio_mmio.h"
+#include "vmm/boot_abi.h"
+
+/*
+ * Where the VMM puts its virtio devices: one BVM_MMIO_WINDOW each, and IOAPIC
+ * pins from 16 up (above the ISA pins, so only the IOAPIC sees them).
+ */
+#define VIRTIO_CONSOLE_MMIO_BASE (BVM_MMIO_BASE + 0 * BVM_MMIO_WINDOW)
+#define VIRTIO_CONSOLE_IRQ	 16
+#define VIRTIO_BALLOON_MMIO_BASE (BVM_MMIO_BASE + 1 * BVM_MMIO_WINDOW)
+#define VIRTIO_BALLOON_IRQ	 17
+
+struct mm;
+struct guest_mem;
+struct pvmem;
+struct vm;
+
+#define BALLOON_MAX_STATS 16
+
+struct balloon_status {
+	bool present;
+	uint64_t target_pages, actual_pages; /* 4 KiB pages */
+	uint64_t inflated_frames;	     /* host DB BALLOON count */
+	uint32_t nr_stats;
+	struct {
+		uint16_t tag;
+		uint64_t val;
+	} stats[BALLOON_MAX_STATS];
+	uint64_t stats_age_ms; /* UINT64_MAX: never */
+	uint64_t bad_pfns, oom_deflates, reported_pages;
+};
+
+/* The VM's balloon (thread-safe; the API thread calls these). */
+
+/**
+ * virtio_balloon_set_target() - ask the guest to hold @pages 4 KiB pages in
+ * the balloon: updates num_pages and sends a config interrupt.
+ * Return: 0, -ENODEV (no balloon in this VM) or -EINVAL (@pages more than
+ * the guest's RAM or than the 32-bit config field holds).
+ */
+int virtio_balloon_set_target(uint64_t pages);
+
+/* A snapshot of the VM's balloon; present == false when there is none. */
+void virtio_balloon_get_status(struct balloon_status *out);
+
+/* "swap_in", "memfree", ... for VIRTIO_BALLOON_S_*; "unknown" otherwise. */
+const char *virtio_balloon_stat_name(uint16_t tag);
+
+/* Initcalls (vmm/device_table.c, VM_LEVEL_DEVICE). */
+int virtio_balloon_vm_init(struct vm *vm);
+void virtio_balloon_vm_exit(struct vm *vm);
+
+/* The instance layer ------------------------------------------------------ */
+
+struct virtio_balloon_params {
+	struct mm *mm;		     /* the VM's page database */
+	const struct guest_mem *mem; /* guest RAM (discard, translate) */
+	struct pvmem *pvmem;	     /* hosted model; NULL: native */
+	uint32_t dma_device_id;	     /* hosted: descriptors must be its DMA */
+	uint64_t base;		     /* MMIO window */
+	uint32_t irq;
+	uint64_t ram_pages;	    /* bound for the target */
+	uint64_t initial_target;    /* pages, set before the guest boots */
+	unsigned stats_interval_ms; /* 0: only on demand */
+	virtio_mmio_irq_fn irq_set;
+	void *irq_opaque;
+	virtio_mmio_log_fn log; /* NULL: stderr */
+	void *log_opaque;
+};
+
+struct virtio_balloon;
+
+/**
+ * virtio_balloon_create() - a balloon device in its reset state.
+ * @p: copied; mm, mem (and pvmem) must outlive the device.
+ * Return: 0 and *@out (free with virtio_balloon_destroy()), -EINVAL or
+ * -ENOMEM. Frames still in the balloon when it is destroyed stay BALLOON.
+ */
+int virtio_balloon_create(const struct virtio_balloon_params *p,
+			  struct virtio_balloon **out);
+void virtio_balloon_destroy(struct virtio_balloon *b);
+
+/* The transport instance: its virtio_mmio_access() is the bus handler. */
+struct virtio_mmio_dev *virtio_balloon_mmio(struct virtio_balloon *b);
+
+int virtio_balloon_dev_set_target(struct virtio_balloon *b, uint64_t pages);
+void virtio_balloon_dev_get_status(struct virtio_balloon *b,
+				   struct balloon_status *out);
+
+/**
+ * virtio_balloon_dev_request_stats() - give the guest's stats buffer back
+ * (used-buffer interrupt), which asks it for fresh statistics (virtio 1.x
+ * 5.5.6.3). Return 0, or -EAGAIN when the guest has no buffer queued.
+ */
+int virtio_balloon_dev_request_stats(struct virtio_balloon *b);
+
+#endif /* DEVICES_VIRTIO_BALLOON_H */

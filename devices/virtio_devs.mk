@@ -1,0 +1,2 @@
+# devices/virtio_devs.mk: virtio-console and virtio-balloon (docs/ballooning.md).
+DEVICES_SRCS += devices/virtio_balloon.c

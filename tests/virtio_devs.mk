@@ -1,0 +1,2 @@
+# tests/virtio_devs.mk: unit tests of virtio-balloon and virtio-console.
+UNIT_SRCS += tests/unit/test_virtio_balloon.c

@@ -47,3 +47,10 @@ $(BUILD)/guest.elf: $$(call guest_objs_of,$$(GUEST_SRCS)) $(GUEST_MM_LIB) \
 		$(GUEST_MM_LIB)
 GUEST_SRCS += guest/workloads/abuse.c
 GUEST_SRCS += guest/workloads/irq.c
+# The hosted memory stack: pvmem driver, per-vCPU page cache, page source,
+# slab and kmalloc (docs/guest.md, docs/hosted-memory.md).
+GUEST_SRCS += guest/pvmem.c
+GUEST_SRCS += guest/page_cache.c
+GUEST_SRCS += guest/guest_mm.c
+$(BUILD)/guest/guest/guest_mm.o: GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDIR)
+GUEST_SRCS += guest/workloads/slab.c

@@ -96,7 +96,7 @@ static void vm_stats_print_guest(FILE *out)
 	size_t len = guest_stats_copy(NULL, 0);
 	char *text = malloc(len + 1);
 
-	fprintf(out, "== guest (published %lu times) ==\n",
+	fprintf(out, "== guest (publications: %lu) ==\n",
 		guest_stats_updates());
 	if (!text)
 		return;

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest/guest_mm.c - the guest's memory stack in the hosted model: the slab
+ * layer's page source over the per-vCPU page cache and the host, the frame
+ * slot table, kmalloc, the statistics the guest publishes, and a PRNG for
+ * the workloads.
+ */
+#include <libfdt.h>
+
+#include "guest.h"
+#include "mm/errno.h"
+#include "mm/gfp.h"
+#include "mm/kmalloc.h"
+#include "mm/slab.h"
+#include "pvmem_guest.h"
+
+/*
+ * The slot table: one uintptr_t per frame of [0, end of RAM), in chunks of
+ * at most 4 MiB (the largest block the host hands out) each covering 2 GiB.
+ * With a single chunk the slab fast paths index it inline (slot_table).
+ */
+#define SLOT_CHUNK_ORDER  10
+#define SLOT_CHUNK_SHIFT  (SLOT_CHUNK_ORDER + PS_PAGE_SHIFT - 3)
+#define SLOT_CHUNK_FRAMES (1ull << SLOT_CHUNK_SHIFT)
+#define SLOT_MAX_CHUNKS	  64 /* 128 GiB of address space */
+
+static uintptr_t *slot_chunks[SLOT_MAX_CHUNKS];
+static uint64_t slot_frames;
+
+/* The published statistics: a 64 KiB block from the host. */
+#define STATS_ORDER 4
+static struct bvm_guest_stats *stats_buf;
+static size_t stats_text_max;
+static bool guest_mm_ready;
+
+static void *gps_alloc_pages(void *opaque, gfp_t gfp, unsigned int order)
+{
+	/* Zone-limited requests bypass the cache: it holds any-zone pages. */
+	if (order == 0 && !(gfp & GFP_ZONEMASK))
+		return page_cache_get();
+	return pv_alloc_block(gfp & PVMEM_GFP_ALLOWED, order);
+}
+
+/* Pages below 16 MiB go home at once: ZONE_DMA is scarce. */
+#define GPS_DMA_PFN_END (16ull << 20 >> PS_PAGE_SHIFT)
+
+static void gps_free_pages(void *opaque, void *addr, unsigned int order)
+{
+	int err;
+
+	if (order == 0 && virt_to_pfn(addr) >= GPS_DMA_PFN_END) {
+		page_cache_put(addr);
+		return;
+	}
+	err = pv_free_block(addr, order);
+	if (err)
+		guest_fail(__FILE__, __LINE__,
+			   "host refused to free %p order %u: %d", addr, order,
+			   err);
+}
+
+static uintptr_t *gps_frame_slot(void *opaque, const void *addr)
+{
+	uint64_t idx = (uintptr_t)addr >> PS_PAGE_SHIFT;
+
+	if (idx >= slot_frames)
+		return NULL;
+	return &slot_chunks[idx >> SLOT_CHUNK_SHIFT]
+			   [idx & (SLOT_CHUNK_FRAMES - 1)];
+}
+
+static const struct page_source_ops guest_page_source_ops = {
+	.alloc_pages = gps_alloc_pages,
+	.free_pages = gps_free_pages,
+	.frame_slot = gps_frame_slot,
+};
+
+struct page_source guest_page_source = {.ops = &guest_page_source_ops};
+
+/* The end of RAM, from the FDT's /memory nodes (RAM may skip the hole). */
+static uint64_t guest_ram_end(void)
+{
+	const void *fdt = guest_boot.fdt;
+	uint64_t end = 0;
+	int node;
+
+	fdt_for_each_subnode(node, fdt, 0)
+	{
+		const char *name = fdt_get_name(fdt, node, NULL);
+		const fdt64_t *reg;
+		int len;
+
+		if (!name || strncmp(name, "memory@", 7) != 0)
+			continue;
+		reg = fdt_getprop(fdt, node, "reg", &len);
+		if (!reg || len != 16)
+			continue;
+		end = MM_MAX(end, fdt64_to_cpu(reg[0]) + fdt64_to_cpu(reg[1]));
+	}
+	return end;
+}
+
+static unsigned order_for_bytes(uint64_t bytes)
+{
+	unsigned order = 0;
+
+	while ((PS_PAGE_SIZE << order) < bytes)
+		order++;
+	return order;
+}
+
+static int slot_table_init(void)
+{
+	uint64_t frames = guest_ram_end() >> PS_PAGE_SHIFT;
+	uint64_t nr = (frames + SLOT_CHUNK_FRAMES - 1) / SLOT_CHUNK_FRAMES;
+
+	if (!frames || nr > SLOT_MAX_CHUNKS)
+		return -EINVAL;
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t n = MM_MIN(frames - i * SLOT_CHUNK_FRAMES,
+				    SLOT_CHUNK_FRAMES);
+
+		/* Zeroed by the host: slots of frames not in a slab read 0. */
+		slot_chunks[i] = pv_alloc_block(GFP_KERNEL | __GFP_ZERO,
+						order_for_bytes(n * 8));
+		if (!slot_chunks[i])
+			return -ENOMEM;
+	}
+	slot_frames = frames;
+	if (nr == 1) {
+		guest_page_source.slot_table = slot_chunks[0];
+		guest_page_source.slot_base = 0;
+		guest_page_source.slot_frames = frames;
+	}
+	return 0;
+}
+
+int guest_mm_init(void)
+{
+	int err;
+
+	if (guest_mm_ready)
+		return 0;
+	err = pv_init();
+	if (!err)
+		err = page_cache_init();
+	if (!err)
+		err = slot_table_init();
+	if (!err) {
+		stats_buf = pv_alloc_block(GFP_KERNEL, STATS_ORDER);
+		stats_text_max =
+			(PS_PAGE_SIZE << STATS_ORDER) - sizeof(*stats_buf);
+		err = stats_buf ? 0 : -ENOMEM;
+	}
+	if (!err)
+		err = slab_init(&guest_page_source, guest_boot.nr_cpus);
+	if (!err)
+		err = kmalloc_init(&guest_page_source, 0);
+	if (err)
+		return err;
+	guest_mm_ready = true;
+	return 0;
+}
+
+/* Everything the guest publishes, as text, into the stats block. */
+static size_t guest_mm_format(char *text, size_t size)
+{
+	struct page_cache_stats pc;
+	struct mm_buf b;
+
+	page_cache_get_stats(&pc);
+	mm_buf_init(&b, text, size);
+	mm_buf_printf(&b, "== slabinfo ==\n");
+	slabinfo_format(&b);
+	mm_buf_printf(&b, "== kmalloc ==\n");
+	kmalloc_usage_format(&b);
+	mm_buf_printf(&b, "== page cache ==\n");
+	mm_buf_printf(&b,
+		      "cached %llu\nhits %llu\nrefills %llu\ndrains %llu\n"
+		      "doorbells %llu\n",
+		      (unsigned long long)pc.count, (unsigned long long)pc.hits,
+		      (unsigned long long)pc.refills,
+		      (unsigned long long)pc.drains,
+		      (unsigned long long)pv_doorbell_count());
+	return MM_MIN(b.len, size - 1);
+}
+
+void guest_mm_publish(void)
+{
+	if (!guest_mm_ready)
+		return;
+	stats_buf->len =
+		(unsigned)guest_mm_format(stats_buf->text, stats_text_max);
+	debug_write32(BVM_DEBUG_GUEST_STATS, (uint32_t)(uintptr_t)stats_buf);
+}
+
+/* A slabinfo data line with no objects (third column, num_objs, is 0). */
+static bool slabinfo_line_empty(const char *line)
+{
+	char *p = strchr(line, ' ');
+
+	if (!p || line[0] == '#' || strncmp(line, "slabinfo", 8) == 0)
+		return false;
+	strtoul(p, &p, 10);
+	return strtoul(p, NULL, 10) == 0;
+}
+
+void guest_mm_print_slabinfo(void)
+{
+	char *text = stats_buf->text, *line;
+	struct mm_buf b;
+
+	if (!guest_mm_ready)
+		return;
+	/* The stats block is scratch space until the next publish. */
+	mm_buf_init(&b, text, stats_text_max);
+	slabinfo_format(&b);
+	for (line = text; *line;) {
+		char *nl = strchr(line, '\n');
+
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (!slabinfo_line_empty(line))
+			guest_printf("%s\n", line);
+		line = nl + 1;
+	}
+}
+
+void guest_rng_init(struct guest_rng *r, const char *workload)
+{
+	char key[40];
+	uint64_t seed;
+
+	mm_snprintf(key, sizeof(key), "%s.seed", workload);
+	seed = guest_cmdline_ulong(key, 0);
+	if (!seed)
+		seed = rdtsc() | 1;
+	r->state = seed;
+	guest_printf("%s: seed %llu (set %s=N to repeat)\n", workload,
+		     (unsigned long long)seed, key);
+}
+
+uint64_t guest_rng_next(struct guest_rng *r)
+{
+	uint64_t x = r->state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+uint64_t guest_rng_below(struct guest_rng *r, uint64_t n)
+{
+	return guest_rng_next(r) % n;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest/include/pvmem_guest.h - the guest's driver for the paravirtual memory
+ * device (devices/pvmem_abi.h, docs/hosted-memory.md) and the memory layers
+ * built on it: the per-vCPU page cache, the slab layer's page source, and
+ * the statistics the guest publishes to the VMM.
+ *
+ * Every call that talks to the host costs one VM exit (5-20 us on PVM
+ * hosts), so each function here rings the doorbell at most once: requests
+ * are batched into the calling vCPU's request block. All of it runs at CPL 3
+ * (the doorbell is an MMIO write). Not interrupt-safe: a vCPU must not
+ * re-enter it from an interrupt handler (the guest allocates nothing at
+ * interrupt level).
+ */
+#ifndef GUEST_PVMEM_GUEST_H
+#define GUEST_PVMEM_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/pvmem_abi.h"
+#include "mm/page_source.h"
+#include "mm/port.h"
+
+#define GUEST_ENODEV 19 /* no pvmem device (native model, old VMM) */
+
+/* Identity map: a frame's address is its pfn << 12. */
+static inline void *pfn_to_virt(uint64_t pfn)
+{
+	return (void *)(uintptr_t)(pfn << PVMEM_PAGE_SHIFT);
+}
+
+static inline uint64_t virt_to_pfn(const void *p)
+{
+	return (uint64_t)(uintptr_t)p >> PVMEM_PAGE_SHIFT;
+}
+
+/**
+ * pv_init() - probe the device (an MMIO read must return PVMEM_MAGIC), ask
+ * for INFO and allocate one request block per vCPU from the host (that first
+ * ALLOC goes through a static page in the kernel image, which the host
+ * treats as held). Idempotent; vCPU 0 only, before other vCPUs use pv_*.
+ * Return: 0, -GUEST_ENODEV, or the host's error.
+ */
+int pv_init(void);
+
+/* The host's INFO answer (valid after pv_init()). */
+const struct pvmem_info *pv_info(void);
+
+/* Doorbells this guest rang since boot, on all vCPUs. */
+uint64_t pv_doorbell_count(void);
+
+/*
+ * Batches: pv_batch_begin() empties the calling vCPU's block and returns it;
+ * pv_batch_add() appends a zeroed request marked PVMEM_PENDING (NULL when the
+ * block is full); pv_batch_ring() rings once and returns the header status
+ * (0 if the requests ran: each has its own status). The block stays valid,
+ * with the results, until the vCPU's next pv_* call.
+ */
+struct pvmem_block *pv_batch_begin(void);
+struct pvmem_req *pv_batch_add(struct pvmem_block *b, enum pvmem_op op);
+int pv_batch_ring(struct pvmem_block *b);
+
+/*
+ * The raw doorbell, for the hostile workload: ring with any PFN, header and
+ * requests as the caller left them.
+ */
+void pv_ring_pfn(uint32_t pfn);
+
+/**
+ * pv_alloc() - @count blocks of 2^@order frames in one doorbell (requests of
+ * up to PVMEM_MAX_COUNT each, so @count <= 63 * 512).
+ * @pfns: receives the granted blocks' first pfns; must lie in memory the
+ *        guest holds (its image or allocated pages).
+ * @granted: blocks granted (a partial grant is the first *@granted entries).
+ * Return: 0 if all were granted, else the status that stopped it (-EDQUOT:
+ * page limit; -ENOMEM: host allocator dry; -EINVAL ...).
+ */
+int pv_alloc(uint32_t gfp, unsigned order, unsigned count, uint64_t *pfns,
+	     unsigned *granted);
+
+/**
+ * pv_free() - give back @count blocks (pfn, order) in one doorbell. The
+ * entries go in requests of PVMEM_MAX_COUNT; within one, the first bad entry
+ * stops it (see the ABI), the other requests still run. @ents must lie in
+ * held memory.
+ * @freed: entries freed in all requests (may be NULL).
+ * Return: 0 or the status of the entry that stopped it.
+ */
+int pv_free(const struct pvmem_free_ent *ents, unsigned count, unsigned *freed);
+
+/* One block: pv_alloc()/pv_free() of a single entry. */
+void *pv_alloc_block(uint32_t gfp, unsigned order);
+int pv_free_block(void *addr, unsigned order);
+
+/**
+ * pv_dma_alloc() - one contiguous block of at least @size bytes for device
+ * @dev (1 .. PVMEM_MAX_DEVICE_ID), below 2^@dma_bits.
+ * Return: 0 and *@gpa, or the host's error.
+ */
+int pv_dma_alloc(unsigned dev, uint64_t size, unsigned dma_bits, uint32_t gfp,
+		 uint64_t *gpa);
+int pv_dma_free(unsigned dev, uint64_t gpa);
+
+/* The host's frame and page-limit statistics. Return 0 or an error. */
+int pv_stats(struct pvmem_stats *st);
+
+/* Per-vCPU page cache (guest/page_cache.c). */
+#define PAGE_CACHE_BATCH 64  /* pages per refill or drain doorbell */
+#define PAGE_CACHE_HIGH	 256 /* drain a batch above this many */
+
+struct page_cache_stats {
+	uint64_t count; /* pages cached now, all vCPUs */
+	uint64_t hits, refills, drains;
+};
+
+/**
+ * page_cache_init() - give every vCPU an empty cache (one page of state
+ * each, from the host). vCPU 0, after pv_init(). Return 0 or an error.
+ */
+int page_cache_init(void);
+
+/*
+ * An order-0 page (GFP_KERNEL-like: any zone) from this vCPU's cache,
+ * refilled with one ALLOC of PAGE_CACHE_BATCH when empty; NULL if the host
+ * grants none (page limit or out of memory).
+ */
+void *page_cache_get(void);
+/* Back to this vCPU's cache; above PAGE_CACHE_HIGH one FREE drains a batch. */
+void page_cache_put(void *page);
+/* Give this vCPU's cached pages back to the host (one doorbell per batch). */
+void page_cache_drain(void);
+void page_cache_get_stats(struct page_cache_stats *st);
+
+/**
+ * guest_mm_init() - the guest's memory stack in the hosted model: pv_init(),
+ * page_cache_init(), the frame slot table covering RAM (size from the FDT
+ * /memory nodes, allocated from the host), slab_init() and kmalloc_init()
+ * over guest_page_source. Idempotent; on vCPU 0.
+ * Return: 0 or an error (-GUEST_ENODEV in the native model).
+ */
+int guest_mm_init(void);
+
+/* The slab layer's page source (valid after guest_mm_init()). */
+extern struct page_source guest_page_source;
+
+/**
+ * guest_mm_publish() - send slabinfo 2.1, kmalloc class usage and the page
+ * cache counters to the VMM (BVM_DEBUG_GUEST_STATS), which keeps the latest
+ * copy for --stats and the control API. One VM exit.
+ */
+void guest_mm_publish(void);
+
+/* Print the slab caches that hold objects (slabinfo 2.1 lines). */
+void guest_mm_print_slabinfo(void);
+
+/* A small PRNG for the workloads (xorshift64*), seeded once. */
+struct guest_rng {
+	uint64_t state;
+};
+
+/* Seed from "<prefix>.seed=N" on the command line, else the TSC; prints it. */
+void guest_rng_init(struct guest_rng *r, const char *workload);
+uint64_t guest_rng_next(struct guest_rng *r);
+/* Uniform in [0, n), n > 0. */
+uint64_t guest_rng_below(struct guest_rng *r, uint64_t n);
+
+#endif /* GUEST_PVMEM_GUEST_H */

@@ -1,2 +1,3 @@
 # devices/virtio_devs.mk: virtio-console and virtio-balloon (docs/ballooning.md).
 DEVICES_SRCS += devices/virtio_balloon.c
+DEVICES_SRCS += devices/virtio_console.c

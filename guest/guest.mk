@@ -54,3 +54,5 @@ GUEST_SRCS += guest/page_cache.c
 GUEST_SRCS += guest/guest_mm.c
 $(BUILD)/guest/guest/guest_mm.o: GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDIR)
 GUEST_SRCS += guest/workloads/slab.c
+GUEST_SRCS += guest/workloads/kmalloc.c
+GUEST_SRCS += guest/workloads/mempool.c

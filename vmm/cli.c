@@ -40,6 +40,12 @@ const char cli_run_help[] =
 	"                      guest view it published (slabinfo, kmalloc)\n"
 	"  --check             at exit run mm_check() over the host page\n"
 	"                      database; a violation makes the exit status 1\n"
+	"  --api PATH          serve the control API (docs/api.md) on a UNIX\n"
+	"                      socket at PATH, mode 0600, for the VM's\n"
+	"                      lifetime: vmm stat, balloon, pause, resume\n"
+	"                      and quit talk to it. A live socket at PATH\n"
+	"                      is an error (exit status 1); PATH is removed\n"
+	"                      at exit\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"exit status:\n"
@@ -174,6 +180,22 @@ static int cli_check_mem_limit(const char *arg, uint64_t *bytes, char *err,
 	return 0;
 }
 
+/* A UNIX socket path must fit sockaddr_un.sun_path (108 bytes with NUL). */
+#define CLI_API_PATH_MAX 107
+
+static int cli_check_api_path(const char *arg, const char **path, char *err,
+			      size_t errlen)
+{
+	if (*arg == '\0' || strlen(arg) > CLI_API_PATH_MAX) {
+		cli_error(err, errlen,
+			  "--api: the socket path must have 1 .. %d bytes",
+			  CLI_API_PATH_MAX);
+		return -EINVAL;
+	}
+	*path = arg;
+	return 0;
+}
+
 static int cli_apply_option(struct vm_config *cfg, const char *name,
 			    const char *arg, char *err, size_t errlen)
 {
@@ -189,6 +211,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 			  BVM_MAX_VCPUS);
 		return -EINVAL;
 	}
+	if (strcmp(name, "--api") == 0)
+		return cli_check_api_path(arg, &cfg->api_path, err, errlen);
 	if (strcmp(name, "--cmdline") == 0) {
 		cfg->cmdline = arg;
 		return 0;
@@ -218,8 +242,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 }
 
 static const char *const cli_value_options[] = {
-	"--mem",     "--vcpus",	       "--cmdline",
-	"--timeout", "--memory-model", "--mem-limit",
+	"--mem",	  "--vcpus",	 "--cmdline", "--timeout",
+	"--memory-model", "--mem-limit", "--api",
 };
 
 /* Options without a value: set a flag. */

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/api_vm.h"
 #include "vmm/boot_abi.h"
 #include "vmm/cli.h"
+#include "vmm/cli_api.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
@@ -58,6 +60,7 @@ static void vmm_print_stats(void)
 static int vmm_cmd_run(int argc, char **argv)
 {
 	static struct vm vm; /* large; static keeps it off the stack */
+	struct api_server *api = NULL;
 	struct vm_config cfg;
 	char err[256];
 	int r = cli_parse_run(argc, argv, &cfg, err, sizeof(err));
@@ -70,7 +73,12 @@ static int vmm_cmd_run(int argc, char **argv)
 		return vmm_usage_error("run", err);
 	if (vm_create(&vm, &cfg) < 0)
 		return BVM_EXIT_VMM_ERROR;
+	if (cfg.api_path && api_vm_start(&vm, &api) < 0) {
+		vm_destroy(&vm);
+		return BVM_EXIT_VMM_ERROR;
+	}
 	r = vm_run(&vm);
+	api_vm_stop(api);
 	if (cfg.print_stats)
 		vm_stats_print(&vm, stdout);
 	/* A broken page database outranks what the guest said. */
@@ -84,6 +92,11 @@ static int vmm_cmd_run(int argc, char **argv)
 
 static const struct vmm_command vmm_commands[] = {
 	{"run", "boot a guest kernel in a new VM", vmm_cmd_run},
+	{"stat", "show a running VM's memory statistics (--api)", cli_api_main},
+	{"balloon", "set a running VM's balloon target (--api)", cli_api_main},
+	{"pause", "stop a running VM's vCPUs (--api)", cli_api_main},
+	{"resume", "restart a paused VM's vCPUs (--api)", cli_api_main},
+	{"quit", "stop a running VM; vmm run exits 0 (--api)", cli_api_main},
 };
 
 static void vmm_help(FILE *out)

@@ -7,6 +7,9 @@
  * immediate_exit and returns -EINTR at once; one inside KVM_RUN (even halted)
  * is interrupted by the signal. Either way it checks vm_is_finished() and
  * leaves the loop.
+ *
+ * Pausing (vm_pause()) uses the same kick; the thread then parks in
+ * vm_vcpu_pause_point() before its next KVM_RUN until vm_resume().
  */
 #include <errno.h>
 #include <signal.h>
@@ -257,6 +260,7 @@ static void *vcpu_thread(void *arg)
 	char why[96];
 
 	while (!vm_is_finished(vcpu->vm)) {
+		vm_vcpu_pause_point(vcpu->vm, &vcpu->run->immediate_exit);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -312,6 +312,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		pthread_condattr_init(&attr);
 		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 		pthread_cond_init(&vm->finished_cond, &attr);
+		pthread_cond_init(&vm->pause_cond, &attr);
 		pthread_condattr_destroy(&attr);
 	}
 	for (int level = 0; r == 0 && level < VM_NR_LEVELS; level++) {
@@ -344,6 +345,8 @@ bool vm_finish(struct vm *vm, int status)
 		vm->exit_status = status;
 		decided = true;
 		pthread_cond_broadcast(&vm->finished_cond);
+		pthread_cond_broadcast(
+			&vm->pause_cond); /* parked vCPUs leave */
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return decided;
@@ -357,6 +360,95 @@ bool vm_is_finished(struct vm *vm)
 	finished = vm->finished;
 	pthread_mutex_unlock(&vm->lock);
 	return finished;
+}
+
+static uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t vm_uptime_ms(struct vm *vm)
+{
+	uint64_t start = __atomic_load_n(&vm->start_ns, __ATOMIC_RELAXED);
+
+	return start ? (vm_now_ns() - start) / 1000000 : 0;
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	bool paused;
+
+	pthread_mutex_lock(&vm->lock);
+	paused = vm->pause_requested;
+	pthread_mutex_unlock(&vm->lock);
+	return paused;
+}
+
+int vm_pause(struct vm *vm, bool *was_paused)
+{
+	unsigned started;
+
+	pthread_mutex_lock(&vm->lock);
+	*was_paused = vm->pause_requested;
+	if (vm->finished) {
+		pthread_mutex_unlock(&vm->lock);
+		return -ESHUTDOWN;
+	}
+	vm->pause_requested = true;
+	started = vm->nr_started;
+	pthread_mutex_unlock(&vm->lock);
+	if (*was_paused)
+		return 0;
+	/* Set before the kicks: a vCPU that misses one parks on its own. */
+	for (unsigned i = 0; i < started; i++)
+		vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->lock);
+	while (vm->nr_paused < vm->nr_started && !vm->finished)
+		pthread_cond_wait(&vm->pause_cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+int vm_resume(struct vm *vm, bool *was_paused)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	*was_paused = vm->pause_requested;
+	if (vm->finished)
+		err = -ESHUTDOWN;
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+void vm_vcpu_pause_point(struct vm *vm, uint8_t *immediate_exit)
+{
+	bool parked = false;
+
+	pthread_mutex_lock(&vm->lock);
+	while (vm->pause_requested && !vm->finished) {
+		if (!parked) {
+			parked = true;
+			vm->nr_paused++;
+			pthread_cond_broadcast(&vm->pause_cond);
+		}
+		pthread_cond_wait(&vm->pause_cond, &vm->lock);
+	}
+	if (parked)
+		vm->nr_paused--;
+	/*
+	 * A pause kick left immediate_exit set; clear it so KVM_RUN runs
+	 * again. Not once finished: the stop kick must keep it set (vm_finish
+	 * takes this lock before any stop kick, so the order is safe).
+	 */
+	if (!vm->finished)
+		__atomic_store_n(immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 /* Wait for vm_finish(); return false if the timeout expired first. */
@@ -383,8 +475,14 @@ int vm_run(struct vm *vm)
 {
 	unsigned started = 0;
 
+	__atomic_store_n(&vm->start_ns, vm_now_ns(), __ATOMIC_RELAXED);
 	for (; started < vm->cfg.nr_vcpus; started++) {
-		int r = vcpu_start(vm->vcpus[started]);
+		int r;
+
+		pthread_mutex_lock(&vm->lock);
+		vm->nr_started = started + 1; /* before it can park */
+		pthread_mutex_unlock(&vm->lock);
+		r = vcpu_start(vm->vcpus[started]);
 
 		if (r < 0) {
 			fprintf(stderr, "vmm: cannot start vCPU %u: %s\n",

@@ -166,7 +166,7 @@ bool vm_is_paused(struct vm *vm);
  * while a pause is requested and re-arms KVM_RUN (@immediate_exit) after a
  * kick that a pause or resume made stale.
  */
-void vm_vcpu_pause_point(struct vm *vm, volatile uint8_t *immediate_exit);
+void vm_vcpu_pause_point(struct vm *vm, uint8_t *immediate_exit);
 
 /** vm_uptime_ms() - milliseconds since vm_run() started the vCPUs. */
 uint64_t vm_uptime_ms(struct vm *vm);

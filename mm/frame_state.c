@@ -43,8 +43,8 @@ static const struct mm_rng *range_present(const struct mm *mm, uint64_t pfn,
 }
 
 /*
- * The free buddy block containing @pfn: its head has PG_HEAD, is FREE and
- * not on a per-CPU list, and its order covers @pfn. -1 if there is none.
+ * The free buddy block containing @pfn: its head has PG_BUDDY, is FREE, and
+ * its order covers @pfn. -1 if there is none. Caller holds the zone lock.
  */
 static int64_t free_block_of(const struct mm *mm, uint64_t pfn, unsigned *order)
 {
@@ -57,8 +57,8 @@ static int64_t free_block_of(const struct mm *mm, uint64_t pfn, unsigned *order)
 		if (head < r->start_pfn)
 			break;
 		p = &mm->frames[mm_rng_idx(r, head)];
-		if ((p->flags & (PG_HEAD | PG_PCP)) == PG_HEAD &&
-		    mm_page_state(p) == FRAME_FREE && p->order == o) {
+		if ((p->flags & PG_BUDDY) && mm_page_state(p) == FRAME_FREE &&
+		    p->order == o) {
 			*order = o;
 			return (int64_t)head;
 		}

@@ -66,6 +66,7 @@ enum frame_state {
 #define PG_HEAD	     (1u << 0) /* first frame of a free or allocated block */
 #define PG_PCP	     (1u << 1) /* on a per-CPU list (state stays FREE) */
 #define PG_DISCARDED (1u << 2) /* host backing released: reads as zeros */
+#define PG_BUDDY     (1u << 3) /* head of a block in the buddy lists (zone lock) */
 
 #define MM_NO_LINK   UINT32_MAX
 

@@ -75,9 +75,8 @@ static int check_free_block(struct check *c, int z, const struct mm_rng *r,
 		bool mergeable = o < PAGEBLOCK_ORDER || mt == bmt ||
 				 (mt < MM_PCP_TYPES && bmt < MM_PCP_TYPES);
 
-		if ((b->flags & (PG_HEAD | PG_PCP)) == PG_HEAD &&
-		    mm_page_state(b) == FRAME_FREE && b->order == o &&
-		    mergeable)
+		if ((b->flags & PG_BUDDY) && mm_page_state(b) == FRAME_FREE &&
+		    b->order == o && mergeable)
 			return fail(c, "two free buddies left unmerged", pfn);
 	}
 	c->heads[z][o][p->migratetype]++;
@@ -118,15 +117,22 @@ static int check_frame(struct check *c, int z, const struct mm_rng *r,
 	if (s >= FRAME_NR_STATES)
 		return fail(c, "invalid frame state", pfn);
 	if (p->flags & PG_PCP) {
-		if (s != FRAME_FREE || !(p->flags & PG_HEAD) || p->order)
+		if (s != FRAME_FREE || !(p->flags & PG_HEAD) || p->order ||
+		    (p->flags & PG_BUDDY))
 			return fail(c, "per-CPU frame not FREE order-0", pfn);
 		c->pcp_frames[z]++;
 		c->states[z][FRAME_FREE]++;
 		return 1;
 	}
-	if (p->flags & PG_HEAD)
+	if ((p->flags & PG_BUDDY) && (s != FRAME_FREE || !(p->flags & PG_HEAD)))
+		return fail(c, "PG_BUDDY on a frame that is not a free head",
+			    pfn);
+	if (p->flags & PG_HEAD) {
+		if (s == FRAME_FREE && !(p->flags & PG_BUDDY))
+			return fail(c, "free head in no list", pfn);
 		return s == FRAME_FREE ? check_free_block(c, z, r, pfn)
 				       : check_alloc_block(c, z, r, pfn);
+	}
 	if (s == FRAME_FREE)
 		return fail(c, "free frame in no free block", pfn);
 	if (s != FRAME_RESERVED)
@@ -177,8 +183,9 @@ static int check_lists(struct check *c, int z)
 					return fail(c, "free list corrupt", 0);
 				if (p->prev != prev || p->order != o ||
 				    p->migratetype != mt ||
-				    (p->flags & (PG_HEAD | PG_PCP)) !=
-					    PG_HEAD ||
+				    (p->flags &
+				     (PG_HEAD | PG_PCP | PG_BUDDY)) !=
+					    (PG_HEAD | PG_BUDDY) ||
 				    mm_page_state(p) != FRAME_FREE ||
 				    mm_zone_of_pfn(mm, pfn) != (unsigned)z)
 					return fail(c, "bad free list entry",

@@ -81,6 +81,9 @@ struct mm {
 	uint64_t movable_start_pfn; /* UINT64_MAX: no ZONE_MOVABLE */
 	unsigned pcp_high, pcp_batch;
 	bool pcp_disabled;
+	/* Populated zones, preferred first: [0] without, [1] with MOVABLE. */
+	enum zone_type zonelist[2][MM_NR_ZONES];
+	int nr_zonelist[2];
 	struct page *frames; /* nr_frames entries, by frame index */
 	uint8_t *pb_mt;	     /* per pageblock migratetype */
 	_Atomic uint64_t bad_free;

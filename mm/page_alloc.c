@@ -28,6 +28,7 @@ static void free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
 
 	p->next = head;
 	p->prev = MM_NO_LINK;
+	p->flags |= PG_BUDDY;
 	p->order = (uint8_t)order;
 	p->migratetype = (uint8_t)mt;
 	if (head != MM_NO_LINK)
@@ -52,6 +53,7 @@ void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
 	if (p->next != MM_NO_LINK)
 		mm->frames[p->next].prev = p->prev;
 	p->next = p->prev = MM_NO_LINK;
+	p->flags &= (uint8_t)~PG_BUDDY;
 	a->nr_free--;
 	a->nr_free_mt[p->migratetype]--;
 	zone->free_pages -= 1ull << p->order;
@@ -64,10 +66,16 @@ static bool mt_mergeable(int mt)
 	return mt < MM_PCP_TYPES;
 }
 
-/* Is the frame at @idx the head of a free block of @order in the lists? */
+/*
+ * Is @p the head of a free block of @order in the buddy lists? PG_BUDDY is
+ * set and cleared only under the zone lock (which the caller holds), while
+ * the per-CPU paths rewrite the flags of their own frames without it: so a
+ * frame between per-CPU list and guest never looks like a buddy, whatever
+ * order its flag and state stores become visible in.
+ */
 static bool page_is_buddy(const struct page *p, unsigned order)
 {
-	return (p->flags & (PG_HEAD | PG_PCP)) == PG_HEAD &&
+	return (__atomic_load_n(&p->flags, __ATOMIC_RELAXED) & PG_BUDDY) &&
 	       mm_page_state(p) == FRAME_FREE && p->order == order;
 }
 
@@ -207,11 +215,11 @@ static uint64_t move_freepages_block(struct mm *mm, struct zone *zone,
 		}
 		idx = mm_rng_idx(r, pfn);
 		p = &mm->frames[idx];
-		if (!(p->flags & PG_HEAD) || (p->flags & PG_PCP)) {
+		if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD) {
 			pfn++;
 			continue;
 		}
-		if (mm_page_state(p) == FRAME_FREE) {
+		if (p->flags & PG_BUDDY) {
 			free_list_del(mm, zone, idx);
 			free_list_add(mm, zone, idx, p->order, mt);
 			moved += 1ull << p->order;

@@ -53,6 +53,15 @@ static int alloc_req_init(const struct mm *mm, struct alloc_req *req, gfp_t gfp,
 	req->memalloc = gfp & __GFP_MEMALLOC;
 	req->zero = gfp & __GFP_ZERO;
 	req->nr_zones = 0;
+	if (req->limit_pfn == UINT64_MAX) {
+		/* No address limit: the zone list built at init. */
+		bool movable = (gfp & __GFP_MOVABLE) && !(gfp & GFP_ZONEMASK);
+
+		req->nr_zones = mm->nr_zonelist[movable];
+		for (int i = 0; i < req->nr_zones; i++)
+			req->zones[i] = mm->zonelist[movable][i];
+		return 0;
+	}
 	for (int i = 0; i < MM_NR_ZONES; i++) {
 		enum zone_type zt = order_of_zones[i];
 		const struct zone *zone = &mm->zones[zt];
@@ -224,7 +233,7 @@ static const char *free_check_block(struct mm *mm, const struct page *p,
 {
 	if (!state_allocated(mm_page_state(p)))
 		return "frame is not allocated (double free?)";
-	if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD)
+	if ((p->flags & (PG_HEAD | PG_PCP | PG_BUDDY)) != PG_HEAD)
 		return "not the head of an allocated block";
 	if (p->order != order)
 		return "block was allocated with another order";
@@ -288,7 +297,8 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 	cpu = mm_cpu_id();
 	mt = *mm_pb_slot(mm, r, pfn);
 	if (order == 0 && !mm->pcp_disabled && mt != MIGRATE_ISOLATE) {
-		if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD || p->order)
+		if ((p->flags & (PG_HEAD | PG_PCP | PG_BUDDY)) != PG_HEAD ||
+		    p->order)
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "not the head of an order-0 block");
 		else if (pcp_free(mm, cpu, zt, idx, mt))

@@ -59,6 +59,25 @@ static bool present_bounds(const struct mm *mm, uint64_t start, uint64_t end,
 	return any;
 }
 
+/* The zone lists of requests without an address limit, highest first. */
+static void zone_setup_zonelists(struct mm *mm)
+{
+	static const enum zone_type order_of_zones[MM_NR_ZONES] = {
+		ZONE_MOVABLE, ZONE_NORMAL, ZONE_DMA32, ZONE_DMA};
+
+	for (int movable = 0; movable < 2; movable++) {
+		mm->nr_zonelist[movable] = 0;
+		for (int i = 0; i < MM_NR_ZONES; i++) {
+			enum zone_type zt = order_of_zones[i];
+
+			if (!mm->zones[zt].populated ||
+			    (zt == ZONE_MOVABLE && !movable))
+				continue;
+			mm->zonelist[movable][mm->nr_zonelist[movable]++] = zt;
+		}
+	}
+}
+
 /*
  * Zone spans: DMA [0, 16 MiB), DMA32 [16 MiB, 4 GiB), NORMAL [4 GiB, ...),
  * each cut at movable_start_pfn, above which everything is ZONE_MOVABLE. A
@@ -97,6 +116,7 @@ void zone_setup_spans(struct mm *mm)
 		zone->present = present_in(mm, zone->start_pfn, zone->end_pfn);
 		zone->managed = zone->present;
 	}
+	zone_setup_zonelists(mm);
 }
 
 static uint64_t int_sqrt(uint64_t x)

@@ -56,3 +56,4 @@ $(BUILD)/guest/guest/guest_mm.o: GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDI
 GUEST_SRCS += guest/workloads/slab.c
 GUEST_SRCS += guest/workloads/kmalloc.c
 GUEST_SRCS += guest/workloads/mempool.c
+GUEST_SRCS += guest/workloads/pressure.c

@@ -57,3 +57,4 @@ GUEST_SRCS += guest/workloads/slab.c
 GUEST_SRCS += guest/workloads/kmalloc.c
 GUEST_SRCS += guest/workloads/mempool.c
 GUEST_SRCS += guest/workloads/pressure.c
+GUEST_SRCS += guest/workloads/hostile.c

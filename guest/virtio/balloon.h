@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest/virtio/balloon.h - the guest's virtio-balloon driver: follows the
+ * host's target in batches (256 PFNs per buffer, several buffers per
+ * notification), answers statistics requests, and gives pages back on OOM
+ * when VIRTIO_BALLOON_F_DEFLATE_ON_OOM was negotiated.
+ *
+ * Pages come from the guest's page source (guest_mm_init() first). When it
+ * runs dry, the driver drains the per-vCPU page cache and calls the
+ * shrinker a workload registered (its caches), then tries once more.
+ * vCPU 0 only.
+ */
+#ifndef GUEST_VIRTIO_BALLOON_H
+#define GUEST_VIRTIO_BALLOON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Free up to @pages pages to the page source; return how many were freed. */
+typedef uint64_t (*gballoon_shrink_fn)(uint64_t pages);
+
+struct gballoon_info {
+	uint32_t target, actual; /* pages */
+	uint64_t inflated, deflated, oom_deflated, stats_sent;
+	uint64_t alloc_failures; /* inflate batches cut short */
+	uint64_t features;
+	bool needs_reset;
+};
+
+/* Probe and start the device. Return 0, -ENOENT (no balloon) or an error. */
+int gballoon_init(void);
+void gballoon_set_shrinker(gballoon_shrink_fn fn);
+
+/*
+ * Take the device's interrupts (config change, stats request) and move
+ * towards the target: at most @max_pages pages per call (0: no bound), so
+ * a caller can interleave other work. Return true when actual == target.
+ */
+bool gballoon_service(uint64_t max_pages);
+
+/* The device interrupt pin (for workloads that check irq bits). */
+unsigned gballoon_irq(void);
+
+/**
+ * gballoon_deflate_on_oom() - an allocation failed: if the balloon holds
+ * pages and DEFLATE_ON_OOM was negotiated, give back up to @pages of them
+ * to the page source. Return pages given back (0: none).
+ */
+uint64_t gballoon_deflate_on_oom(uint64_t pages);
+
+void gballoon_get_info(struct gballoon_info *out);
+
+#endif /* GUEST_VIRTIO_BALLOON_H */

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest/virtio/virtio.c - virtio-mmio (version 2) driver library at CPL 3.
+ *
+ * Every register access is an MMIO exit (5-20 us on PVM hosts), so the
+ * library touches registers only for setup, one QueueNotify per batch and
+ * one InterruptStatus read + ACK per interrupt; the rings themselves are
+ * plain memory.
+ */
+#include <libfdt.h>
+
+#include "devices/virtio_balloon_abi.h"
+#include "guest.h"
+#include "guest/virtio/virtio_guest.h"
+#include "mm/errno.h"
+#include "pvmem_guest.h"
+
+#define GV_ENODEV 19
+
+/* Native model: ring memory from the image (the guest owns all RAM). */
+#define GV_POOL_BYTES (256u << 10)
+static uint8_t gv_pool[GV_POOL_BYTES] __attribute__((aligned(4096)));
+static size_t gv_pool_used;
+
+static uint32_t rd(struct gv_dev *dev, unsigned off)
+{
+	return dev->regs[off / 4];
+}
+
+static void wr(struct gv_dev *dev, unsigned off, uint32_t v)
+{
+	dev->regs[off / 4] = v;
+}
+
+static uint64_t fdt_u64(const void *p)
+{
+	fdt64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return fdt64_to_cpu(v);
+}
+
+static uint32_t fdt_u32(const void *p)
+{
+	fdt32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return fdt32_to_cpu(v);
+}
+
+/* Fill @dev from a virtio,mmio node; true if it is a device of @id. */
+static bool gv_match_node(struct gv_dev *dev, int node, uint32_t id)
+{
+	const void *fdt = guest_boot.fdt;
+	const void *reg, *irq, *dma;
+	int len;
+
+	reg = fdt_getprop(fdt, node, "reg", &len);
+	if (!reg || len != 16)
+		return false;
+	irq = fdt_getprop(fdt, node, "interrupts", &len);
+	if (!irq || len != 4)
+		return false;
+	dev->base = fdt_u64(reg);
+	dev->regs = (volatile uint32_t *)(uintptr_t)dev->base;
+	dev->irq = fdt_u32(irq);
+	if (rd(dev, VIRTIO_MMIO_DEVICE_ID) != id)
+		return false;
+	/* DMA device id: the node's property, else the virtio device id. */
+	dma = fdt_getprop(fdt, node, VIRTIO_FDT_DMA_ID_PROP, &len);
+	dev->dma_id = dma && len == 4 ? fdt_u32(dma) : id;
+	return true;
+}
+
+static int gv_find(struct gv_dev *dev, uint32_t device_id)
+{
+	const void *fdt = guest_boot.fdt;
+	int node;
+
+	fdt_for_each_subnode(node, fdt, 0)
+	{
+		if (fdt_node_check_compatible(fdt, node, "virtio,mmio") != 0)
+			continue;
+		if (gv_match_node(dev, node, device_id))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+int gv_probe(struct gv_dev *dev, uint32_t device_id, uint64_t wanted)
+{
+	uint64_t offered;
+	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	int err;
+
+	memset(dev, 0, sizeof(*dev));
+	err = gv_find(dev, device_id);
+	if (err)
+		return err;
+	if (rd(dev, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC ||
+	    rd(dev, VIRTIO_MMIO_VERSION) != VIRTIO_MMIO_VERSION_2)
+		return -GV_ENODEV;
+	dev->device_id = device_id;
+	wr(dev, VIRTIO_MMIO_STATUS, 0); /* also frees old DMA (hosted) */
+	wr(dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(dev, VIRTIO_MMIO_STATUS, st);
+	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	offered = rd(dev, VIRTIO_MMIO_DEVICE_FEATURES);
+	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	offered |= (uint64_t)rd(dev, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	if (!(offered & VIRTIO_BIT(VIRTIO_F_VERSION_1)))
+		return -GV_ENODEV;
+	dev->features = offered & (wanted | VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)dev->features);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(dev->features >> 32));
+	st |= VIRTIO_STATUS_FEATURES_OK;
+	wr(dev, VIRTIO_MMIO_STATUS, st);
+	if (!(rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK)) {
+		wr(dev, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_FAILED);
+		return -EIO;
+	}
+	return 0;
+}
+
+void *gv_dma_alloc(struct gv_dev *dev, size_t bytes)
+{
+	uint64_t gpa;
+	void *p;
+
+	bytes = (bytes + 4095) & ~(size_t)4095;
+	if (guest_boot.native) {
+		if (bytes > GV_POOL_BYTES - gv_pool_used)
+			return NULL;
+		p = gv_pool + gv_pool_used;
+		gv_pool_used += bytes;
+	} else {
+		if (pv_init() != 0 ||
+		    pv_dma_alloc(dev->dma_id, bytes, 32, 0, &gpa) != 0)
+			return NULL;
+		p = (void *)(uintptr_t)gpa;
+	}
+	memset(p, 0, bytes);
+	return p;
+}
+
+int gv_setup_queue(struct gv_dev *dev, unsigned index, uint16_t size)
+{
+	struct gv_queue *q = &dev->vqs[index];
+	uint32_t max;
+	uint8_t *mem;
+
+	if (index >= GV_MAX_QUEUES)
+		return -EINVAL;
+	wr(dev, VIRTIO_MMIO_QUEUE_SEL, index);
+	max = rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	if (max == 0)
+		return -ENOENT;
+	if (size > GV_MAX_QSIZE)
+		size = GV_MAX_QSIZE;
+	while (size > max)
+		size /= 2;
+	/* desc | avail | used, each part aligned: one block, one mapping. */
+	mem = gv_dma_alloc(dev, 4096 * 3);
+	if (!mem)
+		return -ENOMEM;
+	q->index = index;
+	q->size = size;
+	q->desc = (struct virtq_desc *)mem;
+	q->avail = (struct virtq_avail *)(mem + 4096);
+	q->used = (struct virtq_used *)(mem + 8192);
+	q->nr_free = size;
+	q->free_head = 0;
+	for (uint16_t i = 0; i < size; i++)
+		q->desc[i].next = (uint16_t)(i + 1);
+	wr(dev, VIRTIO_MMIO_QUEUE_NUM, size);
+	wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)gv_gpa(q->desc));
+	wr(dev, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)gv_gpa(q->avail));
+	wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)gv_gpa(q->used));
+	wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
+	return rd(dev, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : -EIO;
+}
+
+void gv_driver_ok(struct gv_dev *dev)
+{
+	ioapic_route_edge(dev->irq, 0);
+	wr(dev, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+		   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+}
+
+uint32_t gv_status(struct gv_dev *dev)
+{
+	return rd(dev, VIRTIO_MMIO_STATUS);
+}
+
+uint32_t gv_ack_interrupt(struct gv_dev *dev)
+{
+	uint32_t bits = rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS);
+
+	if (bits)
+		wr(dev, VIRTIO_MMIO_INTERRUPT_ACK, bits);
+	return bits;
+}
+
+int gv_add(struct gv_queue *q, const struct gv_buf *bufs, unsigned n,
+	   void *token)
+{
+	uint16_t head = q->free_head, i = head, last = head;
+
+	if (n == 0 || n > q->nr_free)
+		return -ENOSPC;
+	for (unsigned k = 0; k < n; k++) {
+		struct virtq_desc *d = &q->desc[i];
+
+		d->addr = bufs[k].gpa;
+		d->len = bufs[k].len;
+		d->flags = (uint16_t)((bufs[k].write ? VIRTQ_DESC_F_WRITE : 0) |
+				      (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		last = i;
+		i = d->next;
+	}
+	q->free_head = q->desc[last].next;
+	q->nr_free = (uint16_t)(q->nr_free - n);
+	q->tokens[head] = token;
+	q->chain_len[head] = (uint16_t)n;
+	q->avail->ring[q->avail_idx % q->size] = head;
+	/* The entry before the index that publishes it. */
+	__atomic_store_n(&q->avail->idx, ++q->avail_idx, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void gv_kick(struct gv_dev *dev, struct gv_queue *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED) &
+	      VIRTQ_USED_F_NO_NOTIFY))
+		wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
+}
+
+void *gv_get_used(struct gv_queue *q, uint32_t *len)
+{
+	uint16_t idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+	struct virtq_used_elem e;
+	uint16_t head, tail;
+	void *token;
+
+	if (idx == q->last_used)
+		return NULL;
+	e = q->used->ring[q->last_used % q->size];
+	q->last_used++;
+	head = (uint16_t)e.id;
+	if (head >= q->size || !q->chain_len[head])
+		guest_fail(__FILE__, __LINE__, "virtio: bad used id %u", head);
+	/* Give the chain's descriptors back to the free list. */
+	tail = head;
+	for (unsigned k = 1; k < q->chain_len[head]; k++)
+		tail = q->desc[tail].next;
+	q->desc[tail].next = q->free_head;
+	q->free_head = head;
+	q->nr_free = (uint16_t)(q->nr_free + q->chain_len[head]);
+	q->chain_len[head] = 0;
+	token = q->tokens[head];
+	if (len)
+		*len = e.len;
+	return token;
+}
+
+uint32_t gv_config_read32(struct gv_dev *dev, unsigned offset)
+{
+	return rd(dev, VIRTIO_MMIO_CONFIG + offset);
+}
+
+void gv_config_write32(struct gv_dev *dev, unsigned offset, uint32_t v)
+{
+	wr(dev, VIRTIO_MMIO_CONFIG + offset, v);
+}
+
+uint32_t gv_config_generation(struct gv_dev *dev)
+{
+	return rd(dev, VIRTIO_MMIO_CONFIG_GENERATION);
+}

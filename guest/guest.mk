@@ -58,3 +58,4 @@ GUEST_SRCS += guest/workloads/kmalloc.c
 GUEST_SRCS += guest/workloads/mempool.c
 GUEST_SRCS += guest/workloads/pressure.c
 GUEST_SRCS += guest/workloads/hostile.c
+GUEST_SRCS += guest/workloads/pvbench.c

@@ -265,6 +265,9 @@ test_version_and_commands() {
 	expect 2 "unknown command 'frobnicate'"
 }
 
+# shellcheck source=tests/integration/hosted.sh
+. "$(dirname "$0")/hosted.sh"
+
 selected=("$@")
 if [ ! -x "$VMM" ] || [ ! -f "$GUEST" ]; then
 	echo "integration: $VMM or $GUEST missing (run make first)" >&2
@@ -310,6 +313,8 @@ check args-extra nokvm test_args_extra
 check args-memory-model nokvm test_args_model
 check help nokvm test_help
 check version-and-commands nokvm test_version_and_commands
+# The hosted memory model's tests (tests/integration/hosted.sh).
+hosted_checks
 
 echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

@@ -1,0 +1,119 @@
+# tests/integration/balloon.tests.sh - virtio-balloon under KVM, sourced by
+# run.sh (uses its check/expect/run_vmm, $VMM, $GUEST, $TMP). The target is
+# set through the control API (vmm run --api, vmm balloon), as an operator
+# would.
+
+# bal_start ARGS...: boot in the background with --api $TMP/bal.sock; waits
+# for the socket. $bal_pid, output in $TMP/bal.out.
+bal_start() {
+	bal_sock=$TMP/bal.sock
+	rm -f "$bal_sock"
+	timeout 120 "$VMM" run --api "$bal_sock" --timeout 100 "$@" "$GUEST" \
+		>"$TMP/bal.out" 2>&1 &
+	bal_pid=$!
+	for _ in $(seq 100); do
+		[ -S "$bal_sock" ] && return 0
+		sleep 0.1
+	done
+	why="no API socket"
+	return 1
+}
+
+# bal_wait_ready: the guest has touched its memory and started the balloon.
+bal_wait_ready() {
+	for _ in $(seq 300); do
+		grep -q 'balloon: ready' "$TMP/bal.out" && return 0
+		sleep 0.1
+	done
+	why="guest never reported ready"
+	bal_stop
+	return 1
+}
+
+# bal_stop: quit the VM and collect its output and status.
+bal_stop() {
+	"$VMM" quit --api "$bal_sock" >/dev/null 2>&1
+	wait "$bal_pid"
+	status=$?
+	out=$(cat "$TMP/bal.out")
+}
+
+# bal_json EXPR: evaluate a Python expression over the `stat` result r.
+bal_json() {
+	"$VMM" stat --api "$bal_sock" --json |
+		python3 -c 'import json,sys
+d = json.load(sys.stdin); r = d.get("result", d)
+print(eval(sys.argv[1]))' "$1"
+}
+
+# Inflate a guest whose memory is all touched: the balloon's pages must come
+# from the guest's caches, and the host must get their memory back.
+test_balloon_inflate_deflate() {
+	local before after drop want=$((256 << 20))
+	bal_start --mem 512M --cmdline \
+		'workload=balloon balloon.touch=100000' || return 1
+	bal_wait_ready || return 1
+	before=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
+	if ! "$VMM" balloon --api "$bal_sock" --target 256M --wait \
+		--timeout 30 >"$TMP/bal.cli" 2>&1; then
+		why="balloon --wait failed: $(cat "$TMP/bal.cli")"
+		bal_stop
+		return 1
+	fi
+	after=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
+	drop=$((before - after))
+	if [ "$(bal_json 'r["balloon"]["inflated_frames"]')" != 65536 ]; then
+		why="host database does not hold 65536 BALLOON frames"
+		bal_stop
+		return 1
+	fi
+	if [ $drop -lt $((want * 9 / 10)) ]; then
+		why="guest RSS fell by $drop bytes ($before -> $after), want >= 90% of $want"
+		bal_stop
+		return 1
+	fi
+	if ! "$VMM" balloon --api "$bal_sock" --target 0 --wait \
+		--timeout 30 >"$TMP/bal.cli" 2>&1; then
+		why="deflate --wait failed: $(cat "$TMP/bal.cli")"
+		bal_stop
+		return 1
+	fi
+	if [ "$(bal_json 'r["balloon"]["inflated_frames"]')" != 0 ]; then
+		why="frames left in the balloon after deflating"
+		bal_stop
+		return 1
+	fi
+	bal_stop
+	expect 0 'at target: target 65536 actual 65536' \
+		'at target: target 0 actual 0 pages \(inflated 65536 deflated 65536'
+}
+
+# The guest answers statistics requests; the host shows them by name.
+test_balloon_stats() {
+	local tot
+	bal_start --mem 256M --cmdline 'workload=balloon' || return 1
+	bal_wait_ready || return 1
+	"$VMM" stat --api "$bal_sock" --json >/dev/null # ask for fresh stats
+	sleep 0.3
+	tot=$(bal_json 'r["guest"]["balloon_stats"].get("total_memory", 0)')
+	bal_stop
+	if [ "$tot" != $((256 << 20)) ]; then
+		why="total_memory stat is '$tot'"
+		return 1
+	fi
+	expect 0 'balloon: ready'
+}
+
+# Inflate, then exhaust memory: every ballooned page comes back on OOM.
+test_balloon_oom() {
+	bal_start --mem 128M --cmdline 'workload=balloon-oom' || return 1
+	"$VMM" balloon --api "$bal_sock" --target 32M >/dev/null 2>&1
+	wait "$bal_pid"
+	status=$?
+	out=$(cat "$TMP/bal.out")
+	expect 0 'balloon-oom: [0-9]+ pages allocated, 8192 deflated on OOM of 8192'
+}
+
+check balloon-inflate-deflate kvm test_balloon_inflate_deflate
+check balloon-stats kvm test_balloon_stats
+check balloon-oom kvm test_balloon_oom

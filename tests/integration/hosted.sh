@@ -69,12 +69,6 @@ test_hosted_rss_released() {
 	fi
 }
 
-test_hosted_native_no_pvmem() {
-	run_vmm run --check --memory-model native --timeout 20 \
-		--cmdline workload=slab "$GUEST"
-	expect 3 'guest_mm_init: -19'
-}
-
 test_args_mem_limit_bad() { usage_test "--mem-limit: '12Q' is not a size" --mem-limit 12Q "$GUEST"; }
 test_args_mem_limit_unaligned() { usage_test "--mem-limit: '1000' is not a nonzero multiple of 4K" --mem-limit 1000 "$GUEST"; }
 test_args_mem_limit_zero() { usage_test "--mem-limit: '0' is not a nonzero" --mem-limit 0 "$GUEST"; }
@@ -94,7 +88,6 @@ hosted_checks() {
 	check hosted-pressure-nomem kvm test_hosted_pressure_nomem
 	check hosted-hostile kvm test_hosted_hostile
 	check hosted-rss-released kvm test_hosted_rss_released
-	check hosted-native-no-pvmem kvm test_hosted_native_no_pvmem
 	check args-mem-limit-bad nokvm test_args_mem_limit_bad
 	check args-mem-limit-unaligned nokvm test_args_mem_limit_unaligned
 	check args-mem-limit-zero nokvm test_args_mem_limit_zero

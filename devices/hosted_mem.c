@@ -194,3 +194,29 @@ void hosted_mem_get_stats(struct hosted_mem *hm, struct hosted_mem_stats *out)
 	out->discard_pages = atomic_load(&hm->discard_pages);
 	out->discard_errors = atomic_load(&hm->discard_errors);
 }
+
+/* Take every free block of @order from the zones @gfp reaches. */
+static void hosted_mem_take_order(struct mm *mm, gfp_t gfp, unsigned order)
+{
+	uint64_t pfn;
+
+	while (mm_alloc_pages(mm, gfp, order, &pfn) == 0)
+		;
+}
+
+int hosted_mem_give_all(struct hosted_mem *hm)
+{
+	/* Highest zone first, so each pass leaves the lower zones to later. */
+	static const gfp_t zones[] = {0, __GFP_DMA32, __GFP_DMA};
+	struct mm_stats st;
+
+	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++)
+		for (int order = MAX_ORDER - 1; order >= 0; order--)
+			hosted_mem_take_order(hm->mm,
+					      zones[z] | __GFP_MEMALLOC |
+						      __GFP_NOWARN,
+					      (unsigned)order);
+	mm_drain_pcp(hm->mm);
+	mm_get_stats(hm->mm, &st);
+	return st.frames[FRAME_FREE] ? -ENOMEM : 0;
+}

@@ -55,4 +55,12 @@ uint64_t hosted_mem_ram_pages(const struct hosted_mem *hm);
 
 void hosted_mem_get_stats(struct hosted_mem *hm, struct hosted_mem_stats *out);
 
+/**
+ * hosted_mem_give_all() - the native memory model: every FREE frame becomes
+ * FRAME_GUEST (the guest owns all its RAM and runs its own allocator;
+ * RESERVED frames stay reserved). Call once, before the guest runs.
+ * Return: 0, or -ENOMEM if some frame could not be taken (a bug).
+ */
+int hosted_mem_give_all(struct hosted_mem *hm);
+
 #endif /* DEVICES_HOSTED_MEM_H */

@@ -16,11 +16,21 @@ int pvmem_vm_mm_init(struct vm *vm)
 	struct hosted_mem_config hc = {.kernel_end = vm->kernel_end};
 	int err = hosted_mem_create(&vm_hosted_mem, &vm->mem, &hc);
 
-	if (err)
+	if (err) {
 		fprintf(stderr,
 			"vmm: page allocator over guest RAM: %s (is RAM "
 			"larger than the kernel image?)\n",
 			strerror(-err));
+		return err;
+	}
+	/* Native: the guest owns all its RAM from the start. */
+	if (vm->cfg.memory_model == VM_MEMORY_NATIVE) {
+		err = hosted_mem_give_all(vm_hosted_mem);
+		if (err)
+			fprintf(stderr,
+				"vmm: native model: not every frame could be "
+				"given to the guest\n");
+	}
 	return err;
 }
 

@@ -12,6 +12,7 @@
 #include "mm/gfp.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
+#include "native_mm.h"
 #include "pvmem_guest.h"
 
 /*
@@ -35,6 +36,8 @@ static bool guest_mm_ready;
 
 static void *gps_alloc_pages(void *opaque, gfp_t gfp, unsigned int order)
 {
+	if (guest_boot.native)
+		return native_mm_alloc(gfp, order);
 	/* Zone-limited requests bypass the cache: it holds any-zone pages. */
 	if (order == 0 && !(gfp & GFP_ZONEMASK))
 		return page_cache_get();
@@ -48,6 +51,15 @@ static void gps_free_pages(void *opaque, void *addr, unsigned int order)
 {
 	int err;
 
+	if (guest_boot.native) {
+		err = native_mm_free(addr, order);
+		if (err)
+			guest_fail(__FILE__, __LINE__,
+				   "native buddy refused to free %p order %u: "
+				   "%d",
+				   addr, order, err);
+		return;
+	}
 	if (order == 0 && virt_to_pfn(addr) >= GPS_DMA_PFN_END) {
 		page_cache_put(addr);
 		return;
@@ -100,6 +112,14 @@ static uint64_t guest_ram_end(void)
 	return end;
 }
 
+/* A block for the stack's own tables: from the host, or the native buddy. */
+static void *guest_mm_block(gfp_t gfp, unsigned order)
+{
+	if (guest_boot.native)
+		return native_mm_alloc(gfp, order);
+	return pv_alloc_block(gfp & PVMEM_GFP_ALLOWED, order);
+}
+
 static unsigned order_for_bytes(uint64_t bytes)
 {
 	unsigned order = 0;
@@ -121,7 +141,7 @@ static int slot_table_init(void)
 				    SLOT_CHUNK_FRAMES);
 
 		/* Zeroed by the host: slots of frames not in a slab read 0. */
-		slot_chunks[i] = pv_alloc_block(GFP_KERNEL | __GFP_ZERO,
+		slot_chunks[i] = guest_mm_block(GFP_KERNEL | __GFP_ZERO,
 						order_for_bytes(n * 8));
 		if (!slot_chunks[i])
 			return -ENOMEM;
@@ -141,13 +161,14 @@ int guest_mm_init(void)
 
 	if (guest_mm_ready)
 		return 0;
-	err = pv_init();
-	if (!err)
+	/* Native: the guest's own buddy; no pvmem device, no page cache. */
+	err = guest_boot.native ? native_mm_init() : pv_init();
+	if (!err && !guest_boot.native)
 		err = page_cache_init();
 	if (!err)
 		err = slot_table_init();
 	if (!err) {
-		stats_buf = pv_alloc_block(GFP_KERNEL, STATS_ORDER);
+		stats_buf = guest_mm_block(GFP_KERNEL, STATS_ORDER);
 		stats_text_max =
 			(PS_PAGE_SIZE << STATS_ORDER) - sizeof(*stats_buf);
 		err = stats_buf ? 0 : -ENOMEM;

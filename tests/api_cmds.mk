@@ -2,3 +2,4 @@
 # the balloon benchmark.
 UNIT_SRCS += tests/unit/test_api_cmds.c
 UNIT_SRCS += tests/unit/test_api_cmds_cli.c
+UNIT_SRCS += tests/unit/test_api_cmds_native.c

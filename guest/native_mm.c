@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest/native_mm.c - the guest's own buddy allocator in the native memory
+ * model (native_mm.h): the same mm/ code the VMM runs for the hosted model,
+ * here compiled freestanding and run at CPL 3 over the guest's RAM.
+ */
+#include <libfdt.h>
+
+#include "guest.h"
+#include "mm/errno.h"
+#include "native_mm.h"
+
+#define NATIVE_MAX_RANGES 8
+
+static struct mm *native_instance;
+static struct mm_range native_ranges[NATIVE_MAX_RANGES];
+
+/* __GFP_ZERO: the guest zeroes its own frames (identity map). */
+static void native_zero(void *opaque, uint64_t pfn, uint64_t nr)
+{
+	memset((void *)(uintptr_t)MM_PFN_TO_ADDR(pfn), 0, nr * PAGE_SIZE);
+}
+
+static const struct mm_ops native_ops = {.zero = native_zero};
+
+static void native_insert_sorted(unsigned n, struct mm_range r)
+{
+	unsigned i = n;
+
+	while (i > 0 && native_ranges[i - 1].start_pfn > r.start_pfn) {
+		native_ranges[i] = native_ranges[i - 1];
+		i--;
+	}
+	native_ranges[i] = r;
+}
+
+/* The FDT's /memory@ nodes as page ranges, sorted; 0 if none. */
+static unsigned native_read_ranges(void)
+{
+	const void *fdt = guest_boot.fdt;
+	unsigned n = 0;
+	int node;
+
+	fdt_for_each_subnode(node, fdt, 0)
+	{
+		const char *name = fdt_get_name(fdt, node, NULL);
+		const fdt64_t *reg;
+		uint64_t base, size;
+		int len;
+
+		if (!name || strncmp(name, "memory@", 7) != 0)
+			continue;
+		reg = fdt_getprop(fdt, node, "reg", &len);
+		if (!reg || len != 16 || n == NATIVE_MAX_RANGES)
+			continue;
+		base = fdt64_to_cpu(reg[0]);
+		size = fdt64_to_cpu(reg[1]);
+		if (size < PAGE_SIZE || base + size < base)
+			continue;
+		native_insert_sorted(
+			n++,
+			(struct mm_range){MM_ADDR_TO_PFN(base + PAGE_SIZE - 1),
+					  MM_ADDR_TO_PFN(base + size)});
+	}
+	return n;
+}
+
+int native_mm_init(void)
+{
+	struct mm_config cfg = {.ops = &native_ops};
+	uint64_t meta, meta_size;
+	int err;
+
+	if (native_instance)
+		return 0;
+	cfg.nr_ranges = native_read_ranges();
+	cfg.ranges = native_ranges;
+	meta_size = mm_meta_size(&cfg);
+	if (!cfg.nr_ranges || !meta_size)
+		return -EINVAL;
+	meta_size = (meta_size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	meta = (guest_boot.kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	/* The metadata must lie in the first RAM range, after the image. */
+	if (meta + meta_size > MM_PFN_TO_ADDR(native_ranges[0].end_pfn))
+		return -EINVAL;
+	err = mm_init(&native_instance, &cfg, (void *)(uintptr_t)meta,
+		      meta_size);
+	if (err)
+		return err;
+	err = mm_reserve_range(native_instance, native_ranges[0].start_pfn,
+			       MM_ADDR_TO_PFN(meta + meta_size) -
+				       native_ranges[0].start_pfn);
+	if (err)
+		native_instance = NULL;
+	return err;
+}
+
+struct mm *native_mm(void)
+{
+	return native_instance;
+}
+
+void *native_mm_alloc(gfp_t gfp, unsigned order)
+{
+	uint64_t pfn;
+
+	if (!native_instance ||
+	    mm_alloc_pages(native_instance, gfp, order, &pfn) < 0)
+		return NULL;
+	return (void *)(uintptr_t)MM_PFN_TO_ADDR(pfn);
+}
+
+int native_mm_free(void *addr, unsigned order)
+{
+	if (!native_instance)
+		return -EINVAL;
+	return mm_free_pages(native_instance, MM_ADDR_TO_PFN((uintptr_t)addr),
+			     order);
+}

@@ -316,5 +316,10 @@ check version-and-commands nokvm test_version_and_commands
 # The hosted memory model's tests (tests/integration/hosted.sh).
 hosted_checks
 
+# Test files of other subsystems (*.tests.sh) define and check their own.
+for f in "$(dirname "$0")"/*.tests.sh; do
+	[ -f "$f" ] && . "$f"
+done
+
 echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

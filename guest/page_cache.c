@@ -78,6 +78,16 @@ void *page_cache_get(void)
 	return pfn_to_virt(c->pfns[--c->count]);
 }
 
+unsigned page_cache_take(uint64_t *pfns, unsigned max)
+{
+	struct page_cache_cpu *c = page_cache_this();
+	unsigned n = 0;
+
+	while (c && c->count && n < max)
+		pfns[n++] = c->pfns[--c->count];
+	return n;
+}
+
 /* Free the @n coldest pages (the bottom of the stack) in one doorbell. */
 static void page_cache_free_cold(struct page_cache_cpu *c, unsigned n)
 {

@@ -126,6 +126,11 @@ int page_cache_init(void);
  * grants none (page limit or out of memory).
  */
 void *page_cache_get(void);
+/*
+ * Up to @max pages already in this vCPU's cache, into @pfns, without a
+ * doorbell (the balloon takes what a shrinker just freed). Return how many.
+ */
+unsigned page_cache_take(uint64_t *pfns, unsigned max);
 /* Back to this vCPU's cache; above PAGE_CACHE_HIGH one FREE drains a batch. */
 void page_cache_put(void *page);
 /* Give this vCPU's cached pages back to the host (one doorbell per batch). */

@@ -3,8 +3,12 @@
  * guest/virtio/balloon.c - virtio-balloon driver (virtio 1.x 5.5.6).
  *
  * One notification carries up to BATCH_BUFS buffers of 256 PFNs: a VM exit
- * costs 5-20 us here, so 2048 pages (8 MiB) move per exit and one more exit
- * updates `actual`. The device handles a notification synchronously on the
+ * costs 5-20 us here, so 8192 pages (32 MiB) move per exit and one more exit
+ * updates `actual`. Each batch is sorted, so the host sees long runs of
+ * consecutive PFNs (one state change and one punch-hole per run). In the
+ * hosted model pages come in bulk: first what the vCPU's page cache holds,
+ * then one pvmem ALLOC for the rest, and deflated pages go back in one
+ * pvmem FREE per batch rather than through the page cache 64 at a time. The device handles a notification synchronously on the
  * exiting vCPU, so the used ring is normally complete when the kick
  * returns; the driver still waits for it properly.
  */
@@ -17,7 +21,7 @@
 #include "pvmem_guest.h"
 
 #define PFNS_PER_BUF 256
-#define BATCH_BUFS   8
+#define BATCH_BUFS   32
 #define BATCH_PAGES  (PFNS_PER_BUF * BATCH_BUFS)
 #define Q_SIZE	     64
 
@@ -60,29 +64,96 @@ static void page_put(uint32_t pfn)
 					  pfn_to_virt(pfn), 0);
 }
 
-/* Pages for the balloon, making room first when the source is dry. */
-static unsigned collect_pages(uint32_t *pfns, unsigned want)
+/* Pages a shrinker frees at once: they fit in the page cache undrained. */
+#define SHRINK_CHUNK PAGE_CACHE_HIGH
+
+/*
+ * Hosted model: pages the page cache holds (no exit), then one ALLOC of
+ * order-0 pages for the rest (one exit). Order 0 because the host frees
+ * only whole blocks and deflate returns pages one by one.
+ */
+static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
+{
+	static uint64_t got[BATCH_PAGES];
+	unsigned n = page_cache_take(got, want), granted = 0;
+
+	if (n < want && ask_host)
+		pv_alloc(GFP_KERNEL, 0, want - n, got + n, &granted);
+	n += granted;
+	for (unsigned i = 0; i < n; i++)
+		pfns[i] = (uint32_t)got[i];
+	return n;
+}
+
+/*
+ * As many of @want pages as the page source has now, without shrinking;
+ * hosted, after a shrink (!@ask_host), only what the page cache holds: the
+ * host would refuse more (page limit) and the refusal costs an exit.
+ */
+static unsigned take_pages(uint32_t *pfns, unsigned want, bool ask_host)
 {
 	unsigned n = 0;
-	bool shrunk = false;
 
+	if (!guest_boot.native)
+		return take_hosted(pfns, want, ask_host);
 	while (n < want) {
 		void *p = page_get();
 
-		if (!p && !shrunk) {
-			shrunk = true;
-			if (shrinker)
-				shrinker(want - n);
-			page_cache_drain();
-			continue;
-		}
 		if (!p)
 			break;
 		pfns[n++] = (uint32_t)virt_to_pfn(p);
 	}
+	return n;
+}
+
+/*
+ * Pages for the balloon, making room when the source is dry: the shrinker
+ * frees SHRINK_CHUNK at a time, which stay in the page cache and are taken
+ * from there without a round trip to the host.
+ */
+static unsigned collect_pages(uint32_t *pfns, unsigned want)
+{
+	unsigned n = take_pages(pfns, want, true);
+
+	while (n < want && shrinker &&
+	       shrinker(min_u64(want - n, SHRINK_CHUNK)) != 0)
+		n += take_pages(pfns + n, want - n, false);
+	if (n < want) {
+		page_cache_drain(); /* pages held back in the cache */
+		n += take_pages(pfns + n, want - n, true);
+	}
 	if (n < want)
 		info.alloc_failures++;
 	return n;
+}
+
+/* Heapsort @n PFNs ascending, in place (no allocation, O(n log n)). */
+static void sift_down(uint32_t *a, unsigned root, unsigned n)
+{
+	for (unsigned child; (child = 2 * root + 1) < n; root = child) {
+		uint32_t t;
+
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+	}
+}
+
+static void sort_pfns(uint32_t *a, unsigned n)
+{
+	for (unsigned i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	for (unsigned end = n; end-- > 1;) {
+		uint32_t t = a[0];
+
+		a[0] = a[end];
+		a[end] = t;
+		sift_down(a, 0, end);
+	}
 }
 
 /* Send @n PFNs on @q in buffers of PFNS_PER_BUF, one kick; wait for all. */
@@ -112,6 +183,23 @@ static void send_pfns(struct gv_queue *q, const uint32_t *pfns, unsigned n)
 	}
 }
 
+/* Hosted model: deflated pages go home in one FREE, not via the cache. */
+static void free_hosted(const uint32_t *pfns, unsigned n)
+{
+	static struct pvmem_free_ent ents[BATCH_PAGES];
+	unsigned freed = 0;
+	int err;
+
+	for (unsigned i = 0; i < n; i++)
+		ents[i] = (struct pvmem_free_ent){.pfn = pfns[i]};
+	err = pv_free(ents, n, &freed);
+	/* Only pages the host gave us and took back: a refusal is a bug. */
+	if (err)
+		guest_fail(__FILE__, __LINE__,
+			   "balloon: host refused to free deflated pages: %d",
+			   err);
+}
+
 static void set_actual(void)
 {
 	info.actual = (uint32_t)nr_held;
@@ -128,6 +216,7 @@ static uint64_t inflate(uint64_t want)
 	n = collect_pages(pfns, (unsigned)want);
 	if (n == 0)
 		return 0;
+	sort_pfns(pfns, n);
 	send_pfns(inflateq, pfns, n);
 	memcpy(held + nr_held, pfns, n * 4);
 	nr_held += n;
@@ -144,8 +233,11 @@ static uint64_t deflate(uint64_t want)
 	if (n == 0)
 		return 0;
 	send_pfns(deflateq, pfns, n);
-	for (unsigned i = 0; i < n; i++)
-		page_put(pfns[i]);
+	if (guest_boot.native)
+		for (unsigned i = 0; i < n; i++)
+			page_put(pfns[i]);
+	else
+		free_hosted(pfns, n);
 	nr_held -= n;
 	info.deflated += n;
 	return n;

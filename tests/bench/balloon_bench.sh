@@ -12,6 +12,7 @@ set -uo pipefail
 BUILD=${BUILD:-build}
 VMM=$BUILD/vmm
 GUEST=$BUILD/guest.elf
+POLL=$(dirname "$0")/balloon_poll.py
 TMP=$(mktemp -d /tmp/balloon-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -20,15 +21,14 @@ if ! (exec 3<>/dev/kvm) 2>/dev/null; then
 	exit 0
 fi
 
-now() { date +%s%N; } # ns
-
 field() {
 	"$VMM" stat --api "$1" --json |
 		python3 -c "import json,sys; r=json.load(sys.stdin); print($2)"
 }
 
 bench_model() {
-	local model=$1 sock=$TMP/$1.sock before after t0 t1 t2 ms
+	local model=$1 sock=$TMP/$1.sock before after ms ipolls ipoll_ms
+	local actual dms dpolls dpoll_ms
 	"$VMM" run --mem 2G --memory-model "$model" --api "$sock" \
 		--timeout 600 --cmdline 'workload=balloon balloon.touch=2048' \
 		"$GUEST" >"$TMP/$model.log" 2>&1 &
@@ -42,33 +42,21 @@ bench_model() {
 		before=$after
 	done
 	before=$after
-	t0=$(now)
-	"$VMM" balloon --api "$sock" --target 1G >/dev/null || return 1
-	# Poll as tightly as the API allows: one stat per iteration.
-	while :; do
-		read -r actual after < <(field "$sock" \
-			'r["balloon"]["actual_pages"], r["host"]["rss"]["guest_bytes"]' |
-			tr -d '(),')
-		t1=$(now)
-		if [ "$actual" -eq 262144 ] &&
-			[ $((before - after)) -ge $((1024 * 1048576 * 9 / 10)) ]; then
-			break
-		fi
-		if [ $((t1 - t0)) -gt 120000000000 ]; then
-			echo "$model: did not reach 1 GiB within 120 s" \
-				"(actual $actual pages)"
-			"$VMM" quit --api "$sock" >/dev/null
-			wait $pid
-			return 1
-		fi
-	done
-	ms=$(((t1 - t0) / 1000000))
-	t2=$(now)
-	"$VMM" balloon --api "$sock" --target 0 --wait --timeout 120 >/dev/null
-	local dms
-	dms=$((($(now) - t2) / 1000000))
-	printf '%-7s inflate 1 GiB: %6d ms (%d ms/GiB, RSS of guest RAM %d -> %d MiB); deflate: %d ms\n' \
-		"$model" "$ms" "$ms" $((before >> 20)) $((after >> 20)) "$dms"
+	# One persistent API connection polls stat (balloon_poll.py): a
+	# `vmm stat` process per sample would cost ~20 ms each.
+	read -r ms ipolls ipoll_ms before after actual < <(python3 \
+		"$POLL" "$sock" $((1 << 30)) $((1024 * 1048576 * 9 / 10)) \
+		"$before") || {
+		echo "$model: did not reach 1 GiB within 120 s"
+		"$VMM" quit --api "$sock" >/dev/null
+		wait $pid
+		return 1
+	}
+	read -r dms dpolls dpoll_ms _ < <(python3 "$POLL" "$sock" 0) ||
+		dms=-1
+	printf '%-7s inflate 1 GiB: %7s ms/GiB (RSS of guest RAM %d -> %d MiB; %d polls, %s ms in them); deflate: %s ms (%d polls)\n' \
+		"$model" "$ms" $((before >> 20)) $((after >> 20)) \
+		"$ipolls" "$ipoll_ms" "$dms" "$dpolls"
 	"$VMM" quit --api "$sock" >/dev/null
 	wait $pid
 }

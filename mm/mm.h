@@ -128,6 +128,7 @@ int mm_init(struct mm **out, const struct mm_config *cfg, void *meta,
 /**
  * mm_reserve_range() - take FREE frames [pfn, pfn + nr) out of the allocator
  * as FRAME_RESERVED (boot data, kernel image). Not for the hot path.
+ * Precondition: mm/ is quiescent (see mm_drain_pcp()); meant for init.
  * Return: 0, -ERANGE (outside RAM) or -EBUSY (a frame is not free); on error
  * nothing changes.
  */
@@ -189,7 +190,16 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
  */
 uint64_t mm_report_free(struct mm *mm, unsigned min_order);
 
-/* Return every per-CPU list to the buddy lists (exact statistics, tests). */
+/**
+ * mm_drain_pcp() - return every per-CPU list to the buddy lists (exact
+ * statistics, tests, before a reservation).
+ * Precondition: mm/ is quiescent: no other thread is inside an mm_*() call
+ * on this instance (VMM init, after the vCPUs stopped, tests between
+ * phases). Per-CPU lists are used by their owner without a lock. While
+ * threads run, frames come back on their own: a failed allocation asks
+ * every CPU to drain at its next call, so an idle CPU keeps at most
+ * pcp_high frames per zone.
+ */
 void mm_drain_pcp(struct mm *mm);
 
 /**
@@ -199,7 +209,8 @@ void mm_drain_pcp(struct mm *mm);
  * pageblock that reach outside the range. MIGRATE_CMA pageblocks serve only
  * __GFP_MOVABLE requests; MIGRATE_ISOLATE pageblocks are never allocated
  * (their free frames stay put until the type changes back). Per-CPU lists are
- * drained first so that no isolated frame sits on one.
+ * drained first so that no isolated frame sits on one, hence the
+ * precondition: mm/ is quiescent (see mm_drain_pcp()).
  * Return: 0, -EINVAL (unaligned, bad @mt) or -ERANGE (a pageblock outside
  * RAM or crossing a zone boundary).
  */
@@ -272,6 +283,8 @@ int mm_extfrag_index(struct mm *mm, enum zone_type zone, unsigned order);
  * agree with frame states, blocks are aligned and do not overlap, buddies
  * that are both free have been merged, per-state counters add up to the total,
  * zone free counts match. Takes every lock; for tests and debugging.
+ * Precondition: mm/ is quiescent (see mm_drain_pcp()): it walks the per-CPU
+ * lists, which their owners change without a lock.
  * Return: 0, or -EUCLEAN with the first violation described in @why.
  */
 int mm_check(struct mm *mm, char *why, size_t why_size);

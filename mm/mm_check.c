@@ -244,16 +244,18 @@ static int check_counters(struct check *c)
 	struct mm *mm = c->mm;
 	uint64_t total = 0;
 
-	for (int s = 0; s < FRAME_NR_STATES; s++) {
-		for (int z = 0; z < MM_NR_ZONES; z++) {
-			int64_t v = mm->zones[z].nr_state[s];
+	for (int z = 0; z < MM_NR_ZONES; z++) {
+		int64_t v[FRAME_NR_STATES];
 
-			for (unsigned cpu = 0; cpu < MM_NR_CPUS; cpu++)
-				v += mm->pcp[cpu][z].nr_state[s];
-			if (v != (int64_t)c->states[z][s])
+		for (int s = 0; s < FRAME_NR_STATES; s++)
+			v[s] = mm->zones[z].nr_state[s];
+		for (unsigned cpu = 0; cpu < MM_NR_CPUS; cpu++)
+			pcp_add_states(&mm->pcp[cpu][z], v);
+		for (int s = 0; s < FRAME_NR_STATES; s++) {
+			if (v[s] != (int64_t)c->states[z][s])
 				return fail(c, "per-state counter disagrees",
 					    (uint64_t)s);
-			total += (uint64_t)v;
+			total += (uint64_t)v[s];
 		}
 	}
 	if (total != mm->nr_frames)

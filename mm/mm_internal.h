@@ -5,9 +5,14 @@
  * mm/ includes this.
  *
  * Locking: each zone has a spinlock over its free lists, its counters and the
- * struct page fields of its free frames. Each (CPU, zone) per-CPU list has
- * its own lock, taken by its owner on every use (uncontended) and by others
- * only to drain it. Lock order: pcp lock, then zone lock.
+ * struct page fields of its free frames. Each (CPU, zone) per-CPU list is
+ * owned by the thread holding that mm_cpu_id(), which uses it WITHOUT a lock
+ * (a locked instruction costs more than the rest of the fast path). Other
+ * threads reach it in two ways only: they set its drain_req flag, which the
+ * owner honours at its next entry; or, when the caller guarantees that no
+ * other thread is inside mm/ (init, exit, tests: see mm_drain_pcp()), they
+ * drain it directly under its lock, which then only serialises such drains
+ * and readers (mm_lock_all()). Lock order: pcp lock, then zone lock.
  *
  * A frame's state byte is changed with compare-and-swap where a guest-driven
  * request races with another (frees, mm_set_frames_state), so that two
@@ -22,6 +27,8 @@
 #define MM_MAX_RANGES 16
 #define MM_PCP_TYPES  3 /* UNMOVABLE, MOVABLE, RECLAIMABLE */
 #define MM_CACHELINE  64
+
+_Static_assert(MM_NR_CPUS <= 64, "mm->pcp_used has one bit per CPU slot");
 
 /* A RAM range after coalescing: frames [start_pfn, end_pfn) are present. */
 struct mm_rng {
@@ -55,15 +62,20 @@ struct zone {
 
 /*
  * One per (CPU, zone). Frames on the lists are FREE with PG_PCP and PG_HEAD,
- * order 0; page->migratetype is the list they are on. nr_state holds the
- * state changes made through this list (alloc: FREE -> GUEST; free: GUEST or
- * DMA -> FREE), so the per-state totals are the zone counters plus these.
+ * order 0; page->migratetype is the list they are on. nr_guest and nr_dma
+ * hold the state changes made through this list (alloc: FREE -> GUEST, +1
+ * guest; free: GUEST or DMA -> FREE, -1 guest or dma); its FREE change is
+ * minus their sum. So each operation changes ONE word, and a reader that
+ * does not stop the owner (mm_get_stats() while vCPUs run) still sees
+ * per-state totals that add up. count, nr_guest and nr_dma are written by
+ * the owner only (plain loads and stores, see pcp_store()).
  */
 struct pcp {
-	struct mm_lock lock;
-	uint32_t count;
+	struct mm_lock lock; /* remote drains and readers only, not the owner */
+	_Atomic uint32_t count;
+	_Atomic bool drain_req; /* set by others, honoured by the owner */
 	uint32_t head[MM_PCP_TYPES];
-	int64_t nr_state[FRAME_NR_STATES];
+	_Atomic int64_t nr_guest, nr_dma;
 } __attribute__((aligned(MM_CACHELINE)));
 
 /* Counters written only by the CPU slot's owner (plain loads and stores). */
@@ -88,6 +100,8 @@ struct mm {
 	uint8_t *pb_mt;	     /* per pageblock migratetype */
 	_Atomic uint64_t bad_free;
 	struct zone zones[MM_NR_ZONES];
+	/* CPU slots whose lists ever held frames (bit per slot). */
+	_Atomic uint64_t pcp_used __attribute__((aligned(MM_CACHELINE)));
 	struct pcp pcp[MM_NR_CPUS][MM_NR_ZONES];
 	struct mm_cpu_stats cpu_stats[MM_NR_CPUS];
 };
@@ -191,6 +205,19 @@ int pcp_alloc(struct mm *mm, unsigned cpu, enum zone_type zt, int mt,
 int pcp_free(struct mm *mm, unsigned cpu, enum zone_type zt, uint32_t idx,
 	     int mt);
 void pcp_drain_zone(struct mm *mm, enum zone_type zt);
+uint64_t pcp_drain_own(struct mm *mm, unsigned cpu);
+uint64_t pcp_request_drain_all(struct mm *mm, unsigned cpu);
+
+/* Add @pcp's per-state changes to @v[FRAME_NR_STATES] (one snapshot). */
+static inline void pcp_add_states(const struct pcp *pcp, int64_t *v)
+{
+	int64_t g = atomic_load_explicit(&pcp->nr_guest, memory_order_relaxed);
+	int64_t d = atomic_load_explicit(&pcp->nr_dma, memory_order_relaxed);
+
+	v[FRAME_GUEST] += g;
+	v[FRAME_DMA] += d;
+	v[FRAME_FREE] -= g + d;
+}
 static inline int pcp_list_of_mt(int mt)
 {
 	return mt == MIGRATE_CMA ? MIGRATE_MOVABLE : mt;

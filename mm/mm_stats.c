@@ -98,13 +98,14 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
 	for (int z = 0; z < MM_NR_ZONES; z++) {
 		const struct zone *zone = &mm->zones[z];
 
-		for (int s = 0; s < FRAME_NR_STATES; s++) {
-			int64_t v = zone->nr_state[s];
+		int64_t v[FRAME_NR_STATES];
 
-			for (unsigned c = 0; c < MM_NR_CPUS; c++)
-				v += mm->pcp[c][z].nr_state[s];
-			out->frames[s] += (uint64_t)v;
-		}
+		for (int s = 0; s < FRAME_NR_STATES; s++)
+			v[s] = zone->nr_state[s];
+		for (unsigned c = 0; c < MM_NR_CPUS; c++)
+			pcp_add_states(&mm->pcp[c][z], v);
+		for (int s = 0; s < FRAME_NR_STATES; s++)
+			out->frames[s] += (uint64_t)v[s];
 		for (unsigned c = 0; c < MM_NR_CPUS; c++)
 			out->pcp_frames += mm->pcp[c][z].count;
 		out->discarded += zone->discarded;

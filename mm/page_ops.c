@@ -170,6 +170,17 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 	cpu = mm_cpu_id();
 	st = &mm->cpu_stats[cpu];
 	ret = alloc_block(mm, cpu, &req, &idx, &discarded);
+	if (ret && !mm->pcp_disabled) {
+		/*
+		 * Frames may sit on per-CPU lists: ask the other CPUs for
+		 * theirs (they drain at their next entry; an idle one keeps
+		 * at most pcp_high per zone), give ours back, retry once.
+		 */
+		uint64_t held = pcp_request_drain_all(mm, cpu);
+
+		if (pcp_drain_own(mm, cpu) + held)
+			ret = alloc_block(mm, cpu, &req, &idx, &discarded);
+	}
 	if (ret) {
 		mm_counter_add(&st->alloc_fail, 1);
 		return ret;

@@ -609,7 +609,8 @@ int virtio_balloon_vm_init(struct vm *vm)
 		err = bus_register(vm->bus, BUS_MMIO, p.base, VIRTIO_MMIO_SIZE,
 				   virtio_mmio_access, b->dev);
 	if (!err)
-		err = vm_add_mmio_dev(vm, p.base, VIRTIO_MMIO_SIZE, p.irq);
+		err = vm_add_mmio_dev(vm, p.base, VIRTIO_MMIO_SIZE, p.irq,
+				      p.dma_device_id);
 	if (err) {
 		fprintf(stderr, "vmm: virtio-balloon: %s\n", strerror(-err));
 		virtio_balloon_destroy(b);

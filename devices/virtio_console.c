@@ -206,7 +206,8 @@ int virtio_console_vm_init(struct vm *vm)
 		err = bus_register(vm->bus, BUS_MMIO, p.base, VIRTIO_MMIO_SIZE,
 				   virtio_mmio_access, vm_console->dev);
 	if (!err)
-		err = vm_add_mmio_dev(vm, p.base, VIRTIO_MMIO_SIZE, p.irq);
+		err = vm_add_mmio_dev(vm, p.base, VIRTIO_MMIO_SIZE, p.irq,
+				      p.dma_device_id);
 	if (err) {
 		fprintf(stderr, "vmm: virtio-console: %s\n", strerror(-err));
 		virtio_console_vm_exit(vm);

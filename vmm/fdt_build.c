@@ -180,6 +180,14 @@ static int fdt_build_virtio(void *fdt, const struct vm *vm)
 			r = fdt_prop_u64_pair(fdt, "reg", dev->base, dev->size);
 		if (r == 0)
 			r = fdt_property_u32(fdt, "interrupts", dev->irq);
+		/*
+		 * Which pvmem DMA blocks the device accepts descriptors in
+		 * (the guest reads VIRTIO_FDT_DMA_ID_PROP; the unit test
+		 * checks both names agree).
+		 */
+		if (r == 0)
+			r = fdt_property_u32(fdt, "buddyvm,dma-device-id",
+					     dev->dma_device_id);
 		if (r == 0)
 			r = fdt_end_node(fdt);
 		if (r < 0)

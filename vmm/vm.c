@@ -509,12 +509,17 @@ int vm_run(struct vm *vm)
 	return vm->exit_status;
 }
 
-int vm_add_mmio_dev(struct vm *vm, uint64_t base, uint64_t size, unsigned irq)
+int vm_add_mmio_dev(struct vm *vm, uint64_t base, uint64_t size, unsigned irq,
+		    uint32_t dma_device_id)
 {
 	if (vm->nr_mmio_devs == VM_MAX_MMIO_DEVS)
 		return -ENOSPC;
-	vm->mmio_devs[vm->nr_mmio_devs++] =
-		(struct vm_mmio_dev){base, size, irq};
+	vm->mmio_devs[vm->nr_mmio_devs++] = (struct vm_mmio_dev){
+		.base = base,
+		.size = size,
+		.irq = irq,
+		.dma_device_id = dma_device_id,
+	};
 	return 0;
 }
 

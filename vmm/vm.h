@@ -71,6 +71,8 @@ struct vm_mmio_dev {
 	uint64_t base;
 	uint64_t size;
 	unsigned irq; /* IOAPIC pin (GSI) */
+	/* pvmem DMA device id: FDT "buddyvm,dma-device-id" (hosted model). */
+	uint32_t dma_device_id;
 };
 
 #define VM_MAX_MMIO_DEVS 16
@@ -173,10 +175,12 @@ uint64_t vm_uptime_ms(struct vm *vm);
 
 /**
  * vm_add_mmio_dev() - describe a virtio-mmio window to the guest (FDT
- * "virtio,mmio" node with reg and interrupts). Call from a VM_LEVEL_DEVICE
- * initcall. Return 0 or -ENOSPC.
+ * "virtio,mmio" node with reg, interrupts and buddyvm,dma-device-id, the
+ * pvmem DMA id the device's descriptors must lie in). Call from a
+ * VM_LEVEL_DEVICE initcall. Return 0 or -ENOSPC.
  */
-int vm_add_mmio_dev(struct vm *vm, uint64_t base, uint64_t size, unsigned irq);
+int vm_add_mmio_dev(struct vm *vm, uint64_t base, uint64_t size, unsigned irq,
+		    uint32_t dma_device_id);
 
 /**
  * vm_irq_line() - set IOAPIC pin @irq to @level (edge devices pulse 1, 0).

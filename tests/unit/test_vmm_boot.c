@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <libfdt.h>
 
+#include "devices/virtio_balloon_abi.h"
 #include "unit.h"
 #include "vmm/bus.h"
 #include "vmm/debug_ports.h"
@@ -151,7 +152,7 @@ START_TEST(test_fdt_describes_vm)
 	int node, len, n = 0;
 
 	vm_fake(5ull << 30, 3);
-	ck_assert_int_eq(vm_add_mmio_dev(&vm, BVM_MMIO_BASE, 0x200, 5), 0);
+	ck_assert_int_eq(vm_add_mmio_dev(&vm, BVM_MMIO_BASE, 0x200, 5, 9), 0);
 	ck_assert_int_gt(fdt_build(&vm, fdt, sizeof(fdt)), 0);
 	ck_assert_int_eq(fdt_check_header(fdt), 0);
 
@@ -192,6 +193,11 @@ START_TEST(test_fdt_describes_vm)
 				  fdt, node, "interrupts", &len)),
 			  5);
 	ck_assert_int_eq(len, 4);
+	/* The guest library reads this to pick the pvmem DMA id. */
+	ck_assert_uint_eq(fdt32_to_cpu(*(const fdt32_t *)fdt_getprop(
+				  fdt, node, VIRTIO_FDT_DMA_ID_PROP, &len)),
+			  9);
+	ck_assert_int_eq(len, 4);
 }
 END_TEST
 
@@ -211,9 +217,9 @@ START_TEST(test_fdt_small_vm_and_no_space)
 	for (unsigned i = 0; i < VM_MAX_MMIO_DEVS; i++)
 		ck_assert_int_eq(vm_add_mmio_dev(&vm,
 						 BVM_MMIO_BASE + i * 0x1000,
-						 0x200, 5 + i),
+						 0x200, 5 + i, i),
 				 0);
-	ck_assert_int_eq(vm_add_mmio_dev(&vm, 0, 1, 1), -ENOSPC);
+	ck_assert_int_eq(vm_add_mmio_dev(&vm, 0, 1, 1, 0), -ENOSPC);
 	ck_assert_int_gt(fdt_build(&vm, fdt, sizeof(fdt)), 0);
 }
 END_TEST

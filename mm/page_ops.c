@@ -259,6 +259,7 @@ static int free_to_buddy(struct mm *mm, struct zone *zone, uint64_t pfn,
 			 uint32_t idx, unsigned order)
 {
 	struct page *p = &mm->frames[idx];
+	int64_t dma = 0;
 	const char *why;
 	uint8_t state;
 
@@ -273,11 +274,17 @@ static int free_to_buddy(struct mm *mm, struct zone *zone, uint64_t pfn,
 		return bad_free(mm, pfn, order, -EINVAL, why);
 	}
 	zone->nr_state[state]--;
+	/*
+	 * The tail frames are GUEST or DMA (checked above): count the DMA
+	 * ones in a register rather than a dependent counter update each.
+	 */
 	for (uint32_t i = 1; i < (1u << order); i++) {
-		zone->nr_state[mm_page_state(&p[i])]--;
+		dma += mm_page_state(&p[i]) == FRAME_DMA;
 		mm_page_set_state(&p[i], FRAME_FREE);
 		p[i].owner = 0;
 	}
+	zone->nr_state[FRAME_DMA] -= dma;
+	zone->nr_state[FRAME_GUEST] -= (int64_t)(1ll << order) - 1 - dma;
 	zone->nr_state[FRAME_FREE] += 1ll << order;
 	p->owner = 0;
 	__buddy_free_block(mm, zone, pfn, order, 0);

@@ -184,6 +184,37 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 	return 0;
 }
 
+/*
+ * Discard the still-backed blocks of one order. Freshly merged blocks go on
+ * the head of their list, so the walk usually ends after the first few
+ * entries: it stops as soon as it has seen all area->nr_backed of them.
+ */
+static uint64_t report_order(struct mm *mm, struct zone *zone, unsigned order)
+{
+	struct free_area *area = &zone->area[order];
+	uint64_t done = 0;
+
+	for (int mt = 0; mt < MIGRATE_TYPES && area->nr_backed; mt++) {
+		if (mt == MIGRATE_ISOLATE)
+			continue;
+		for (uint32_t i = area->head[mt];
+		     i != MM_NO_LINK && area->nr_backed;
+		     i = mm->frames[i].next) {
+			struct page *p = &mm->frames[i];
+
+			if (p->flags & PG_DISCARDED)
+				continue;
+			mm->ops.discard(mm->opaque, mm_idx_to_pfn(mm, i),
+					1ull << order);
+			p->flags |= PG_DISCARDED;
+			zone->discarded += 1ull << order;
+			area->nr_backed--;
+			done += 1ull << order;
+		}
+	}
+	return done;
+}
+
 uint64_t mm_report_free(struct mm *mm, unsigned min_order)
 {
 	uint64_t done = 0;
@@ -193,28 +224,11 @@ uint64_t mm_report_free(struct mm *mm, unsigned min_order)
 	for (int z = 0; z < MM_NR_ZONES; z++) {
 		struct zone *zone = &mm->zones[z];
 
+		if (!zone->populated)
+			continue;
 		mm_lock(&zone->lock);
-		for (unsigned o = min_order; o < MAX_ORDER; o++) {
-			for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
-				uint32_t i = zone->area[o].head[mt];
-
-				if (mt == MIGRATE_ISOLATE)
-					continue;
-				for (; i != MM_NO_LINK;
-				     i = mm->frames[i].next) {
-					struct page *p = &mm->frames[i];
-
-					if (p->flags & PG_DISCARDED)
-						continue;
-					mm->ops.discard(mm->opaque,
-							mm_idx_to_pfn(mm, i),
-							1ull << o);
-					p->flags |= PG_DISCARDED;
-					zone->discarded += 1ull << o;
-					done += 1ull << o;
-				}
-			}
-		}
+		for (unsigned o = min_order; o < MAX_ORDER; o++)
+			done += report_order(mm, zone, o);
 		mm_unlock(&zone->lock);
 	}
 	return done;

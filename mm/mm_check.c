@@ -16,6 +16,7 @@ struct check {
 	uint64_t pcp_frames[MM_NR_ZONES];
 	uint64_t free_pages[MM_NR_ZONES];
 	uint64_t discarded[MM_NR_ZONES];
+	uint64_t backed[MM_NR_ZONES][MAX_ORDER];
 	uint64_t states[MM_NR_ZONES][FRAME_NR_STATES];
 };
 
@@ -83,6 +84,8 @@ static int check_free_block(struct check *c, int z, const struct mm_rng *r,
 	c->free_pages[z] += size;
 	if (p->flags & PG_DISCARDED)
 		c->discarded[z] += size;
+	else
+		c->backed[z][o]++;
 	c->states[z][FRAME_FREE] += size;
 	return (int)size;
 }
@@ -198,6 +201,8 @@ static int check_lists(struct check *c, int z)
 		}
 		if (total != a->nr_free)
 			return fail(c, "nr_free disagrees with the lists", o);
+		if (a->nr_backed != c->backed[z][o])
+			return fail(c, "nr_backed disagrees with the lists", o);
 	}
 	if (zone->free_pages != c->free_pages[z])
 		return fail(c, "zone free_pages disagrees", z);

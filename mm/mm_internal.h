@@ -43,6 +43,12 @@ struct free_area {
 	uint32_t head[MIGRATE_TYPES];
 	uint64_t nr_free; /* blocks of this order, all types */
 	uint64_t nr_free_mt[MIGRATE_TYPES];
+	/*
+	 * Blocks still backed by host memory (no PG_DISCARDED): what
+	 * mm_report_free() has left to do at this order. It is called after
+	 * every batch of guest frees, and usually finds nothing.
+	 */
+	uint64_t nr_backed;
 };
 
 struct zone {

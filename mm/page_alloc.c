@@ -39,6 +39,8 @@ static void free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
 	zone->free_pages += 1ull << order;
 	if (p->flags & PG_DISCARDED)
 		zone->discarded += 1ull << order;
+	else
+		a->nr_backed++;
 }
 
 void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
@@ -59,6 +61,8 @@ void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
 	zone->free_pages -= 1ull << p->order;
 	if (p->flags & PG_DISCARDED)
 		zone->discarded -= 1ull << p->order;
+	else
+		a->nr_backed--;
 }
 
 static bool mt_mergeable(int mt)

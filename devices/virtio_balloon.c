@@ -60,6 +60,7 @@ struct virtio_balloon {
 	struct virtio_balloon_stat stats[BALLOON_MAX_STATS];
 	uint64_t stats_time_ms; /* UINT64_MAX: never */
 	uint64_t inflated, deflated, bad_pfns, oom_deflates, reported_pages;
+	uint64_t stats_updates;
 };
 
 static const uint64_t balloon_features =
@@ -275,6 +276,7 @@ static void balloon_parse_stats(struct virtio_balloon *b,
 	b->nr_stats = (uint32_t)(n / sizeof(struct virtio_balloon_stat));
 	memcpy(b->stats, buf, b->nr_stats * sizeof(b->stats[0]));
 	b->stats_time_ms = balloon_now_ms();
+	b->stats_updates++;
 }
 
 /*
@@ -539,6 +541,8 @@ void virtio_balloon_dev_get_status(struct virtio_balloon *b,
 	out->bad_pfns = b->bad_pfns;
 	out->oom_deflates = b->oom_deflates;
 	out->reported_pages = b->reported_pages;
+	out->stats_updates = b->stats_updates;
+	out->device_failures = __virtio_mmio_failures(b->dev);
 	/* Stale numbers: ask for fresh ones, for the next caller. */
 	if (b->p.stats_interval_ms && out->stats_age_ms != UINT64_MAX &&
 	    out->stats_age_ms >= b->p.stats_interval_ms)
@@ -572,6 +576,57 @@ const char *virtio_balloon_stat_name(uint16_t tag)
  */
 static pthread_mutex_t vm_balloon_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct virtio_balloon *vm_balloon;
+
+/*
+ * Periodic statistics: one small thread per VM (there is one balloon)
+ * gives the guest's stats buffer back every stats_interval_ms, so the
+ * numbers stay fresh without anyone polling `stat`. It sleeps on a
+ * condition so that teardown wakes it at once.
+ */
+static pthread_cond_t vm_stats_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t vm_stats_thread;
+static bool vm_stats_running, vm_stats_stop;
+
+static void *balloon_stats_loop(void *arg)
+{
+	unsigned interval_ms = *(const unsigned *)arg;
+	struct timespec t;
+
+	pthread_mutex_lock(&vm_balloon_lock);
+	clock_gettime(CLOCK_REALTIME, &t);
+	while (!vm_stats_stop) {
+		t.tv_nsec += (long)(interval_ms % 1000) * 1000000;
+		t.tv_sec += interval_ms / 1000 + t.tv_nsec / 1000000000;
+		t.tv_nsec %= 1000000000;
+		if (pthread_cond_timedwait(&vm_stats_cond, &vm_balloon_lock,
+					   &t) == ETIMEDOUT &&
+		    vm_balloon)
+			virtio_balloon_dev_request_stats(vm_balloon);
+	}
+	pthread_mutex_unlock(&vm_balloon_lock);
+	return NULL;
+}
+
+static void balloon_stats_start(const unsigned *interval_ms)
+{
+	vm_stats_stop = false;
+	vm_stats_running =
+		*interval_ms &&
+		pthread_create(&vm_stats_thread, NULL, balloon_stats_loop,
+			       (void *)interval_ms) == 0;
+}
+
+static void balloon_stats_stop(void)
+{
+	if (!vm_stats_running)
+		return;
+	pthread_mutex_lock(&vm_balloon_lock);
+	vm_stats_stop = true;
+	pthread_cond_signal(&vm_stats_cond);
+	pthread_mutex_unlock(&vm_balloon_lock);
+	pthread_join(vm_stats_thread, NULL);
+	vm_stats_running = false;
+}
 
 /* Edge-triggered IOAPIC pin (the guest's CPL-0 entry EOIs at once): pulse. */
 static void balloon_vm_irq(void *opaque, uint32_t irq, bool level)
@@ -619,6 +674,7 @@ int virtio_balloon_vm_init(struct vm *vm)
 	pthread_mutex_lock(&vm_balloon_lock);
 	vm_balloon = b;
 	pthread_mutex_unlock(&vm_balloon_lock);
+	balloon_stats_start(&b->p.stats_interval_ms);
 	return 0;
 }
 
@@ -626,6 +682,7 @@ void virtio_balloon_vm_exit(struct vm *vm)
 {
 	struct virtio_balloon *b;
 
+	balloon_stats_stop();
 	pthread_mutex_lock(&vm_balloon_lock);
 	b = vm_balloon;
 	vm_balloon = NULL;

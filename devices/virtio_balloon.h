@@ -49,6 +49,8 @@ struct balloon_status {
 	} stats[BALLOON_MAX_STATS];
 	uint64_t stats_age_ms; /* UINT64_MAX: never */
 	uint64_t bad_pfns, oom_deflates, reported_pages;
+	uint64_t stats_updates;	  /* stats buffers the guest returned */
+	uint64_t device_failures; /* DEVICE_NEEDS_RESET protocol errors */
 };
 
 /* The VM's balloon (thread-safe; the API thread calls these). */

@@ -215,6 +215,15 @@ int virtio_console_vm_init(struct vm *vm)
 	return err;
 }
 
+bool virtio_console_vm_counts(uint64_t *bytes_out, uint64_t *failures)
+{
+	if (!vm_console)
+		return false;
+	*bytes_out = virtio_console_bytes_out(vm_console);
+	*failures = virtio_mmio_failures(vm_console->dev);
+	return true;
+}
+
 void virtio_console_vm_exit(struct vm *vm)
 {
 	virtio_console_destroy(vm_console);

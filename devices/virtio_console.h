@@ -9,6 +9,7 @@
 #ifndef DEVICES_VIRTIO_CONSOLE_H
 #define DEVICES_VIRTIO_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,12 @@ struct virtio_mmio_dev *virtio_console_mmio(struct virtio_console *c);
 
 /* Bytes written out since creation. */
 uint64_t virtio_console_bytes_out(struct virtio_console *c);
+
+/*
+ * The VM's console: bytes written out and protocol errors (NEEDS_RESET)
+ * so far. Return false if the VM has no console.
+ */
+bool virtio_console_vm_counts(uint64_t *bytes_out, uint64_t *failures);
 
 /* Initcalls (vmm/device_table.c, VM_LEVEL_DEVICE). */
 int virtio_console_vm_init(struct vm *vm);

@@ -41,6 +41,7 @@ struct virtio_mmio_dev {
 	uint32_t config_generation;
 	struct virtio_mmio_queue queues[VIRTIO_MMIO_MAX_QUEUES];
 	char last_error[160];
+	uint64_t failures; /* protocol errors (NEEDS_RESET), ever */
 };
 
 static void vmmio_log(struct virtio_mmio_dev *dev, const char *fmt, ...)
@@ -157,6 +158,21 @@ uint32_t virtio_mmio_status(struct virtio_mmio_dev *dev)
 	return status;
 }
 
+uint64_t virtio_mmio_failures(struct virtio_mmio_dev *dev)
+{
+	uint64_t n;
+
+	virtio_mmio_lock(dev);
+	n = dev->failures;
+	virtio_mmio_unlock(dev);
+	return n;
+}
+
+uint64_t __virtio_mmio_failures(const struct virtio_mmio_dev *dev)
+{
+	return dev->failures;
+}
+
 const char *__virtio_mmio_last_error(const struct virtio_mmio_dev *dev)
 {
 	return dev->last_error;
@@ -215,7 +231,10 @@ void __virtio_mmio_fail(struct virtio_mmio_dev *dev, int err,
 {
 	snprintf(dev->last_error, sizeof(dev->last_error), "%s (%s)", reason,
 		 strerror(-err));
-	vmmio_log(dev, "%s; device needs reset", dev->last_error);
+	/* Rate-limited: a guest failing in a loop must not flood the log. */
+	if (++dev->failures <= 8 || dev->failures % 1024 == 0)
+		vmmio_log(dev, "%s; device needs reset (failure %llu)",
+			  dev->last_error, (unsigned long long)dev->failures);
 	if (dev->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
 		return;
 	dev->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;

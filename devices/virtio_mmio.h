@@ -134,6 +134,10 @@ void virtio_mmio_unlock(struct virtio_mmio_dev *dev);
 /* The device status register (a snapshot). */
 uint32_t virtio_mmio_status(struct virtio_mmio_dev *dev);
 
+/* Protocol errors that set DEVICE_NEEDS_RESET since creation (locks). */
+uint64_t virtio_mmio_failures(struct virtio_mmio_dev *dev);
+uint64_t __virtio_mmio_failures(const struct virtio_mmio_dev *dev);
+
 /* The last device error ("" when none); valid until the next one. */
 const char *__virtio_mmio_last_error(const struct virtio_mmio_dev *dev);
 

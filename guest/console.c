@@ -16,13 +16,35 @@ static uint32_t guest_gpa(const void *p)
 	return (uint32_t)(uintptr_t)p;
 }
 
+/*
+ * Where lines go once a driver has taken the console (virtio-console);
+ * NULL: the debug channel, which is also where everything goes again after
+ * a failure report starts (the driver may be what failed).
+ */
+static guest_console_out_fn console_out;
+
+void guest_console_set_output(guest_console_out_fn fn)
+{
+	guest_console_flush();
+	__atomic_store_n(&console_out, fn, __ATOMIC_RELEASE);
+}
+
+void guest_console_panic_mode(void)
+{
+	__atomic_store_n(&console_out, NULL, __ATOMIC_RELEASE);
+}
+
 void guest_console_flush(void)
 {
 	struct guest_console *c = &this_cpu()->console;
+	guest_console_out_fn out =
+		__atomic_load_n(&console_out, __ATOMIC_ACQUIRE);
 
 	if (c->hdr.len == 0)
 		return;
-	debug_write32(BVM_DEBUG_CONSOLE_BUF, guest_gpa(&c->hdr));
+	/* A driver that cannot take the buffer leaves it to the debug one. */
+	if (!out || out(c->data, c->hdr.len) != 0)
+		debug_write32(BVM_DEBUG_CONSOLE_BUF, guest_gpa(&c->hdr));
 	c->hdr.len = 0;
 }
 
@@ -96,6 +118,7 @@ _Noreturn void guest_fail(const char *file, int line, const char *fmt, ...)
 	struct bvm_report *r = &this_cpu()->report;
 	va_list ap;
 
+	guest_console_panic_mode();
 	guest_console_flush();
 	mm_snprintf(r->file, sizeof(r->file), "%s", file);
 	va_start(ap, fmt);

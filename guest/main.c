@@ -7,6 +7,7 @@
 #include <libfdt.h>
 
 #include "guest.h"
+#include "guest/virtio/console.h"
 
 struct guest_percpu guest_percpu_area[BVM_MAX_VCPUS];
 uint8_t guest_user_stacks[BVM_MAX_VCPUS][USTACK_SIZE]
@@ -194,6 +195,10 @@ void guest_main(const void *fdt, unsigned long cpu)
 	}
 	idt_init();
 	boot_parse_fdt(fdt);
+	/* From here console lines go over virtio (console=debug: not). */
+	if (!guest_cmdline_get("console", name, sizeof(name)) ||
+	    strcmp(name, "debug") != 0)
+		gvcon_init();
 	if (!guest_cmdline_get("workload", name, sizeof(name)))
 		memcpy(name, "hello", sizeof("hello"));
 	w = workload_find(name);

@@ -82,6 +82,8 @@ _Noreturn void trap_report(void)
 	uint64_t cr2 = this_cpu()->trap_cr2;
 	const char *name = exc_names[f->vector & 31];
 
+	/* The console driver may be what faulted: report on the debug one. */
+	guest_console_panic_mode();
 	guest_printf("exception %s vector %llu error 0x%llx at RIP 0x%llx "
 		     "(CPL %llu) CR2 0x%llx RSP 0x%llx on vCPU %u\n",
 		     name, (unsigned long long)f->vector,

@@ -2,5 +2,6 @@
 # virtio-balloon driver and the balloon workloads (docs/ballooning.md).
 GUEST_SRCS += guest/virtio/virtio.c
 GUEST_SRCS += guest/virtio/balloon.c
+GUEST_SRCS += guest/virtio/console.c
 GUEST_SRCS += guest/workloads/balloon.c
 $(BUILD)/guest/guest/virtio/virtio.o: GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDIR)

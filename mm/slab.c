@@ -59,6 +59,7 @@ struct slab {
 	char *mem;	/* the block from the page source */
 	char *base;	/* first object */
 	void *freelist; /* free objects not owned by a CPU; under lock */
+	struct slab *next_empty; /* on a CPU's empty stash */
 	unsigned int inuse;
 	unsigned int objects;
 	unsigned char list;   /* enum slab_list */
@@ -82,10 +83,34 @@ struct slab_track {
  */
 #define SLAB_CPU_BATCH 16
 
+/*
+ * Most pages of empty slabs one CPU keeps per cache (beyond the cache's
+ * min_partial) so that a burst of frees followed by a burst of allocations
+ * reuses its slabs instead of giving them back to the page source and
+ * building them again (SLUB's per-CPU partial slabs serve the same purpose).
+ * They are released by kmem_cache_flush_cpu/_all() and kmem_cache_shrink().
+ */
+#define SLAB_CPU_EMPTY_PAGES 512
+
+/*
+ * A run of frees to one slab that is not the active one (a batch freed in
+ * allocation order, LIFO or FIFO) is chained locklessly into the per-CPU
+ * detached freelist df_* (SLUB's build_detached_freelist idea), and goes back
+ * to its slab in one splice when the run ends. A run shorter than this when
+ * the next slab's object comes in takes the batch instead, so that random
+ * frees do not take the lock once each.
+ */
+#define SLAB_DF_MIN_RUN 4
+
 struct kmem_cache_cpu {
 	void *freelist;
 	struct slab *slab;
+	struct slab *df_slab; /* detached freelist: objects of df_slab */
+	void *df_head, *df_tail;
+	unsigned int df_count;
 	unsigned int nr_batch;
+	unsigned int nr_empty_pages; /* in the empty stash */
+	struct slab *empty;	     /* stash of empty slabs; under lock */
 	void *batch[SLAB_CPU_BATCH];
 } __attribute__((aligned(SLAB_CACHE_LINE)));
 
@@ -438,15 +463,50 @@ static void slab_discard(struct kmem_cache *s, struct slab *slab)
 }
 
 /*
- * One object of @slab (not an active slab) was just freed: move the slab from
- * full to partial, or return it for discarding if it is empty and the cache
- * already keeps min_partial partial slabs. Caller holds s->lock.
+ * Put the empty @slab on @c's stash if it has room (it stays on the cpu list,
+ * so the statistics count it). Caller holds s->lock.
  */
-static struct slab *__slab_after_free(struct kmem_cache *s, struct slab *slab)
+static bool __slab_stash_empty(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			       struct slab *slab)
+{
+	if (!c || c->nr_empty_pages + (1u << s->order) > SLAB_CPU_EMPTY_PAGES)
+		return false;
+	__slab_list_set(s, slab, SLAB_ON_CPU);
+	slab->next_empty = c->empty;
+	c->empty = slab;
+	c->nr_empty_pages += 1u << s->order;
+	return true;
+}
+
+/* Take a slab off @c's empty stash, or NULL. Caller holds s->lock. */
+static struct slab *__slab_unstash(struct kmem_cache *s,
+				   struct kmem_cache_cpu *c)
+{
+	struct slab *slab = c->empty;
+
+	if (slab) {
+		c->empty = slab->next_empty;
+		c->nr_empty_pages -= 1u << s->order;
+		slab->next_empty = NULL;
+	}
+	return slab;
+}
+
+/*
+ * One object of @slab (not an active slab) was just freed: move the slab from
+ * full to partial; if it is empty and the cache already keeps min_partial
+ * partial slabs, stash it on @c (NULL: no stash) or return it for
+ * discarding. Caller holds s->lock.
+ */
+static struct slab *__slab_after_free(struct kmem_cache *s,
+				      struct kmem_cache_cpu *c,
+				      struct slab *slab)
 {
 	if (slab->list == SLAB_ON_CPU)
 		return NULL;
 	if (slab->inuse == 0 && s->nr_partial >= s->min_partial) {
+		if (__slab_stash_empty(s, c, slab))
+			return NULL;
 		__slab_list_set(s, slab, SLAB_ON_NONE);
 		return slab;
 	}
@@ -546,6 +606,8 @@ static void *slab_alloc_refill(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		c->slab = NULL;
 	}
 	slab = __slab_first(&s->partial);
+	if (!slab)
+		slab = __slab_unstash(s, c);
 	if (slab) {
 		obj = __slab_freeze(s, c, slab);
 		mm_unlock(&s->lock);
@@ -612,8 +674,19 @@ static void *slab_alloc_debug(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 static __attribute__((noinline)) void *
 slab_alloc_slow(struct kmem_cache *s, struct kmem_cache_cpu *c, gfp_t gfp)
 {
+	void *obj;
+
 	if (c->nr_batch)
 		return c->batch[--c->nr_batch];
+	if (c->df_count) {
+		obj = c->df_head;
+		c->df_head = get_fp(s, obj);
+		if (--c->df_count == 0) {
+			c->df_slab = NULL;
+			c->df_tail = NULL;
+		}
+		return obj;
+	}
 	return slab_alloc_refill(s, c, gfp);
 }
 
@@ -663,15 +736,36 @@ void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
  * Free @obj to its (non-debug) @slab: onto slab->freelist; an emptied slab
  * beyond min_partial goes onto @discard. Caller holds s->lock.
  */
-static void __slab_free_one(struct kmem_cache *s, struct slab *slab, void *obj,
-			    struct slab_node *discard)
+static void __slab_free_chain(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			      struct slab *slab, void *head, void *tail,
+			      unsigned int n, struct slab_node *discard)
 {
-	set_fp(s, obj, slab->freelist);
-	slab->freelist = obj;
-	slab->inuse--;
-	slab = __slab_after_free(s, slab);
+	set_fp(s, tail, slab->freelist);
+	slab->freelist = head;
+	slab->inuse -= n;
+	slab = __slab_after_free(s, c, slab);
 	if (slab)
 		node_add(&slab->node, discard);
+}
+
+static void __slab_free_one(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			    struct slab *slab, void *obj,
+			    struct slab_node *discard)
+{
+	__slab_free_chain(s, c, slab, obj, obj, 1, discard);
+}
+
+/* Splice @c's detached freelist back into its slab. Caller holds s->lock. */
+static void __slab_flush_df(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			    struct slab_node *discard)
+{
+	if (c->df_count)
+		__slab_free_chain(s, c, c->df_slab, c->df_head, c->df_tail,
+				  c->df_count, discard);
+	c->df_slab = NULL;
+	c->df_head = NULL;
+	c->df_tail = NULL;
+	c->df_count = 0;
 }
 
 /* Return @c's batched frees to their slabs. Caller holds s->lock. */
@@ -681,13 +775,13 @@ static void __slab_drain_batch(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	while (c->nr_batch) {
 		void *obj = c->batch[--c->nr_batch];
 
-		__slab_free_one(s, slab_of(obj), obj, discard);
+		__slab_free_one(s, c, slab_of(obj), obj, discard);
 	}
 }
 
 static int slab_discard_list(struct kmem_cache *s, struct slab_node *list);
 
-/* The batch is full: drain it and @obj under one lock. */
+/* The batch is full: drain it, the detached freelist and @obj under one lock. */
 static __attribute__((noinline)) void slab_free_batch(struct kmem_cache *s,
 						      struct kmem_cache_cpu *c,
 						      struct slab *slab,
@@ -698,9 +792,53 @@ static __attribute__((noinline)) void slab_free_batch(struct kmem_cache *s,
 	node_init(&discard);
 	mm_lock(&s->lock);
 	__slab_drain_batch(s, c, &discard);
-	__slab_free_one(s, slab, obj, &discard);
+	__slab_flush_df(s, c, &discard);
+	__slab_free_one(s, c, slab, obj, &discard);
 	mm_unlock(&s->lock);
 	slab_discard_list(s, &discard);
+}
+
+/* A run on the detached freelist ended: give it back, start one for @slab. */
+static __attribute__((noinline)) void
+slab_free_new_run(struct kmem_cache *s, struct kmem_cache_cpu *c,
+		  struct slab *slab, void *obj)
+{
+	struct slab_node discard;
+
+	node_init(&discard);
+	mm_lock(&s->lock);
+	__slab_flush_df(s, c, &discard);
+	mm_unlock(&s->lock);
+	slab_discard_list(s, &discard);
+	set_fp(s, obj, NULL);
+	c->df_slab = slab;
+	c->df_head = obj;
+	c->df_tail = obj;
+	c->df_count = 1;
+}
+
+/* Free @obj of @slab, neither @c's active slab nor a debug cache's. */
+static inline void slab_free_nonlocal(struct kmem_cache *s,
+				      struct kmem_cache_cpu *c,
+				      struct slab *slab, void *obj)
+{
+	if (slab == c->df_slab) {
+		set_fp(s, obj, c->df_head);
+		c->df_head = obj;
+		c->df_count++;
+	} else if (!c->df_count) {
+		set_fp(s, obj, NULL);
+		c->df_slab = slab;
+		c->df_head = obj;
+		c->df_tail = obj;
+		c->df_count = 1;
+	} else if (c->df_count >= SLAB_DF_MIN_RUN) {
+		slab_free_new_run(s, c, slab, obj);
+	} else if (mm_likely(c->nr_batch < SLAB_CPU_BATCH)) {
+		c->batch[c->nr_batch++] = obj;
+	} else {
+		slab_free_batch(s, c, slab, obj);
+	}
 }
 
 /* Is @obj on @slab->freelist? Caller holds s->lock. */
@@ -744,7 +882,7 @@ static __attribute__((noinline)) void slab_free_debug(struct kmem_cache *s,
 	set_fp(s, obj, slab->freelist);
 	slab->freelist = obj;
 	slab->inuse--;
-	discard = __slab_after_free(s, slab);
+	discard = __slab_after_free(s, NULL, slab);
 	mm_unlock(&s->lock);
 	if (discard)
 		slab_discard(s, discard);
@@ -774,10 +912,8 @@ static inline void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
 	if (mm_likely(slab == c->slab)) {
 		set_fp(s, obj, c->freelist);
 		c->freelist = obj;
-	} else if (mm_likely(c->nr_batch < SLAB_CPU_BATCH)) {
-		c->batch[c->nr_batch++] = obj;
 	} else {
-		slab_free_batch(s, c, slab, obj);
+		slab_free_nonlocal(s, c, slab, obj);
 	}
 }
 
@@ -816,6 +952,25 @@ struct kmem_cache *kmem_slot_cache(uintptr_t slot)
 
 /* ---- flushing and shrinking ---- */
 
+/*
+ * Give @c's stashed empty slabs to the partial list up to min_partial, the
+ * rest onto @discard. Caller holds s->lock.
+ */
+static void __slab_release_stash(struct kmem_cache *s, struct kmem_cache_cpu *c,
+				 struct slab_node *discard)
+{
+	struct slab *slab;
+
+	while ((slab = __slab_unstash(s, c))) {
+		if (s->nr_partial < s->min_partial) {
+			__slab_list_set(s, slab, SLAB_ON_PARTIAL);
+		} else {
+			__slab_list_set(s, slab, SLAB_ON_NONE);
+			node_add(&slab->node, discard);
+		}
+	}
+}
+
 static void slab_flush_one(struct kmem_cache *s, struct kmem_cache_cpu *c)
 {
 	struct slab_node discard;
@@ -824,9 +979,11 @@ static void slab_flush_one(struct kmem_cache *s, struct kmem_cache_cpu *c)
 	node_init(&discard);
 	mm_lock(&s->lock);
 	__slab_drain_batch(s, c, &discard);
+	__slab_flush_df(s, c, &discard);
 	empty = __slab_deactivate(s, c);
 	if (empty)
 		node_add(&empty->node, &discard);
+	__slab_release_stash(s, c, &discard);
 	mm_unlock(&s->lock);
 	slab_discard_list(s, &discard);
 }
@@ -1342,10 +1499,32 @@ static void check_slab(struct slab_checker *ck, struct slab *slab,
 		check_objects(ck, slab);
 }
 
+/* This CPU's detached freelist: a chain of df_count objects of df_slab. */
+static void check_df(struct slab_checker *ck, struct kmem_cache_cpu *c)
+{
+	unsigned int n = 0;
+	void *p, *last = NULL;
+
+	for (p = c->df_head; p && n <= c->df_count; p = get_fp(ck->s, p)) {
+		if (!c->df_slab || !slab_valid_obj(ck->s, c->df_slab, p) ||
+		    __slab_on_freelist(ck->s, c->df_slab, p)) {
+			check_fail(ck, c->df_slab,
+				   "bad object on the detached freelist");
+			return;
+		}
+		last = p;
+		n++;
+	}
+	if (n != c->df_count || last != c->df_tail)
+		check_fail(ck, c->df_slab, "detached freelist count or tail");
+}
+
 /* This CPU's batched frees: allocated objects of this cache. */
 static void check_batch(struct slab_checker *ck)
 {
 	struct kmem_cache_cpu *c = &ck->s->cpu[mm_cpu_id()];
+
+	check_df(ck, c);
 
 	for (unsigned int i = 0; i < c->nr_batch; i++) {
 		struct slab *slab = slab_of(c->batch[i]);

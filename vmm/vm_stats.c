@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "devices/pvmem_vm.h"
+#include "devices/virtio_vm_stats.h"
 #include "mm/mm.h"
 #include "vmm/guest_stats.h"
 #include "vmm/vm.h"
@@ -122,6 +123,7 @@ void vm_stats_print(struct vm *vm, FILE *out)
 	if (mm && pvmem_vm_device())
 		vm_stats_section(out, "pvmem", vm_stats_pvmem_format, mm);
 	vm_stats_print_rss(vm, out);
+	virtio_vm_print_stats(out);
 	vm_stats_print_guest(out);
 	fflush(out);
 }

@@ -129,6 +129,19 @@ static inline uint64_t rdtsc(void)
 /* Console and reports (guest/console.c). */
 int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void guest_console_flush(void);
+
+/*
+ * A console driver's output: @len bytes of whole lines (or a full buffer).
+ * Return 0 if taken, nonzero to have them go over the debug channel.
+ * Called on any vCPU; the driver serialises.
+ */
+typedef int (*guest_console_out_fn)(const char *buf, unsigned len);
+
+/* Send console output through @fn from now on (NULL: the debug channel). */
+void guest_console_set_output(guest_console_out_fn fn);
+
+/* Failure reports: back to the debug channel for good (no driver needed). */
+void guest_console_panic_mode(void);
 void guest_stage(uint64_t n);
 _Noreturn void guest_done(void);
 _Noreturn void guest_fail(const char *file, int line, const char *fmt, ...)

@@ -22,6 +22,40 @@
 static uint8_t gv_pool[GV_POOL_BYTES] __attribute__((aligned(4096)));
 static size_t gv_pool_used;
 
+/*
+ * Native model: the pool is never freed, so a device probed again (after a
+ * reset, e.g. DEVICE_NEEDS_RESET) gets the rings it had before instead of
+ * leaking 12 KiB per queue. Keyed by window base and queue index.
+ */
+#define GV_MAX_RING_SLOTS 16
+struct gv_ring_slot {
+	uint64_t base;
+	unsigned index;
+	uint8_t *mem;
+};
+static struct gv_ring_slot gv_native_rings[GV_MAX_RING_SLOTS];
+
+static uint8_t *gv_ring_mem(struct gv_dev *dev, unsigned index)
+{
+	unsigned i;
+	uint8_t *mem;
+
+	if (!guest_boot.native)
+		return gv_dma_alloc(dev, 4096 * 3);
+	for (i = 0; i < GV_MAX_RING_SLOTS && gv_native_rings[i].mem; i++) {
+		if (gv_native_rings[i].base == dev->base &&
+		    gv_native_rings[i].index == index) {
+			memset(gv_native_rings[i].mem, 0, 4096 * 3);
+			return gv_native_rings[i].mem;
+		}
+	}
+	mem = gv_dma_alloc(dev, 4096 * 3);
+	if (mem && i < GV_MAX_RING_SLOTS)
+		gv_native_rings[i] =
+			(struct gv_ring_slot){dev->base, index, mem};
+	return mem;
+}
+
 static uint32_t rd(struct gv_dev *dev, unsigned off)
 {
 	return dev->regs[off / 4];
@@ -162,7 +196,7 @@ int gv_setup_queue(struct gv_dev *dev, unsigned index, uint16_t size)
 	while (size > max)
 		size /= 2;
 	/* desc | avail | used, each part aligned: one block, one mapping. */
-	mem = gv_dma_alloc(dev, 4096 * 3);
+	mem = gv_ring_mem(dev, index);
 	if (!mem)
 		return -ENOMEM;
 	q->index = index;

@@ -4,4 +4,5 @@ GUEST_SRCS += guest/virtio/virtio.c
 GUEST_SRCS += guest/virtio/balloon.c
 GUEST_SRCS += guest/virtio/console.c
 GUEST_SRCS += guest/workloads/balloon.c
+GUEST_SRCS += guest/workloads/virtio_hostile.c
 $(BUILD)/guest/guest/virtio/virtio.o: GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDIR)

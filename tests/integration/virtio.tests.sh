@@ -62,3 +62,38 @@ test_virtio_balloon_periodic_stats() {
 	}
 }
 check virtio-balloon-periodic-stats kvm test_virtio_balloon_periodic_stats
+
+# Hostile drivers: every bad PFN refused and counted, every malformed
+# buffer or chain a NEEDS_RESET the VMM counts and survives, a reset
+# recovers the device, and the page database is clean at exit (--check).
+balloon_hostile_test() {
+	run_vmm run --check --stats --memory-model "$1" --timeout 30 \
+		--cmdline workload=balloon-hostile "$GUEST"
+	expect 0 'balloon-hostile: 8 bad PFNs refused, device fine' \
+		'device-writable PFN array: NEEDS_RESET, reset recovers' \
+		'balloon-hostile: done' '^balloon_bad_pfns 8$' \
+		'^balloon_failures 3$' '^balloon_actual_pages 0$'
+}
+test_virtio_balloon_hostile_hosted() { balloon_hostile_test hosted; }
+test_virtio_balloon_hostile_native() { balloon_hostile_test native; }
+
+# $2 bad chains (hosted adds one outside the console's DMA blocks); the
+# last line arrives over virtio again after the final reset.
+virtio_hostile_test() {
+	run_vmm run --check --stats --memory-model "$1" --timeout 30 \
+		--cmdline workload=virtio-hostile "$GUEST"
+	expect 0 "virtio-hostile: $2 bad chains: NEEDS_RESET each" \
+		'descriptor loop|loop' 'virtio-hostile: done' \
+		"^console_failures $2\$" || return 1
+	[ "$(stat_val console_bytes_out)" -gt 0 ] || {
+		why="no console bytes over virtio after recovery"
+		return 1
+	}
+}
+test_virtio_hostile_hosted() { virtio_hostile_test hosted 8; }
+test_virtio_hostile_native() { virtio_hostile_test native 7; }
+
+check virtio-balloon-hostile-hosted kvm test_virtio_balloon_hostile_hosted
+check virtio-balloon-hostile-native kvm test_virtio_balloon_hostile_native
+check virtio-hostile-hosted kvm test_virtio_hostile_hosted
+check virtio-hostile-native kvm test_virtio_hostile_native

@@ -55,6 +55,27 @@ START_TEST(test_kmalloc_class_boundaries)
 }
 END_TEST
 
+/* Every size up to 2 KiB gets the smallest class that holds it. */
+START_TEST(test_kmalloc_every_small_size)
+{
+	static const size_t classes[] = {8,   16,  32,	64,   96,  128,
+					 192, 256, 512, 1024, 2048};
+
+	for (size_t size = 1; size <= 2048; size++) {
+		void *p = kmalloc(size, GFP_KERNEL);
+		size_t want = 0;
+
+		for (unsigned int c = 0; !want; c++)
+			if (classes[c] >= size)
+				want = classes[c];
+		ck_assert_ptr_nonnull(p);
+		ck_assert_msg(ksize(p) == want, "size %zu: ksize %zu, want %zu",
+			      size, ksize(p), want);
+		kfree(p);
+	}
+}
+END_TEST
+
 START_TEST(test_kmalloc_zero_null_and_bad_pointers)
 {
 	char *p = kmalloc(100, GFP_KERNEL), *big = kmalloc(20000, GFP_KERNEL);
@@ -394,6 +415,7 @@ static Suite *kmalloc_suite(void)
 
 	tcase_add_checked_fixture(tc, fx_kmalloc_setup, fx_kmalloc_teardown);
 	tcase_add_test(tc, test_kmalloc_class_boundaries);
+	tcase_add_test(tc, test_kmalloc_every_small_size);
 	tcase_add_test(tc, test_kmalloc_zero_null_and_bad_pointers);
 	tcase_add_test(tc, test_kmalloc_zalloc_calloc_array_dup);
 	tcase_add_test(tc, test_kmalloc_krealloc);

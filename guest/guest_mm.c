@@ -5,7 +5,6 @@
  * slot table, kmalloc, the statistics the guest publishes, and a PRNG for
  * the workloads.
  */
-#include <libfdt.h>
 
 #include "guest.h"
 #include "mm/errno.h"
@@ -89,29 +88,6 @@ static const struct page_source_ops guest_page_source_ops = {
 
 struct page_source guest_page_source = {.ops = &guest_page_source_ops};
 
-/* The end of RAM, from the FDT's /memory nodes (RAM may skip the hole). */
-static uint64_t guest_ram_end(void)
-{
-	const void *fdt = guest_boot.fdt;
-	uint64_t end = 0;
-	int node;
-
-	fdt_for_each_subnode(node, fdt, 0)
-	{
-		const char *name = fdt_get_name(fdt, node, NULL);
-		const fdt64_t *reg;
-		int len;
-
-		if (!name || strncmp(name, "memory@", 7) != 0)
-			continue;
-		reg = fdt_getprop(fdt, node, "reg", &len);
-		if (!reg || len != 16)
-			continue;
-		end = MM_MAX(end, fdt64_to_cpu(reg[0]) + fdt64_to_cpu(reg[1]));
-	}
-	return end;
-}
-
 /* A block for the stack's own tables: from the host, or the native buddy. */
 static void *guest_mm_block(gfp_t gfp, unsigned order)
 {
@@ -131,7 +107,7 @@ static unsigned order_for_bytes(uint64_t bytes)
 
 static int slot_table_init(void)
 {
-	uint64_t frames = guest_ram_end() >> PS_PAGE_SHIFT;
+	uint64_t frames = guest_boot.ram_end >> PS_PAGE_SHIFT;
 	uint64_t nr = (frames + SLOT_CHUNK_FRAMES - 1) / SLOT_CHUNK_FRAMES;
 
 	if (!frames || nr > SLOT_MAX_CHUNKS)

@@ -29,6 +29,22 @@ static uint64_t fdt_read_u64(const void *p)
 	return fdt64_to_cpu(v);
 }
 
+/* Keep guest_boot.ram sorted by base (the FDT does not promise an order). */
+static void boot_add_ram(uint64_t base, uint64_t size)
+{
+	unsigned i = guest_boot.nr_ram++;
+
+	while (i > 0 && guest_boot.ram[i - 1].base > base) {
+		guest_boot.ram[i] = guest_boot.ram[i - 1];
+		i--;
+	}
+	guest_boot.ram[i] = (struct guest_ram_range){base, size};
+	guest_boot.ram_bytes += size;
+	if (base + size > guest_boot.ram_end)
+		guest_boot.ram_end = base + size;
+}
+
+/* Every /memory@ node, once: the memory stacks read guest_boot.ram. */
 static void boot_parse_memory(const void *fdt)
 {
 	int node;
@@ -36,20 +52,22 @@ static void boot_parse_memory(const void *fdt)
 	fdt_for_each_subnode(node, fdt, 0)
 	{
 		const char *name = fdt_get_name(fdt, node, NULL);
-		const void *reg;
+		const char *reg;
+		uint64_t base, size;
 		int len;
 
 		if (!name || strncmp(name, "memory@", 7) != 0)
 			continue;
 		reg = fdt_getprop(fdt, node, "reg", &len);
 		GUEST_ASSERT(reg && len == 16);
-		guest_boot.ram_bytes += fdt_read_u64((const char *)reg + 8);
-		guest_printf(
-			"  memory [0x%llx, 0x%llx)\n",
-			(unsigned long long)fdt_read_u64(reg),
-			(unsigned long long)(fdt_read_u64(reg) +
-					     fdt_read_u64((const char *)reg +
-							  8)));
+		base = fdt_read_u64(reg);
+		size = fdt_read_u64(reg + 8);
+		GUEST_ASSERT(base + size > base);
+		GUEST_ASSERT(guest_boot.nr_ram < GUEST_MAX_RAM_RANGES);
+		boot_add_ram(base, size);
+		guest_printf("  memory [0x%llx, 0x%llx)\n",
+			     (unsigned long long)base,
+			     (unsigned long long)(base + size));
 	}
 }
 

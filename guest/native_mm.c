@@ -4,7 +4,6 @@
  * model (native_mm.h): the same mm/ code the VMM runs for the hosted model,
  * here compiled freestanding and run at CPL 3 over the guest's RAM.
  */
-#include <libfdt.h>
 
 #include "guest.h"
 #include "mm/errno.h"
@@ -23,44 +22,21 @@ static void native_zero(void *opaque, uint64_t pfn, uint64_t nr)
 
 static const struct mm_ops native_ops = {.zero = native_zero};
 
-static void native_insert_sorted(unsigned n, struct mm_range r)
-{
-	unsigned i = n;
-
-	while (i > 0 && native_ranges[i - 1].start_pfn > r.start_pfn) {
-		native_ranges[i] = native_ranges[i - 1];
-		i--;
-	}
-	native_ranges[i] = r;
-}
-
-/* The FDT's /memory@ nodes as page ranges, sorted; 0 if none. */
+/* guest_boot.ram (sorted at boot) as whole page ranges; 0 if none. */
 static unsigned native_read_ranges(void)
 {
-	const void *fdt = guest_boot.fdt;
 	unsigned n = 0;
-	int node;
 
-	fdt_for_each_subnode(node, fdt, 0)
-	{
-		const char *name = fdt_get_name(fdt, node, NULL);
-		const fdt64_t *reg;
-		uint64_t base, size;
-		int len;
+	for (unsigned i = 0; i < guest_boot.nr_ram && n < NATIVE_MAX_RANGES;
+	     i++) {
+		uint64_t base = guest_boot.ram[i].base;
+		uint64_t size = guest_boot.ram[i].size;
 
-		if (!name || strncmp(name, "memory@", 7) != 0)
+		if (size < PAGE_SIZE)
 			continue;
-		reg = fdt_getprop(fdt, node, "reg", &len);
-		if (!reg || len != 16 || n == NATIVE_MAX_RANGES)
-			continue;
-		base = fdt64_to_cpu(reg[0]);
-		size = fdt64_to_cpu(reg[1]);
-		if (size < PAGE_SIZE || base + size < base)
-			continue;
-		native_insert_sorted(
-			n++,
+		native_ranges[n++] =
 			(struct mm_range){MM_ADDR_TO_PFN(base + PAGE_SIZE - 1),
-					  MM_ADDR_TO_PFN(base + size)});
+					  MM_ADDR_TO_PFN(base + size)};
 	}
 	return n;
 }

@@ -97,11 +97,23 @@ static inline unsigned guest_cpu_id(void)
 	return (unsigned)this_cpu()->cpu;
 }
 
+#define GUEST_MAX_RAM_RANGES 8
+
+/* A RAM range from an FDT /memory node, in bytes. */
+struct guest_ram_range {
+	uint64_t base;
+	uint64_t size;
+};
+
 /* Boot information parsed from the FDT at CPL 3. */
 struct guest_boot_info {
 	const void *fdt;
 	unsigned nr_cpus;
 	uint64_t ram_bytes;
+	uint64_t ram_end; /* end of the highest RAM range */
+	/* The /memory nodes, sorted by base, parsed once at boot. */
+	struct guest_ram_range ram[GUEST_MAX_RAM_RANGES];
+	unsigned nr_ram;
 	bool native;
 	const char *bootargs;
 	uint64_t kernel_end;

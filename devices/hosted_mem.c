@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "devices/hosted_mem.h"
@@ -14,7 +15,8 @@
 struct hosted_mem {
 	const struct guest_mem *mem;
 	struct mm *mm;
-	void *meta;
+	void *meta; /* mmap'd frame database, meta_size bytes */
+	size_t meta_size;
 	uint64_t ram_pages;
 	atomic_uint_fast64_t zero_calls, zero_pages;
 	atomic_uint_fast64_t discard_calls, discard_pages, discard_errors;
@@ -123,6 +125,7 @@ static int hosted_mem_init_mm(struct hosted_mem *hm,
 		.movable_pages = MM_ADDR_TO_PFN(cfg->movable_bytes),
 		.ops = &hosted_mem_ops,
 		.opaque = hm,
+		.meta_zeroed = true,
 	};
 	size_t size;
 	int err;
@@ -133,10 +136,18 @@ static int hosted_mem_init_mm(struct hosted_mem *hm,
 	size = mm_meta_size(&mc);
 	if (size == 0)
 		return -EINVAL;
-	size = (size + 63) & ~(size_t)63;
-	hm->meta = aligned_alloc(64, size);
-	if (!hm->meta)
+	/*
+	 * Fresh anonymous memory is zero and costs nothing until touched, so
+	 * the frame database's RSS follows the frames the guest uses.
+	 */
+	size = (size + 4095) & ~(size_t)4095;
+	hm->meta = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (hm->meta == MAP_FAILED) {
+		hm->meta = NULL;
 		return -ENOMEM;
+	}
+	hm->meta_size = size;
 	err = mm_init(&hm->mm, &mc, hm->meta, size);
 	if (err)
 		return err;
@@ -167,7 +178,8 @@ void hosted_mem_destroy(struct hosted_mem *hm)
 {
 	if (!hm)
 		return;
-	free(hm->meta);
+	if (hm->meta)
+		munmap(hm->meta, hm->meta_size);
 	free(hm);
 }
 

@@ -106,6 +106,13 @@ struct mm_config {
 	unsigned pcp_high;	/* per-CPU list high mark; 0: default */
 	unsigned pcp_batch;	/* per-CPU refill/drain batch; 0: default */
 	bool pcp_disabled;	/* order 0 goes straight to the buddy lists */
+	/*
+	 * The metadata handed to mm_init() is already zero (fresh anonymous
+	 * mmap): mm_init() then writes only the struct mm header and the
+	 * heads of the initial free blocks, so the frame database takes host
+	 * memory only as frames are used, as Linux's sparse vmemmap does.
+	 */
+	bool meta_zeroed;
 	const struct mm_ops *ops;
 	void *opaque;
 };

@@ -531,7 +531,12 @@ int mm_init(struct mm **out, const struct mm_config *cfg, void *meta,
 	need = mm_meta_size(cfg);
 	if (meta_size < need)
 		return -ENOSPC;
-	mm_memset(meta, 0, need);
+	/*
+	 * A zeroed struct page is a FREE tail frame with no flags: only the
+	 * header must be cleared when the caller's memory is already zero.
+	 * Links need no initial value: they are read only through list heads.
+	 */
+	mm_memset(meta, 0, cfg->meta_zeroed ? sizeof(*mm) : need);
 	mm->nr_ranges = n;
 	mm_memcpy(mm->ranges, r, sizeof(r));
 	mm->nr_frames = frames;
@@ -562,8 +567,6 @@ int mm_init(struct mm **out, const struct mm_config *cfg, void *meta,
 				pcp->head[t] = MM_NO_LINK;
 		}
 	}
-	for (uint64_t i = 0; i < frames; i++)
-		mm->frames[i].next = mm->frames[i].prev = MM_NO_LINK;
 	init_free_all(mm);
 	*out = mm;
 	return 0;

@@ -152,8 +152,12 @@ static void setup_random(void)
 	}
 }
 
-/* Prints "R <index> <ours ns> <peer ns>" per pattern. */
-static int run_worker(void)
+/*
+ * Prints "R <index> <ours ns> <peer ns>" per pattern; with @profile >= 0,
+ * runs only pattern @profile's "ours" side once, without warm-up or peer (for
+ * valgrind --tool=callgrind, whose instruction counts need a short run).
+ */
+static int run_worker(int profile)
 {
 	struct host_page_source *hps =
 		host_page_source_create(256ul << (20 - PS_PAGE_SHIFT), 0);
@@ -174,7 +178,9 @@ static int run_worker(void)
 		return 1;
 	}
 	setup_random();
-	for (int i = 0; i < NR_PATTERNS; i++) {
+	if (profile >= 0)
+		printf("P %d %.2f\n", profile, patterns[profile].ours());
+	for (int i = 0; i < NR_PATTERNS && profile < 0; i++) {
 		double ours = median_of(patterns[i].ours);
 		double peer = median_of(patterns[i].peer);
 
@@ -267,7 +273,17 @@ int main(int argc, char **argv)
 	int failed = 0;
 
 	if (argc > 1 && !strcmp(argv[1], "--worker"))
-		return run_worker();
+		return run_worker(-1);
+	if (argc > 2 && !strcmp(argv[1], "--profile")) {
+		int idx = atoi(argv[2]);
+
+		if (idx < 0 || idx >= NR_PATTERNS) {
+			fprintf(stderr, "bench_slab: --profile 0..%d\n",
+				NR_PATTERNS - 1);
+			return 2;
+		}
+		return run_worker(idx);
+	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
 		fprintf(stderr, "bench_slab: readlink: %s\n", strerror(errno));

@@ -112,6 +112,8 @@ struct kmem_cache_cpu {
 	unsigned int nr_empty_pages; /* in the empty stash */
 	struct slab *empty;	     /* stash of empty slabs; under lock */
 	void *batch[SLAB_CPU_BATCH];
+	/* batch[i]'s slab, known at free: the drain need not look it up. */
+	struct slab *batch_slab[SLAB_CPU_BATCH];
 } __attribute__((aligned(SLAB_CACHE_LINE)));
 
 struct kmem_cache {
@@ -782,9 +784,9 @@ static void __slab_drain_batch(struct kmem_cache *s, struct kmem_cache_cpu *c,
 			       struct slab_node *discard)
 {
 	while (c->nr_batch) {
-		void *obj = c->batch[--c->nr_batch];
+		unsigned int i = --c->nr_batch;
 
-		__slab_free_one(s, c, slab_of(obj), obj, discard);
+		__slab_free_one(s, c, c->batch_slab[i], c->batch[i], discard);
 	}
 }
 
@@ -846,6 +848,7 @@ static inline void slab_free_nonlocal(struct kmem_cache *s,
 	} else if (mm_likely(c->nr_batch < SLAB_CPU_BATCH)) {
 		/* The drain writes the free pointer: fetch the line now. */
 		__builtin_prefetch((char *)obj + s->offset, 1);
+		c->batch_slab[c->nr_batch] = slab;
 		c->batch[c->nr_batch++] = obj;
 	} else {
 		slab_free_batch(s, c, slab, obj);
@@ -1540,7 +1543,7 @@ static void check_batch(struct slab_checker *ck)
 	for (unsigned int i = 0; i < c->nr_batch; i++) {
 		struct slab *slab = slab_of(c->batch[i]);
 
-		if (!slab || slab->cache != ck->s ||
+		if (!slab || slab->cache != ck->s || slab != c->batch_slab[i] ||
 		    !slab_valid_obj(ck->s, slab, c->batch[i]) ||
 		    __slab_on_freelist(ck->s, slab, c->batch[i]))
 			check_fail(ck, slab, "bad object in the per-CPU batch");

@@ -229,18 +229,20 @@ static int balloon_deflate_cb(void *opaque, struct virtq *vq,
 }
 
 /*
- * Free page reporting (native model): each device-writable buffer *is* a
- * free block of the guest. The frames stay the guest's; only their backing
- * goes, so they read as zeros when the guest next uses them. Every frame
- * must be one the guest holds: a report cannot discard a DMA block, the
- * balloon's or the kernel's frames.
+ * Free page reporting (native model). The driver hands over free blocks of
+ * its own allocator as device-writable buffers (virtio 1.2 5.5.6.7; Linux
+ * adds them with virtqueue_add_inbuf(), QEMU reads in_sg), which the device
+ * never writes: it drops their backing and gives them back. The frames stay
+ * the guest's (FRAME_GUEST) and read as zeros on next touch; the database
+ * records it with PG_DISCARDED. Every frame must be one the guest holds: a
+ * report cannot discard a DMA block, the balloon's or the kernel's frames.
+ * The whole buffer is checked before anything is discarded.
  */
-static int balloon_report_cb(void *opaque, struct virtq *vq,
-			     struct virtq_chain *c, uint32_t *written)
+static int balloon_report_check(struct virtio_balloon *b,
+				const struct virtq_chain *c)
 {
-	struct virtio_balloon *b = opaque;
-
-	*written = 0;
+	if (c->nr_read)
+		return -EPROTO; /* the blocks are device-writable */
 	for (unsigned s = 0; s < c->nr_segs; s++) {
 		uint64_t gpa = c->segs[s].gpa, len = c->segs[s].len;
 
@@ -253,8 +255,37 @@ static int balloon_report_cb(void *opaque, struct virtq *vq,
 			if (!pg || pg->state != FRAME_GUEST)
 				return -EPERM;
 		}
-		if (guest_mem_discard(b->p.mem, gpa, len) == 0)
-			b->reported_pages += len / PAGE_SIZE;
+	}
+	return 0;
+}
+
+static int balloon_report_cb(void *opaque, struct virtq *vq,
+			     struct virtq_chain *c, uint32_t *written)
+{
+	struct virtio_balloon *b = opaque;
+	int err = balloon_report_check(b, c);
+
+	*written = 0;
+	if (err)
+		return err;
+	for (unsigned s = 0; s < c->nr_segs; s++) {
+		uint64_t gpa = c->segs[s].gpa, len = c->segs[s].len;
+		int64_t marked;
+
+		if (!len)
+			continue;
+		marked = mm_mark_discarded(b->p.mm, MM_ADDR_TO_PFN(gpa),
+					   len / PAGE_SIZE);
+		if (marked < 0)
+			return (int)marked; /* checked above: cannot happen */
+		err = guest_mem_discard(b->p.mem, gpa, len);
+		if (err)
+			balloon_log(b,
+				    "report: discard of [0x%llx, +%llu) "
+				    "failed: %s",
+				    (unsigned long long)gpa,
+				    (unsigned long long)len, strerror(-err));
+		b->reported_pages += len / PAGE_SIZE;
 	}
 	return 0;
 }

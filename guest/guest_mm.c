@@ -7,6 +7,7 @@
  */
 
 #include "guest.h"
+#include "guest/virtio/balloon.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
 #include "mm/kmalloc.h"
@@ -33,7 +34,7 @@ static struct bvm_guest_stats *stats_buf;
 static size_t stats_text_max;
 static bool guest_mm_ready;
 
-static void *gps_alloc_pages(void *opaque, gfp_t gfp, unsigned int order)
+static void *gps_source_alloc(gfp_t gfp, unsigned int order)
 {
 	if (guest_boot.native)
 		return native_mm_alloc(gfp, order);
@@ -41,6 +42,27 @@ static void *gps_alloc_pages(void *opaque, gfp_t gfp, unsigned int order)
 	if (order == 0 && !(gfp & GFP_ZONEMASK))
 		return page_cache_get();
 	return pv_alloc_block(gfp & PVMEM_GFP_ALLOWED, order);
+}
+
+/* Pages deflated per OOM retry: Linux's VIRTIO_BALLOON_OOM_NR_PAGES. */
+#define GPS_OOM_DEFLATE_PAGES 256
+
+/*
+ * The source is dry (hosted: the page cache is empty and the host refused;
+ * native: the guest's buddy is empty): take one batch back from the balloon
+ * (DEFLATE_ON_OOM) and retry once. The balloon refuses while it is itself
+ * moving pages, so its own allocations never recurse into a deflate;
+ * __GFP_NORETRY callers (free page reporting) just fail.
+ */
+static void *gps_alloc_pages(void *opaque, gfp_t gfp, unsigned int order)
+{
+	void *p = gps_source_alloc(gfp, order);
+
+	if (mm_likely(p) || (gfp & __GFP_NORETRY))
+		return p;
+	if (gballoon_deflate_on_oom(GPS_OOM_DEFLATE_PAGES) == 0)
+		return NULL;
+	return gps_source_alloc(gfp, order);
 }
 
 /* Pages below 16 MiB go home at once: ZONE_DMA is scarce. */

@@ -14,6 +14,15 @@
 static struct mm *native_instance;
 static struct mm_range native_ranges[NATIVE_MAX_RANGES];
 
+/*
+ * One bit per 2 MiB chunk of guest-physical space: reported to the host
+ * (free page reporting) and not allocated since. Set by the reporter,
+ * cleared by every allocation that touches the chunk.
+ */
+#define CHUNK_ORDER   PAGEBLOCK_ORDER
+#define NATIVE_CHUNKS (1u << 16) /* 128 GiB */
+static uint64_t chunk_reported[NATIVE_CHUNKS / 64];
+
 /* __GFP_ZERO: the guest zeroes its own frames (identity map). */
 static void native_zero(void *opaque, uint64_t pfn, uint64_t nr)
 {
@@ -76,6 +85,50 @@ struct mm *native_mm(void)
 	return native_instance;
 }
 
+/* Visit the chunks [pfn, pfn + nr) touches; false if one is beyond. */
+static bool chunk_span(uint64_t pfn, uint64_t nr, uint64_t *lo, uint64_t *hi)
+{
+	*lo = pfn >> CHUNK_ORDER;
+	*hi = (pfn + nr + (1ull << CHUNK_ORDER) - 1) >> CHUNK_ORDER;
+	return nr && *hi <= NATIVE_CHUNKS;
+}
+
+static void chunks_clear(uint64_t pfn, uint64_t nr)
+{
+	uint64_t lo, hi;
+
+	if (!chunk_span(pfn, nr, &lo, &hi))
+		return;
+	for (uint64_t c = lo; c < hi; c++)
+		__atomic_fetch_and(&chunk_reported[c / 64], ~(1ull << (c % 64)),
+				   __ATOMIC_RELAXED);
+}
+
+void native_mm_set_chunk_reported(uint64_t pfn, uint64_t nr)
+{
+	uint64_t lo, hi;
+
+	if (!chunk_span(pfn, nr, &lo, &hi))
+		return;
+	for (uint64_t c = lo; c < hi; c++)
+		__atomic_fetch_or(&chunk_reported[c / 64], 1ull << (c % 64),
+				  __ATOMIC_RELAXED);
+}
+
+bool native_mm_chunk_reported(uint64_t pfn, uint64_t nr)
+{
+	uint64_t lo, hi;
+
+	if (!chunk_span(pfn, nr, &lo, &hi))
+		return false;
+	for (uint64_t c = lo; c < hi; c++)
+		if (!(__atomic_load_n(&chunk_reported[c / 64],
+				      __ATOMIC_RELAXED) &
+		      (1ull << (c % 64))))
+			return false;
+	return true;
+}
+
 void *native_mm_alloc(gfp_t gfp, unsigned order)
 {
 	uint64_t pfn;
@@ -83,6 +136,8 @@ void *native_mm_alloc(gfp_t gfp, unsigned order)
 	if (!native_instance ||
 	    mm_alloc_pages(native_instance, gfp, order, &pfn) < 0)
 		return NULL;
+	/* The guest may write it now: its chunk needs reporting again. */
+	chunks_clear(pfn, 1ull << order);
 	return (void *)(uintptr_t)MM_PFN_TO_ADDR(pfn);
 }
 

@@ -2,7 +2,8 @@
 /*
  * mm/frame_state.c - operations on ranges of frames: reserving boot data,
  * moving allocated frames between GUEST, DMA and BALLOON, free page
- * reporting (discard), and setting pageblock migratetypes (CMA, ISOLATE).
+ * reporting (discard of free frames, and of GUEST frames the guest reported
+ * free in the native model), and setting pageblock migratetypes (CMA, ISOLATE).
  */
 #include "mm_internal.h"
 
@@ -179,9 +180,76 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 			to == FRAME_DMA ? owner : 0;
 		zone->nr_state[from]--;
 		zone->nr_state[to]++;
+		/* Only GUEST frames carry the flag; BALLOON gets discarded
+		 * anyway, DMA must be backed. */
+		if (from == FRAME_GUEST &&
+		    (__atomic_fetch_and(
+			     &mm->frames[mm_rng_idx(r, pfn + i)].flags,
+			     (uint8_t)~PG_DISCARDED, __ATOMIC_RELAXED) &
+		     PG_DISCARDED))
+			__atomic_fetch_sub(&zone->guest_discarded, 1,
+					   __ATOMIC_RELAXED);
 	}
 	zones_unlock(mm, mask);
 	return 0;
+}
+
+void __mm_forget_discarded(struct mm *mm, struct zone *zone,
+			   const struct mm_rng *r, uint64_t pfn, uint64_t nr)
+{
+	uint64_t cleared = 0;
+
+	for (uint64_t i = 0; i < nr; i++) {
+		struct page *p = &mm->frames[mm_rng_idx(r, pfn + i)];
+
+		if (mm_page_state(p) == FRAME_GUEST &&
+		    (__atomic_fetch_and(&p->flags, (uint8_t)~PG_DISCARDED,
+					__ATOMIC_RELAXED) &
+		     PG_DISCARDED))
+			cleared++;
+	}
+	if (cleared)
+		__atomic_fetch_sub(&zone->guest_discarded, cleared,
+				   __ATOMIC_RELAXED);
+}
+
+/* Is every frame of [pfn, pfn + nr) GUEST? Caller holds the zone locks. */
+static bool range_all_guest(const struct mm *mm, const struct mm_rng *r,
+			    uint64_t pfn, uint64_t nr)
+{
+	for (uint64_t i = 0; i < nr; i++)
+		if (mm_page_state(&mm->frames[mm_rng_idx(r, pfn + i)]) !=
+		    FRAME_GUEST)
+			return false;
+	return true;
+}
+
+int64_t mm_mark_discarded(struct mm *mm, uint64_t pfn, uint64_t nr)
+{
+	const struct mm_rng *r = range_present(mm, pfn, nr);
+	int64_t marked = 0;
+	unsigned mask;
+
+	if (!r)
+		return -ERANGE;
+	mask = zones_lock_range(mm, pfn, nr);
+	if (!range_all_guest(mm, r, pfn, nr)) {
+		zones_unlock(mm, mask);
+		return -EINVAL;
+	}
+	for (uint64_t i = 0; i < nr; i++) {
+		struct page *p = &mm->frames[mm_rng_idx(r, pfn + i)];
+		struct zone *zone = &mm->zones[mm_zone_of_pfn(mm, pfn + i)];
+
+		if (__atomic_fetch_or(&p->flags, PG_DISCARDED,
+				      __ATOMIC_RELAXED) &
+		    PG_DISCARDED)
+			continue;
+		__atomic_fetch_add(&zone->guest_discarded, 1, __ATOMIC_RELAXED);
+		marked++;
+	}
+	zones_unlock(mm, mask);
+	return marked;
 }
 
 /*

@@ -198,6 +198,18 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 uint64_t mm_report_free(struct mm *mm, unsigned min_order);
 
 /**
+ * mm_mark_discarded() - record that the host released the backing of the
+ * GUEST frames [pfn, pfn + nr) (free page reporting, native model: the
+ * guest still owns them and its own allocator treats them as free; they
+ * read as zeros on next touch). All or nothing: every frame must be
+ * FRAME_GUEST. The flag goes away when a frame changes state or its block
+ * is freed. Precondition: nobody frees these frames concurrently.
+ * Return: frames newly marked (>= 0), -ERANGE (not all in one RAM range)
+ * or -EINVAL (a frame is not GUEST); on error nothing changes.
+ */
+int64_t mm_mark_discarded(struct mm *mm, uint64_t pfn, uint64_t nr);
+
+/**
  * mm_drain_pcp() - return every per-CPU list to the buddy lists (exact
  * statistics, tests, before a reservation).
  * Precondition: mm/ is quiescent: no other thread is inside an mm_*() call
@@ -250,7 +262,8 @@ struct mm_zone_info {
 struct mm_stats {
 	uint64_t frames[FRAME_NR_STATES]; /* adds up to total */
 	uint64_t total;
-	uint64_t discarded;
+	uint64_t discarded;	  /* free frames without backing */
+	uint64_t guest_discarded; /* GUEST frames without backing */
 	uint64_t pcp_frames;
 	uint64_t alloc_ok, alloc_fail, free_ok, bad_free;
 	uint64_t fallback_steal; /* pageblocks taken over by another mt */

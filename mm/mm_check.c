@@ -16,6 +16,7 @@ struct check {
 	uint64_t pcp_frames[MM_NR_ZONES];
 	uint64_t free_pages[MM_NR_ZONES];
 	uint64_t discarded[MM_NR_ZONES];
+	uint64_t guest_discarded[MM_NR_ZONES];
 	uint64_t backed[MM_NR_ZONES][MAX_ORDER];
 	uint64_t states[MM_NR_ZONES][FRAME_NR_STATES];
 };
@@ -101,10 +102,24 @@ static int check_alloc_block(struct check *c, int z, const struct mm_rng *r,
 		return fail(c, "allocated block misaligned or too long", pfn);
 	for (uint64_t i = 0; i < size; i++) {
 		uint8_t s = mm_page_state(p + i);
+		uint8_t flags = p[i].flags & (uint8_t)~PG_DISCARDED;
 
-		if (s == FRAME_FREE || s == FRAME_RESERVED || (i && p[i].flags))
+		if (s == FRAME_FREE || s == FRAME_RESERVED || (i && flags))
 			return fail(c, "allocated block has a bad frame",
 				    pfn + i);
+		/*
+		 * Only a frame the guest holds may lack backing (reported
+		 * free in the native model); DMA must be backed, BALLOON
+		 * frames are discarded by definition and carry no flag.
+		 */
+		if (p[i].flags & PG_DISCARDED) {
+			if (s != FRAME_GUEST)
+				return fail(c,
+					    "PG_DISCARDED on a frame "
+					    "that is not GUEST",
+					    pfn + i);
+			c->guest_discarded[z]++;
+		}
 		c->states[z][s]++;
 	}
 	return (int)size;
@@ -208,6 +223,8 @@ static int check_lists(struct check *c, int z)
 		return fail(c, "zone free_pages disagrees", z);
 	if (zone->discarded != c->discarded[z])
 		return fail(c, "zone discarded count disagrees", z);
+	if (zone->guest_discarded != c->guest_discarded[z])
+		return fail(c, "zone GUEST discarded count disagrees", z);
 	return 0;
 }
 

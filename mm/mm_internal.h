@@ -61,6 +61,8 @@ struct zone {
 	uint64_t lowmem_reserve[MM_NR_ZONES];
 	uint64_t free_pages; /* in the buddy lists (pcp frames excluded) */
 	uint64_t discarded;  /* free buddy frames with PG_DISCARDED */
+	/* GUEST frames with PG_DISCARDED (mm_mark_discarded()); atomic. */
+	uint64_t guest_discarded;
 	uint64_t fallback_steal;
 	int64_t nr_state[FRAME_NR_STATES]; /* plus the pcp deltas */
 	struct free_area area[MAX_ORDER];
@@ -196,6 +198,12 @@ bool zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
 
 void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 			unsigned order, uint8_t discarded);
+/*
+ * Forget that GUEST frames [pfn, pfn + nr) of one range and zone were
+ * discarded (they are changing state or being freed).
+ */
+void __mm_forget_discarded(struct mm *mm, struct zone *zone,
+			   const struct mm_rng *r, uint64_t pfn, uint64_t nr);
 int __rmqueue(struct mm *mm, struct zone *zone, unsigned order, int mt,
 	      uint32_t *idx);
 void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx);

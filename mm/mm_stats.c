@@ -109,6 +109,8 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
 		for (unsigned c = 0; c < MM_NR_CPUS; c++)
 			out->pcp_frames += mm->pcp[c][z].count;
 		out->discarded += zone->discarded;
+		out->guest_discarded += __atomic_load_n(&zone->guest_discarded,
+							__ATOMIC_RELAXED);
 		out->fallback_steal += zone->fallback_steal;
 	}
 	mm_unlock_all(mm);

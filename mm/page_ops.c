@@ -310,6 +310,11 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 	if (pfn + (1ull << order) > MM_MIN(r->end_pfn, mm->zones[zt].end_pfn))
 		return bad_free(mm, pfn, order, -EINVAL,
 				"block reaches outside its zone");
+	/* Freed frames are backed or not as the free lists say: forget. */
+	if (mm_unlikely(__atomic_load_n(&mm->zones[zt].guest_discarded,
+					__ATOMIC_RELAXED)))
+		__mm_forget_discarded(mm, &mm->zones[zt], r, pfn,
+				      1ull << order);
 	idx = mm_rng_idx(r, pfn);
 	p = &mm->frames[idx];
 	cpu = mm_cpu_id();

@@ -31,6 +31,14 @@ struct mm *native_mm(void);
  */
 void *native_mm_alloc(gfp_t gfp, unsigned order);
 
+/*
+ * Free page reporting bookkeeping, per 2 MiB chunk: mark [pfn, pfn + nr)
+ * reported; are all its chunks still reported (none allocated since)?
+ * Atomic bits: allocations on any vCPU clear them.
+ */
+void native_mm_set_chunk_reported(uint64_t pfn, uint64_t nr);
+bool native_mm_chunk_reported(uint64_t pfn, uint64_t nr);
+
 /* Give back a block from native_mm_alloc() with its order; 0 or -errno. */
 int native_mm_free(void *addr, unsigned order);
 

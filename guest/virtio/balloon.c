@@ -18,6 +18,8 @@
 #include "guest/virtio/virtio_guest.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
+#include "mm/mm.h"
+#include "native_mm.h"
 #include "pvmem_guest.h"
 
 #define PFNS_PER_BUF 256
@@ -27,7 +29,7 @@
 
 static struct gv_dev bdev;
 static bool ready;
-static struct gv_queue *inflateq, *deflateq, *statsq;
+static struct gv_queue *inflateq, *deflateq, *statsq, *reportq;
 /* PFN buffers and the stats buffer: DMA memory the device may read. */
 static uint32_t *pfn_bufs;
 static struct virtio_balloon_stat *stats_buf;
@@ -37,6 +39,12 @@ static uint64_t nr_held, max_held;
 static uint32_t target;
 static gballoon_shrink_fn shrinker;
 static struct gballoon_info info;
+/*
+ * Set while the driver moves pages: its own allocations (inflate) go
+ * through the page source, whose OOM path calls gballoon_deflate_on_oom();
+ * that must not deflate in the middle of an inflate.
+ */
+static bool busy;
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -292,8 +300,9 @@ bool gballoon_service(uint64_t max_pages)
 {
 	uint64_t moved = 0;
 
-	if (!ready)
-		return true;
+	if (!ready || busy)
+		return !ready;
+	busy = true;
 	take_interrupts();
 	while (!info.needs_reset && nr_held != target &&
 	       (!max_pages || moved < max_pages)) {
@@ -307,6 +316,7 @@ bool gballoon_service(uint64_t max_pages)
 		take_interrupts();
 	}
 	info.target = target;
+	busy = false;
 	return nr_held == target;
 }
 
@@ -314,15 +324,121 @@ uint64_t gballoon_deflate_on_oom(uint64_t pages)
 {
 	uint64_t n;
 
-	if (!ready ||
+	/* The driver runs on vCPU 0 only; the others just fail. */
+	if (!ready || busy || guest_cpu_id() != 0 ||
 	    !(bdev.features & VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM)))
 		return 0;
+	busy = true;
 	n = deflate(pages);
 	if (n) {
 		info.oom_deflated += n;
 		set_actual();
 	}
+	busy = false;
 	return n;
+}
+
+/*
+ * Free page reporting (native model, VIRTIO_BALLOON_F_REPORTING): free
+ * blocks of the guest's own buddy are isolated by allocating them, handed
+ * to the device REPORT_CHAIN at a time as device-writable buffers (virtio
+ * 1.2 5.5.6.7, as Linux does), and freed back once the device has used
+ * them: the host has dropped their backing and they read as zeros.
+ * Blocks stay isolated for the whole pass, so a pass sees each free block
+ * once; a block whose 2 MiB chunks were all reported and not allocated
+ * since (native_mm_chunk_reported()) is held but not sent again.
+ */
+#define REPORT_ORDER	PAGEBLOCK_ORDER /* 2 MiB, as Linux */
+#define REPORT_CHAIN	32		/* blocks per notification */
+#define REPORT_MAX_HELD 4096		/* blocks per pass: 8 GiB at order 9 */
+#define REPORT_GFP	(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY)
+
+static uint64_t report_held[REPORT_MAX_HELD];
+static uint8_t report_orders[REPORT_MAX_HELD];
+
+/* Send @n blocks starting at held[@first] in one chain; wait for it. */
+static void report_send(unsigned first, unsigned n)
+{
+	struct gv_buf bufs[REPORT_CHAIN];
+
+	for (unsigned i = 0; i < n; i++)
+		bufs[i] = (struct gv_buf){
+			MM_PFN_TO_ADDR(report_held[first + i]),
+			(uint32_t)(PAGE_SIZE << report_orders[first + i]),
+			true};
+	GUEST_ASSERT_EQ(gv_add(reportq, bufs, n, bufs), 0);
+	gv_kick(&bdev, reportq);
+	while (!gv_get_used(reportq, NULL)) {
+		if (gv_status(&bdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+			info.needs_reset = true;
+			return;
+		}
+		__builtin_ia32_pause();
+	}
+	info.report_chains++;
+}
+
+/* Isolate the next free block (largest order first); false if none. */
+static bool report_isolate(unsigned idx, bool *fresh)
+{
+	struct mm *mm = native_mm();
+
+	for (unsigned o = MAX_ORDER - 1; o >= REPORT_ORDER; o--) {
+		uint64_t pfn;
+
+		if (mm_alloc_pages(mm, REPORT_GFP, o, &pfn) < 0)
+			continue;
+		report_held[idx] = pfn;
+		report_orders[idx] = (uint8_t)o;
+		*fresh = !native_mm_chunk_reported(pfn, 1ull << o);
+		return true;
+	}
+	return false;
+}
+
+uint64_t gballoon_report_free(void)
+{
+	unsigned nheld = 0, batch = 0;
+	uint64_t pages = 0;
+	bool fresh;
+
+	if (!reportq || busy || guest_cpu_id() != 0 || info.needs_reset)
+		return 0;
+	busy = true;
+	while (nheld < REPORT_MAX_HELD && report_isolate(nheld, &fresh)) {
+		if (!fresh) {
+			/* Keep it out of the way, unsent, behind the batch. */
+			uint64_t pfn = report_held[nheld];
+			uint8_t o = report_orders[nheld];
+
+			report_held[nheld] = report_held[nheld - batch];
+			report_orders[nheld] = report_orders[nheld - batch];
+			report_held[nheld - batch] = pfn;
+			report_orders[nheld - batch] = o;
+			nheld++;
+			continue;
+		}
+		pages += 1ull << report_orders[nheld];
+		nheld++;
+		if (++batch == REPORT_CHAIN) {
+			report_send(nheld - batch, batch);
+			batch = 0;
+		}
+	}
+	if (batch)
+		report_send(nheld - batch, batch);
+	for (unsigned i = 0; i < nheld; i++) {
+		if (!info.needs_reset)
+			native_mm_set_chunk_reported(report_held[i],
+						     1ull << report_orders[i]);
+		GUEST_ASSERT_EQ(mm_free_pages(native_mm(), report_held[i],
+					      report_orders[i]),
+				0);
+	}
+	info.reported_pages += info.needs_reset ? 0 : pages;
+	info.report_passes++;
+	busy = false;
+	return pages;
 }
 
 static int setup_buffers(void)
@@ -344,6 +460,10 @@ int gballoon_init(void)
 {
 	uint64_t wanted = VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) |
 			  VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+
+	/* Hosted, free memory goes back through pvmem: nothing to report. */
+	if (guest_boot.native)
+		wanted |= VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING);
 	unsigned q = 2;
 	int err;
 
@@ -357,11 +477,19 @@ int gballoon_init(void)
 		err = gv_setup_queue(&bdev, 1, Q_SIZE);
 	if (!err && (bdev.features & VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ)))
 		err = gv_setup_queue(&bdev, q++, 4);
+	if (!err && (bdev.features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING)))
+		err = gv_setup_queue(&bdev, q++, REPORT_CHAIN);
 	if (err)
 		return err;
 	inflateq = &bdev.vqs[0];
 	deflateq = &bdev.vqs[1];
-	statsq = q > 2 ? &bdev.vqs[2] : NULL;
+	q = 2;
+	statsq = (bdev.features & VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ))
+			 ? &bdev.vqs[q++]
+			 : NULL;
+	reportq = (bdev.features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING))
+			  ? &bdev.vqs[q]
+			  : NULL;
 	gv_driver_ok(&bdev);
 	info.features = bdev.features;
 	target = gv_config_read32(&bdev, 0);

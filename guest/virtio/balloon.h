@@ -23,6 +23,7 @@ struct gballoon_info {
 	uint32_t target, actual; /* pages */
 	uint64_t inflated, deflated, oom_deflated, stats_sent;
 	uint64_t alloc_failures; /* inflate batches cut short */
+	uint64_t reported_pages, report_passes, report_chains;
 	uint64_t features;
 	bool needs_reset;
 };
@@ -47,6 +48,16 @@ unsigned gballoon_irq(void);
  * to the page source. Return pages given back (0: none).
  */
 uint64_t gballoon_deflate_on_oom(uint64_t pages);
+
+/**
+ * gballoon_report_free() - one free page reporting pass (native model, if
+ * VIRTIO_BALLOON_F_REPORTING was negotiated): isolate every free block of
+ * at least 2 MiB in the guest's buddy, send those not reported since they
+ * were last allocated, 32 per notification, and free them all back.
+ * vCPU 0; while it runs, the guest's free memory is held. Return pages
+ * reported (0 when there is nothing new or no reporting).
+ */
+uint64_t gballoon_report_free(void);
 
 void gballoon_get_info(struct gballoon_info *out);
 

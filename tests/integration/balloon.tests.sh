@@ -104,16 +104,56 @@ test_balloon_stats() {
 	expect 0 'balloon: ready'
 }
 
-# Inflate, then exhaust memory: every ballooned page comes back on OOM.
-test_balloon_oom() {
-	bal_start --mem 128M --cmdline 'workload=balloon-oom' || return 1
+# Inflate, then exhaust memory through the page source: its OOM path
+# deflates the balloon batch by batch (DEFLATE_ON_OOM) until it is empty;
+# the host counts every page taken back below the target.
+bal_oom() {
+	bal_start --mem 128M --stats --check "$@" \
+		--cmdline 'workload=balloon-oom' || return 1
 	"$VMM" balloon --api "$bal_sock" --target 32M >/dev/null 2>&1
 	wait "$bal_pid"
 	status=$?
 	out=$(cat "$TMP/bal.out")
-	expect 0 'balloon-oom: [0-9]+ pages allocated, 8192 deflated on OOM of 8192'
+	expect 0 'balloon-oom: [0-9]+ pages allocated, 8192 deflated on OOM of 8192' \
+		'balloon_oom_deflates 8192'
+}
+
+test_balloon_oom() { bal_oom; }
+test_balloon_oom_native() { bal_oom --memory-model native; }
+
+# Native model: the guest touches 300 MiB, frees it, and reports it free
+# (after 3 s); the host's RSS of guest RAM falls with the balloon at 0, the
+# reported frames stay GUEST (PG_DISCARDED) and --check is clean at exit.
+test_balloon_reporting_native() {
+	local before after reported
+	bal_start --mem 512M --memory-model native --stats --check --cmdline \
+		'workload=balloon balloon.touch=300 balloon.drop=1 balloon.report_ms=3000' ||
+		return 1
+	bal_wait_ready || return 1
+	before=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
+	for _ in $(seq 300); do
+		reported=$(bal_json 'r["balloon"]["reported_pages"]')
+		[ "$reported" -gt 0 ] && break
+		sleep 0.1
+	done
+	after=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
+	actual=$(bal_json 'r["balloon"]["actual_pages"]')
+	bal_stop
+	echo "  reporting: rss $((before >> 20)) MiB -> $((after >> 20)) MiB," \
+		"$((reported >> 8)) MiB reported"
+	if [ "$before" -lt $((300 << 20)) ] || [ "$after" -gt $((before - (250 << 20))) ]; then
+		why="guest RSS $before -> $after after reporting $reported pages"
+		return 1
+	fi
+	if [ "$reported" -lt $((250 << 8)) ] || [ "$actual" != 0 ]; then
+		why="reported $reported pages, balloon actual $actual"
+		return 1
+	fi
+	expect 0 'balloon: reported [0-9]+ pages free' 'balloon_failures 0'
 }
 
 check balloon-inflate-deflate kvm test_balloon_inflate_deflate
 check balloon-stats kvm test_balloon_stats
 check balloon-oom kvm test_balloon_oom
+check balloon-oom-native kvm test_balloon_oom_native
+check balloon-reporting-native kvm test_balloon_reporting_native

@@ -519,6 +519,7 @@ START_TEST(test_native_reporting)
 	uint64_t features =
 		all_features | VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING);
 	uint64_t pfn, pfns[8];
+	struct mm_stats st;
 
 	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	ck_assert(rd(VIRTIO_MMIO_DEVICE_FEATURES) &
@@ -532,7 +533,11 @@ START_TEST(test_native_reporting)
 	ck_assert(!resident(pfn));
 	ck_assert(!resident(pfn + 511));
 	ck_assert_uint_eq(mm_pfn_to_page(fx.mm, pfn)->state, FRAME_GUEST);
+	ck_assert(mm_pfn_to_page(fx.mm, pfn + 300)->flags & PG_DISCARDED);
 	ck_assert_uint_eq(status().reported_pages, 512);
+	mm_get_stats(fx.mm, &st);
+	ck_assert_uint_eq(st.guest_discarded, 512);
+	assert_mm_clean();
 	/* Inflate works the same without the page limit. */
 	guest_alloc(pfns, 8);
 	drv_pfns(true, pfns, 8);
@@ -543,6 +548,41 @@ START_TEST(test_native_reporting)
 	ck_assert_uint_eq(
 		mm_pfn_to_page(fx.mm, MM_ADDR_TO_PFN(FX_LOW_SIZE) - 1)->state,
 		FRAME_FREE);
+	assert_mm_clean();
+}
+END_TEST
+
+/* Malformed reports: nothing is discarded, the device needs a reset. */
+START_TEST(test_native_bad_reports)
+{
+	uint64_t features =
+		all_features | VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING);
+	uint64_t pfn, gpa;
+
+	ck_assert_int_eq(mm_alloc_pages(fx.mm, 0, 9, &pfn), 0);
+	gpa = MM_PFN_TO_ADDR(pfn);
+	memset(fx_ptr(gpa), 1, 2u << 20);
+	switch (_i) {
+	case 0: /* device-readable: not how reports travel */
+		drv_start(features, 4);
+		drv_post(3, gpa, 2u << 20, false);
+		break;
+	case 1: /* not whole pages */
+		drv_start(features, 4);
+		drv_post(3, gpa + 8, PAGE_SIZE, true);
+		break;
+	case 2: /* runs past the guest's block into free frames */
+		drv_start(features, 4);
+		ck_assert_uint_eq(mm_pfn_to_page(fx.mm, pfn + 512)->state,
+				  FRAME_FREE);
+		drv_post(3, gpa, (2u << 20) + PAGE_SIZE, true);
+		break;
+	}
+	assert_needs_reset();
+	ck_assert(resident(pfn));
+	ck_assert(resident(pfn + 511));
+	ck_assert_uint_eq(status().reported_pages, 0);
+	ck_assert_uint_eq(mm_pfn_to_page(fx.mm, pfn + 1)->flags, 0);
 	assert_mm_clean();
 }
 END_TEST
@@ -626,6 +666,7 @@ static Suite *virtio_balloon_suite(void)
 	tcase_add_checked_fixture(tn, setup_native, teardown);
 	tcase_set_timeout(tn, 60);
 	tcase_add_test(tn, test_native_reporting);
+	tcase_add_loop_test(tn, test_native_bad_reports, 0, 3);
 	suite_add_tcase(s, tn);
 	return s;
 }

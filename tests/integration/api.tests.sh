@@ -2,22 +2,15 @@
 # clients, sourced by run.sh: uses its check/expect/run_vmm, $VMM, $GUEST,
 # $TMP. Each test boots a VM in the background and talks to its socket.
 
-# api_boot SOCK ARGS...: start `vmm run --api SOCK ARGS... GUEST` in the
-# background (output in $TMP/api-vm.log, pid in $api_pid) and wait for the
-# socket.
+# api_boot SOCK ARGS...: start_with_api, output in $TMP/api-vm.log, pid in
+# $api_pid.
 api_boot() {
-	local sock=$1
+	local sock=$1 rc
 	shift
-	rm -f "$sock"
-	timeout 300 "$VMM" run --api "$sock" "$@" "$GUEST" \
-		>"$TMP/api-vm.log" 2>&1 &
-	api_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		sleep 0.05
-	done
-	why="socket $sock never appeared"
-	return 1
+	start_with_api "$sock" "$TMP/api-vm.log" "$@"
+	rc=$?
+	api_pid=$vm_pid
+	return $rc
 }
 
 # api_wait_exit: wait for the background VMM, its status in $api_status.

@@ -3,20 +3,15 @@
 # set through the control API (vmm run --api, vmm balloon), as an operator
 # would.
 
-# bal_start ARGS...: boot in the background with --api $TMP/bal.sock; waits
-# for the socket. $bal_pid, output in $TMP/bal.out.
+# bal_start ARGS...: start_with_api on $TMP/bal.sock with --timeout 100;
+# $bal_pid, output in $TMP/bal.out.
 bal_start() {
+	local rc
 	bal_sock=$TMP/bal.sock
-	rm -f "$bal_sock"
-	timeout 120 "$VMM" run --api "$bal_sock" --timeout 100 "$@" "$GUEST" \
-		>"$TMP/bal.out" 2>&1 &
-	bal_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$bal_sock" ] && return 0
-		sleep 0.1
-	done
-	why="no API socket"
-	return 1
+	start_with_api "$bal_sock" "$TMP/bal.out" --timeout 100 "$@"
+	rc=$?
+	bal_pid=$vm_pid
+	return $rc
 }
 
 # bal_wait_ready: the guest has touched its memory and started the balloon.

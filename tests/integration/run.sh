@@ -36,6 +36,23 @@ run_vmm() {
 	status=$?
 }
 
+# start_with_api SOCK LOG ARGS...: start `vmm run --api SOCK ARGS... GUEST`
+# in the background (bounded; output in LOG, pid in $vm_pid) and wait up to
+# 10 s for the control socket to appear.
+start_with_api() {
+	local sock=$1 log=$2
+	shift 2
+	rm -f "$sock"
+	timeout 300 "$VMM" run --api "$sock" "$@" "$GUEST" >"$log" 2>&1 &
+	vm_pid=$!
+	for _ in $(seq 200); do
+		[ -S "$sock" ] && return 0
+		sleep 0.05
+	done
+	why="API socket $sock never appeared"
+	return 1
+}
+
 # expect STATUS PATTERN...: the last run exited STATUS and printed every
 # (extended regex) PATTERN.
 expect() {

@@ -46,6 +46,17 @@ static int vm_check_kvm(int kvm_fd)
 {
 	int version = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
 
+	if (version < 0) {
+		int err = errno;
+
+		fprintf(stderr,
+			"vmm: /dev/kvm does not answer KVM_GET_API_VERSION "
+			"(%s):"
+			" it is not the KVM device; is the kvm module "
+			"loaded?\n",
+			strerror(err));
+		return -err;
+	}
 	if (version != KVM_API_VERSION) {
 		fprintf(stderr, "vmm: KVM API version %d, need %d\n", version,
 			KVM_API_VERSION);

@@ -18,6 +18,7 @@
 #include "vmm/boot_abi.h"
 #include "vmm/cli.h"
 #include "vmm/vm.h"
+#include "vmm/vm_stats.h"
 
 #define API_PAGE_SIZE 4096ull
 
@@ -156,32 +157,20 @@ static json_t *api_stat_pvmem(struct pvmem *p)
 /* VmRSS and friends of this process, from /proc/self/status, in bytes. */
 static json_t *api_stat_rss(const struct api_cmds_ctx *ctx)
 {
-	static const struct {
-		const char *status_key, *json_key;
-	} keys[] = {
-		{"VmRSS:", "vmm_bytes"},
-		{"RssAnon:", "vmm_anon_bytes"},
-		{"RssShmem:", "vmm_shmem_bytes"},
-		{"VmHWM:", "vmm_peak_bytes"},
-	};
+	static const char *const status_keys[] = {
+		"VmRSS:", "RssAnon:", "RssShmem:", "VmHWM:"};
+	static const char *const json_keys[] = {"vmm_bytes", "vmm_anon_bytes",
+						"vmm_shmem_bytes",
+						"vmm_peak_bytes"};
+	enum { NR_KEYS = sizeof(status_keys) / sizeof(status_keys[0]) };
 	json_t *rss = json_object();
-	FILE *f = fopen("/proc/self/status", "r");
-	uint64_t resident;
-	char line[128];
+	uint64_t kib[NR_KEYS], resident;
 
-	while (rss && f && fgets(line, sizeof(line), f)) {
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			size_t n = strlen(keys[i].status_key);
-			unsigned long long kib;
-
-			if (strncmp(line, keys[i].status_key, n) == 0 &&
-			    sscanf(line + n, "%llu", &kib) == 1)
-				api_set(rss, keys[i].json_key,
-					api_uint(kib * 1024));
-		}
-	}
-	if (f)
-		fclose(f);
+	if (rss && vm_stats_proc_status(status_keys, NR_KEYS, kib) == 0)
+		for (unsigned i = 0; i < NR_KEYS; i++)
+			if (kib[i] != VM_STATS_NOT_FOUND)
+				api_set(rss, json_keys[i],
+					api_uint(kib[i] * 1024));
 	if (rss && ctx->ram_resident &&
 	    ctx->ram_resident(ctx->vm, &resident) == 0)
 		api_set(rss, "guest_bytes", api_uint(resident));

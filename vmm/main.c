@@ -37,24 +37,18 @@ static void vmm_print_stats(void)
 {
 	static const char *const keys[] = {
 		"VmHWM:", "VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"};
-	char line[128];
-	FILE *f = fopen("/proc/self/status", "r");
+	enum { NR_KEYS = sizeof(keys) / sizeof(keys[0]) };
+	uint64_t kib[NR_KEYS];
 
-	if (!f)
+	if (vm_stats_proc_status(keys, NR_KEYS, kib) < 0)
 		return;
 	fprintf(stderr, "vmm-stats:");
-	while (fgets(line, sizeof(line), f)) {
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			unsigned long kib;
-
-			if (strncmp(line, keys[i], strlen(keys[i])) == 0 &&
-			    sscanf(line + strlen(keys[i]), "%lu", &kib) == 1)
-				fprintf(stderr, " %.*s_kib=%lu",
-					(int)strlen(keys[i]) - 1, keys[i], kib);
-		}
-	}
+	for (unsigned i = 0; i < NR_KEYS; i++)
+		if (kib[i] != VM_STATS_NOT_FOUND)
+			fprintf(stderr, " %.*s_kib=%llu",
+				(int)strlen(keys[i]) - 1, keys[i],
+				(unsigned long long)kib[i]);
 	fprintf(stderr, "\n");
-	fclose(f);
 }
 
 static int vmm_cmd_run(int argc, char **argv)

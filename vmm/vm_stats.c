@@ -15,6 +15,29 @@
 
 #define VM_STATS_TEXT_MAX (1u << 20)
 
+int vm_stats_proc_status(const char *const keys[], unsigned n, uint64_t kib[])
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+
+	for (unsigned i = 0; i < n; i++)
+		kib[i] = VM_STATS_NOT_FOUND;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		for (unsigned i = 0; i < n; i++) {
+			size_t len = strlen(keys[i]);
+			unsigned long long v;
+
+			if (strncmp(line, keys[i], len) == 0 &&
+			    sscanf(line + len, "%llu", &v) == 1)
+				kib[i] = v;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
 int vm_stats_ram_resident(const struct guest_mem *mem, uint64_t *bytes)
 {
 	long page = sysconf(_SC_PAGESIZE);

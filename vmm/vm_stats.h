@@ -22,6 +22,16 @@ struct vm;
  */
 int vm_stats_ram_resident(const struct guest_mem *mem, uint64_t *bytes);
 
+#define VM_STATS_NOT_FOUND UINT64_MAX
+
+/**
+ * vm_stats_proc_status() - read the @n fields named in @keys (with their
+ * colon, e.g. "VmRSS:") from /proc/self/status into @kib (KiB); a field the
+ * kernel does not report is left VM_STATS_NOT_FOUND.
+ * Return: 0, or a negative errno if the file cannot be read.
+ */
+int vm_stats_proc_status(const char *const keys[], unsigned n, uint64_t kib[]);
+
 /**
  * vm_stats_print() - write every section (each starts with a "== name =="
  * line) to @out. Call after vm_run(), before vm_destroy(); sections of a

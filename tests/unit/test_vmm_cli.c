@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for vmm/cli.c: sizes, counts and `vmm run` arguments. */
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 
+#include "cli_fx.h"
 #include "unit.h"
 #include "vmm/cli.h"
 
@@ -64,46 +64,32 @@ START_TEST(test_uint_range)
 }
 END_TEST
 
-/* argv for cli_parse_run(); the guest path must be readable. */
-#define GUEST_PATH "/proc/self/exe"
-
-static int parse(struct vm_config *cfg, char *err, int argc, ...)
-{
-	char *argv[16];
-	va_list ap;
-
-	va_start(ap, argc);
-	for (int i = 0; i < argc; i++)
-		argv[i] = va_arg(ap, char *);
-	va_end(ap);
-	argv[argc] = NULL;
-	err[0] = '\0';
-	return cli_parse_run(argc, argv, cfg, err, 256);
-}
-
 START_TEST(test_run_defaults_and_options)
 {
 	struct vm_config cfg;
 	char err[256];
 
-	ck_assert_int_eq(parse(&cfg, err, 2, "run", GUEST_PATH), 0);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 2, "run", CLI_FX_GUEST),
+			 0);
 	ck_assert_uint_eq(cfg.mem_size, 256ull << 20);
 	ck_assert_uint_eq(cfg.nr_vcpus, 1);
 	ck_assert_str_eq(cfg.cmdline, "");
 	ck_assert_uint_eq(cfg.timeout_s, 0);
 	ck_assert_int_eq(cfg.memory_model, VM_MEMORY_HOSTED);
-	ck_assert_str_eq(cfg.guest_path, GUEST_PATH);
+	ck_assert_str_eq(cfg.guest_path, CLI_FX_GUEST);
 
-	ck_assert_int_eq(parse(&cfg, err, 11, "run", "--mem", "1G", "--vcpus=8",
-			       "--cmdline", "workload=smp", "--timeout", "5",
-			       "--memory-model", "native", GUEST_PATH),
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 11, "run", "--mem", "1G",
+					  "--vcpus=8", "--cmdline",
+					  "workload=smp", "--timeout", "5",
+					  "--memory-model", "native",
+					  CLI_FX_GUEST),
 			 0);
 	ck_assert_uint_eq(cfg.mem_size, 1ull << 30);
 	ck_assert_uint_eq(cfg.nr_vcpus, 8);
 	ck_assert_str_eq(cfg.cmdline, "workload=smp");
 	ck_assert_uint_eq(cfg.timeout_s, 5);
 	ck_assert_int_eq(cfg.memory_model, VM_MEMORY_NATIVE);
-	ck_assert_int_eq(parse(&cfg, err, 2, "run", "--help"), 1);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 2, "run", "--help"), 1);
 }
 END_TEST
 
@@ -113,18 +99,18 @@ START_TEST(test_run_errors)
 		const char *args[4];
 		const char *message;
 	} cases[] = {
-		{{"--mem", "12X", GUEST_PATH}, "'12X' is not a size"},
-		{{"--mem", "8M", GUEST_PATH}, "out of range"},
-		{{"--mem", "65G", GUEST_PATH}, "out of range"},
-		{{"--mem", "17M", GUEST_PATH}, "multiple of 2M"},
-		{{"--vcpus", "0", GUEST_PATH},
+		{{"--mem", "12X", CLI_FX_GUEST}, "'12X' is not a size"},
+		{{"--mem", "8M", CLI_FX_GUEST}, "out of range"},
+		{{"--mem", "65G", CLI_FX_GUEST}, "out of range"},
+		{{"--mem", "17M", CLI_FX_GUEST}, "multiple of 2M"},
+		{{"--vcpus", "0", CLI_FX_GUEST},
 		 "'0' is not a number in 1 .. 32"},
-		{{"--vcpus", "33", GUEST_PATH}, "'33'"},
-		{{"--bogus", GUEST_PATH}, "unknown option '--bogus'"},
-		{{GUEST_PATH, "--mem"}, "'--mem' needs a value"},
-		{{GUEST_PATH, "extra"}, "unexpected argument 'extra'"},
-		{{"--timeout", "-1", GUEST_PATH}, "--timeout"},
-		{{"--memory-model", "x", GUEST_PATH}, "'x' is neither"},
+		{{"--vcpus", "33", CLI_FX_GUEST}, "'33'"},
+		{{"--bogus", CLI_FX_GUEST}, "unknown option '--bogus'"},
+		{{CLI_FX_GUEST, "--mem"}, "'--mem' needs a value"},
+		{{CLI_FX_GUEST, "extra"}, "unexpected argument 'extra'"},
+		{{"--timeout", "-1", CLI_FX_GUEST}, "--timeout"},
+		{{"--memory-model", "x", CLI_FX_GUEST}, "'x' is neither"},
 		{{"/nonexistent/guest.elf"}, "cannot read guest"},
 		{{"--vcpus", "2"}, "missing GUEST.elf"},
 	};

@@ -4,47 +4,33 @@
  * --stats, --check) and the RSS measure behind --stats.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cli_fx.h"
 #include "unit.h"
 #include "vmm/cli.h"
 #include "vmm/vm_stats.h"
-
-/* Any readable file will do as the guest image. */
-#define HOSTED_GUEST "/proc/self/exe"
-
-static int hosted_parse(struct vm_config *cfg, char *err, int argc, ...)
-{
-	char *argv[16];
-	va_list ap;
-
-	va_start(ap, argc);
-	for (int i = 0; i < argc; i++)
-		argv[i] = va_arg(ap, char *);
-	va_end(ap);
-	return cli_parse_run(argc, argv, cfg, err, 256);
-}
 
 START_TEST(test_mem_limit_ok)
 {
 	struct vm_config cfg;
 	char err[256] = "";
 
-	ck_assert_int_eq(hosted_parse(&cfg, err, 2, "run", HOSTED_GUEST), 0);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 2, "run", CLI_FX_GUEST),
+			 0);
 	ck_assert_uint_eq(cfg.mem_limit, 0);
 	ck_assert(!cfg.print_stats && !cfg.check_mm);
-	ck_assert_int_eq(hosted_parse(&cfg, err, 6, "run", "--mem-limit=16M",
-				      "--stats", "--check", "--mem=64M",
-				      HOSTED_GUEST),
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 6, "run",
+					  "--mem-limit=16M", "--stats",
+					  "--check", "--mem=64M", CLI_FX_GUEST),
 			 0);
 	ck_assert_uint_eq(cfg.mem_limit, 16ull << 20);
 	ck_assert(cfg.print_stats && cfg.check_mm);
 	/* Equal to --mem is allowed. */
-	ck_assert_int_eq(hosted_parse(&cfg, err, 4, "run", "--mem-limit",
-				      "256M", HOSTED_GUEST),
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 4, "run", "--mem-limit",
+					  "256M", CLI_FX_GUEST),
 			 0);
 }
 END_TEST
@@ -65,20 +51,21 @@ START_TEST(test_mem_limit_rejects)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		ck_assert_int_eq(hosted_parse(&cfg, err, 3, "run", bad[i].arg,
-					      HOSTED_GUEST),
+		ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 3, "run",
+						  bad[i].arg, CLI_FX_GUEST),
 				 -EINVAL);
 		ck_assert_msg(strstr(err, bad[i].msg), "%s: '%s'", bad[i].arg,
 			      err);
 	}
-	ck_assert_int_eq(hosted_parse(&cfg, err, 5, "run", "--memory-model",
-				      "native", "--mem-limit=8M", HOSTED_GUEST),
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 5, "run", "--memory-model",
+					  "native", "--mem-limit=8M",
+					  CLI_FX_GUEST),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "hosted memory model only"));
 	/* A flag takes no value. */
-	ck_assert_int_eq(
-		hosted_parse(&cfg, err, 3, "run", "--stats=1", HOSTED_GUEST),
-		-EINVAL);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 3, "run", "--stats=1",
+					  CLI_FX_GUEST),
+			 -EINVAL);
 }
 END_TEST
 

@@ -223,7 +223,7 @@ int hosted_mem_give_all(struct hosted_mem *hm)
 	struct mm_stats st;
 
 	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++)
-		for (int order = MAX_ORDER - 1; order >= 0; order--)
+		for (int order = MAX_PAGE_ORDER; order >= 0; order--)
 			hosted_mem_take_order(hm->mm,
 					      zones[z] | __GFP_MEMALLOC |
 						      __GFP_NOWARN,

@@ -23,7 +23,7 @@ _Static_assert(sizeof(struct pvmem_req) == 64, "pvmem_req is 64 bytes");
 _Static_assert(sizeof(struct pvmem_block_hdr) == 64, "header is 64 bytes");
 _Static_assert(sizeof(struct pvmem_block) <= PVMEM_BLOCK_SIZE,
 	       "a block fits one page");
-_Static_assert(PVMEM_MAX_ORDER == MAX_ORDER, "ABI and mm agree on orders");
+_Static_assert(PVMEM_NR_ORDERS == NR_PAGE_ORDERS, "ABI and mm agree on orders");
 _Static_assert((int)PVMEM_NR_FRAME_STATES == (int)FRAME_NR_STATES &&
 		       (int)PVMEM_FRAME_RESERVED == (int)FRAME_RESERVED,
 	       "ABI and mm agree on frame states");
@@ -290,7 +290,7 @@ static void pvmem_op_alloc(struct pvmem *p, const struct pvmem_req *req,
 	res->status = pvmem_check_count(req->count);
 	if (res->status)
 		return;
-	if (req->order >= MAX_ORDER || req->gfp & ~PVMEM_GFP_ALLOWED) {
+	if (req->order >= NR_PAGE_ORDERS || req->gfp & ~PVMEM_GFP_ALLOWED) {
 		res->status = -EINVAL;
 		return;
 	}
@@ -321,7 +321,7 @@ static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
 	const struct page *pg;
 	int err;
 
-	if (e->order >= MAX_ORDER || e->reserved)
+	if (e->order >= NR_PAGE_ORDERS || e->reserved)
 		return -EINVAL;
 	pg = mm_pfn_to_page(p->mm, e->pfn);
 	if (!pg)
@@ -382,7 +382,7 @@ static int pvmem_check_dma_alloc(const struct pvmem_req *req)
 	    req->dma_bits < PVMEM_MIN_DMA_BITS ||
 	    req->dma_bits > PVMEM_MAX_DMA_BITS)
 		return -EINVAL;
-	if (req->size > PAGE_SIZE << (MAX_ORDER - 1))
+	if (req->size > PAGE_SIZE << MAX_PAGE_ORDER)
 		return -E2BIG;
 	return 0;
 }
@@ -488,7 +488,7 @@ static void pvmem_op_info(struct pvmem *p, const struct pvmem_req *req,
 		.abi_minor = PVMEM_ABI_MINOR,
 		.max_reqs = PVMEM_MAX_REQS,
 		.max_count = PVMEM_MAX_COUNT,
-		.max_order = PVMEM_MAX_ORDER,
+		.max_order = PVMEM_NR_ORDERS,
 		.gfp_allowed = PVMEM_GFP_ALLOWED,
 		.max_device_id = PVMEM_MAX_DEVICE_ID,
 		.page_size = PAGE_SIZE,
@@ -619,7 +619,7 @@ int pvmem_doorbell(struct pvmem *p, uint64_t block_gpa)
 	for (unsigned i = 0; i < hdr.nr_reqs; i++)
 		pvmem_run_req(p, &blk->reqs[i], &b);
 	/* One report per batch, not per free: it walks the free lists. */
-	if (b.freed && p->report_order < MAX_ORDER)
+	if (b.freed && p->report_order < NR_PAGE_ORDERS)
 		pvmem_count(&p->reported,
 			    mm_report_free(p->mm, p->report_order));
 	pvmem_put_hdr(&blk->hdr, 0, hdr.nr_reqs);
@@ -733,7 +733,7 @@ unsigned pvmem_dma_release_device(struct pvmem *p, uint32_t device_id)
 			i++;
 	}
 	pthread_rwlock_unlock(&p->dma_lock);
-	if (freed && p->report_order < MAX_ORDER)
+	if (freed && p->report_order < NR_PAGE_ORDERS)
 		pvmem_count(&p->reported,
 			    mm_report_free(p->mm, p->report_order));
 	return freed;

@@ -29,7 +29,7 @@ struct pvmem_config {
 	/*
 	 * After a doorbell batch that freed frames, release the host backing
 	 * of free blocks of at least this order (mm_report_free()).
-	 * 0: PVMEM_DEFAULT_REPORT_ORDER; >= PVMEM_MAX_ORDER: never.
+	 * 0: PVMEM_DEFAULT_REPORT_ORDER; >= PVMEM_NR_ORDERS: never.
 	 */
 	unsigned report_order;
 };

@@ -38,7 +38,7 @@
 #define PVMEM_BLOCK_SIZE    4096u
 #define PVMEM_MAX_REQS	    63u	 /* requests per block: fills one page */
 #define PVMEM_MAX_COUNT	    512u /* array entries per ALLOC / FREE request */
-#define PVMEM_MAX_ORDER	    11u	 /* orders 0 .. 10: 4 KiB .. 4 MiB */
+#define PVMEM_NR_ORDERS	    11u	 /* orders 0 .. 10: 4 KiB .. 4 MiB */
 #define PVMEM_MIN_DMA_BITS  12u
 #define PVMEM_MAX_DMA_BITS  64u
 #define PVMEM_MAX_DEVICE_ID 63u /* DMA device ids are 1 .. 63 */

@@ -51,7 +51,7 @@ static int64_t free_block_of(const struct mm *mm, uint64_t pfn, unsigned *order)
 {
 	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
 
-	for (unsigned o = 0; o < MAX_ORDER; o++) {
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
 		uint64_t head = pfn & ~((1ull << o) - 1);
 		const struct page *p;
 
@@ -74,7 +74,7 @@ static void free_pieces(struct mm *mm, struct zone *zone, uint64_t pfn,
 	while (pfn < end) {
 		unsigned o = 0;
 
-		while (o + 1 < MAX_ORDER && !(pfn & ((2ull << o) - 1)) &&
+		while (o + 1 < NR_PAGE_ORDERS && !(pfn & ((2ull << o) - 1)) &&
 		       pfn + (2ull << o) <= end)
 			o++;
 		__buddy_free_block(mm, zone, pfn, o, discarded);
@@ -295,7 +295,7 @@ uint64_t mm_report_free(struct mm *mm, unsigned min_order)
 		if (!zone->populated)
 			continue;
 		mm_lock(&zone->lock);
-		for (unsigned o = min_order; o < MAX_ORDER; o++)
+		for (unsigned o = min_order; o < NR_PAGE_ORDERS; o++)
 			done += report_order(mm, zone, o);
 		mm_unlock(&zone->lock);
 	}
@@ -333,9 +333,9 @@ static void pageblock_set_type(struct mm *mm, uint64_t pb, int mt)
 static void pageblocks_retype(struct mm *mm, uint64_t pfn, uint64_t nr, int mt)
 {
 	uint64_t end = pfn + nr;
-	uint64_t lo = pfn & ~((1ull << (MAX_ORDER - 1)) - 1);
-	uint64_t hi = (end + (1ull << (MAX_ORDER - 1)) - 1) &
-		      ~((1ull << (MAX_ORDER - 1)) - 1);
+	uint64_t lo = pfn & ~((1ull << MAX_PAGE_ORDER) - 1);
+	uint64_t hi = (end + (1ull << MAX_PAGE_ORDER) - 1) &
+		      ~((1ull << MAX_PAGE_ORDER) - 1);
 
 	for (uint64_t pb = lo; pb < hi; pb += PAGEBLOCK_NR_PAGES) {
 		const struct mm_rng *r;
@@ -403,9 +403,9 @@ int mm_set_pageblock_migratetype(struct mm *mm, uint64_t pfn, uint64_t nr,
 		if (!any_present(mm, pb, PAGEBLOCK_NR_PAGES))
 			return -ERANGE;
 	mm_drain_pcp(mm);
-	lo = pfn & ~((1ull << (MAX_ORDER - 1)) - 1);
-	hi = (pfn + nr + (1ull << (MAX_ORDER - 1)) - 1) &
-	     ~((1ull << (MAX_ORDER - 1)) - 1);
+	lo = pfn & ~((1ull << MAX_PAGE_ORDER) - 1);
+	hi = (pfn + nr + (1ull << MAX_PAGE_ORDER) - 1) &
+	     ~((1ull << MAX_PAGE_ORDER) - 1);
 	mask = zones_lock_range(mm, lo, hi - lo);
 	pageblocks_retype(mm, pfn, nr, mt);
 	zones_unlock(mm, mask);

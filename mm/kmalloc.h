@@ -25,7 +25,7 @@
 
 #define KMALLOC_SHIFT_HIGH     13
 #define KMALLOC_MAX_CACHE_SIZE (1ul << KMALLOC_SHIFT_HIGH) /* 8 KiB */
-#define KMALLOC_MAX_SIZE       (PS_PAGE_SIZE << PS_MAX_ORDER)
+#define KMALLOC_MAX_SIZE       (PS_PAGE_SIZE << MAX_PAGE_ORDER)
 #define KMALLOC_NR_CLASSES     (KMALLOC_SHIFT_HIGH + 1) /* index 0 unused */
 
 #define ZERO_SIZE_PTR	       ((void *)16)

@@ -229,7 +229,7 @@ struct mempool *mempool_create_kmalloc_pool(int min_nr, size_t size)
 
 struct mempool *mempool_create_page_pool(int min_nr, unsigned int order)
 {
-	if (order > PS_MAX_ORDER)
+	if (order > MAX_PAGE_ORDER)
 		return NULL;
 	return mempool_create(min_nr, mempool_alloc_pages, mempool_free_pages,
 			      (void *)(uintptr_t)order);

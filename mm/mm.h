@@ -21,12 +21,7 @@
 
 #include "errno.h"
 #include "gfp.h"
-
-#define PAGE_SHIFT	     12
-#define PAGE_SIZE	     (1ull << PAGE_SHIFT)
-#define MAX_ORDER	     11 /* orders 0 .. MAX_ORDER - 1: 4 KiB .. 4 MiB blocks */
-#define PAGEBLOCK_ORDER	     9
-#define PAGEBLOCK_NR_PAGES   (1u << PAGEBLOCK_ORDER)
+#include "page_order.h"
 
 #define MM_PFN_TO_ADDR(pfn)  ((uint64_t)(pfn) << PAGE_SHIFT)
 #define MM_ADDR_TO_PFN(addr) ((uint64_t)(addr) >> PAGE_SHIFT)
@@ -146,7 +141,7 @@ int mm_reserve_range(struct mm *mm, uint64_t pfn, uint64_t nr);
  * The zone is the highest allowed by @gfp (NORMAL, or MOVABLE with
  * __GFP_MOVABLE; DMA32; DMA) with fallback to lower zones as lowmem_reserve
  * and the watermarks allow. The frames become FRAME_GUEST, owner 0.
- * Return: 0 and *@pfn, -EINVAL (order >= MAX_ORDER, unknown gfp bits) or
+ * Return: 0 and *@pfn, -EINVAL (order >= NR_PAGE_ORDERS, unknown gfp bits) or
  * -ENOMEM.
  */
 int mm_alloc_pages(struct mm *mm, gfp_t gfp, unsigned order, uint64_t *pfn);
@@ -254,8 +249,8 @@ struct mm_zone_info {
 	uint64_t spanned, present, managed, free;
 	uint64_t min, low, high; /* watermarks, pages */
 	uint64_t lowmem_reserve[MM_NR_ZONES];
-	uint64_t nr_free[MAX_ORDER]; /* free blocks per order */
-	uint64_t nr_free_mt[MIGRATE_TYPES][MAX_ORDER];
+	uint64_t nr_free[NR_PAGE_ORDERS]; /* free blocks per order */
+	uint64_t nr_free_mt[MIGRATE_TYPES][NR_PAGE_ORDERS];
 	uint64_t pageblocks_mt[MIGRATE_TYPES];
 };
 

@@ -12,12 +12,12 @@ struct check {
 	char *why;
 	size_t why_size;
 	/* What the frame walk found, per zone. */
-	uint64_t heads[MM_NR_ZONES][MAX_ORDER][MIGRATE_TYPES];
+	uint64_t heads[MM_NR_ZONES][NR_PAGE_ORDERS][MIGRATE_TYPES];
 	uint64_t pcp_frames[MM_NR_ZONES];
 	uint64_t free_pages[MM_NR_ZONES];
 	uint64_t discarded[MM_NR_ZONES];
 	uint64_t guest_discarded[MM_NR_ZONES];
-	uint64_t backed[MM_NR_ZONES][MAX_ORDER];
+	uint64_t backed[MM_NR_ZONES][NR_PAGE_ORDERS];
 	uint64_t states[MM_NR_ZONES][FRAME_NR_STATES];
 };
 
@@ -52,7 +52,7 @@ static int check_free_block(struct check *c, int z, const struct mm_rng *r,
 	unsigned o = p->order;
 	uint64_t size = 1ull << o, buddy_pfn = pfn ^ size;
 
-	if (o >= MAX_ORDER || (pfn & (size - 1)))
+	if (o >= NR_PAGE_ORDERS || (pfn & (size - 1)))
 		return fail(c, "free block misaligned or bad order", pfn);
 	if (pfn + size > MM_MIN(r->end_pfn, zone->end_pfn))
 		return fail(c, "free block leaves its zone or range", pfn);
@@ -68,7 +68,7 @@ static int check_free_block(struct check *c, int z, const struct mm_rng *r,
 			return fail(c, "free block overlaps another frame",
 				    pfn + i);
 	}
-	if (o + 1 < MAX_ORDER &&
+	if (o + 1 < NR_PAGE_ORDERS &&
 	    buddy_pfn >= MM_MAX(r->start_pfn, zone->start_pfn) &&
 	    buddy_pfn + size <= MM_MIN(r->end_pfn, zone->end_pfn)) {
 		const struct page *b = &mm->frames[mm_rng_idx(r, buddy_pfn)];
@@ -97,7 +97,7 @@ static int check_alloc_block(struct check *c, int z, const struct mm_rng *r,
 	const struct page *p = &c->mm->frames[mm_rng_idx(r, pfn)];
 	uint64_t size = 1ull << p->order;
 
-	if (p->order >= MAX_ORDER || (pfn & (size - 1)) ||
+	if (p->order >= NR_PAGE_ORDERS || (pfn & (size - 1)) ||
 	    pfn + size > MM_MIN(r->end_pfn, c->mm->zones[z].end_pfn))
 		return fail(c, "allocated block misaligned or too long", pfn);
 	for (uint64_t i = 0; i < size; i++) {
@@ -185,7 +185,7 @@ static int check_lists(struct check *c, int z)
 	struct mm *mm = c->mm;
 	const struct zone *zone = &mm->zones[z];
 
-	for (unsigned o = 0; o < MAX_ORDER; o++) {
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
 		const struct free_area *a = &zone->area[o];
 		uint64_t total = 0;
 

@@ -65,7 +65,7 @@ struct zone {
 	uint64_t guest_discarded;
 	uint64_t fallback_steal;
 	int64_t nr_state[FRAME_NR_STATES]; /* plus the pcp deltas */
-	struct free_area area[MAX_ORDER];
+	struct free_area area[NR_PAGE_ORDERS];
 } __attribute__((aligned(MM_CACHELINE)));
 
 /*

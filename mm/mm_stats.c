@@ -57,7 +57,7 @@ static void zone_info_locked(const struct mm *mm, enum zone_type zt,
 	out->high = zone->wmark_high;
 	for (int z = 0; z < MM_NR_ZONES; z++)
 		out->lowmem_reserve[z] = zone->lowmem_reserve[z];
-	for (unsigned o = 0; o < MAX_ORDER; o++) {
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
 		out->nr_free[o] = zone->area[o].nr_free;
 		for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 			out->nr_free_mt[mt][o] = zone->area[o].nr_free_mt[mt];
@@ -139,7 +139,7 @@ static void contig_info(const struct mm_zone_info *zi, unsigned order,
 			struct contig_info *ci)
 {
 	ci->free_pages = ci->free_blocks_total = ci->free_blocks_suitable = 0;
-	for (unsigned o = 0; o < MAX_ORDER; o++) {
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
 		uint64_t blocks = zi->nr_free[o];
 
 		ci->free_blocks_total += blocks;
@@ -180,7 +180,7 @@ int mm_unusable_index(struct mm *mm, enum zone_type zone, unsigned order)
 {
 	struct mm_zone_info zi;
 
-	if (order >= MAX_ORDER || mm_zone_info(mm, zone, &zi))
+	if (order >= NR_PAGE_ORDERS || mm_zone_info(mm, zone, &zi))
 		return -EINVAL;
 	return unusable_index(&zi, order);
 }
@@ -189,7 +189,7 @@ int mm_extfrag_index(struct mm *mm, enum zone_type zone, unsigned order)
 {
 	struct mm_zone_info zi;
 
-	if (order >= MAX_ORDER || mm_zone_info(mm, zone, &zi))
+	if (order >= NR_PAGE_ORDERS || mm_zone_info(mm, zone, &zi))
 		return -EINVAL;
 	return extfrag_index(&zi, order);
 }
@@ -212,7 +212,7 @@ int mm_format_buddyinfo(struct mm *mm, char *buf, size_t size)
 		if (!zi.populated)
 			continue;
 		mm_buf_printf(&b, "Node 0, zone %8s ", zi.name);
-		for (unsigned o = 0; o < MAX_ORDER; o++)
+		for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 			mm_buf_printf(&b, "%6llu ",
 				      (unsigned long long)zi.nr_free[o]);
 		mm_buf_printf(&b, "\n");
@@ -230,7 +230,7 @@ int mm_format_pagetypeinfo(struct mm *mm, char *buf, size_t size)
 	mm_buf_printf(&b, "Pages per block:  %u\n\n", PAGEBLOCK_NR_PAGES);
 	mm_buf_printf(&b, "%-43s ",
 		      "Free pages count per migrate type at order");
-	for (unsigned o = 0; o < MAX_ORDER; o++)
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 		mm_buf_printf(&b, "%6u ", o);
 	mm_buf_printf(&b, "\n");
 	for (int z = 0; z < MM_NR_ZONES; z++) {
@@ -238,7 +238,7 @@ int mm_format_pagetypeinfo(struct mm *mm, char *buf, size_t size)
 		for (int mt = 0; zi.populated && mt < MIGRATE_TYPES; mt++) {
 			mm_buf_printf(&b, "Node %4d, zone %8s, type %12s ", 0,
 				      zi.name, mt_names[mt]);
-			for (unsigned o = 0; o < MAX_ORDER; o++)
+			for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 				mm_buf_printf(&b, "%6llu ",
 					      (unsigned long long)
 						      zi.nr_free_mt[mt][o]);
@@ -342,7 +342,7 @@ int mm_format_fraginfo(struct mm *mm, char *buf, size_t size)
 			if (!zi.populated)
 				continue;
 			mm_buf_printf(&b, "Node 0, zone %8s ", zi.name);
-			for (unsigned o = 0; o < MAX_ORDER; o++)
+			for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 				format_index(&b, pass ? extfrag_index(&zi, o)
 						      : unusable_index(&zi, o));
 			mm_buf_printf(&b, "\n");

@@ -94,10 +94,10 @@ static bool page_is_buddy(const struct page *p, unsigned order)
  * buddy lists (PG_HEAD, FREE, not on a per-CPU list, same order), the two
  * halves are free together: take the buddy off its list, and continue with
  * the combined block, whose head is the lower of the two (pfn & buddy_pfn)
- * and whose order is one more. Stop at MAX_ORDER - 1, or when the buddy is
+ * and whose order is one more. Stop at MAX_PAGE_ORDER, or when the buddy is
  * missing (hole, other RAM range, other zone), allocated, on a per-CPU list,
  * or only partly free (its head has a smaller order). Each step is O(1), so a
- * free costs O(MAX_ORDER) and no two free buddies of equal order are ever
+ * free costs O(NR_PAGE_ORDERS) and no two free buddies of equal order are ever
  * left side by side: the lists always hold the maximally merged layout.
  *
  * From pageblock order up, the halves lie in different pageblocks; as in
@@ -115,7 +115,7 @@ void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 	uint64_t hi = MM_MIN(r->end_pfn, zone->end_pfn);
 	uint8_t mt = *mm_pb_slot(mm, r, pfn);
 
-	while (order < MAX_ORDER - 1) {
+	while (order < MAX_PAGE_ORDER) {
 		uint64_t buddy_pfn = pfn ^ (1ull << order);
 		struct page *buddy;
 
@@ -166,7 +166,7 @@ static void expand(struct mm *mm, struct zone *zone, uint32_t idx,
 static bool rmqueue_smallest(struct mm *mm, struct zone *zone, unsigned order,
 			     int mt, uint32_t *idx)
 {
-	for (unsigned o = order; o < MAX_ORDER; o++) {
+	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
 		uint32_t head = zone->area[o].head[mt];
 		uint8_t discarded;
 
@@ -301,7 +301,7 @@ static bool rmqueue_fallback(struct mm *mm, struct zone *zone, unsigned order,
 	int fmt = -1;
 	unsigned o;
 
-	for (o = MAX_ORDER; o-- > order;) {
+	for (o = NR_PAGE_ORDERS; o-- > order;) {
 		fmt = find_fallback(zone, o, start_mt);
 		if (fmt >= 0)
 			break;
@@ -354,7 +354,7 @@ int rmqueue_below(struct mm *mm, struct zone *zone, unsigned order, int mt,
 	}
 	if (mt == MIGRATE_MOVABLE)
 		types[n++] = MIGRATE_CMA;
-	for (unsigned o = order; o < MAX_ORDER; o++) {
+	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
 		for (int t = 0; t < n; t++) {
 			uint32_t i = zone->area[o].head[types[t]];
 
@@ -502,7 +502,7 @@ static void init_free_all(struct mm *mm)
 			while (pfn < end) {
 				unsigned o = 0;
 
-				while (o + 1 < MAX_ORDER &&
+				while (o + 1 < NR_PAGE_ORDERS &&
 				       !(pfn & ((2ull << o) - 1)) &&
 				       pfn + (2ull << o) <= end)
 					o++;

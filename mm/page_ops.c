@@ -37,7 +37,7 @@ static int alloc_req_init(const struct mm *mm, struct alloc_req *req, gfp_t gfp,
 	static const enum zone_type order_of_zones[MM_NR_ZONES] = {
 		ZONE_MOVABLE, ZONE_NORMAL, ZONE_DMA32, ZONE_DMA};
 
-	if ((gfp & ~GFP_VALID_MASK) || order >= MAX_ORDER ||
+	if ((gfp & ~GFP_VALID_MASK) || order >= NR_PAGE_ORDERS ||
 	    (gfp & GFP_ZONEMASK) == GFP_ZONEMASK ||
 	    (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK)
 		return -EINVAL;
@@ -303,7 +303,7 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 
 	if (!r)
 		return bad_free(mm, pfn, order, -ERANGE, "pfn is not in RAM");
-	if (order >= MAX_ORDER || (pfn & ((1ull << order) - 1)))
+	if (order >= NR_PAGE_ORDERS || (pfn & ((1ull << order) - 1)))
 		return bad_free(mm, pfn, order, -EINVAL,
 				"order too large or pfn not aligned to it");
 	zt = mm_zone_of_pfn(mm, pfn);

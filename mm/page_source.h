@@ -36,11 +36,10 @@
 #include <stdint.h>
 
 #include "gfp.h"
+#include "page_order.h" /* MAX_PAGE_ORDER: the largest block the slab asks for */
 
 #define PS_PAGE_SHIFT 12
 #define PS_PAGE_SIZE  (1ul << PS_PAGE_SHIFT)
-/* Largest block the slab layer asks for (kmalloc of up to 4 MiB). */
-#define PS_MAX_ORDER 10
 
 struct page_source_ops {
 	void *(*alloc_pages)(void *opaque, gfp_t gfp, unsigned int order);

@@ -1111,8 +1111,8 @@ static int slab_calculate_order(unsigned int size, unsigned int hdr)
 	order = slab_calc_order(size, 1, SLAB_MAX_ORDER, 1, hdr);
 	if (order <= SLAB_MAX_ORDER)
 		return (int)order;
-	order = slab_calc_order(size, 1, PS_MAX_ORDER, 1, hdr);
-	return order <= PS_MAX_ORDER ? (int)order : -EINVAL;
+	order = slab_calc_order(size, 1, MAX_PAGE_ORDER, 1, hdr);
+	return order <= MAX_PAGE_ORDER ? (int)order : -EINVAL;
 }
 
 static unsigned int slab_hwcache_align(unsigned int size)
@@ -1234,7 +1234,7 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 	struct kmem_cache *s;
 
 	if (!slab_ready || !name || size == 0 ||
-	    size > (PS_PAGE_SIZE << PS_MAX_ORDER) / 2 ||
+	    size > (PS_PAGE_SIZE << MAX_PAGE_ORDER) / 2 ||
 	    (align & (align - 1)) || align > PS_PAGE_SIZE ||
 	    (flags & ~SLAB_VALID_FLAGS)) {
 		mm_log("kmem_cache_create(%s): invalid arguments (size %zu, "

@@ -101,7 +101,7 @@ void zone_setup_spans(struct mm *mm)
 			end = MM_MIN(end, mm->movable_start_pfn);
 		mm_lock_init(&zone->lock);
 		zone->name = zone_names[z];
-		for (unsigned o = 0; o < MAX_ORDER; o++)
+		for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 			for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 				zone->area[o].head[mt] = MM_NO_LINK;
 		if (start >= end ||
@@ -207,7 +207,7 @@ bool zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
 		return false;
 	if (order == 0)
 		return true;
-	for (unsigned o = order; o < MAX_ORDER; o++) {
+	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
 		const struct free_area *a = &zone->area[o];
 
 		if (a->nr_free - a->nr_free_mt[MIGRATE_ISOLATE] > 0)

@@ -91,7 +91,7 @@ static json_t *api_zone_json(const struct mm_zone_info *z)
 	json_t *nr_free = json_array();
 	json_t *zone;
 
-	for (unsigned o = 0; nr_free && o < MAX_ORDER; o++)
+	for (unsigned o = 0; nr_free && o < NR_PAGE_ORDERS; o++)
 		json_array_append_new(nr_free, api_uint(z->nr_free[o]));
 	zone = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", z->name, "start_pfn", (json_int_t)z->start_pfn,

@@ -383,7 +383,7 @@ static bool report_isolate(unsigned idx, bool *fresh)
 {
 	struct mm *mm = native_mm();
 
-	for (unsigned o = MAX_ORDER - 1; o >= REPORT_ORDER; o--) {
+	for (unsigned o = MAX_PAGE_ORDER; o >= REPORT_ORDER; o--) {
 		uint64_t pfn;
 
 		if (mm_alloc_pages(mm, REPORT_GFP, o, &pfn) < 0)

@@ -143,7 +143,7 @@ static double run_mixed(struct mm *mm, unsigned n, double *free_ns)
 	double t0, t1, t2;
 
 	for (unsigned i = 0; i < n; i++)
-		orders[i] = (unsigned)(rnd() % MAX_ORDER);
+		orders[i] = (unsigned)(rnd() % NR_PAGE_ORDERS);
 	t0 = now_ns();
 	for (unsigned i = 0; i < n; i++)
 		if (!mm_alloc_pages(mm, GFP_KERNEL, orders[i], &pfns[got]))
@@ -197,7 +197,7 @@ int main(void)
 		a[r] = run_mixed(mm, 2000, &b[r]);
 	report("random orders 0..10: alloc", a, "");
 	report("random orders 0..10: free in random order", b, "");
-	/* Worst case: a pristine MAX_ORDER block, 10 splits and 10 merges. */
+	/* Worst case: a pristine NR_PAGE_ORDERS block, 10 splits and 10 merges. */
 	for (int r = 0; r < RUNS; r++)
 		a[r] = run_hot(raw, 0, 20000);
 	report("worst: order-0 from order-10, buddy only", a, "<= 60 ns");

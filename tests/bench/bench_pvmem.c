@@ -160,7 +160,7 @@ static int bench_table(unsigned report_order, unsigned scale)
 	}
 	/* Warm up: touch the metadata and fill the per-CPU lists. */
 	err = bench_batch(&vm, 256, 256 * 64, false);
-	if (report_order < MAX_ORDER)
+	if (report_order < NR_PAGE_ORDERS)
 		printf("post-batch release of free blocks >= order %u\n",
 		       report_order);
 	else
@@ -187,5 +187,5 @@ int main(int argc, char **argv)
 	if (bench_table(PVMEM_DEFAULT_REPORT_ORDER, scale))
 		return 1;
 	printf("\n");
-	return bench_table(MAX_ORDER, scale) ? 1 : 0;
+	return bench_table(NR_PAGE_ORDERS, scale) ? 1 : 0;
 }

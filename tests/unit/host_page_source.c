@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/unit/host_page_source.c - an arena page source for host tests and
- * benchmarks: a small buddy allocator over an mmap'ed, 2^PS_MAX_ORDER-page
+ * benchmarks: a small buddy allocator over an mmap'ed, 2^MAX_PAGE_ORDER-page
  * aligned arena, so that blocks come out naturally aligned as the slab layer
  * requires. Two zones: DMA (the first dma_pages) and NORMAL; plain requests
  * fall back to DMA when NORMAL is exhausted, as in Linux.
@@ -18,14 +18,14 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#define HPS_BLOCK_PAGES (1ul << PS_MAX_ORDER)
+#define HPS_BLOCK_PAGES (1ul << MAX_PAGE_ORDER)
 #define HPS_NONE	UINT32_MAX
 
 enum hps_state { HPS_INTERIOR, HPS_FREE_HEAD, HPS_USED_HEAD };
 
 struct hps_zone {
 	uint32_t start, end; /* page indexes, multiples of HPS_BLOCK_PAGES */
-	uint32_t head[PS_MAX_ORDER + 1];
+	uint32_t head[MAX_PAGE_ORDER + 1];
 };
 
 struct host_page_source {
@@ -75,9 +75,9 @@ static uint32_t hps_zone_alloc(struct host_page_source *h, struct hps_zone *z,
 	unsigned int o;
 	uint32_t idx;
 
-	for (o = order; o <= PS_MAX_ORDER && z->head[o] == HPS_NONE; o++)
+	for (o = order; o <= MAX_PAGE_ORDER && z->head[o] == HPS_NONE; o++)
 		;
-	if (o > PS_MAX_ORDER)
+	if (o > MAX_PAGE_ORDER)
 		return HPS_NONE;
 	idx = z->head[o];
 	hps_unlink(h, z, idx);
@@ -93,7 +93,7 @@ static uint32_t hps_zone_alloc(struct host_page_source *h, struct hps_zone *z,
 static void hps_zone_free(struct host_page_source *h, struct hps_zone *z,
 			  uint32_t idx, unsigned int order)
 {
-	while (order < PS_MAX_ORDER) {
+	while (order < MAX_PAGE_ORDER) {
 		uint32_t buddy = idx ^ (1u << order);
 
 		if (buddy < z->start || buddy >= z->end ||
@@ -113,7 +113,7 @@ static void *hps_alloc_pages(void *opaque, gfp_t gfp, unsigned int order)
 	struct host_page_source *h = opaque;
 	uint32_t idx = HPS_NONE;
 
-	if (order > PS_MAX_ORDER)
+	if (order > MAX_PAGE_ORDER)
 		return NULL;
 	pthread_mutex_lock(&h->lock);
 	if (h->fail_after == 0) {
@@ -186,10 +186,10 @@ static void hps_zone_init(struct host_page_source *h, struct hps_zone *z,
 {
 	z->start = (uint32_t)start;
 	z->end = (uint32_t)end;
-	for (unsigned int o = 0; o <= PS_MAX_ORDER; o++)
+	for (unsigned int o = 0; o <= MAX_PAGE_ORDER; o++)
 		z->head[o] = HPS_NONE;
 	for (size_t i = start; i < end; i += HPS_BLOCK_PAGES)
-		hps_push(h, z, (uint32_t)i, PS_MAX_ORDER);
+		hps_push(h, z, (uint32_t)i, MAX_PAGE_ORDER);
 }
 
 static size_t hps_round(size_t pages)

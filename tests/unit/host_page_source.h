@@ -17,7 +17,7 @@ struct host_page_source;
 
 /**
  * host_page_source_create() - an arena of @nr_pages pages (rounded up to a
- * whole number of 2^PS_MAX_ORDER blocks), the first @dma_pages of which
+ * whole number of 2^MAX_PAGE_ORDER blocks), the first @dma_pages of which
  * (rounded likewise) form the DMA zone that __GFP_DMA requests use.
  * Return: the source (free with host_page_source_destroy()) or NULL.
  */

@@ -183,7 +183,7 @@ START_TEST(stat_has_documented_fields)
 	ck_assert_int_eq(json_array_size(zones), 2); /* DMA, DMA32 */
 	ck_assert_str_eq(json_string_value(json_object_get(z0, "name")), "DMA");
 	ck_assert_int_eq(json_array_size(json_object_get(z0, "nr_free")),
-			 MAX_ORDER);
+			 NR_PAGE_ORDERS);
 	ck_assert_int_gt(ival(z0, "high", NULL), ival(z0, "low", NULL));
 	ck_assert_int_gt(ival(z0, "low", NULL), ival(z0, "min", NULL));
 	ck_assert_int_le(ival(z0, "free", NULL), ival(z0, "managed", NULL));

@@ -46,7 +46,7 @@ START_TEST(test_init_with_hole)
 	mm_zone_info(mm, ZONE_DMA, &zi);
 	ck_assert(zi.populated);
 	ck_assert_uint_eq(zi.present, MIB_PFN(16));
-	ck_assert_uint_eq(zi.nr_free[MAX_ORDER - 1], 4);
+	ck_assert_uint_eq(zi.nr_free[MAX_PAGE_ORDER], 4);
 	mm_zone_info(mm, ZONE_DMA32, &zi);
 	ck_assert_uint_eq(zi.start_pfn, MIB_PFN(16));
 	ck_assert_uint_eq(zi.end_pfn, MIB_PFN(3072));
@@ -148,7 +148,7 @@ START_TEST(test_coalesce_random_order)
 		struct mm_zone_info zi;
 
 		mm_zone_info(mm, ZONE_DMA32, &zi);
-		ck_assert_uint_eq(zi.nr_free[MAX_ORDER - 1], 4);
+		ck_assert_uint_eq(zi.nr_free[MAX_PAGE_ORDER], 4);
 		ck_assert_uint_eq(zi.free, MIB_PFN(16));
 	}
 	buddy_fx_free(&fx);
@@ -184,7 +184,7 @@ START_TEST(test_zone_choice)
 	ck_assert_int_eq(mm_alloc_pages(mm, GFP_DMA | GFP_DMA32, 0, &pfn),
 			 -EINVAL);
 	ck_assert_int_eq(mm_alloc_pages(mm, 1u << 20, 0, &pfn), -EINVAL);
-	ck_assert_int_eq(mm_alloc_pages(mm, GFP_KERNEL, MAX_ORDER, &pfn),
+	ck_assert_int_eq(mm_alloc_pages(mm, GFP_KERNEL, NR_PAGE_ORDERS, &pfn),
 			 -EINVAL);
 	buddy_fx_assert_clean(mm);
 	buddy_fx_free(&fx);
@@ -337,7 +337,7 @@ static void check_bad_frees(const struct mm_config *cfg)
 	assert_bad_free(mm, p3 + 1, 0, -EINVAL);	   /* a tail */
 	assert_bad_free(mm, p3, 2, -EINVAL);		   /* wrong order */
 	assert_bad_free(mm, p3, 4, -EINVAL); /* wrong order, bigger */
-	assert_bad_free(mm, p3, MAX_ORDER, -EINVAL);
+	assert_bad_free(mm, p3, NR_PAGE_ORDERS, -EINVAL);
 	assert_bad_free(mm, 3, 0, -EINVAL);	      /* reserved */
 	assert_bad_free(mm, MIB_PFN(20), 0, -EINVAL); /* free */
 	assert_bad_free(mm, pb, 2, -EINVAL);	      /* a frame ballooned */
@@ -475,7 +475,7 @@ START_TEST(test_get_order_and_bulk)
 	ck_assert_int_eq(mm_alloc_bulk(mm, GFP_KERNEL, 1, 64, pfns), 64);
 	for (int i = 0; i < 64; i++)
 		ck_assert_int_eq(mm_free_pages(mm, pfns[i], 1), 0);
-	ck_assert_int_eq(mm_alloc_bulk(mm, GFP_KERNEL, MAX_ORDER, 1, pfns),
+	ck_assert_int_eq(mm_alloc_bulk(mm, GFP_KERNEL, NR_PAGE_ORDERS, 1, pfns),
 			 -EINVAL);
 	buddy_fx_assert_clean(mm);
 	buddy_fx_free(&fx);

@@ -78,7 +78,8 @@ static void model_alloc(struct model *m, unsigned long op)
 {
 	gfp_t gfp = model_gfps[rnd(m) %
 			       (sizeof(model_gfps) / sizeof(model_gfps[0]))];
-	unsigned order = (rnd(m) % 8 == 0) ? rnd(m) % MAX_ORDER : rnd(m) % 3;
+	unsigned order =
+		(rnd(m) % 8 == 0) ? rnd(m) % NR_PAGE_ORDERS : rnd(m) % 3;
 	unsigned bits = rnd(m) % 6 == 0 ? 25 + rnd(m) % 8 : 64;
 	uint64_t pfn, limit = UINT64_MAX;
 	struct held *h;
@@ -151,7 +152,7 @@ static void model_free(struct model *m, unsigned long op)
 static void model_bad_free(struct model *m, unsigned long op)
 {
 	uint64_t pfn;
-	unsigned order = rnd(m) % (MAX_ORDER + 1);
+	unsigned order = rnd(m) % (NR_PAGE_ORDERS + 1);
 	int ret;
 
 	if (rnd(m) % 4 == 0 && m->nr_held) {
@@ -288,7 +289,8 @@ START_TEST(test_model_random_ops)
 		else if (r < 99)
 			mm_drain_pcp(m.mm);
 		else
-			mm_report_free(m.mm, (unsigned)(rnd(&m) % MAX_ORDER));
+			mm_report_free(m.mm,
+				       (unsigned)(rnd(&m) % NR_PAGE_ORDERS));
 		if (op % 20000 == 0)
 			model_verify(&m, op);
 	}

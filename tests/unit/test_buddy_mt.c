@@ -78,7 +78,7 @@ START_TEST(test_steal_mostly_free_pageblock)
 	ck_assert_int_eq(mm_get_pageblock_migratetype(mm, MIB_PFN(16)),
 			 MIGRATE_UNMOVABLE);
 	mm_zone_info(mm, ZONE_DMA32, &zi);
-	for (unsigned o = 0; o < MAX_ORDER; o++)
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 		ck_assert_uint_eq(zi.nr_free_mt[MIGRATE_MOVABLE][o], 0);
 	buddy_fx_assert_clean(mm);
 	buddy_fx_free(&fx);
@@ -334,7 +334,8 @@ START_TEST(test_fragmentation_indices)
 	ck_assert_ptr_nonnull(strstr(buf, "extfrag_index:\nNode 0, zone    "
 					  "DMA32 -1.000 0.499 0.749 "));
 	ck_assert_int_eq(mm_extfrag_index(mm, ZONE_DMA, 1), 0);
-	ck_assert_int_eq(mm_unusable_index(mm, ZONE_DMA32, MAX_ORDER), -EINVAL);
+	ck_assert_int_eq(mm_unusable_index(mm, ZONE_DMA32, NR_PAGE_ORDERS),
+			 -EINVAL);
 	buddy_fx_free(&fx);
 }
 END_TEST

@@ -128,13 +128,13 @@ START_TEST(test_failure_drains_own_list_and_retries)
 			ck_assert_int_eq(mm_free_pages(mm, pfns[i], 0), 0);
 	mm_get_stats(mm, &st);
 	ck_assert_uint_gt(st.pcp_frames, 0);
-	while (mm_alloc_pages(mm, gfp, MAX_ORDER - 1, &pfns[blocks]) == 0)
+	while (mm_alloc_pages(mm, gfp, MAX_PAGE_ORDER, &pfns[blocks]) == 0)
 		blocks++;
-	ck_assert_uint_eq(blocks, PCP_FRAMES >> (MAX_ORDER - 1));
+	ck_assert_uint_eq(blocks, PCP_FRAMES >> MAX_PAGE_ORDER);
 	mm_get_stats(mm, &st);
 	ck_assert_uint_eq(st.pcp_frames, 0);
 	for (unsigned i = 0; i < blocks; i++)
-		ck_assert_int_eq(mm_free_pages(mm, pfns[i], MAX_ORDER - 1), 0);
+		ck_assert_int_eq(mm_free_pages(mm, pfns[i], MAX_PAGE_ORDER), 0);
 	buddy_fx_assert_clean(mm);
 	buddy_fx_free(&fx);
 }

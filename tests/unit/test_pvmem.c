@@ -93,7 +93,7 @@ START_TEST(test_info_and_pio)
 	ck_assert_uint_eq(info->abi_major, PVMEM_ABI_MAJOR);
 	ck_assert_uint_eq(info->max_reqs, PVMEM_MAX_REQS);
 	ck_assert_uint_eq(info->max_count, PVMEM_MAX_COUNT);
-	ck_assert_uint_eq(info->max_order, MAX_ORDER);
+	ck_assert_uint_eq(info->max_order, NR_PAGE_ORDERS);
 	ck_assert_uint_eq(info->page_size, PAGE_SIZE);
 	ck_assert_uint_eq(info->ram_pages, hosted_mem_ram_pages(fx.hm));
 	/* A short buffer gets a truncated struct (forward compatibility). */
@@ -300,7 +300,8 @@ static bool page_is(const uint8_t *p, uint8_t v)
  */
 START_TEST(test_gfp_zero)
 {
-	struct pvmem_config cfg = {.report_order = MAX_ORDER}; /* no reports */
+	struct pvmem_config cfg = {.report_order =
+					   NR_PAGE_ORDERS}; /* no reports */
 	struct hosted_mem_stats s0, s1;
 	uint64_t pfns[64], again[64];
 	unsigned done, dirty_again = 0;

@@ -571,7 +571,7 @@ static void random_round(struct model *m)
 	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
 
 	/* Requests run in order: ALLOC, FREE, DMA_ALLOC. */
-	if (ra->order >= MAX_ORDER)
+	if (ra->order >= NR_PAGE_ORDERS)
 		ck_assert_int_eq(ra->status, -EINVAL);
 	for (unsigned i = 0; i < ra->done; i++)
 		model_add(m, out[i], ra->order, 0);

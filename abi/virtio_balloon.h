@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * devices/virtio_balloon_abi.h - virtio-balloon (virtio 1.x 5.5) and
- * virtio-console (5.3) constants shared by the VMM devices and the guest
- * drivers. Plain C with <stdint.h> only (the freestanding guest includes it).
+ * abi/virtio_balloon.h - virtio-balloon (virtio 1.x 5.5) constants shared
+ * by the VMM device and the guest driver. Plain C with <stdint.h> only (the
+ * freestanding guest includes it). Window, pin and DMA id: abi/layout.h.
  */
-#ifndef DEVICES_VIRTIO_BALLOON_ABI_H
-#define DEVICES_VIRTIO_BALLOON_ABI_H
+#ifndef ABI_VIRTIO_BALLOON_H
+#define ABI_VIRTIO_BALLOON_H
 
 #include <stdint.h>
 
@@ -53,15 +53,4 @@ struct virtio_balloon_stat {
 	uint64_t val;
 } __attribute__((packed));
 
-/* The device-tree property naming a virtio device's pvmem DMA device id. */
-#define VIRTIO_FDT_DMA_ID_PROP "buddyvm,dma-device-id"
-
-/* virtio-console (virtio 1.x 5.3): port 0 receiveq 0, transmitq 1. */
-#define VIRTIO_CONSOLE_Q_RX 0
-#define VIRTIO_CONSOLE_Q_TX 1
-
-/* pvmem DMA device ids of the VMM's virtio devices (1..63). */
-#define VIRTIO_CONSOLE_DMA_ID 3
-#define VIRTIO_BALLOON_DMA_ID 5
-
-#endif /* DEVICES_VIRTIO_BALLOON_ABI_H */
+#endif /* ABI_VIRTIO_BALLOON_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * devices/pvmem_abi.h - the paravirtual memory interface of the hosted memory
+ * abi/pvmem.h - the paravirtual memory interface of the hosted memory
  * model: how the guest asks the host buddy allocator for frames. Shared by the
  * VMM and the guest kernel; plain C with fixed-width types only, so that it
  * compiles freestanding. docs/hosted-memory.md is the prose version.
@@ -12,20 +12,21 @@
  * serves the whole batch; when the out instruction returns, the host has
  * written every result. Each vCPU uses its own block.
  */
-#ifndef DEVICES_PVMEM_ABI_H
-#define DEVICES_PVMEM_ABI_H
+#ifndef ABI_PVMEM_H
+#define ABI_PVMEM_H
 
 #include <stdint.h>
+
+#include "abi/layout.h"
 
 /*
  * Doorbell: a 32-bit write of the block's PFN (so blocks above 4 GiB are
  * reachable), either to the MMIO register or to the port. CPL-3 guest code
  * uses the MMIO form: PVM hosts do not grant IOPL 3, so port I/O from CPL 3
  * raises #GP there; the port works from CPL 0. A 32-bit read of either
- * returns PVMEM_MAGIC if the device exists (a cheap probe).
+ * returns PVMEM_MAGIC if the device exists (a cheap probe). The MMIO
+ * register is at PVMEM_MMIO_BASE (abi/layout.h).
  */
-#define PVMEM_MMIO_BASE 0xC0001000ull /* in the MMIO hole, after debug */
-#define PVMEM_MMIO_SIZE 0x1000ull     /* only offset 0 is a register */
 #define PVMEM_PORT	0x0f8
 #define PVMEM_PORT_SIZE 4
 
@@ -165,4 +166,4 @@ struct pvmem_stats {
 	uint64_t pcp_frames; /* FREE frames on per-CPU lists, not in a zone's */
 };
 
-#endif /* DEVICES_PVMEM_ABI_H */
+#endif /* ABI_PVMEM_H */

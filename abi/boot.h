@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm/boot_abi.h - the contract between the VMM and the guest kernel at boot
+ * abi/boot.h - the contract between the VMM and the guest kernel at boot
  * and for the debug channels. Included by both sides; plain C, no libc.
  *
  * Entry: every vCPU starts in 64-bit long mode, CPL 0, at the ELF entry point,
@@ -18,8 +18,10 @@
  *   [3 GiB, 4 GiB) MMIO hole is mapped uncached (PCD|PWT).
  * The guest builds its own IDT and loads it; the VMM leaves IDTR empty.
  */
-#ifndef VMM_BOOT_ABI_H
-#define VMM_BOOT_ABI_H
+#ifndef ABI_BOOT_H
+#define ABI_BOOT_H
+
+#include "abi/layout.h"
 
 #define BVM_MAX_VCPUS 32
 
@@ -44,14 +46,6 @@
 #define BVM_SEL_UCODE  0x23		 /* 0x20 | 3 */
 #define BVM_SEL_TSS(i) (0x28 + 16 * (i)) /* 16-byte system descriptors */
 
-/* Guest-physical layout above RAM's first part. */
-#define BVM_LOWMEM_END	  0xC0000000ull	 /* RAM below the hole ends at 3 GiB */
-#define BVM_HIGHMEM_START 0x100000000ull /* and continues at 4 GiB */
-#define BVM_MMIO_BASE	  0xD0000000ull	 /* virtio-mmio windows */
-#define BVM_MMIO_WINDOW	  0x1000ull
-#define BVM_IOAPIC_ADDR	  0xFEC00000ull
-#define BVM_LAPIC_ADDR	  0xFEE00000ull
-
 /*
  * Debug channels (port I/O). Every out is a VM exit (5-20 us on PVM hosts), so
  * text goes out a buffer at a time, never a byte at a time, except for early
@@ -66,10 +60,9 @@
 /*
  * The same channels as 32-bit MMIO writes in the hole. PVM hosts do not give
  * the guest IOPL 3 (RFLAGS.IOPL reads 0 at CPL 3 whatever the guest sets), so
- * CPL-3 code uses these; port I/O still works from CPL 0.
+ * CPL-3 code uses these; port I/O still works from CPL 0. Offsets from
+ * BVM_DEBUG_MMIO_BASE (abi/layout.h).
  */
-#define BVM_DEBUG_MMIO_BASE    0xC0000000ull
-#define BVM_DEBUG_MMIO_SIZE    0x1000ull
 #define BVM_DEBUG_CONSOLE_BYTE 0x00 /* write8: one character */
 #define BVM_DEBUG_CONSOLE_BUF  0x08 /* write32: GPA of bvm_console_buf */
 #define BVM_DEBUG_REPORT       0x10 /* write32: GPA of bvm_report */
@@ -122,4 +115,4 @@ struct bvm_report {
 #define BVM_EXIT_TIMEOUT     4 /* --timeout expired */
 #define BVM_EXIT_GUEST_CRASH 5 /* triple fault, internal error, bad exit */
 
-#endif /* VMM_BOOT_ABI_H */
+#endif /* ABI_BOOT_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * devices/virtio.h - virtio 1.x constants and ring layouts shared by the
+ * abi/virtio.h - virtio 1.x constants and ring layouts shared by the
  * device side (VMM) and the guest drivers: device status bits, feature bits,
  * virtio-mmio (version 2) register offsets, device ids, split-ring structures.
  *
@@ -8,8 +8,8 @@
  * fields are little-endian (virtio 1.x); both sides are x86-64, so they are
  * used as native integers.
  */
-#ifndef DEVICES_VIRTIO_H
-#define DEVICES_VIRTIO_H
+#ifndef ABI_VIRTIO_H
+#define ABI_VIRTIO_H
 
 #include <stdint.h>
 
@@ -137,4 +137,4 @@ static inline int virtq_need_event(uint16_t event, uint16_t new_idx,
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-#endif /* DEVICES_VIRTIO_H */
+#endif /* ABI_VIRTIO_H */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "devices/hosted_mem.h"
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 
 struct hosted_mem {
 	const struct guest_mem *mem;

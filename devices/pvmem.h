@@ -2,7 +2,7 @@
 /*
  * devices/pvmem.h - the paravirtual memory device (hosted memory model): runs
  * the guest's batched ALLOC / FREE / DMA_ALLOC / DMA_FREE / INFO / STATS
- * requests (devices/pvmem_abi.h) against the VM's host buddy allocator,
+ * requests (abi/pvmem.h) against the VM's host buddy allocator,
  * enforces the page limit, keeps the registry of DMA mappings that device
  * emulation checks descriptors against, and counts everything.
  *
@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "devices/hosted_mem.h"
-#include "devices/pvmem_abi.h"
+#include "abi/pvmem.h"
 
 struct pvmem_config {
 	/* Page limit (max_pages); 0: every frame of RAM. */

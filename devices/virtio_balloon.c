@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abi/layout.h"
 #include "devices/pvmem.h"
 #include "devices/pvmem_vm.h"
 #include "devices/virtio_balloon.h"

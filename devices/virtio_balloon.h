@@ -18,18 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/virtio_balloon_abi.h"
+#include "abi/virtio_balloon.h"
 #include "devices/virtio_mmio.h"
-#include "vmm/boot_abi.h"
-
-/*
- * Where the VMM puts its virtio devices: one BVM_MMIO_WINDOW each, and IOAPIC
- * pins from 16 up (above the ISA pins, so only the IOAPIC sees them).
- */
-#define VIRTIO_CONSOLE_MMIO_BASE (BVM_MMIO_BASE + 0 * BVM_MMIO_WINDOW)
-#define VIRTIO_CONSOLE_IRQ	 16
-#define VIRTIO_BALLOON_MMIO_BASE (BVM_MMIO_BASE + 1 * BVM_MMIO_WINDOW)
-#define VIRTIO_BALLOON_IRQ	 17
 
 struct mm;
 struct guest_mem;

@@ -13,7 +13,8 @@
 
 #include "devices/pvmem.h"
 #include "devices/pvmem_vm.h"
-#include "devices/virtio_balloon.h"
+#include "abi/layout.h"
+#include "abi/virtio_console.h"
 #include "devices/virtio_console.h"
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"

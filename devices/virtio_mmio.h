@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/virtio.h"
+#include "abi/virtio.h"
 #include "devices/virtq.h"
 
 #define VIRTIO_MMIO_MAX_QUEUES 8

@@ -35,7 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/virtio.h"
+#include "abi/virtio.h"
 
 /*
  * Turn guest-physical [gpa, gpa + len) into a host pointer the device may

@@ -17,7 +17,7 @@
 	.globl _start
 	.type _start, @function
 /*
- * Boot entry, per vmm/boot_abi.h: rdi = FDT, rsi = vCPU index, rsp = this
+ * Boot entry, per abi/boot.h: rdi = FDT, rsi = vCPU index, rsp = this
  * vCPU's CPL-0 stack, interrupts off. Point FS at the per-vCPU area, load the
  * IDT register (vCPU 0 fills the table at CPL 3), enable the LAPIC and drop
  * to CPL 3.

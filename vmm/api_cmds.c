@@ -15,7 +15,7 @@
 #include "mm/mm.h"
 #include "vmm/api.h"
 #include "vmm/api_cmds.h"
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/cli.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "vmm/api.h"
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/cli.h"
 #include "vmm/cli_api.h"
 

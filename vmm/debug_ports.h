@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm/debug_ports.h - the guest's debug channels (vmm/boot_abi.h): console
+ * vmm/debug_ports.h - the guest's debug channels (abi/boot.h): console
  * byte and buffer, stage/done/fail reports, and the exit port.
  */
 #ifndef VMM_DEBUG_PORTS_H
@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 
 struct vm;
 

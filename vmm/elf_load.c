@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/elf_load.h"
 
 static int elf_error(char *err, size_t errlen, const char *fmt, ...)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <libfdt.h>
 
+#include "abi/layout.h"
 #include "vmm/fdt_build.h"
 
 /* Collapse libfdt's error codes into errno values for our callers. */
@@ -175,18 +176,14 @@ static int fdt_build_virtio(void *fdt, const struct vm *vm)
 		r = fdt_begin_node(fdt, name);
 		if (r == 0)
 			r = fdt_property_string(fdt, "compatible",
-						"virtio,mmio");
+						BVM_FDT_VIRTIO_COMPAT);
 		if (r == 0)
 			r = fdt_prop_u64_pair(fdt, "reg", dev->base, dev->size);
 		if (r == 0)
 			r = fdt_property_u32(fdt, "interrupts", dev->irq);
-		/*
-		 * Which pvmem DMA blocks the device accepts descriptors in
-		 * (the guest reads VIRTIO_FDT_DMA_ID_PROP; the unit test
-		 * checks both names agree).
-		 */
+		/* Which pvmem DMA blocks the device accepts descriptors in. */
 		if (r == 0)
-			r = fdt_property_u32(fdt, "buddyvm,dma-device-id",
+			r = fdt_property_u32(fdt, BVM_FDT_DMA_ID_PROP,
 					     dev->dma_device_id);
 		if (r == 0)
 			r = fdt_end_node(fdt);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm/guest_stats.h - the guest's published statistics (vmm/boot_abi.h,
+ * vmm/guest_stats.h - the guest's published statistics (abi/boot.h,
  * BVM_DEBUG_GUEST_STATS): the latest text the guest sent, copied out of
  * guest RAM, bounded and made printable, kept for --stats and the control
  * API.

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "vmm/api_vm.h"
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/cli.h"
 #include "vmm/cli_api.h"
 #include "vmm/vm.h"

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/bus.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"

@@ -23,7 +23,7 @@ struct vcpu {
 
 /**
  * vcpu_create() - create vCPU @index of @vm and set its boot state
- * (vmm/boot_abi.h). Return the vCPU (free with vcpu_destroy()) or NULL after
+ * (abi/boot.h). Return the vCPU (free with vcpu_destroy()) or NULL after
  * printing why.
  */
 struct vcpu *vcpu_create(struct vm *vm, unsigned index);

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/guest_mem.h"
 
 struct bus;

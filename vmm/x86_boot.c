@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/x86_boot.h"
 
 #define PTE_P		0x001ull

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm/x86_boot.h - x86-64 boot state per vmm/boot_abi.h: the identity-map
+ * vmm/x86_boot.h - x86-64 boot state per abi/boot.h: the identity-map
  * page tables, the GDT with one TSS per vCPU, and each vCPU's CPUID,
  * registers and segment state for a direct start in 64-bit long mode.
  */

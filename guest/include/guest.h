@@ -6,7 +6,7 @@
 #ifndef GUEST_H
 #define GUEST_H
 
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 
 /* Interrupt vectors. */
 #define GUEST_VEC_TIMER	     0x20

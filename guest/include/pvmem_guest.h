@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * guest/include/pvmem_guest.h - the guest's driver for the paravirtual memory
- * device (devices/pvmem_abi.h, docs/hosted-memory.md) and the memory layers
+ * device (abi/pvmem.h, docs/hosted-memory.md) and the memory layers
  * built on it: the per-vCPU page cache, the slab layer's page source, and
  * the statistics the guest publishes to the VMM.
  *
@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/pvmem_abi.h"
+#include "abi/pvmem.h"
 #include "mm/page_source.h"
 #include "mm/port.h"
 

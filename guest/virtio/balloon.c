@@ -12,7 +12,7 @@
  * exiting vCPU, so the used ring is normally complete when the kick
  * returns; the driver still waits for it properly.
  */
-#include "devices/virtio_balloon_abi.h"
+#include "abi/virtio_balloon.h"
 #include "guest.h"
 #include "guest/virtio/balloon.h"
 #include "guest/virtio/virtio_guest.h"

@@ -12,7 +12,7 @@
  * (DEVICE_NEEDS_RESET): the driver then gives the console back to the debug
  * channel until gvcon_init() runs again.
  */
-#include "devices/virtio_balloon_abi.h"
+#include "abi/virtio_console.h"
 #include "guest.h"
 #include "guest/virtio/console.h"
 #include "guest/virtio/virtio_guest.h"

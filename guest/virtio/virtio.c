@@ -9,7 +9,7 @@
  */
 #include <libfdt.h>
 
-#include "devices/virtio_balloon_abi.h"
+#include "abi/layout.h"
 #include "guest.h"
 #include "guest/virtio/virtio_guest.h"
 #include "mm/errno.h"
@@ -101,7 +101,7 @@ static bool gv_match_node(struct gv_dev *dev, int node, uint32_t id)
 	if (rd(dev, VIRTIO_MMIO_DEVICE_ID) != id)
 		return false;
 	/* DMA device id: the node's property, else the virtio device id. */
-	dma = fdt_getprop(fdt, node, VIRTIO_FDT_DMA_ID_PROP, &len);
+	dma = fdt_getprop(fdt, node, BVM_FDT_DMA_ID_PROP, &len);
 	dev->dma_id = dma && len == 4 ? fdt_u32(dma) : id;
 	return true;
 }
@@ -113,7 +113,8 @@ static int gv_find(struct gv_dev *dev, uint32_t device_id)
 
 	fdt_for_each_subnode(node, fdt, 0)
 	{
-		if (fdt_node_check_compatible(fdt, node, "virtio,mmio") != 0)
+		if (fdt_node_check_compatible(fdt, node,
+					      BVM_FDT_VIRTIO_COMPAT) != 0)
 			continue;
 		if (gv_match_node(dev, node, device_id))
 			return 0;

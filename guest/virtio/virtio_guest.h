@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/virtio.h"
+#include "abi/virtio.h"
 
 #define GV_MAX_QUEUES 4
 #define GV_MAX_QSIZE  128

@@ -8,7 +8,8 @@
  * clean page database) is checked by the integration tests via --stats and
  * --check.
  */
-#include "devices/virtio_balloon_abi.h"
+#include "abi/virtio_balloon.h"
+#include "abi/virtio_console.h"
 #include "guest.h"
 #include "guest/virtio/console.h"
 #include "guest/virtio/virtio_guest.h"

@@ -9,7 +9,7 @@
 
 #include "devices/hosted_mem.h"
 #include "tests/unit/unit.h"
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 
 #define FX_RAM (64ull << 20)
 

@@ -10,7 +10,7 @@
 
 #include "test_pvmem_fx.h"
 #include "unit.h"
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 
 #define GiB (1ull << 30)
 #define MiB (1ull << 20)

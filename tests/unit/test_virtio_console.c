@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "devices/virtio_balloon_abi.h"
+#include "abi/layout.h"
+#include "abi/virtio_console.h"
 #include "devices/virtio_console.h"
 #include "test_pvmem_fx.h"
 #include "unit.h"

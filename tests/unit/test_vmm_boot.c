@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <libfdt.h>
 
-#include "devices/virtio_balloon_abi.h"
+#include "abi/layout.h"
 #include "unit.h"
 #include "vmm/bus.h"
 #include "vmm/debug_ports.h"
@@ -186,7 +186,7 @@ START_TEST(test_fdt_describes_vm)
 	ck_assert_str_eq(fdt_stringlist_get(fdt, node, "zone-names", 2, NULL),
 			 "Normal");
 
-	node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
+	node = fdt_node_offset_by_compatible(fdt, -1, BVM_FDT_VIRTIO_COMPAT);
 	ck_assert_int_ge(node, 0);
 	ck_assert_uint_eq(prop_u64(node, "reg", 0), BVM_MMIO_BASE);
 	ck_assert_uint_eq(fdt32_to_cpu(*(const fdt32_t *)fdt_getprop(
@@ -195,7 +195,7 @@ START_TEST(test_fdt_describes_vm)
 	ck_assert_int_eq(len, 4);
 	/* The guest library reads this to pick the pvmem DMA id. */
 	ck_assert_uint_eq(fdt32_to_cpu(*(const fdt32_t *)fdt_getprop(
-				  fdt, node, VIRTIO_FDT_DMA_ID_PROP, &len)),
+				  fdt, node, BVM_FDT_DMA_ID_PROP, &len)),
 			  9);
 	ck_assert_int_eq(len, 4);
 }

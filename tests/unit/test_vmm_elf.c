@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "unit.h"
-#include "vmm/boot_abi.h"
+#include "abi/boot.h"
 #include "vmm/elf_load.h"
 
 #define RAM_SIZE  (32ull << 20)

@@ -4,8 +4,9 @@
 #   build/host/   host code (VMM, devices, mm/ for the VMM, unit tests, benches)
 #   build/asan/   the same host code with ASan+UBSan, for the sanitizer run
 #   build/guest/  the freestanding guest kernel (and mm/ compiled for it)
-# Each directory lists its sources in its own *.mk fragments, one file per
-# line, so that adding a file touches only its own fragment.
+# Each top-level directory lists its sources in one fragment (mm/mm.mk,
+# vmm/vmm.mk, devices/devices.mk, guest/guest.mk, tests/tests.mk), one file
+# per line; every rule is in this file, and every program is linked by LINK.
 #
 # make            build the VMM and the guest
 # make test       unit tests (plain and sanitized) and the KVM integration tests
@@ -24,6 +25,7 @@ Q :=
 else
 Q := @
 endif
+, := ,
 
 CC ?= cc
 GUEST_CC ?= $(CC)
@@ -58,27 +60,43 @@ GUEST_CFLAGS := $(COMMON_CFLAGS) -DMM_PORT_GUEST -Iguest/include -O2 \
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack \
 		 -Wl,-z,max-page-size=0x1000
 
-# Filled in by the fragments below.
+# Libraries, found through pkg-config or the compiler, never a fixed path.
+# The VMM uses libfdt (no pkg-config file on Debian) and jansson.
+VMM_LIBS := -lfdt $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+# The guest links Debian's libfdt.a, built for the host ABI but
+# freestanding-safe: it needs only the C subset in guest/lib/string.c and a
+# stack canary at %fs:0x28. Its <libfdt.h> is found where the compiler finds
+# it, searched after guest/include (whose libfdt_env.h replaces the host
+# one), and only by the sources in GUEST_FDT_SRCS.
+GUEST_LIBFDT := $(shell $(GUEST_CC) -print-file-name=libfdt.a)
+GUEST_LIBFDT_INCDIR := $(patsubst %/libfdt.h,%,$(filter %/libfdt.h,$(shell \
+	$(CC) -xc -M -include libfdt.h /dev/null 2>/dev/null)))
+
+# Filled in by the fragments below: one per top-level directory, each listing
+# its sources one per line. Rules live only in this file.
 MM_SRCS :=          # mm/ sources shared by host and guest (freestanding)
 MM_HOST_SRCS :=     # mm/host/ port for the host side
 VMM_SRCS :=         # vmm/ minus main.c
 VMM_MAIN_SRCS :=    # vmm/main.c
 DEVICES_SRCS :=     # devices/
 GUEST_SRCS :=       # guest/ (.c and .S)
+GUEST_NOSSE_SRCS := # guest/ CPL-0 C code, built with general registers only
+GUEST_FDT_SRCS :=   # guest/ sources that include <libfdt.h>
 UNIT_SRCS :=        # tests/unit/
-BENCH_PROGS :=      # benchmark programs, run in order by `make bench`
+BENCHES :=          # build/bench/<name> from bench_<name>_SRCS, in run order
+BENCH_SCRIPTS :=    # benchmark scripts, run after the programs
 TEST_DEPS :=        # extra files `make test` needs built
 
-# Object paths and libraries, usable by the fragments' own rules.
+# Object paths of a source list, one function per tree.
 host_obj = $(patsubst %.c,$(BUILD)/host/%.o,$(filter %.c,$(1)))
 asan_obj = $(patsubst %.c,$(BUILD)/asan/%.o,$(filter %.c,$(1)))
 guest_obj = $(patsubst %.S,$(BUILD)/guest/%.o,$(patsubst %.c,$(BUILD)/guest/%.o,$(1)))
 
 HOST_LIB := $(BUILD)/host/libbuddyvm.a
 ASAN_LIB := $(BUILD)/asan/libbuddyvm.a
+GUEST_MM_LIB := $(BUILD)/guest/libmm.a
 
-# Every directory's *.mk fragments; each fragment has one owner.
-include $(sort $(wildcard mm/*.mk vmm/*.mk devices/*.mk guest/*.mk tests/*.mk))
+include mm/mm.mk vmm/vmm.mk devices/devices.mk guest/guest.mk tests/tests.mk
 
 LIB_SRCS := $(MM_SRCS) $(MM_HOST_SRCS) $(VMM_SRCS) $(DEVICES_SRCS)
 
@@ -113,27 +131,47 @@ $(BUILD)/guest/%.o: %.S
 	@$(if $(Q),echo "  AS-GST  $<")
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(HOST_LIB): $(call host_obj,$(LIB_SRCS))
-	@$(if $(Q),echo "  AR      $@")
-	$(Q)rm -f $@ && ar rcs $@ $^
+# Per-file guest flags.
+$(call guest_obj,$(GUEST_NOSSE_SRCS)): GUEST_CFLAGS += -mgeneral-regs-only
+$(call guest_obj,$(GUEST_FDT_SRCS)): GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDIR)
 
-$(ASAN_LIB): $(call asan_obj,$(LIB_SRCS))
+# Archives: the linker pulls in only the objects a program uses.
+define ARCHIVE
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
+endef
+$(HOST_LIB): $(call host_obj,$(LIB_SRCS))
+	$(ARCHIVE)
+$(ASAN_LIB): $(call asan_obj,$(LIB_SRCS))
+	$(ARCHIVE)
+$(GUEST_MM_LIB): $(call guest_obj,$(MM_SRCS))
+	$(ARCHIVE)
+
+# Every program is linked by this one rule: $(call LINK,driver+flags,libs)
+# links the prerequisites' objects and archives.
+define LINK
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(1) -o $@ $(filter %.o %.a,$^) $(2)
+endef
 
 $(VMM): $(call host_obj,$(VMM_MAIN_SRCS)) $(HOST_LIB)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HOST_LDFLAGS) $(VMM_LDFLAGS) -o $@ $^ $(VMM_LIBS)
+	$(call LINK,$(CC) $(HOST_LDFLAGS) $(VMM_LDFLAGS),$(VMM_LIBS))
 
 $(UNIT): $(call host_obj,$(UNIT_SRCS)) $(HOST_LIB)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(VMM_LIBS) $(CHECK_LIBS)
+	$(call LINK,$(CC) $(HOST_LDFLAGS),$(VMM_LIBS) $(CHECK_LIBS))
 
 $(UNIT_ASAN): $(call asan_obj,$(UNIT_SRCS)) $(ASAN_LIB)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ASAN_LDFLAGS) -o $@ $^ $(VMM_LIBS) $(CHECK_LIBS)
+	$(call LINK,$(CC) $(ASAN_LDFLAGS),$(VMM_LIBS) $(CHECK_LIBS))
+
+# The guest archive comes twice: libfdt.a calls back into it (memcpy...).
+$(GUEST_ELF): $(call guest_obj,$(GUEST_SRCS)) $(GUEST_MM_LIB) guest/guest.ld
+	$(call LINK,$(GUEST_CC) $(GUEST_LDFLAGS) -Wl$(,)-T$(,)guest/guest.ld,$(GUEST_LIBFDT) $(GUEST_MM_LIB))
+
+BENCH_PROGS := $(BENCHES:%=$(BUILD)/bench/%)
+$(foreach b,$(BENCHES),$(eval $(BUILD)/bench/$(b): $(call host_obj,$(bench_$(b)_SRCS)) $(HOST_LIB)))
+$(BENCH_PROGS):
+	$(call LINK,$(CC) $(HOST_LDFLAGS),$(VMM_LIBS))
 
 unit: $(UNIT)
 	@echo "== unit tests (Check) =="

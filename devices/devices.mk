@@ -1,1 +1,14 @@
-# devices/: emulated devices (virtio-mmio transport, virtqueues, devices).
+# devices/: emulated devices and their glue to the VM.
+
+# The paravirtual memory device of the hosted memory model and the VM's frame
+# database it serves (docs/hosted-memory.md).
+DEVICES_SRCS += devices/hosted_mem.c
+DEVICES_SRCS += devices/pvmem.c
+DEVICES_SRCS += devices/pvmem_vm.c
+
+# virtio: the virtio-mmio transport, split virtqueues, the devices.
+DEVICES_SRCS += devices/virtq.c
+DEVICES_SRCS += devices/virtio_mmio.c
+DEVICES_SRCS += devices/virtio_balloon.c
+DEVICES_SRCS += devices/virtio_console.c
+DEVICES_SRCS += devices/virtio_vm_stats.c

@@ -1,9 +1,8 @@
-# vmm/: the KVM virtual machine monitor. main.c is kept apart so that unit
-# tests can link everything else.
+# vmm/: the KVM virtual machine monitor. main.c is kept apart so that the
+# unit tests can link everything else.
 VMM_MAIN_SRCS += vmm/main.c
 
-VMM_LIBS += -lfdt
-
+# The VM: guest memory, boot, vCPUs, the exit bus.
 VMM_SRCS += vmm/guest_mem.c
 VMM_SRCS += vmm/bus.c
 VMM_SRCS += vmm/cli.c
@@ -16,3 +15,10 @@ VMM_SRCS += vmm/vm.c
 VMM_SRCS += vmm/device_table.c
 VMM_SRCS += vmm/guest_stats.c
 VMM_SRCS += vmm/vm_stats.c
+
+# The control API (JSON lines over a UNIX socket, docs/api.md) and the CLI
+# clients of its commands (vmm stat, balloon, pause, resume, quit).
+VMM_SRCS += vmm/api.c
+VMM_SRCS += vmm/api_cmds.c
+VMM_SRCS += vmm/api_vm.c
+VMM_SRCS += vmm/cli_api.c

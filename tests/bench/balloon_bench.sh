@@ -2,7 +2,7 @@
 # tests/bench/balloon_bench.sh - inflate the balloon of a 2 GiB guest (that
 # has touched all its memory) by 1 GiB, timed until actual == target AND the
 # host backing of guest RAM has dropped by >= 90% of it; then deflate. Both
-# memory models. `make bench` runs it (tests/api_cmds.mk BENCH_SCRIPTS).
+# memory models. `make bench` runs it (tests/tests.mk BENCH_SCRIPTS).
 #
 # Anchor (not run here: our guest.elf does not boot under QEMU): Linux +
 # QEMU inflated 7 GB in 4.1 s, 0.49 s with scatter-gather (~70 ms/GiB).

@@ -1,2 +1,0 @@
-GUEST_SRCS += guest/native_mm.c
-$(BUILD)/guest/guest/native_mm.o: GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDIR)

@@ -33,8 +33,8 @@ PKG_CONFIG ?= pkg-config
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wno-unused-parameter -Wvla -Wformat=2
-COMMON_CFLAGS := -std=c11 -g $(WARNINGS) -MMD -MP -I.
-HOST_DEFS := -D_GNU_SOURCE -DMM_PORT_HOST -Imm/host
+COMMON_CFLAGS := -std=c11 -g $(WARNINGS) -MMD -MP
+HOST_DEFS := -I. -D_GNU_SOURCE -DMM_PORT_HOST -Imm/host
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
@@ -50,10 +50,15 @@ HOST_LDFLAGS := -pthread $(LDFLAGS)
 VMM_LDFLAGS ?= -static
 ASAN_LDFLAGS := -pthread $(ASAN_FLAGS) $(LDFLAGS)
 
+# The guest sees only abi/, mm/ and guest/ (no -I.): its include root holds
+# links to those three, so "vmm/..." or "devices/..." does not compile there.
+GUEST_INCLUDE_ROOT := $(BUILD)/guest/include-root
+GUEST_INCLUDE_DIRS := abi mm guest
+
 # The guest: freestanding, identity-mapped at 1 MiB, no red zone (its CPL-0
 # entry code shares the stack discipline of a kernel), no stack protector
 # (there is no TLS to hold a canary).
-GUEST_CFLAGS := $(COMMON_CFLAGS) -DMM_PORT_GUEST -Iguest/include -O2 \
+GUEST_CFLAGS := $(COMMON_CFLAGS) -I$(GUEST_INCLUDE_ROOT) -DMM_PORT_GUEST -Iguest/include -O2 \
 		-ffreestanding -fno-builtin -nostdinc -isystem $(shell $(GUEST_CC) -print-file-name=include) \
 		-fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
 		-mcmodel=small -fno-asynchronous-unwind-tables -fcf-protection=none
@@ -121,12 +126,16 @@ $(BUILD)/asan/%.o: %.c
 	@$(if $(Q),echo "  CC-ASAN $<")
 	$(Q)$(CC) $(ASAN_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
-$(BUILD)/guest/%.o: %.c
+$(GUEST_INCLUDE_ROOT):
+	@mkdir -p $@
+	$(Q)for d in $(GUEST_INCLUDE_DIRS); do ln -sfn $(CURDIR)/$$d $@/$$d; done
+
+$(BUILD)/guest/%.o: %.c | $(GUEST_INCLUDE_ROOT)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC-GST  $<")
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/guest/%.o: %.S
+$(BUILD)/guest/%.o: %.S | $(GUEST_INCLUDE_ROOT)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AS-GST  $<")
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@

@@ -8,6 +8,10 @@
 #
 # Without a usable /dev/kvm, every test that boots a guest is SKIPPED loudly;
 # the others (argument and ELF checks) still run.
+#
+# Exit status (kselftest's convention): 0 every selected test passed; 1 a
+# test failed, or the filter selected nothing; 4 none failed but some were
+# skipped, so a run without KVM never looks like a pass.
 set -uo pipefail
 
 BUILD=${BUILD:-build}
@@ -339,4 +343,15 @@ for f in "$(dirname "$0")"/*.tests.sh; do
 done
 
 echo "integration: $passed passed, $failed failed, $skipped skipped"
-[ $failed -eq 0 ]
+if [ $failed -ne 0 ]; then
+	exit 1
+fi
+if [ $((passed + skipped)) -eq 0 ]; then
+	echo "${RED}integration: no test matches '${selected[*]}'${RESET}" >&2
+	exit 1
+fi
+if [ $skipped -ne 0 ]; then
+	echo "${YELLOW}integration: $skipped tests SKIPPED (exit 4)${RESET}"
+	exit 4
+fi
+exit 0

@@ -18,6 +18,9 @@ GUEST_SRCS += guest/guest_mm.c
 # the page source both models share, the native model's own buddy.
 GUEST_SRCS += guest/native_mm.c
 
+# Coherent DMA buffers for device drivers (docs/dma.md).
+GUEST_SRCS += guest/dma.c
+
 # The virtio library (virtio-mmio) and its drivers.
 GUEST_SRCS += guest/virtio/virtio.c
 GUEST_SRCS += guest/virtio/balloon.c

@@ -17,15 +17,11 @@
 
 #define GV_ENODEV 19
 
-/* Native model: ring memory from the image (the guest owns all RAM). */
-#define GV_POOL_BYTES (256u << 10)
-static uint8_t gv_pool[GV_POOL_BYTES] __attribute__((aligned(4096)));
-static size_t gv_pool_used;
-
 /*
- * Native model: the pool is never freed, so a device probed again (after a
- * reset, e.g. DEVICE_NEEDS_RESET) gets the rings it had before instead of
- * leaking 12 KiB per queue. Keyed by window base and queue index.
+ * Native model: a reset does not release the guest's own DMA memory, so a
+ * device probed again (after a reset, e.g. DEVICE_NEEDS_RESET) gets the
+ * rings it had before instead of leaking 12 KiB per queue. Keyed by window
+ * base and queue index.
  */
 #define GV_MAX_RING_SLOTS 16
 struct gv_ring_slot {
@@ -102,11 +98,13 @@ static bool gv_match_node(struct gv_dev *dev, int node, uint32_t id)
 		return false;
 	/* DMA device id: the node's property, else the virtio device id. */
 	dma = fdt_getprop(fdt, node, BVM_FDT_DMA_ID_PROP, &len);
-	dev->dma_id = dma && len == 4 ? fdt_u32(dma) : id;
+	dev->dma.id = dma && len == 4 ? fdt_u32(dma) : id;
+	/* The rings' high address words are written as 0. */
+	dev->dma.dma_bits = 32;
 	return true;
 }
 
-static int gv_find(struct gv_dev *dev, uint32_t device_id)
+static int gv_find(struct gv_dev *dev, uint32_t device_id, unsigned instance)
 {
 	const void *fdt = guest_boot.fdt;
 	int node;
@@ -116,7 +114,7 @@ static int gv_find(struct gv_dev *dev, uint32_t device_id)
 		if (fdt_node_check_compatible(fdt, node,
 					      BVM_FDT_VIRTIO_COMPAT) != 0)
 			continue;
-		if (gv_match_node(dev, node, device_id))
+		if (gv_match_node(dev, node, device_id) && instance-- == 0)
 			return 0;
 	}
 	return -ENOENT;
@@ -124,19 +122,28 @@ static int gv_find(struct gv_dev *dev, uint32_t device_id)
 
 int gv_probe(struct gv_dev *dev, uint32_t device_id, uint64_t wanted)
 {
+	return gv_probe_instance(dev, device_id, 0, wanted);
+}
+
+int gv_probe_instance(struct gv_dev *dev, uint32_t device_id, unsigned instance,
+		      uint64_t wanted)
+{
 	uint64_t offered;
 	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 	int err;
 
 	memset(dev, 0, sizeof(*dev));
-	err = gv_find(dev, device_id);
+	err = gv_find(dev, device_id, instance);
 	if (err)
 		return err;
 	if (rd(dev, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC ||
 	    rd(dev, VIRTIO_MMIO_VERSION) != VIRTIO_MMIO_VERSION_2)
 		return -GV_ENODEV;
 	dev->device_id = device_id;
-	wr(dev, VIRTIO_MMIO_STATUS, 0); /* also frees old DMA (hosted) */
+	wr(dev, VIRTIO_MMIO_STATUS, 0);
+	/* Hosted, the reset released the device's DMA blocks on the host. */
+	if (!guest_boot.native)
+		dma_forget_all(&dev->dma);
 	wr(dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	wr(dev, VIRTIO_MMIO_STATUS, st);
 	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
@@ -161,22 +168,11 @@ int gv_probe(struct gv_dev *dev, uint32_t device_id, uint64_t wanted)
 
 void *gv_dma_alloc(struct gv_dev *dev, size_t bytes)
 {
-	uint64_t gpa;
+	uint64_t addr;
 	void *p;
 
-	bytes = (bytes + 4095) & ~(size_t)4095;
-	if (guest_boot.native) {
-		if (bytes > GV_POOL_BYTES - gv_pool_used)
-			return NULL;
-		p = gv_pool + gv_pool_used;
-		gv_pool_used += bytes;
-	} else {
-		if (pv_init() != 0 ||
-		    pv_dma_alloc(dev->dma_id, bytes, 32, 0, &gpa) != 0)
-			return NULL;
-		p = (void *)(uintptr_t)gpa;
-	}
-	memset(p, 0, bytes);
+	if (dma_alloc_coherent(&dev->dma, bytes, &p, &addr) != 0)
+		return NULL;
 	return p;
 }
 
@@ -207,6 +203,8 @@ int gv_setup_queue(struct gv_dev *dev, unsigned index, uint16_t size)
 	q->used = (struct virtq_used *)(mem + 8192);
 	q->nr_free = size;
 	q->free_head = 0;
+	q->avail_idx = q->last_used = q->kicked_idx = 0;
+	q->event_idx = dev->features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 	for (uint16_t i = 0; i < size; i++)
 		q->desc[i].next = (uint16_t)(i + 1);
 	wr(dev, VIRTIO_MMIO_QUEUE_NUM, size);
@@ -269,12 +267,59 @@ int gv_add(struct gv_queue *q, const struct gv_buf *bufs, unsigned n,
 	return 0;
 }
 
-void gv_kick(struct gv_dev *dev, struct gv_queue *q)
+/* The event fields after each ring (virtio 1.x 2.7.10). */
+static volatile uint16_t *gv_used_event(struct gv_queue *q)
 {
+	return &q->avail->ring[q->size];
+}
+
+static volatile uint16_t *gv_avail_event(struct gv_queue *q)
+{
+	return (volatile uint16_t *)&q->used->ring[q->size];
+}
+
+bool gv_kick(struct gv_dev *dev, struct gv_queue *q)
+{
+	uint16_t old = q->kicked_idx;
+	bool notify;
+
+	/* Our avail->idx store before we read what the device wants. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED) &
-	      VIRTQ_USED_F_NO_NOTIFY))
+	q->kicked_idx = q->avail_idx;
+	if (q->event_idx)
+		notify =
+			virtq_need_event(*gv_avail_event(q), q->avail_idx, old);
+	else
+		notify = !(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED) &
+			   VIRTQ_USED_F_NO_NOTIFY);
+	if (notify)
 		wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
+	return notify;
+}
+
+bool gv_has_used(const struct gv_queue *q)
+{
+	return __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) != q->last_used;
+}
+
+bool gv_enable_interrupts(struct gv_queue *q, uint16_t n)
+{
+	if (q->event_idx)
+		*gv_used_event(q) = (uint16_t)(q->last_used + (n ? n : 1) - 1);
+	else
+		q->avail->flags &= (uint16_t)~VIRTQ_AVAIL_F_NO_INTERRUPT;
+	/* The request before we look at used->idx again (spec 2.7.10). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return gv_has_used(q);
+}
+
+void gv_disable_interrupts(struct gv_queue *q)
+{
+	/* EVENT_IDX: an event just behind us is passed only after a wrap. */
+	if (q->event_idx)
+		*gv_used_event(q) = (uint16_t)(q->last_used - 1);
+	else
+		q->avail->flags |= VIRTQ_AVAIL_F_NO_INTERRUPT;
 }
 
 void *gv_get_used(struct gv_queue *q, uint32_t *len)

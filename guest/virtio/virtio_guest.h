@@ -2,9 +2,9 @@
 /*
  * guest/virtio/virtio_guest.h - the guest's virtio-mmio driver library:
  * probe virtio,mmio nodes of the device tree, negotiate features, set up
- * split rings in DMA memory (hosted model: pvmem DMA_ALLOC for the node's DMA
- * device id, below 4 GiB; native model: a static pool in the image), add
- * buffers, notify, and take interrupts at CPL 3.
+ * split rings in DMA memory (guest/include/dma.h, for the node's DMA device
+ * id, below 4 GiB), add buffers, notify (with VIRTIO_RING_F_EVENT_IDX when
+ * negotiated), and take interrupts at CPL 3.
  *
  * Not thread-safe by itself: each driver serialises its own queues.
  */
@@ -16,9 +16,11 @@
 #include <stdint.h>
 
 #include "abi/virtio.h"
+#include "dma.h"
 
-#define GV_MAX_QUEUES 4
-#define GV_MAX_QSIZE  128
+#define GV_MAX_QUEUES 8
+/* 256 entries: each ring part still fits its own page. */
+#define GV_MAX_QSIZE 256
 
 /* A driver's split virtqueue. */
 struct gv_queue {
@@ -28,6 +30,8 @@ struct gv_queue {
 	uint16_t free_head;
 	uint16_t avail_idx; /* our copy: the next avail->idx */
 	uint16_t last_used;
+	uint16_t kicked_idx; /* avail_idx at the last notification */
+	bool event_idx;	     /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	struct virtq_desc *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;
@@ -40,7 +44,7 @@ struct gv_dev {
 	uint64_t base;
 	uint32_t device_id;
 	unsigned irq;
-	unsigned dma_id; /* pvmem DMA device id */
+	struct dma_dev dma; /* its DMA id (FDT) and address width (32) */
 	uint64_t features;
 	struct gv_queue vqs[GV_MAX_QUEUES];
 };
@@ -62,8 +66,16 @@ struct gv_buf {
 int gv_probe(struct gv_dev *dev, uint32_t device_id, uint64_t wanted);
 
 /*
- * Contiguous memory the device may reach, zeroed: hosted, a DMA block of
- * the device's id below 4 GiB; native, a static pool. NULL if none is left.
+ * gv_probe() of the @instance-th (from 0, in device-tree order) node with
+ * DeviceID @device_id: a VM may have several disks.
+ */
+int gv_probe_instance(struct gv_dev *dev, uint32_t device_id, unsigned instance,
+		      uint64_t wanted);
+
+/*
+ * Contiguous memory the device may reach, zeroed: dma_alloc_coherent() for
+ * the device, below 4 GiB. NULL if none is left. Hosted, a reset (the next
+ * gv_probe()) releases it; native, it stays the driver's.
  */
 void *gv_dma_alloc(struct gv_dev *dev, size_t bytes);
 
@@ -86,8 +98,27 @@ uint32_t gv_ack_interrupt(struct gv_dev *dev);
 int gv_add(struct gv_queue *q, const struct gv_buf *bufs, unsigned n,
 	   void *token);
 
-/* Notify the device of new buffers on @q (one VM exit). */
-void gv_kick(struct gv_dev *dev, struct gv_queue *q);
+/*
+ * Notify the device of the buffers added to @q since the last kick: one VM
+ * exit, unless the device said it does not need one (VIRTQ_USED_F_NO_NOTIFY,
+ * or with EVENT_IDX an avail_event the new buffers did not pass). Return
+ * true if it notified.
+ */
+bool gv_kick(struct gv_dev *dev, struct gv_queue *q);
+
+/*
+ * Used-buffer interrupts for @q: gv_enable_interrupts() asks for one when
+ * @n more chains are used (n >= 1; without EVENT_IDX, on every chain), and
+ * returns true if a used chain is already there (look again before
+ * halting: the device may have finished before it saw the request).
+ * gv_disable_interrupts() suppresses them (a hint: the device may still
+ * send one already under way). No VM exit: both write the rings.
+ */
+bool gv_enable_interrupts(struct gv_queue *q, uint16_t n);
+void gv_disable_interrupts(struct gv_queue *q);
+
+/* Is a used chain waiting on @q (without taking it)? */
+bool gv_has_used(const struct gv_queue *q);
 
 /* The next used chain's token (and *len written), or NULL if none. */
 void *gv_get_used(struct gv_queue *q, uint32_t *len);

@@ -61,14 +61,22 @@ static bool send_pfns(unsigned q, const uint32_t *pfns, unsigned n)
  */
 static unsigned balloon_bad_pfns(uint32_t good)
 {
+	static uint8_t image_page[4096] __attribute__((aligned(4096)));
 	uint32_t ram_end = (uint32_t)(guest_boot.ram_bytes >> 12);
+	/*
+	 * Hosted, the host knows the device's DMA page (FRAME_DMA). Native,
+	 * DMA memory is the guest's own business (docs/dma.md), so the
+	 * kernel image's .bss stands in: RESERVED on the host.
+	 */
+	uint64_t held =
+		guest_boot.native ? gv_gpa(image_page) : gv_gpa(pfn_buf);
 	uint32_t bad[] = {
-		0xfffffff0u,			   /* outside RAM */
-		(uint32_t)(BVM_MMIO_BASE >> 12),   /* MMIO hole */
-		0,				   /* boot data */
-		0x100,				   /* kernel image */
-		(uint32_t)(gv_gpa(pfn_buf) >> 12), /* DMA (hosted) / image */
-		ram_end,			   /* one past RAM */
+		0xfffffff0u,			 /* outside RAM */
+		(uint32_t)(BVM_MMIO_BASE >> 12), /* MMIO hole */
+		0,				 /* boot data */
+		0x100,				 /* kernel image */
+		(uint32_t)(held >> 12),		 /* DMA (hosted) / .bss */
+		ram_end,			 /* one past RAM */
 	};
 	unsigned n = MM_ARRAY_SIZE(bad);
 

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest/include/dma.h - coherent DMA buffers for the guest's device drivers,
+ * in the style of Linux's dma_alloc_coherent()/dma_free_coherent().
+ *
+ * A buffer is one physically contiguous, zeroed block below the device's
+ * address width, so it is one descriptor however large it is. Where it
+ * comes from depends on the memory model (docs/dma.md):
+ *
+ *   hosted: a pvmem DMA_ALLOC for the device's DMA id. The host marks the
+ *           frames FRAME_DMA of that device, and the device emulation
+ *           accepts only descriptors inside such blocks.
+ *   native: the guest's own buddy (mm_alloc_pages_bits()), the frames then
+ *           marked FRAME_DMA of the device in the guest's page database,
+ *           as the host does in the hosted model. Before the native memory
+ *           stack exists (the console at boot) a small static pool in the
+ *           kernel image serves instead; it is never freed.
+ *
+ * Every live buffer is recorded per device, so a free must name a buffer
+ * that was allocated for that device with its size (-EINVAL otherwise), and
+ * a driver can drop all of a device's buffers at once around a reset.
+ * Safe on any vCPU (one lock); each call costs at most one VM exit
+ * (hosted) or none (native).
+ */
+#ifndef GUEST_DMA_H
+#define GUEST_DMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A device as the DMA API sees it. */
+struct dma_dev {
+	unsigned id;	   /* DMA device id (FDT buddyvm,dma-device-id) */
+	unsigned dma_bits; /* buffers lie wholly below 2^dma_bits */
+};
+
+/**
+ * dma_alloc_coherent() - a zeroed, contiguous buffer of at least @size bytes
+ * for @dev (rounded up to a power-of-two number of pages).
+ * @cpu: receives the pointer the guest uses.
+ * @dma_addr: receives the address the device uses (identity map: the same).
+ * Return: 0, -EINVAL (@size 0, bad device), -E2BIG (above
+ * dma_max_coherent(): one block of the allocator is the limit), -ENOMEM,
+ * -EDQUOT (hosted page limit), -ENOSPC (the host's mapping table is full).
+ */
+int dma_alloc_coherent(const struct dma_dev *dev, size_t size, void **cpu,
+		       uint64_t *dma_addr);
+
+/**
+ * dma_free_coherent() - give back a buffer from dma_alloc_coherent(), with
+ * the same @dev and @size. The device must no longer use it.
+ * Return: 0, -EINVAL (no such buffer of @dev and @size), or the host's
+ * error (the record is dropped whatever the host said).
+ */
+int dma_free_coherent(const struct dma_dev *dev, size_t size, void *cpu,
+		      uint64_t dma_addr);
+
+/*
+ * The largest buffer one call can return, in bytes: one block of the
+ * allocator that serves @dev (4 MiB today, MAX_PAGE_ORDER).
+ */
+uint64_t dma_max_coherent(const struct dma_dev *dev);
+
+/*
+ * Free every buffer of @dev (hosted: one doorbell per 63 buffers). Call it
+ * before resetting the device: hosted, a reset makes the host release the
+ * device's blocks itself, after which the guest's frees would be refused.
+ */
+void dma_free_all(const struct dma_dev *dev);
+
+/*
+ * Forget @dev's buffers without telling anyone: hosted, after a reset that
+ * already released them on the host; native, their frames stay FRAME_DMA
+ * (leaked), so prefer dma_free_all() there.
+ */
+void dma_forget_all(const struct dma_dev *dev);
+
+/* Bytes of DMA memory @dev holds now (whole blocks). */
+uint64_t dma_bytes_held(const struct dma_dev *dev);
+
+#endif /* GUEST_DMA_H */

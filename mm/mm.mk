@@ -3,11 +3,13 @@
 
 # The page allocator.
 MM_SRCS += mm/fmt.c
-MM_SRCS += mm/zone.c
+MM_SRCS += mm/mm_init.c
+MM_SRCS += mm/buddy.c
 MM_SRCS += mm/page_alloc.c
 MM_SRCS += mm/pcp.c
 MM_SRCS += mm/frame_state.c
-MM_SRCS += mm/page_ops.c
+MM_SRCS += mm/page_isolation.c
+MM_SRCS += mm/page_reporting.c
 MM_SRCS += mm/mm_stats.c
 MM_SRCS += mm/mm_check.c
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mm/mm_internal.h - private state of the page allocator, shared by
- * page_alloc.c, zone.c, pcp.c, mm_stats.c and mm_check.c. Nothing outside
- * mm/ includes this.
+ * mm/mm_internal.h - private state of the page allocator, shared by the
+ * files of mm/ that implement it (buddy.c, page_alloc.c, pcp.c, mm_init.c,
+ * frame_state.c, page_isolation.c, page_reporting.c, mm_stats.c,
+ * mm_check.c). Nothing outside mm/ includes this.
  *
  * Locking: each zone has a spinlock over its free lists, its counters and the
  * struct page fields of its free frames. Each (CPU, zone) per-CPU list is
@@ -13,6 +14,11 @@
  * other thread is inside mm/ (init, exit, tests: see mm_drain_pcp()), they
  * drain it directly under its lock, which then only serialises such drains
  * and readers (mm_lock_all()). Lock order: pcp lock, then zone lock.
+ *
+ * Names say who takes the lock, as in Linux: `__name()` runs with the zone
+ * lock(s) of the frames it touches held by its caller; `name()` takes them
+ * itself. (Static helpers say so in their comment; buddy.c is all
+ * lock-held.)
  *
  * A frame's state byte is changed with compare-and-swap where a guest-driven
  * request races with another (frees, mm_set_frames_state), so that two
@@ -186,30 +192,59 @@ static inline bool mm_page_cas_state(struct page *p, uint8_t from, uint8_t to)
 					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
-/* zone.c ---------------------------------------------------------------- */
+/* Is every frame of [pfn, pfn + nr) present (one RAM range)? */
+static inline const struct mm_rng *mm_range_present(const struct mm *mm,
+						    uint64_t pfn, uint64_t nr)
+{
+	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
 
-void zone_setup_spans(struct mm *mm);
-void zone_setup_watermarks(struct mm *mm);
-/* May @zone give 2^@order frames and stay above @mark for @classzone? */
-bool zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
-		       enum zone_type classzone);
+	if (!r || nr == 0 || nr > r->end_pfn - pfn)
+		return NULL;
+	return r;
+}
 
-/* page_alloc.c (caller holds zone->lock) -------------------------------- */
+/* buddy.c (caller holds zone->lock) ------------------------------------- */
 
 void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 			unsigned order, uint8_t discarded);
-/*
- * Forget that GUEST frames [pfn, pfn + nr) of one range and zone were
- * discarded (they are changing state or being freed).
- */
-void __mm_forget_discarded(struct mm *mm, struct zone *zone,
-			   const struct mm_rng *r, uint64_t pfn, uint64_t nr);
+void __free_range(struct mm *mm, struct zone *zone, uint64_t pfn, uint64_t end,
+		  uint8_t discarded);
+void __free_list_del(struct mm *mm, struct zone *zone, uint32_t idx);
+int64_t __find_free_block(const struct mm *mm, uint64_t pfn, unsigned *order);
 int __rmqueue(struct mm *mm, struct zone *zone, unsigned order, int mt,
 	      uint32_t *idx);
-void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx);
-int rmqueue_below(struct mm *mm, struct zone *zone, unsigned order, int mt,
-		  uint64_t limit_pfn, uint32_t *idx);
-void buddy_prep_alloc(struct mm *mm, uint32_t idx, unsigned order, int mt);
+int __rmqueue_below(struct mm *mm, struct zone *zone, unsigned order, int mt,
+		    uint64_t limit_pfn, uint32_t *idx);
+
+/* buddy.c: the zone locks ----------------------------------------------- */
+
+unsigned mm_lock_zones_range(struct mm *mm, uint64_t pfn, uint64_t nr);
+void mm_unlock_zones(struct mm *mm, unsigned mask);
+void mm_lock_all(struct mm *mm);
+void mm_unlock_all(struct mm *mm);
+
+/* page_alloc.c ---------------------------------------------------------- */
+
+/*
+ * May @zone give 2^@order frames and stay above @mark for @classzone? Caller
+ * holds zone->lock.
+ */
+bool __zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
+			 enum zone_type classzone);
+
+/* mm_init.c ------------------------------------------------------------- */
+
+void zone_setup_watermarks(struct mm *mm);
+
+/* page_reporting.c ------------------------------------------------------ */
+
+/*
+ * Forget that GUEST frames [pfn, pfn + nr) of one range and zone were
+ * discarded (they are changing state or being freed). Atomic flags and
+ * counter: no lock needed (mm_free_pages() calls it before taking one).
+ */
+void mm_forget_discarded(struct mm *mm, struct zone *zone,
+			 const struct mm_rng *r, uint64_t pfn, uint64_t nr);
 
 /* pcp.c ----------------------------------------------------------------- */
 
@@ -237,10 +272,7 @@ static inline int pcp_list_of_mt(int mt)
 	return mt == MIGRATE_CMA ? MIGRATE_MOVABLE : mt;
 }
 
-/* mm_stats.c ------------------------------------------------------------ */
-
-void mm_lock_all(struct mm *mm);
-void mm_unlock_all(struct mm *mm);
+/* Per-CPU statistics ---------------------------------------------------- */
 
 static inline int64_t mm_counter_add(_Atomic uint64_t *c, uint64_t n)
 {

@@ -19,27 +19,9 @@ static const char *const state_names[FRAME_NR_STATES] = {
 	[FRAME_RESERVED] = "reserved",
 };
 
-/* Every pcp lock, then every zone lock (the documented lock order). */
-void mm_lock_all(struct mm *mm)
-{
-	for (unsigned c = 0; c < MM_NR_CPUS; c++)
-		for (int z = 0; z < MM_NR_ZONES; z++)
-			mm_lock(&mm->pcp[c][z].lock);
-	for (int z = 0; z < MM_NR_ZONES; z++)
-		mm_lock(&mm->zones[z].lock);
-}
-
-void mm_unlock_all(struct mm *mm)
-{
-	for (int z = MM_NR_ZONES; z-- > 0;)
-		mm_unlock(&mm->zones[z].lock);
-	for (unsigned c = MM_NR_CPUS; c-- > 0;)
-		for (int z = MM_NR_ZONES; z-- > 0;)
-			mm_unlock(&mm->pcp[c][z].lock);
-}
-
-static void zone_info_locked(const struct mm *mm, enum zone_type zt,
-			     struct mm_zone_info *out)
+/* Caller holds the zone's lock. */
+static void __zone_info(const struct mm *mm, enum zone_type zt,
+			struct mm_zone_info *out)
 {
 	const struct zone *zone = &mm->zones[zt];
 
@@ -86,7 +68,7 @@ int mm_zone_info(struct mm *mm, enum zone_type zone, struct mm_zone_info *out)
 	if ((unsigned)zone >= MM_NR_ZONES || !out)
 		return -EINVAL;
 	mm_lock(&mm->zones[zone].lock);
-	zone_info_locked(mm, zone, out);
+	__zone_info(mm, zone, out);
 	mm_unlock(&mm->zones[zone].lock);
 	return 0;
 }

@@ -1,383 +1,123 @@
 // SPDX-License-Identifier: MIT
 /*
- * mm/page_alloc.c - the buddy allocator: frame database, free lists per
- * order and migratetype, split and merge, migratetype fallback with
- * pageblock stealing, and the allocation and free entry points.
- *
- * Every free block is a naturally aligned run of 2^order present frames
- * inside one zone and one RAM range. Its first frame (the head) carries
- * PG_HEAD, order and the list's migratetype and is linked into
- * zone->area[order].head[mt]; the other frames are FREE with no flags.
+ * mm/page_alloc.c - the page allocator's entry points: allocation (GFP
+ * decoding, the zone list with address-bit limits, the watermark check with
+ * lowmem_reserve, the per-CPU fast path, __GFP_ZERO), bulk allocation, free
+ * (with the checks that make a bad free from an untrusted guest harmless),
+ * and frame lookups. The buddy lists themselves are in buddy.c.
  */
 #include "mm_internal.h"
 
-static const int fallbacks[MM_PCP_TYPES][2] = {
-	[MIGRATE_UNMOVABLE] = {MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE},
-	[MIGRATE_MOVABLE] = {MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE},
-	[MIGRATE_RECLAIMABLE] = {MIGRATE_UNMOVABLE, MIGRATE_MOVABLE},
+struct alloc_req {
+	unsigned order;
+	int mt;
+	uint64_t limit_pfn; /* the block must end at or below this */
+	bool high, memalloc, zero;
+	enum zone_type zones[MM_NR_ZONES]; /* eligible, preferred first */
+	int nr_zones;
 };
 
-/* Free lists ------------------------------------------------------------ */
-
-static void free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
-			  unsigned order, int mt)
+static int gfp_migratetype(gfp_t gfp)
 {
-	struct page *p = &mm->frames[idx];
-	struct free_area *a = &zone->area[order];
-	uint32_t head = a->head[mt];
-
-	p->next = head;
-	p->prev = MM_NO_LINK;
-	p->flags |= PG_BUDDY;
-	p->order = (uint8_t)order;
-	p->migratetype = (uint8_t)mt;
-	if (head != MM_NO_LINK)
-		mm->frames[head].prev = idx;
-	a->head[mt] = idx;
-	a->nr_free++;
-	a->nr_free_mt[mt]++;
-	zone->free_pages += 1ull << order;
-	if (p->flags & PG_DISCARDED)
-		zone->discarded += 1ull << order;
-	else
-		a->nr_backed++;
-}
-
-void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
-{
-	struct page *p = &mm->frames[idx];
-	struct free_area *a = &zone->area[p->order];
-
-	if (p->prev != MM_NO_LINK)
-		mm->frames[p->prev].next = p->next;
-	else
-		a->head[p->migratetype] = p->next;
-	if (p->next != MM_NO_LINK)
-		mm->frames[p->next].prev = p->prev;
-	p->next = p->prev = MM_NO_LINK;
-	p->flags &= (uint8_t)~PG_BUDDY;
-	a->nr_free--;
-	a->nr_free_mt[p->migratetype]--;
-	zone->free_pages -= 1ull << p->order;
-	if (p->flags & PG_DISCARDED)
-		zone->discarded -= 1ull << p->order;
-	else
-		a->nr_backed--;
-}
-
-static bool mt_mergeable(int mt)
-{
-	return mt < MM_PCP_TYPES;
+	if (gfp & __GFP_MOVABLE)
+		return MIGRATE_MOVABLE;
+	if (gfp & __GFP_RECLAIMABLE)
+		return MIGRATE_RECLAIMABLE;
+	return MIGRATE_UNMOVABLE;
 }
 
 /*
- * Is @p the head of a free block of @order in the buddy lists? PG_BUDDY is
- * set and cleared only under the zone lock (which the caller holds), while
- * the per-CPU paths rewrite the flags of their own frames without it: so a
- * frame between per-CPU list and guest never looks like a buddy, whatever
- * order its flag and state stores become visible in.
+ * GFP zone modifiers are address-bit limits (DMA: 24, DMA32: 32), combined
+ * with the caller's @addr_bits; the zone list is every populated zone that
+ * has room for a block below the limit, highest first. ZONE_MOVABLE is
+ * eligible only for __GFP_MOVABLE requests without a zone modifier.
  */
-static bool page_is_buddy(const struct page *p, unsigned order)
+static int alloc_req_init(const struct mm *mm, struct alloc_req *req, gfp_t gfp,
+			  unsigned order, unsigned addr_bits)
 {
-	return (__atomic_load_n(&p->flags, __ATOMIC_RELAXED) & PG_BUDDY) &&
-	       mm_page_state(p) == FRAME_FREE && p->order == order;
-}
+	static const enum zone_type order_of_zones[MM_NR_ZONES] = {
+		ZONE_MOVABLE, ZONE_NORMAL, ZONE_DMA32, ZONE_DMA};
 
-/*
- * Freeing a block of 2^order frames at pfn (naturally aligned) and merging
- * it with its buddies.
- *
- * The buddy of the block [pfn, pfn + 2^order) is the other half of the
- * aligned block of twice the size that contains it; its first frame is
- * pfn ^ (1 << order) (flipping the bit that distinguishes the two halves).
- * If that buddy is itself a whole free block of the same order sitting in the
- * buddy lists (PG_HEAD, FREE, not on a per-CPU list, same order), the two
- * halves are free together: take the buddy off its list, and continue with
- * the combined block, whose head is the lower of the two (pfn & buddy_pfn)
- * and whose order is one more. Stop at MAX_PAGE_ORDER, or when the buddy is
- * missing (hole, other RAM range, other zone), allocated, on a per-CPU list,
- * or only partly free (its head has a smaller order). Each step is O(1), so a
- * free costs O(NR_PAGE_ORDERS) and no two free buddies of equal order are ever
- * left side by side: the lists always hold the maximally merged layout.
- *
- * From pageblock order up, the halves lie in different pageblocks; as in
- * Linux, blocks of CMA or ISOLATE pageblocks merge only with blocks of the
- * same type, so such a pageblock's frames never leak into another type's
- * lists. The merged block is discarded only if both halves were (one
- * discarded half would still have backing the guest could read), and goes on
- * the list of its head's pageblock type.
- */
-void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
-			unsigned order, uint8_t discarded)
-{
-	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
-	uint64_t lo = MM_MAX(r->start_pfn, zone->start_pfn);
-	uint64_t hi = MM_MIN(r->end_pfn, zone->end_pfn);
-	uint8_t mt = *mm_pb_slot(mm, r, pfn);
+	if ((gfp & ~GFP_VALID_MASK) || order >= NR_PAGE_ORDERS ||
+	    (gfp & GFP_ZONEMASK) == GFP_ZONEMASK ||
+	    (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK)
+		return -EINVAL;
+	if (gfp & __GFP_DMA)
+		addr_bits = MM_MIN(addr_bits, 24u);
+	if (gfp & __GFP_DMA32)
+		addr_bits = MM_MIN(addr_bits, 32u);
+	req->order = order;
+	req->mt = gfp_migratetype(gfp);
+	req->limit_pfn = addr_bits >= 64 ? UINT64_MAX
+					 : (1ull << addr_bits) >> PAGE_SHIFT;
+	req->high = gfp & __GFP_HIGH;
+	req->memalloc = gfp & __GFP_MEMALLOC;
+	req->zero = gfp & __GFP_ZERO;
+	req->nr_zones = 0;
+	if (req->limit_pfn == UINT64_MAX) {
+		/* No address limit: the zone list built at init. */
+		bool movable = (gfp & __GFP_MOVABLE) && !(gfp & GFP_ZONEMASK);
 
-	while (order < MAX_PAGE_ORDER) {
-		uint64_t buddy_pfn = pfn ^ (1ull << order);
-		struct page *buddy;
-
-		if (buddy_pfn < lo || buddy_pfn + (1ull << order) > hi)
-			break;
-		buddy = &mm->frames[mm_rng_idx(r, buddy_pfn)];
-		if (!page_is_buddy(buddy, order))
-			break;
-		if (order >= PAGEBLOCK_ORDER) {
-			uint8_t bmt = *mm_pb_slot(mm, r, buddy_pfn);
-
-			if (bmt != mt &&
-			    (!mt_mergeable(mt) || !mt_mergeable(bmt)))
-				break;
-		}
-		free_list_del(mm, zone, mm_rng_idx(r, buddy_pfn));
-		discarded &= buddy->flags;
-		buddy->flags = 0;
-		mm->frames[mm_rng_idx(r, pfn)].flags = 0;
-		pfn &= buddy_pfn;
-		order++;
+		req->nr_zones = mm->nr_zonelist[movable];
+		for (int i = 0; i < req->nr_zones; i++)
+			req->zones[i] = mm->zonelist[movable][i];
+		return 0;
 	}
-	mm->frames[mm_rng_idx(r, pfn)].flags =
-		PG_HEAD | (discarded & PG_DISCARDED);
-	free_list_add(mm, zone, mm_rng_idx(r, pfn), order,
-		      *mm_pb_slot(mm, r, pfn));
-}
+	for (int i = 0; i < MM_NR_ZONES; i++) {
+		enum zone_type zt = order_of_zones[i];
+		const struct zone *zone = &mm->zones[zt];
+		uint64_t first = (zone->start_pfn + (1ull << order) - 1) &
+				 ~((1ull << order) - 1);
 
-/*
- * Split the free block at @idx (already off its list) from order @high down
- * to @low: the upper halves go back on @mt's lists with the block's
- * discarded flag; the head, of order @low, is the caller's.
- */
-static void expand(struct mm *mm, struct zone *zone, uint32_t idx,
-		   unsigned high, unsigned low, int mt, uint8_t discarded)
-{
-	while (high > low) {
-		uint32_t half;
-
-		high--;
-		half = idx + (1u << high);
-		mm->frames[half].flags = PG_HEAD | discarded;
-		free_list_add(mm, zone, half, high, mt);
-	}
-}
-
-/* Take the first block of @order or more from @mt's lists and split it. */
-static bool rmqueue_smallest(struct mm *mm, struct zone *zone, unsigned order,
-			     int mt, uint32_t *idx)
-{
-	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
-		uint32_t head = zone->area[o].head[mt];
-		uint8_t discarded;
-
-		if (head == MM_NO_LINK)
+		if (zt == ZONE_MOVABLE &&
+		    (!(gfp & __GFP_MOVABLE) || (gfp & GFP_ZONEMASK)))
 			continue;
-		discarded = mm->frames[head].flags & PG_DISCARDED;
-		free_list_del(mm, zone, head);
-		mm->frames[head].flags = discarded;
-		expand(mm, zone, head, o, order, mt, discarded);
-		*idx = head;
+		if (!zone->populated ||
+		    first + (1ull << order) > req->limit_pfn)
+			continue;
+		req->zones[req->nr_zones++] = zt;
+	}
+	return 0;
+}
+
+/* The watermark for this pass: -1 means none (__GFP_MEMALLOC). */
+static int64_t alloc_mark(const struct alloc_req *req, const struct zone *zone,
+			  bool low_pass)
+{
+	uint64_t mark = low_pass ? zone->wmark_low : zone->wmark_min;
+
+	if (req->memalloc)
+		return -1;
+	if (req->high)
+		mark -= mark / 2;
+	return (int64_t)mark;
+}
+
+/*
+ * Linux's __zone_watermark_ok(): after taking 2^order frames the zone must
+ * keep more than mark + lowmem_reserve[classzone] free, and for order > 0 a
+ * free block of at least that order must exist. Caller holds zone->lock.
+ */
+bool __zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
+			 enum zone_type classzone)
+{
+	int64_t free = (int64_t)zone->free_pages - ((1 << order) - 1);
+
+	if (free <= (int64_t)(mark + zone->lowmem_reserve[classzone]))
+		return false;
+	if (order == 0)
 		return true;
+	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
+		const struct free_area *a = &zone->area[o];
+
+		if (a->nr_free - a->nr_free_mt[MIGRATE_ISOLATE] > 0)
+			return true;
 	}
 	return false;
 }
 
-/* Linux's can_steal_fallback(): take the whole pageblock for large blocks. */
-static bool can_steal_fallback(unsigned order, int start_mt)
-{
-	return order >= PAGEBLOCK_ORDER / 2 ||
-	       start_mt == MIGRATE_RECLAIMABLE || start_mt == MIGRATE_UNMOVABLE;
-}
-
-static uint64_t pageblock_start(uint64_t pfn)
-{
-	return pfn & ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
-}
-
-/*
- * Move every free buddy block of @pfn's pageblock to @mt's lists. Returns
- * the free frames moved; *@movable counts frames of allocated blocks whose
- * migratetype is MOVABLE (Linux's "alike" pages for a movable steal).
- */
-static uint64_t move_freepages_block(struct mm *mm, struct zone *zone,
-				     uint64_t pfn, int mt, uint64_t *movable)
-{
-	uint64_t start = MM_MAX(pageblock_start(pfn), zone->start_pfn);
-	uint64_t end = MM_MIN(pageblock_start(pfn) + PAGEBLOCK_NR_PAGES,
-			      zone->end_pfn);
-	uint64_t moved = 0;
-
-	*movable = 0;
-	for (pfn = start; pfn < end;) {
-		const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
-		struct page *p;
-		uint32_t idx;
-
-		if (!r) {
-			pfn++;
-			continue;
-		}
-		idx = mm_rng_idx(r, pfn);
-		p = &mm->frames[idx];
-		if ((p->flags & (PG_HEAD | PG_PCP)) != PG_HEAD) {
-			pfn++;
-			continue;
-		}
-		if (p->flags & PG_BUDDY) {
-			free_list_del(mm, zone, idx);
-			free_list_add(mm, zone, idx, p->order, mt);
-			moved += 1ull << p->order;
-		} else if (p->migratetype == MIGRATE_MOVABLE) {
-			*movable += 1ull << p->order;
-		}
-		pfn += 1ull << p->order;
-	}
-	return moved;
-}
-
-static void set_pageblock_mt(struct mm *mm, struct zone *zone, uint64_t pfn,
-			     int mt)
-{
-	uint8_t *slot = mm_pb_slot(mm, mm_rng_of_pfn(mm, pfn), pfn);
-
-	if (*slot != mt)
-		zone->fallback_steal++;
-	*slot = (uint8_t)mt;
-}
-
-/* Linux's steal_suitable_fallback(). */
-static void steal_fallback(struct mm *mm, struct zone *zone, uint32_t idx,
-			   int start_mt, bool whole_block)
-{
-	struct page *p = &mm->frames[idx];
-	uint64_t pfn = mm_idx_to_pfn(mm, idx);
-	unsigned order = p->order;
-	uint64_t free, movable, alike;
-	int old_mt = *mm_pb_slot(mm, mm_rng_of_pfn(mm, pfn), pfn);
-
-	if (order >= PAGEBLOCK_ORDER) {
-		for (uint64_t n = 0; n < (1ull << order);
-		     n += PAGEBLOCK_NR_PAGES)
-			set_pageblock_mt(mm, zone, pfn + n, start_mt);
-		goto single;
-	}
-	if (!whole_block)
-		goto single;
-	free = move_freepages_block(mm, zone, pfn, start_mt, &movable);
-	if (start_mt == MIGRATE_MOVABLE)
-		alike = movable;
-	else if (old_mt == MIGRATE_MOVABLE)
-		alike = PAGEBLOCK_NR_PAGES - (free + movable);
-	else
-		alike = 0;
-	if (free + alike >= PAGEBLOCK_NR_PAGES / 2)
-		set_pageblock_mt(mm, zone, pfn, start_mt);
-	return;
-single:
-	free_list_del(mm, zone, idx);
-	free_list_add(mm, zone, idx, order, start_mt);
-}
-
-static int find_fallback(const struct zone *zone, unsigned order, int start_mt)
-{
-	for (int i = 0; i < 2; i++) {
-		int fmt = fallbacks[start_mt][i];
-
-		if (zone->area[order].head[fmt] != MM_NO_LINK)
-			return fmt;
-	}
-	return -1;
-}
-
-/*
- * Linux's __rmqueue_fallback(): take the largest block of a fallback type
- * (a large block is the one most worth claiming for the new type), except
- * that a movable request which could not steal its pageblock takes the
- * smallest instead, so as not to break up a large block for nothing.
- */
-static bool rmqueue_fallback(struct mm *mm, struct zone *zone, unsigned order,
-			     int start_mt)
-{
-	int fmt = -1;
-	unsigned o;
-
-	for (o = NR_PAGE_ORDERS; o-- > order;) {
-		fmt = find_fallback(zone, o, start_mt);
-		if (fmt >= 0)
-			break;
-	}
-	if (fmt < 0)
-		return false;
-	if (!can_steal_fallback(o, start_mt) && start_mt == MIGRATE_MOVABLE) {
-		for (o = order; (fmt = find_fallback(zone, o, start_mt)) < 0;)
-			o++;
-	}
-	steal_fallback(mm, zone, zone->area[o].head[fmt], start_mt,
-		       can_steal_fallback(o, start_mt));
-	return true;
-}
-
-/**
- * __rmqueue() - take a block of @order for migratetype @mt from @zone's
- * lists: its own type, then CMA for movable requests, then a fallback type
- * (stealing). The caller holds zone->lock and prepares the frames.
- */
-int __rmqueue(struct mm *mm, struct zone *zone, unsigned order, int mt,
-	      uint32_t *idx)
-{
-	for (;;) {
-		if (rmqueue_smallest(mm, zone, order, mt, idx))
-			return 0;
-		if (mt == MIGRATE_MOVABLE &&
-		    rmqueue_smallest(mm, zone, order, MIGRATE_CMA, idx))
-			return 0;
-		if (mt >= MM_PCP_TYPES ||
-		    !rmqueue_fallback(mm, zone, order, mt))
-			return -ENOMEM;
-	}
-}
-
-/*
- * The block must lie below @limit_pfn (a straddling zone and an address-bit
- * limit): search the lists, smallest order first, for a block with a
- * suitable low part. O(free blocks) but only for straddling requests.
- */
-int rmqueue_below(struct mm *mm, struct zone *zone, unsigned order, int mt,
-		  uint64_t limit_pfn, uint32_t *idx)
-{
-	int types[4] = {mt, -1, -1, -1};
-	int n = 1;
-
-	if (mt < MM_PCP_TYPES) {
-		types[n++] = fallbacks[mt][0];
-		types[n++] = fallbacks[mt][1];
-	}
-	if (mt == MIGRATE_MOVABLE)
-		types[n++] = MIGRATE_CMA;
-	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
-		for (int t = 0; t < n; t++) {
-			uint32_t i = zone->area[o].head[types[t]];
-
-			for (; i != MM_NO_LINK; i = mm->frames[i].next) {
-				uint64_t pfn = mm_idx_to_pfn(mm, i);
-				uint8_t d;
-
-				if (pfn + (1ull << order) > limit_pfn)
-					continue;
-				d = mm->frames[i].flags & PG_DISCARDED;
-				free_list_del(mm, zone, i);
-				mm->frames[i].flags = d;
-				expand(mm, zone, i, o, order, types[t], d);
-				*idx = i;
-				return 0;
-			}
-		}
-	}
-	return -ENOMEM;
-}
-
-/* Make the block at @idx an allocated GUEST block (zone lock or pcp lock). */
-void buddy_prep_alloc(struct mm *mm, uint32_t idx, unsigned order, int mt)
+/* Make the block at @idx (off every list: the caller's) an allocated GUEST block. */
+static void prep_new_block(struct mm *mm, uint32_t idx, unsigned order, int mt)
 {
 	struct page *p = &mm->frames[idx];
 
@@ -394,182 +134,248 @@ void buddy_prep_alloc(struct mm *mm, uint32_t idx, unsigned order, int mt)
 	}
 }
 
-/* Initialisation -------------------------------------------------------- */
-
-static size_t align_up(size_t x, size_t a)
+static int alloc_from_buddy(struct mm *mm, const struct alloc_req *req,
+			    enum zone_type zt, int64_t mark, uint32_t *idx,
+			    bool *discarded)
 {
-	return (x + a - 1) & ~(a - 1);
+	struct zone *zone = &mm->zones[zt];
+	enum zone_type classzone = req->zones[0];
+	uint64_t n = 1ull << req->order;
+	int ret = -ENOMEM;
+
+	mm_lock(&zone->lock);
+	if (mark >= 0 &&
+	    !__zone_watermark_ok(zone, req->order, (uint64_t)mark, classzone))
+		goto out;
+	if (zone->end_pfn > req->limit_pfn)
+		ret = __rmqueue_below(mm, zone, req->order, req->mt,
+				      req->limit_pfn, idx);
+	else
+		ret = __rmqueue(mm, zone, req->order, req->mt, idx);
+	if (ret)
+		goto out;
+	*discarded = mm->frames[*idx].flags & PG_DISCARDED;
+	prep_new_block(mm, *idx, req->order, req->mt);
+	zone->nr_state[FRAME_FREE] -= (int64_t)n;
+	zone->nr_state[FRAME_GUEST] += (int64_t)n;
+out:
+	mm_unlock(&zone->lock);
+	return ret;
 }
 
-/* Coalesce touching ranges; 0 ranges or bad ones give -EINVAL. */
-static int ranges_coalesce(const struct mm_config *cfg, struct mm_rng *out,
-			   unsigned *nr_out, uint64_t *frames, uint64_t *pbs)
+/*
+ * Two passes over the zone list, as Linux's fast and slow paths do: first
+ * against the low watermark (prefer a lower zone over draining a higher one
+ * towards min), then against min.
+ */
+static int alloc_block(struct mm *mm, unsigned cpu, const struct alloc_req *req,
+		       uint32_t *idx, bool *discarded)
 {
-	unsigned n = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < req->nr_zones; i++) {
+			enum zone_type zt = req->zones[i];
+			const struct zone *zone = &mm->zones[zt];
+			int64_t mark = alloc_mark(req, zone, pass == 0);
+			bool straddles = zone->end_pfn > req->limit_pfn;
 
-	*frames = *pbs = 0;
-	if (!cfg || !cfg->ranges || cfg->nr_ranges == 0)
-		return -EINVAL;
-	for (unsigned i = 0; i < cfg->nr_ranges; i++) {
-		const struct mm_range *in = &cfg->ranges[i];
-
-		if (in->start_pfn >= in->end_pfn || in->end_pfn > (1ull << 40))
-			return -EINVAL;
-		if (n && in->start_pfn < out[n - 1].end_pfn)
-			return -EINVAL;
-		if (n && in->start_pfn == out[n - 1].end_pfn) {
-			out[n - 1].end_pfn = in->end_pfn;
-			continue;
-		}
-		if (n == MM_MAX_RANGES)
-			return -EINVAL;
-		out[n].start_pfn = in->start_pfn;
-		out[n].end_pfn = in->end_pfn;
-		n++;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		struct mm_rng *r = &out[i];
-
-		r->base_idx = (uint32_t)*frames;
-		r->pb_first = r->start_pfn >> PAGEBLOCK_ORDER;
-		r->pb_base = (uint32_t)*pbs;
-		*frames += r->end_pfn - r->start_pfn;
-		*pbs += ((r->end_pfn - 1) >> PAGEBLOCK_ORDER) - r->pb_first + 1;
-		if (*frames >= MM_NO_LINK)
-			return -EINVAL;
-	}
-	*nr_out = n;
-	return 0;
-}
-
-size_t mm_meta_size(const struct mm_config *cfg)
-{
-	struct mm_rng r[MM_MAX_RANGES];
-	uint64_t frames, pbs;
-	unsigned n;
-
-	if (ranges_coalesce(cfg, r, &n, &frames, &pbs))
-		return 0;
-	return align_up(sizeof(struct mm), MM_CACHELINE) +
-	       align_up(frames * sizeof(struct page), MM_CACHELINE) + pbs;
-}
-
-/* The pfn above which the top @pages present frames lie, pageblock-aligned
- * upwards (so no pageblock straddles ZONE_MOVABLE's start). */
-static uint64_t movable_start(const struct mm *mm, uint64_t pages)
-{
-	for (unsigned i = mm->nr_ranges; i-- > 0;) {
-		const struct mm_rng *r = &mm->ranges[i];
-		uint64_t len = r->end_pfn - r->start_pfn;
-
-		if (pages <= len) {
-			uint64_t s = r->end_pfn - pages;
-
-			return (s + PAGEBLOCK_NR_PAGES - 1) &
-			       ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
-		}
-		pages -= len;
-	}
-	return 0;
-}
-
-static unsigned pcp_default_batch(const struct mm *mm)
-{
-	uint64_t managed = 0;
-	unsigned batch = 1;
-
-	for (int z = 0; z < MM_NR_ZONES; z++)
-		managed = MM_MAX(managed, mm->zones[z].managed);
-	/* Linux's zone_batchsize(): ~1/4096 of the zone, at most 63. */
-	while (batch * 2 + 1 <= managed / 4096 && batch < 63)
-		batch = batch * 2 + 1;
-	return MM_MAX(batch, 7u);
-}
-
-static void init_free_all(struct mm *mm)
-{
-	for (int z = 0; z < MM_NR_ZONES; z++) {
-		struct zone *zone = &mm->zones[z];
-
-		zone->nr_state[FRAME_FREE] = (int64_t)zone->present;
-		for (unsigned i = 0; zone->populated && i < mm->nr_ranges;
-		     i++) {
-			const struct mm_rng *r = &mm->ranges[i];
-			uint64_t pfn = MM_MAX(r->start_pfn, zone->start_pfn);
-			uint64_t end = MM_MIN(r->end_pfn, zone->end_pfn);
-
-			/* Greedy aligned pieces; the merge joins the rest. */
-			while (pfn < end) {
-				unsigned o = 0;
-
-				while (o + 1 < NR_PAGE_ORDERS &&
-				       !(pfn & ((2ull << o) - 1)) &&
-				       pfn + (2ull << o) <= end)
-					o++;
-				__buddy_free_block(mm, zone, pfn, o, 0);
-				pfn += 1ull << o;
+			if (req->order == 0 && !straddles &&
+			    !mm->pcp_disabled) {
+				if (!pcp_alloc(mm, cpu, zt, req->mt, mark,
+					       req->zones[0], idx, discarded))
+					return 0;
+			} else if (!alloc_from_buddy(mm, req, zt, mark, idx,
+						     discarded)) {
+				return 0;
 			}
 		}
+		if (req->memalloc)
+			break;
 	}
+	return -ENOMEM;
 }
 
-int mm_init(struct mm **out, const struct mm_config *cfg, void *meta,
-	    size_t meta_size)
+int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
+			unsigned addr_bits, uint64_t *pfn)
 {
-	struct mm_rng r[MM_MAX_RANGES];
-	uint64_t frames, pbs;
-	struct mm *mm = meta;
-	unsigned n;
-	size_t need;
+	struct mm_cpu_stats *st;
+	struct alloc_req req;
+	unsigned cpu;
+	bool discarded = false;
+	uint32_t idx;
+	int ret;
 
-	if (!out || !meta || ((uintptr_t)meta & (MM_CACHELINE - 1)))
+	if (!pfn)
 		return -EINVAL;
-	if (ranges_coalesce(cfg, r, &n, &frames, &pbs))
-		return -EINVAL;
-	if (cfg->movable_pages >= frames)
-		return -EINVAL;
-	need = mm_meta_size(cfg);
-	if (meta_size < need)
-		return -ENOSPC;
-	/*
-	 * A zeroed struct page is a FREE tail frame with no flags: only the
-	 * header must be cleared when the caller's memory is already zero.
-	 * Links need no initial value: they are read only through list heads.
-	 */
-	mm_memset(meta, 0, cfg->meta_zeroed ? sizeof(*mm) : need);
-	mm->nr_ranges = n;
-	mm_memcpy(mm->ranges, r, sizeof(r));
-	mm->nr_frames = frames;
-	mm->nr_pageblocks = pbs;
-	mm->frames = (struct page *)((char *)meta +
-				     align_up(sizeof(*mm), MM_CACHELINE));
-	mm->pb_mt = (uint8_t *)mm->frames +
-		    align_up(frames * sizeof(struct page), MM_CACHELINE);
-	mm_memset(mm->pb_mt, MIGRATE_MOVABLE, pbs);
-	if (cfg->ops)
-		mm->ops = *cfg->ops;
-	mm->opaque = cfg->opaque;
-	mm->movable_start_pfn = cfg->movable_pages
-					? movable_start(mm, cfg->movable_pages)
-					: UINT64_MAX;
-	zone_setup_spans(mm);
-	zone_setup_watermarks(mm);
-	mm->pcp_batch = cfg->pcp_batch ? cfg->pcp_batch : pcp_default_batch(mm);
-	mm->pcp_high = cfg->pcp_high ? cfg->pcp_high : mm->pcp_batch * 6;
-	mm->pcp_batch = MM_MIN(mm->pcp_batch, mm->pcp_high);
-	mm->pcp_disabled = cfg->pcp_disabled;
-	for (unsigned c = 0; c < MM_NR_CPUS; c++) {
-		for (int z = 0; z < MM_NR_ZONES; z++) {
-			struct pcp *pcp = &mm->pcp[c][z];
+	ret = alloc_req_init(mm, &req, gfp, order, addr_bits);
+	if (ret)
+		return ret;
+	cpu = mm_cpu_id();
+	st = &mm->cpu_stats[cpu];
+	ret = alloc_block(mm, cpu, &req, &idx, &discarded);
+	if (ret && !mm->pcp_disabled) {
+		/*
+		 * Frames may sit on per-CPU lists: ask the other CPUs for
+		 * theirs (they drain at their next entry; an idle one keeps
+		 * at most pcp_high per zone), give ours back, retry once.
+		 */
+		uint64_t held = pcp_request_drain_all(mm, cpu);
 
-			mm_lock_init(&pcp->lock);
-			for (int t = 0; t < MM_PCP_TYPES; t++)
-				pcp->head[t] = MM_NO_LINK;
-		}
+		if (pcp_drain_own(mm, cpu) + held)
+			ret = alloc_block(mm, cpu, &req, &idx, &discarded);
 	}
-	init_free_all(mm);
-	*out = mm;
+	if (ret) {
+		mm_counter_add(&st->alloc_fail, 1);
+		return ret;
+	}
+	mm_counter_add(&st->alloc_ok, 1);
+	*pfn = mm_idx_to_pfn(mm, idx);
+	/* A discarded block reads as zeros already: skip the work. */
+	if (req.zero && !discarded && mm->ops.zero)
+		mm->ops.zero(mm->opaque, *pfn, 1ull << order);
 	return 0;
+}
+
+int mm_alloc_pages(struct mm *mm, gfp_t gfp, unsigned order, uint64_t *pfn)
+{
+	return mm_alloc_pages_bits(mm, gfp, order, 64, pfn);
+}
+
+int mm_alloc_bulk(struct mm *mm, gfp_t gfp, unsigned order, unsigned count,
+		  uint64_t *pfns)
+{
+	unsigned n;
+
+	if (!pfns && count)
+		return -EINVAL;
+	for (n = 0; n < count; n++) {
+		int ret = mm_alloc_pages(mm, gfp, order, &pfns[n]);
+
+		if (ret == -EINVAL)
+			return ret;
+		if (ret)
+			break;
+	}
+	return (int)n;
+}
+
+/* Free ------------------------------------------------------------------ */
+
+static int bad_free(struct mm *mm, uint64_t pfn, unsigned order, int err,
+		    const char *why)
+{
+	uint64_t n = atomic_fetch_add_explicit(&mm->bad_free, 1,
+					       memory_order_relaxed) +
+		     1;
+
+	/* Rate limit: a misbehaving guest must not flood the log. */
+	if (n <= 10 || (n & (n - 1)) == 0)
+		mm_log("bad free #%llu: pfn 0x%llx order %u: %s",
+		       (unsigned long long)n, (unsigned long long)pfn, order,
+		       why);
+	return err;
+}
+
+static bool state_allocated(uint8_t state)
+{
+	return state == FRAME_GUEST || state == FRAME_DMA;
+}
+
+/* Check the whole block under the zone lock; NULL if it may be freed. */
+static const char *free_check_block(struct mm *mm, const struct page *p,
+				    unsigned order)
+{
+	if (!state_allocated(mm_page_state(p)))
+		return "frame is not allocated (double free?)";
+	if ((p->flags & (PG_HEAD | PG_PCP | PG_BUDDY)) != PG_HEAD)
+		return "not the head of an allocated block";
+	if (p->order != order)
+		return "block was allocated with another order";
+	for (uint32_t i = 1; i < (1u << order); i++) {
+		if (!state_allocated(mm_page_state(&p[i])))
+			return "part of the block is not allocated";
+	}
+	return NULL;
+}
+
+static int free_to_buddy(struct mm *mm, struct zone *zone, uint64_t pfn,
+			 uint32_t idx, unsigned order)
+{
+	struct page *p = &mm->frames[idx];
+	int64_t dma = 0;
+	const char *why;
+	uint8_t state;
+
+	mm_lock(&zone->lock);
+	why = free_check_block(mm, p, order);
+	state = mm_page_state(p);
+	/* The head's CAS excludes a racing order-0 free of the same frame. */
+	if (!why && !mm_page_cas_state(p, state, FRAME_FREE))
+		why = "frame changed state during the free";
+	if (why) {
+		mm_unlock(&zone->lock);
+		return bad_free(mm, pfn, order, -EINVAL, why);
+	}
+	zone->nr_state[state]--;
+	/*
+	 * The tail frames are GUEST or DMA (checked above): count the DMA
+	 * ones in a register rather than a dependent counter update each.
+	 */
+	for (uint32_t i = 1; i < (1u << order); i++) {
+		dma += mm_page_state(&p[i]) == FRAME_DMA;
+		mm_page_set_state(&p[i], FRAME_FREE);
+		p[i].owner = 0;
+	}
+	zone->nr_state[FRAME_DMA] -= dma;
+	zone->nr_state[FRAME_GUEST] -= (int64_t)(1ll << order) - 1 - dma;
+	zone->nr_state[FRAME_FREE] += 1ll << order;
+	p->owner = 0;
+	__buddy_free_block(mm, zone, pfn, order, 0);
+	mm_unlock(&zone->lock);
+	return 0;
+}
+
+int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
+{
+	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
+	enum zone_type zt;
+	struct page *p;
+	unsigned cpu;
+	uint32_t idx;
+	int ret, mt;
+
+	if (!r)
+		return bad_free(mm, pfn, order, -ERANGE, "pfn is not in RAM");
+	if (order >= NR_PAGE_ORDERS || (pfn & ((1ull << order) - 1)))
+		return bad_free(mm, pfn, order, -EINVAL,
+				"order too large or pfn not aligned to it");
+	zt = mm_zone_of_pfn(mm, pfn);
+	if (pfn + (1ull << order) > MM_MIN(r->end_pfn, mm->zones[zt].end_pfn))
+		return bad_free(mm, pfn, order, -EINVAL,
+				"block reaches outside its zone");
+	/* Freed frames are backed or not as the free lists say: forget. */
+	if (mm_unlikely(__atomic_load_n(&mm->zones[zt].guest_discarded,
+					__ATOMIC_RELAXED)))
+		mm_forget_discarded(mm, &mm->zones[zt], r, pfn, 1ull << order);
+	idx = mm_rng_idx(r, pfn);
+	p = &mm->frames[idx];
+	cpu = mm_cpu_id();
+	mt = *mm_pb_slot(mm, r, pfn);
+	if (order == 0 && !mm->pcp_disabled && mt != MIGRATE_ISOLATE) {
+		if ((p->flags & (PG_HEAD | PG_PCP | PG_BUDDY)) != PG_HEAD ||
+		    p->order)
+			ret = bad_free(mm, pfn, order, -EINVAL,
+				       "not the head of an order-0 block");
+		else if (pcp_free(mm, cpu, zt, idx, mt))
+			ret = bad_free(mm, pfn, order, -EINVAL,
+				       "frame is not allocated (double free?)");
+		else
+			ret = 0;
+	} else {
+		ret = free_to_buddy(mm, &mm->zones[zt], pfn, idx, order);
+	}
+	if (!ret)
+		mm_counter_add(&mm->cpu_stats[cpu].free_ok, 1);
+	return ret;
 }
 
 /* Lookups --------------------------------------------------------------- */

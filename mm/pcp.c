@@ -92,7 +92,7 @@ static uint32_t pcp_refill(struct mm *mm, unsigned cpu, struct zone *zone,
 			(uint64_t)mark + zone->lowmem_reserve[classzone];
 
 		/* Never let the batch itself take the zone below the mark. */
-		if (!zone_watermark_ok(zone, 0, (uint64_t)mark, classzone))
+		if (!__zone_watermark_ok(zone, 0, (uint64_t)mark, classzone))
 			want = 0;
 		else
 			want = MM_MIN(want, zone->free_pages - floor);

@@ -111,3 +111,31 @@ void ioapic_route_edge(unsigned gsi, unsigned cpu)
 	ioapic_write(IOAPIC_REDIR(gsi) + 1, cpu << 24);
 	ioapic_write(IOAPIC_REDIR(gsi), GUEST_VEC_DEVICE + gsi);
 }
+
+#define LAPIC_TIMER_CUR	 0x390
+#define CAL_WINDOW_TICKS 50000000u /* 50 ms at 1 GHz */
+
+/*
+ * 50 ms of the LAPIC timer's current count against the TSC, so the two VM
+ * exits of the reads cost under 0.1%. Measured once.
+ */
+uint64_t guest_tsc_khz(void)
+{
+	static uint64_t khz;
+	uint32_t c0, c1;
+	uint64_t t0, t1;
+
+	if (khz)
+		return khz;
+	lapic_timer_oneshot(1000000); /* 1 s: stopped long before it fires */
+	t0 = rdtsc();
+	c0 = lapic_read(LAPIC_TIMER_CUR);
+	do
+		c1 = lapic_read(LAPIC_TIMER_CUR);
+	while (c0 - c1 < CAL_WINDOW_TICKS);
+	t1 = rdtsc();
+	lapic_timer_stop();
+	/* ticks are ns: kHz = tsc / ns * 1e6 */
+	khz = (t1 - t0) * 1000000ull / (c0 - c1);
+	return khz;
+}

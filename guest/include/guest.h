@@ -201,6 +201,12 @@ void lapic_timer_oneshot(unsigned us);
 void lapic_timer_periodic(unsigned us);
 void lapic_timer_stop(void);
 
+/*
+ * TSC rate in kHz, calibrated against the LAPIC timer (KVM counts it at
+ * 1 GHz with divide-by-1) the first time: 50 ms, then cached. vCPU 0.
+ */
+uint64_t guest_tsc_khz(void);
+
 /* Command line (guest/main.c): value of key=VALUE, or NULL. */
 const char *guest_cmdline_get(const char *key, char *buf, size_t size);
 unsigned long guest_cmdline_ulong(const char *key, unsigned long def);

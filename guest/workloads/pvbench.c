@@ -19,30 +19,10 @@
 #include "mm/gfp.h"
 #include "pvmem_guest.h"
 
-#define LAPIC_TIMER_CUR	 0x390
-#define CAL_WINDOW_TICKS 50000000u /* 50 ms at 1 GHz */
-#define BENCH_MAX_BATCH	 (PVMEM_MAX_REQS * PVMEM_MAX_COUNT)
+#define BENCH_MAX_BATCH (PVMEM_MAX_REQS * PVMEM_MAX_COUNT)
 
 static uint64_t *bench_pfns;
 static struct pvmem_free_ent *bench_ents;
-
-/* TSC ticks per microsecond x 1000 (kHz), against the LAPIC timer. */
-static uint64_t bench_tsc_khz(void)
-{
-	uint32_t c0, c1;
-	uint64_t t0, t1;
-
-	lapic_timer_oneshot(1000000); /* 1 s: stopped long before it fires */
-	t0 = rdtsc();
-	c0 = lapic_read(LAPIC_TIMER_CUR);
-	do
-		c1 = lapic_read(LAPIC_TIMER_CUR);
-	while (c0 - c1 < CAL_WINDOW_TICKS);
-	t1 = rdtsc();
-	lapic_timer_stop();
-	/* ticks are ns: kHz = tsc / ns * 1e6 */
-	return (t1 - t0) * 1000000ull / (c0 - c1);
-}
 
 /* One ALLOC and one FREE of @batch pages; adds the FREE's cycles. */
 static void bench_round(unsigned batch, uint64_t *free_cycles)
@@ -157,7 +137,7 @@ static void pvbench_run(void)
 	bench_pfns = pv_alloc_block(GFP_KERNEL, 7); /* 64 Ki pfns */
 	bench_ents = pv_alloc_block(GFP_KERNEL, 8); /* 64 Ki entries */
 	GUEST_ASSERT(bench_pfns && bench_ents);
-	khz = bench_tsc_khz();
+	khz = guest_tsc_khz();
 	guest_printf("pvbench: TSC %llu kHz (calibrated on the LAPIC timer)\n",
 		     (unsigned long long)khz);
 	for (unsigned i = 0; i < MM_ARRAY_SIZE(batches); i++) {

@@ -5,7 +5,7 @@
  * two doorbells (VM_LEVEL_DEVICE), and accessors for the devices and the
  * control API. One VM per process, so the state is static in pvmem_vm.c.
  *
- * vmm/device_table.c lines:
+ * devices/device_table.c lines:
  *   {"hosted-mm", VM_LEVEL_MM, pvmem_vm_mm_init, pvmem_vm_mm_exit},
  *   {"pvmem", VM_LEVEL_DEVICE, pvmem_vm_dev_init, pvmem_vm_dev_exit},
  */

@@ -27,8 +27,8 @@
 #include "devices/pvmem.h"
 #include "devices/pvmem_vm.h"
 #include "devices/virtio_balloon.h"
+#include "devices/virtio_vm.h"
 #include "mm/mm.h"
-#include "vmm/bus.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
@@ -92,8 +92,8 @@ static void balloon_log(struct virtio_balloon *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (b->p.log)
-		b->p.log(b->p.log_opaque, line);
+	if (b->p.link.log)
+		b->p.link.log(b->p.link.log_opaque, line);
 	else
 		fprintf(stderr, "virtio-balloon: %s\n", line);
 }
@@ -119,18 +119,18 @@ static void balloon_bad_pfn(struct virtio_balloon *b, const char *what,
  */
 static void balloon_charge(struct virtio_balloon *b, int64_t delta)
 {
-	if (!b->p.pvmem)
+	if (!b->p.link.pvmem)
 		return;
-	pvmem_adjust_tot_pages(b->p.pvmem, delta);
-	pvmem_set_max_pages(b->p.pvmem,
-			    pvmem_max_pages(b->p.pvmem) + (uint64_t)delta);
+	pvmem_adjust_tot_pages(b->p.link.pvmem, delta);
+	pvmem_set_max_pages(b->p.link.pvmem,
+			    pvmem_max_pages(b->p.link.pvmem) + (uint64_t)delta);
 }
 
 /* GUEST -> BALLOON for a run already in that state; then drop the backing. */
 static void balloon_inflated(struct virtio_balloon *b, uint64_t pfn,
 			     uint64_t nr)
 {
-	int err = guest_mem_discard(b->p.mem, MM_PFN_TO_ADDR(pfn),
+	int err = guest_mem_discard(b->p.link.mem, MM_PFN_TO_ADDR(pfn),
 				    nr * PAGE_SIZE);
 
 	if (err)
@@ -279,7 +279,7 @@ static int balloon_report_cb(void *opaque, struct virtq *vq,
 					   len / PAGE_SIZE);
 		if (marked < 0)
 			return (int)marked; /* checked above: cannot happen */
-		err = guest_mem_discard(b->p.mem, gpa, len);
+		err = guest_mem_discard(b->p.link.mem, gpa, len);
 		if (err)
 			balloon_log(b,
 				    "report: discard of [0x%llx, +%llu) "
@@ -384,9 +384,6 @@ static void balloon_reset(struct virtio_mmio_dev *dev)
 
 	memset(b->roles, 0, sizeof(b->roles));
 	b->stats_held = false;
-	/* The rings the guest mapped for us are gone with the reset. */
-	if (b->p.pvmem)
-		pvmem_dma_release_device(b->p.pvmem, b->p.dma_device_id);
 }
 
 static void balloon_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
@@ -427,17 +424,6 @@ static const struct virtio_mmio_ops balloon_ops = {
  * What the device may touch: guest RAM, and in the hosted model only the
  * DMA blocks the guest allocated for this device.
  */
-static void *balloon_translate(void *opaque, uint64_t gpa, uint64_t len,
-			       bool write)
-{
-	struct virtio_balloon *b = opaque;
-
-	if (b->p.pvmem &&
-	    !pvmem_dma_contains(b->p.pvmem, b->p.dma_device_id, gpa, len))
-		return NULL;
-	return guest_mem_ptr(b->p.mem, gpa, len);
-}
-
 static int balloon_check_target(const struct virtio_balloon *b, uint64_t pages)
 {
 	if (pages > UINT32_MAX || pages > b->p.ram_pages)
@@ -457,18 +443,11 @@ int virtio_balloon_create(const struct virtio_balloon_params *p,
 			      BALLOON_QUEUE_SIZE, BALLOON_QUEUE_SIZE},
 		.config_size = sizeof(struct virtio_balloon_config),
 		.ops = &balloon_ops,
-		.base = p->base,
-		.irq = p->irq,
-		.translate = balloon_translate,
-		.irq_set = p->irq_set,
-		.irq_opaque = p->irq_opaque,
-		.log = p->log,
-		.log_opaque = p->log_opaque,
 	};
 	struct virtio_balloon *b;
 	int err;
 
-	if (!p->mm || !p->mem || !p->irq_set || p->ram_pages == 0)
+	if (!p->mm || p->ram_pages == 0)
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -483,11 +462,10 @@ int virtio_balloon_create(const struct virtio_balloon_params *p,
 	b->chain = (struct virtq_chain){.segs = b->segs,
 					.max_segs = BALLOON_MAX_SEGS};
 	/* Reporting hands over free guest pages, never DMA: native only. */
-	if (!p->pvmem)
+	if (!p->link.pvmem)
 		mp.features |= VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING);
 	mp.priv = b;
-	mp.translate_opaque = b;
-	err = virtio_mmio_create(&mp, &b->dev);
+	err = virtio_vm_mmio_create(&mp, &b->p.link, &b->dev);
 	if (err) {
 		free(b);
 		return err;
@@ -660,31 +638,16 @@ static void balloon_stats_stop(void)
 	vm_stats_running = false;
 }
 
-/* Edge-triggered IOAPIC pin (the guest's CPL-0 entry EOIs at once): pulse. */
-static void balloon_vm_irq(void *opaque, uint32_t irq, bool level)
-{
-	struct vm *vm = opaque;
-
-	if (!level)
-		return;
-	vm_irq_line(vm, irq, 1);
-	vm_irq_line(vm, irq, 0);
-}
-
 int virtio_balloon_vm_init(struct vm *vm)
 {
 	struct hosted_mem *hm = pvmem_vm_hosted_mem();
 	struct virtio_balloon_params p = {
-		.mem = &vm->mem,
-		.pvmem = pvmem_vm_device(),
-		.dma_device_id = VIRTIO_BALLOON_DMA_ID,
-		.base = VIRTIO_BALLOON_MMIO_BASE,
-		.irq = VIRTIO_BALLOON_IRQ,
+		.link = virtio_vm_link(vm, VIRTIO_BALLOON_MMIO_BASE,
+				       VIRTIO_BALLOON_IRQ,
+				       VIRTIO_BALLOON_DMA_ID),
 		.stats_interval_ms = 1000,
-		.irq_set = balloon_vm_irq,
-		.irq_opaque = vm,
 	};
-	struct virtio_balloon *b;
+	struct virtio_balloon *b = NULL;
 	int err;
 
 	if (!hm)
@@ -693,11 +656,7 @@ int virtio_balloon_vm_init(struct vm *vm)
 	p.ram_pages = hosted_mem_ram_pages(hm);
 	err = virtio_balloon_create(&p, &b);
 	if (!err)
-		err = bus_register(vm->bus, BUS_MMIO, p.base, VIRTIO_MMIO_SIZE,
-				   virtio_mmio_access, b->dev);
-	if (!err)
-		err = vm_add_mmio_dev(vm, p.base, VIRTIO_MMIO_SIZE, p.irq,
-				      p.dma_device_id);
+		err = virtio_vm_attach(vm, &b->p.link, b->dev);
 	if (err) {
 		fprintf(stderr, "vmm: virtio-balloon: %s\n", strerror(-err));
 		virtio_balloon_destroy(b);

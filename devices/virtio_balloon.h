@@ -9,7 +9,7 @@
  * Two layers:
  *  - an instance (struct virtio_balloon) built from explicit parameters, so
  *    unit tests can drive it without KVM;
- *  - the VM's one balloon (initcalls for vmm/device_table.c and the
+ *  - the VM's one balloon (initcalls for devices/device_table.c and the
  *    thread-safe control interface the API calls).
  */
 #ifndef DEVICES_VIRTIO_BALLOON_H
@@ -20,10 +20,9 @@
 
 #include "abi/virtio_balloon.h"
 #include "devices/virtio_mmio.h"
+#include "devices/virtio_vm.h"
 
 struct mm;
-struct guest_mem;
-struct pvmem;
 struct vm;
 
 #define BALLOON_MAX_STATS 16
@@ -59,33 +58,26 @@ void virtio_balloon_get_status(struct balloon_status *out);
 /* "swap_in", "memfree", ... for VIRTIO_BALLOON_S_*; "unknown" otherwise. */
 const char *virtio_balloon_stat_name(uint16_t tag);
 
-/* Initcalls (vmm/device_table.c, VM_LEVEL_DEVICE). */
+/* Initcalls (devices/device_table.c, VM_LEVEL_DEVICE). */
 int virtio_balloon_vm_init(struct vm *vm);
 void virtio_balloon_vm_exit(struct vm *vm);
 
 /* The instance layer ------------------------------------------------------ */
 
 struct virtio_balloon_params {
-	struct mm *mm;		     /* the VM's page database */
-	const struct guest_mem *mem; /* guest RAM (discard, translate) */
-	struct pvmem *pvmem;	     /* hosted model; NULL: native */
-	uint32_t dma_device_id;	     /* hosted: descriptors must be its DMA */
-	uint64_t base;		     /* MMIO window */
-	uint32_t irq;
+	/* RAM (discard, translate), pvmem (hosted; NULL: native), window. */
+	struct virtio_vm_link link;
+	struct mm *mm;		    /* the VM's page database */
 	uint64_t ram_pages;	    /* bound for the target */
 	uint64_t initial_target;    /* pages, set before the guest boots */
 	unsigned stats_interval_ms; /* 0: only on demand */
-	virtio_mmio_irq_fn irq_set;
-	void *irq_opaque;
-	virtio_mmio_log_fn log; /* NULL: stderr */
-	void *log_opaque;
 };
 
 struct virtio_balloon;
 
 /**
  * virtio_balloon_create() - a balloon device in its reset state.
- * @p: copied; mm, mem (and pvmem) must outlive the device.
+ * @p: copied; mm, link.mem (and link.pvmem) must outlive the device.
  * Return: 0 and *@out (free with virtio_balloon_destroy()), -EINVAL or
  * -ENOMEM. Frames still in the balloon when it is destroyed stay BALLOON.
  */

@@ -11,13 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/pvmem.h"
-#include "devices/pvmem_vm.h"
 #include "abi/layout.h"
 #include "abi/virtio_console.h"
 #include "devices/virtio_console.h"
-#include "vmm/bus.h"
-#include "vmm/guest_mem.h"
+#include "devices/virtio_vm.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_QUEUE_SIZE 64
@@ -88,25 +85,12 @@ static void console_reset(struct virtio_mmio_dev *dev)
 	struct virtio_console *c = virtio_mmio_priv(dev);
 
 	c->fill = 0;
-	if (c->p.pvmem)
-		pvmem_dma_release_device(c->p.pvmem, c->p.dma_device_id);
 }
 
 static const struct virtio_mmio_ops console_ops = {
 	.notify = console_notify,
 	.reset = console_reset,
 };
-
-static void *console_translate(void *opaque, uint64_t gpa, uint64_t len,
-			       bool write)
-{
-	struct virtio_console *c = opaque;
-
-	if (c->p.pvmem &&
-	    !pvmem_dma_contains(c->p.pvmem, c->p.dma_device_id, gpa, len))
-		return NULL;
-	return guest_mem_ptr(c->p.mem, gpa, len);
-}
 
 int virtio_console_create(const struct virtio_console_params *p,
 			  struct virtio_console **out)
@@ -118,18 +102,11 @@ int virtio_console_create(const struct virtio_console_params *p,
 		.nr_queues = 2,
 		.queue_max = {CONSOLE_QUEUE_SIZE, CONSOLE_QUEUE_SIZE},
 		.ops = &console_ops,
-		.base = p->base,
-		.irq = p->irq,
-		.translate = console_translate,
-		.irq_set = p->irq_set,
-		.irq_opaque = p->irq_opaque,
-		.log = p->log,
-		.log_opaque = p->log_opaque,
 	};
 	struct virtio_console *c;
 	int err;
 
-	if (!p->mem || !p->out || !p->irq_set)
+	if (!p->out)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -138,8 +115,7 @@ int virtio_console_create(const struct virtio_console_params *p,
 	c->chain = (struct virtq_chain){.segs = c->segs,
 					.max_segs = CONSOLE_MAX_SEGS};
 	mp.priv = c;
-	mp.translate_opaque = c;
-	err = virtio_mmio_create(&mp, &c->dev);
+	err = virtio_vm_mmio_create(&mp, &c->p.link, &c->dev);
 	if (err) {
 		free(c);
 		return err;
@@ -180,40 +156,27 @@ static void console_vm_out(void *opaque, const void *buf, size_t len)
 	vm_console_write(opaque, buf, len);
 }
 
-static void console_vm_irq(void *opaque, uint32_t irq, bool level)
-{
-	if (!level)
-		return;
-	vm_irq_line(opaque, irq, 1);
-	vm_irq_line(opaque, irq, 0);
-}
-
 int virtio_console_vm_init(struct vm *vm)
 {
 	struct virtio_console_params p = {
-		.mem = &vm->mem,
-		.pvmem = pvmem_vm_device(),
-		.dma_device_id = VIRTIO_CONSOLE_DMA_ID,
-		.base = VIRTIO_CONSOLE_MMIO_BASE,
-		.irq = VIRTIO_CONSOLE_IRQ,
+		.link = virtio_vm_link(vm, VIRTIO_CONSOLE_MMIO_BASE,
+				       VIRTIO_CONSOLE_IRQ,
+				       VIRTIO_CONSOLE_DMA_ID),
 		.out = console_vm_out,
 		.out_opaque = vm,
-		.irq_set = console_vm_irq,
-		.irq_opaque = vm,
 	};
-	int err = virtio_console_create(&p, &vm_console);
+	struct virtio_console *c = NULL;
+	int err = virtio_console_create(&p, &c);
 
 	if (!err)
-		err = bus_register(vm->bus, BUS_MMIO, p.base, VIRTIO_MMIO_SIZE,
-				   virtio_mmio_access, vm_console->dev);
-	if (!err)
-		err = vm_add_mmio_dev(vm, p.base, VIRTIO_MMIO_SIZE, p.irq,
-				      p.dma_device_id);
+		err = virtio_vm_attach(vm, &c->p.link, c->dev);
 	if (err) {
 		fprintf(stderr, "vmm: virtio-console: %s\n", strerror(-err));
-		virtio_console_vm_exit(vm);
+		virtio_console_destroy(c);
+		return err;
 	}
-	return err;
+	vm_console = c;
+	return 0;
 }
 
 bool virtio_console_vm_counts(uint64_t *bytes_out, uint64_t *failures)

@@ -14,9 +14,8 @@
 #include <stdint.h>
 
 #include "devices/virtio_mmio.h"
+#include "devices/virtio_vm.h"
 
-struct guest_mem;
-struct pvmem;
 struct vm;
 
 /* Where output goes: @len bytes, called with the device lock held. */
@@ -24,24 +23,16 @@ typedef void (*virtio_console_out_fn)(void *opaque, const void *buf,
 				      size_t len);
 
 struct virtio_console_params {
-	const struct guest_mem *mem;
-	struct pvmem *pvmem; /* hosted: descriptors must be its DMA; or NULL */
-	uint32_t dma_device_id;
-	uint64_t base;
-	uint32_t irq;
+	struct virtio_vm_link link; /* memory, window, pin (virtio_vm.h) */
 	virtio_console_out_fn out;
 	void *out_opaque;
-	virtio_mmio_irq_fn irq_set;
-	void *irq_opaque;
-	virtio_mmio_log_fn log; /* NULL: stderr */
-	void *log_opaque;
 };
 
 struct virtio_console;
 
 /**
  * virtio_console_create() - a console device in its reset state.
- * @p: copied; mem (and pvmem) must outlive the device.
+ * @p: copied; link.mem (and link.pvmem) must outlive the device.
  * Return: 0 and *@out (free with virtio_console_destroy()), -EINVAL or
  * -ENOMEM.
  */
@@ -59,7 +50,7 @@ uint64_t virtio_console_bytes_out(struct virtio_console *c);
  */
 bool virtio_console_vm_counts(uint64_t *bytes_out, uint64_t *failures);
 
-/* Initcalls (vmm/device_table.c, VM_LEVEL_DEVICE). */
+/* Initcalls (devices/device_table.c, VM_LEVEL_DEVICE). */
 int virtio_console_vm_init(struct vm *vm);
 void virtio_console_vm_exit(struct vm *vm);
 

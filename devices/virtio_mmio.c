@@ -313,6 +313,8 @@ static void virtio_mmio_reset(struct virtio_mmio_dev *dev)
 	virtio_mmio_interrupt_ack(dev, ~0u);
 	if (dev->p.ops->reset)
 		dev->p.ops->reset(dev);
+	if (dev->p.translate_reset)
+		dev->p.translate_reset(dev->p.translate_opaque);
 }
 
 /*

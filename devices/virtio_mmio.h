@@ -71,8 +71,14 @@ struct virtio_mmio_params {
 	void *priv;    /* the device's state: virtio_mmio_priv() */
 	uint64_t base; /* guest-physical MMIO base (for the FDT) */
 	uint32_t irq;  /* interrupt line (for the FDT and irq_set) */
-	/* Guest memory the device may touch (RAM bounds, DMA mappings). */
+	/*
+	 * Guest memory the device may touch (RAM bounds, DMA mappings); a
+	 * VM's devices get it from devices/virtio_vm.h. translate_reset (may
+	 * be NULL) runs at every device reset, after ops->reset: what the
+	 * driver had mapped for the device is gone.
+	 */
 	virtq_translate_fn translate;
+	void (*translate_reset)(void *translate_opaque);
 	void *translate_opaque;
 	virtio_mmio_irq_fn irq_set;
 	void *irq_opaque;

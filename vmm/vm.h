@@ -5,7 +5,7 @@
  * the single place where the VM's exit status is decided.
  *
  * Devices do not get a field in struct vm: each keeps its state static in its
- * own .c file and registers an initcall in vmm/device_table.c.
+ * own .c file and registers an initcall in devices/device_table.c.
  */
 #ifndef VMM_VM_H
 #define VMM_VM_H

@@ -12,7 +12,6 @@ VMM_SRCS += vmm/x86_boot.c
 VMM_SRCS += vmm/debug_ports.c
 VMM_SRCS += vmm/vcpu.c
 VMM_SRCS += vmm/vm.c
-VMM_SRCS += vmm/device_table.c
 VMM_SRCS += vmm/guest_stats.c
 VMM_SRCS += vmm/vm_stats.c
 

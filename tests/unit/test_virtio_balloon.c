@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "abi/layout.h"
 #include "devices/virtio_balloon.h"
 #include "test_pvmem_fx.h"
 #include "unit.h"
@@ -130,15 +131,18 @@ static const uint64_t all_features =
 static void drv_create(struct pvmem *pv)
 {
 	struct virtio_balloon_params p = {
+		.link =
+			{
+				.mem = &fx.mem,
+				.pvmem = pv,
+				.dma_device_id = DMA_ID,
+				.base = VIRTIO_BALLOON_MMIO_BASE,
+				.irq = BAL_IRQ,
+				.irq_set = drv_irq,
+				.log = drv_log,
+			},
 		.mm = fx.mm,
-		.mem = &fx.mem,
-		.pvmem = pv,
-		.dma_device_id = DMA_ID,
-		.base = VIRTIO_BALLOON_MMIO_BASE,
-		.irq = BAL_IRQ,
 		.ram_pages = (FX_LOW_SIZE + FX_HIGH_SIZE) / PAGE_SIZE,
-		.irq_set = drv_irq,
-		.log = drv_log,
 	};
 
 	memset(&drv, 0, sizeof(drv));

@@ -63,20 +63,22 @@ static uint64_t ring(unsigned q)
 static void setup(void)
 {
 	struct virtio_console_params p = {
-		.mem = NULL,
-		.dma_device_id = CON_ID,
-		.base = 0xd0000000ull,
-		.irq = 16,
+		.link =
+			{
+				.dma_device_id = CON_ID,
+				.base = 0xd0000000ull,
+				.irq = 16,
+				.irq_set = con_irq,
+				.log = con_log,
+			},
 		.out = con_out,
-		.irq_set = con_irq,
-		.log = con_log,
 	};
 	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 
 	fx_setup();
 	memset(&con, 0, sizeof(con));
-	p.mem = &fx.mem;
-	p.pvmem = fx.p;
+	p.link.mem = &fx.mem;
+	p.link.pvmem = fx.p;
 	ck_assert_int_eq(virtio_console_create(&p, &con.c), 0);
 	con.dev = virtio_console_mmio(con.c);
 	ck_assert_int_eq(fx_dma_alloc(CON_ID, 16384, 32, &con.area), 0);

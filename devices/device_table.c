@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * vmm/device_table.c - the devices of every VM, one line each. A device keeps
- * its state static in its own file and needs nothing else from vmm/: its
- * init registers bus ranges (vmm/bus.h), FDT nodes (vm_add_mmio_dev()) and
- * IRQs; its exit undoes that. Initcalls of one level run in table order and
- * are torn down in reverse.
+ * devices/device_table.c - the devices of every VM, one line each. A device
+ * keeps its state static in its own file; its init puts it in the VM (a
+ * virtio device through devices/virtio_vm.h, which registers the bus range,
+ * the FDT node and the interrupt), its exit frees it. Initcalls of one
+ * level run in table order and are torn down in reverse (vmm/vm.h).
  */
 #include <stddef.h>
 

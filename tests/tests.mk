@@ -4,14 +4,14 @@
 
 # Unit tests of mm/: the page allocator (fixture, suites, model test,
 # discard, per-CPU lists) and the slab layer over a host arena page source.
-UNIT_SRCS += tests/unit/test_buddy_fx.c
+UNIT_SRCS += tests/unit/buddy_fx.c
 UNIT_SRCS += tests/unit/test_buddy.c
-UNIT_SRCS += tests/unit/test_buddy_mt.c
+UNIT_SRCS += tests/unit/test_migratetype.c
 UNIT_SRCS += tests/unit/test_buddy_model.c
 UNIT_SRCS += tests/unit/test_buddy_discard.c
 UNIT_SRCS += tests/unit/test_buddy_pcp.c
 UNIT_SRCS += tests/unit/host_page_source.c
-UNIT_SRCS += tests/unit/test_slab_fixture.c
+UNIT_SRCS += tests/unit/slab_fx.c
 UNIT_SRCS += tests/unit/test_slab.c
 UNIT_SRCS += tests/unit/test_slab_debug.c
 UNIT_SRCS += tests/unit/test_kmalloc.c
@@ -21,7 +21,7 @@ UNIT_SRCS += tests/unit/test_mempool.c
 UNIT_SRCS += tests/unit/test_pvmem_fx.c
 UNIT_SRCS += tests/unit/test_pvmem.c
 UNIT_SRCS += tests/unit/test_pvmem_hostile.c
-UNIT_SRCS += tests/unit/test_virtq_ring.c
+UNIT_SRCS += tests/unit/virtq_ring_fx.c
 UNIT_SRCS += tests/unit/test_virtq.c
 UNIT_SRCS += tests/unit/test_virtq_hostile.c
 UNIT_SRCS += tests/unit/test_virtio_mmio.c

@@ -10,7 +10,7 @@
 
 #include "mm/host/mm_port_impl.h"
 #include "mm/mm.h"
-#include "test_buddy_fx.h"
+#include "buddy_fx.h"
 #include "unit.h"
 
 /* DMA, some DMA32 on both sides of 1 GiB, the 3-4 GiB hole, some NORMAL. */

@@ -7,7 +7,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "test_buddy_fx.h"
+#include "buddy_fx.h"
 #include "unit.h"
 
 static const struct mm_range two[] = {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "mm/mm.h"
-#include "test_buddy_fx.h"
+#include "buddy_fx.h"
 #include "unit.h"
 
 static const struct mm_range model_ranges[] = {

@@ -9,7 +9,7 @@
 #include <sched.h>
 #include <time.h>
 
-#include "test_buddy_fx.h"
+#include "buddy_fx.h"
 #include "unit.h"
 
 #define PCP_BASE   MIB_PFN(16)

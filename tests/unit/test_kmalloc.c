@@ -9,7 +9,7 @@
 
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
-#include "test_slab_fixture.h"
+#include "slab_fx.h"
 #include "unit.h"
 
 START_TEST(test_kmalloc_class_boundaries)
@@ -85,18 +85,18 @@ START_TEST(test_kmalloc_zero_null_and_bad_pointers)
 	ck_assert_uint_eq(ksize(ZERO_SIZE_PTR), 0);
 	kfree(NULL);
 	kfree(ZERO_SIZE_PTR);
-	ck_assert_str_eq(fx_log(), "");
+	ck_assert_str_eq(slab_fx_log(), "");
 	ck_assert_ptr_null(kmalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL));
 	ck_assert_ptr_null(kmalloc(64, 1u << 20)); /* unknown gfp bit */
-	fx_log_clear();
+	slab_fx_log_clear();
 	kfree(&on_stack);
-	ck_assert(fx_log_has("was not returned by kmalloc; refused"));
-	fx_log_clear();
+	ck_assert(slab_fx_log_has("was not returned by kmalloc; refused"));
+	slab_fx_log_clear();
 	kfree(big + 4096); /* second page of a large allocation */
-	ck_assert(fx_log_has("was not returned by kmalloc; refused"));
-	fx_log_clear();
+	ck_assert(slab_fx_log_has("was not returned by kmalloc; refused"));
+	slab_fx_log_clear();
 	kfree(big + 8);
-	ck_assert(fx_log_has("was not returned by kmalloc; refused"));
+	ck_assert(slab_fx_log_has("was not returned by kmalloc; refused"));
 	ck_assert_uint_eq(ksize(big), 32768);
 	kfree(big);
 	kfree(p);
@@ -168,9 +168,9 @@ START_TEST(test_kmalloc_dma)
 	struct mm_buf b;
 
 	ck_assert_ptr_nonnull(d);
-	ck_assert(host_page_source_is_dma(fx_hps, d));
-	ck_assert(!host_page_source_is_dma(fx_hps, n));
-	ck_assert(host_page_source_is_dma(fx_hps, big));
+	ck_assert(host_page_source_is_dma(slab_fx_hps, d));
+	ck_assert(!host_page_source_is_dma(slab_fx_hps, n));
+	ck_assert(host_page_source_is_dma(slab_fx_hps, big));
 	ck_assert_str_eq(kmem_cache_name(kmalloc_cache(100, GFP_DMA)),
 			 "dma-kmalloc-128");
 	ck_assert_ptr_ne(kmalloc_cache(100, GFP_DMA),
@@ -315,7 +315,7 @@ START_TEST(test_kmalloc_random_model)
 {
 	run_model(unit_sanitized() ? 100000 : 400000);
 	check_all_classes();
-	ck_assert_str_eq(fx_log(), "");
+	ck_assert_str_eq(slab_fx_log(), "");
 	/* Teardown (kmalloc_exit) proves nothing leaked. */
 }
 END_TEST
@@ -325,12 +325,12 @@ START_TEST(test_kmalloc_random_model_debug)
 	/* The same workload with every debug check on every kmalloc cache. */
 	ck_assert_int_eq(kmalloc_exit(), 0);
 	ck_assert_int_eq(
-		kmalloc_init(host_page_source_ps(fx_hps),
+		kmalloc_init(host_page_source_ps(slab_fx_hps),
 			     SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER),
 		0);
 	run_model(unit_sanitized() ? 20000 : 100000);
 	check_all_classes();
-	ck_assert_msg(!fx_log_has("BUG"), "log: %s", fx_log());
+	ck_assert_msg(!slab_fx_log_has("BUG"), "log: %s", slab_fx_log());
 }
 END_TEST
 
@@ -413,7 +413,8 @@ static Suite *kmalloc_suite(void)
 	TCase *tc = tcase_create("core");
 	TCase *model = tcase_create("model");
 
-	tcase_add_checked_fixture(tc, fx_kmalloc_setup, fx_kmalloc_teardown);
+	tcase_add_checked_fixture(tc, slab_fx_kmalloc_setup,
+				  slab_fx_kmalloc_teardown);
 	tcase_add_test(tc, test_kmalloc_class_boundaries);
 	tcase_add_test(tc, test_kmalloc_every_small_size);
 	tcase_add_test(tc, test_kmalloc_zero_null_and_bad_pointers);
@@ -422,7 +423,8 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_kmalloc_dma);
 	tcase_add_test(tc, test_kmalloc_usage_report);
 	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(model, fx_kmalloc_setup, fx_kmalloc_teardown);
+	tcase_add_checked_fixture(model, slab_fx_kmalloc_setup,
+				  slab_fx_kmalloc_teardown);
 	tcase_set_timeout(model, 240);
 	tcase_add_test(model, test_kmalloc_random_model);
 	tcase_add_test(model, test_kmalloc_random_model_debug);

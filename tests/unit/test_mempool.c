@@ -6,7 +6,7 @@
 #include "mm/kmalloc.h"
 #include "mm/mempool.h"
 #include "mm/slab.h"
-#include "test_slab_fixture.h"
+#include "slab_fx.h"
 #include "unit.h"
 
 /* An allocator that fails on demand and records what it was asked. */
@@ -124,12 +124,12 @@ START_TEST(test_mempool_page_pool_injected_failure)
 
 	/* Warm the kmalloc caches that hold the pool itself. */
 	mempool_destroy(mempool_create_page_pool(3, 1));
-	base = host_page_source_outstanding(fx_hps);
+	base = host_page_source_outstanding(slab_fx_hps);
 	pool = mempool_create_page_pool(3, 1);
 
 	ck_assert_ptr_nonnull(pool);
-	ck_assert_int_eq(host_page_source_outstanding(fx_hps) - base, 6);
-	host_page_source_fail_after(fx_hps, 0);
+	ck_assert_int_eq(host_page_source_outstanding(slab_fx_hps) - base, 6);
+	host_page_source_fail_after(slab_fx_hps, 0);
 	for (int i = 0; i < 3; i++) {
 		e[i] = mempool_alloc(pool, GFP_ATOMIC);
 		ck_assert_ptr_nonnull(e[i]);
@@ -137,16 +137,16 @@ START_TEST(test_mempool_page_pool_injected_failure)
 		memset(e[i], i, 2 * PS_PAGE_SIZE);
 	}
 	ck_assert_ptr_null(mempool_alloc(pool, GFP_ATOMIC));
-	host_page_source_fail_after(fx_hps, -1);
+	host_page_source_fail_after(slab_fx_hps, -1);
 	e[3] = mempool_alloc(pool, GFP_KERNEL);
 	ck_assert_ptr_nonnull(e[3]);
-	ck_assert_int_eq(host_page_source_outstanding(fx_hps) - base, 8);
+	ck_assert_int_eq(host_page_source_outstanding(slab_fx_hps) - base, 8);
 	for (int i = 0; i < 4; i++)
 		mempool_free(e[i], pool);
 	ck_assert_int_eq(mempool_reserve_count(pool), 3);
-	ck_assert_int_eq(host_page_source_outstanding(fx_hps) - base, 6);
+	ck_assert_int_eq(host_page_source_outstanding(slab_fx_hps) - base, 6);
 	mempool_destroy(pool);
-	ck_assert_int_eq(host_page_source_outstanding(fx_hps), base);
+	ck_assert_int_eq(host_page_source_outstanding(slab_fx_hps), base);
 }
 END_TEST
 
@@ -180,7 +180,8 @@ static Suite *mempool_suite(void)
 	Suite *s = suite_create("mempool");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, fx_kmalloc_setup, fx_kmalloc_teardown);
+	tcase_add_checked_fixture(tc, slab_fx_kmalloc_setup,
+				  slab_fx_kmalloc_teardown);
 	tcase_add_test(tc, test_mempool_reserve_under_failure);
 	tcase_add_test(tc, test_mempool_resize);
 	tcase_add_test(tc, test_mempool_page_pool_injected_failure);

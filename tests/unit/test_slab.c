@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mm/slab.h"
-#include "test_slab_fixture.h"
+#include "slab_fx.h"
 #include "unit.h"
 
 #define NOBJ 1000
@@ -116,7 +116,7 @@ START_TEST(test_slab_alignment)
 	ck_assert_ptr_null(kmem_cache_create("bad", 64, 8192, 0, NULL));
 	ck_assert_ptr_null(kmem_cache_create("bad", 0, 0, 0, NULL));
 	ck_assert_ptr_null(kmem_cache_create("bad", 64, 0, 1u << 30, NULL));
-	ck_assert(fx_log_has("kmem_cache_create(bad): invalid arguments"));
+	ck_assert(slab_fx_log_has("kmem_cache_create(bad): invalid arguments"));
 }
 END_TEST
 
@@ -198,13 +198,13 @@ START_TEST(test_slab_destroy_reports_leaks)
 
 	for (int i = 0; i < 3; i++)
 		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
-	fx_log_clear();
+	slab_fx_log_clear();
 	ck_assert_int_eq(kmem_cache_destroy(s), -EBUSY);
-	ck_assert_msg(fx_log_has("kmem_cache_destroy test-leak: 3 objects "
-				 "remaining"),
-		      "log: %s", fx_log());
-	ck_assert(fx_log_has("test-leak: object 0x"));
-	ck_assert(fx_log_has("allocated by 0x"));
+	ck_assert_msg(slab_fx_log_has("kmem_cache_destroy test-leak: 3 objects "
+				      "remaining"),
+		      "log: %s", slab_fx_log());
+	ck_assert(slab_fx_log_has("test-leak: object 0x"));
+	ck_assert(slab_fx_log_has("allocated by 0x"));
 	/* The cache survived: the objects can still go back. */
 	for (int i = 0; i < 3; i++)
 		kmem_cache_free(s, p[i]);
@@ -223,20 +223,20 @@ START_TEST(test_slab_exhaustion)
 	kmem_cache_get_stats(s, &st);
 	ck_assert_uint_eq(st.objperslab, 16);
 	/* One slab's worth, then the page source says no. */
-	host_page_source_fail_after(fx_hps, 1);
+	host_page_source_fail_after(slab_fx_hps, 1);
 	for (n = 0; n < 64; n++) {
 		p[n] = kmem_cache_alloc(s, GFP_KERNEL);
 		if (!p[n])
 			break;
 	}
 	ck_assert_int_eq(n, 16);
-	ck_assert_uint_ge(host_page_source_failures(fx_hps), 1);
+	ck_assert_uint_ge(host_page_source_failures(slab_fx_hps), 1);
 	assert_clean(s);
 	/* A free makes room again without the page source. */
 	kmem_cache_free(s, p[3]);
 	p[3] = kmem_cache_alloc(s, GFP_KERNEL);
 	ck_assert_ptr_nonnull(p[3]);
-	host_page_source_fail_after(fx_hps, -1);
+	host_page_source_fail_after(slab_fx_hps, -1);
 	p[n] = kmem_cache_alloc(s, GFP_KERNEL);
 	ck_assert_ptr_nonnull(p[n]);
 	for (int i = 0; i <= n; i++)
@@ -251,18 +251,18 @@ START_TEST(test_slab_shrink_returns_pages)
 	struct kmem_cache *s =
 		kmem_cache_create("test-shrink", 256, 0, 0, NULL);
 	static void *p[2000];
-	long before = host_page_source_outstanding(fx_hps), peak;
+	long before = host_page_source_outstanding(slab_fx_hps), peak;
 
 	for (int i = 0; i < 2000; i++)
 		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
-	peak = host_page_source_outstanding(fx_hps);
+	peak = host_page_source_outstanding(slab_fx_hps);
 	ck_assert_int_ge(peak - before, 2000 / 16);
 	for (int i = 0; i < 2000; i++)
 		kmem_cache_free(s, p[i]);
 	ck_assert_int_gt(kmem_cache_shrink(s), 0);
 	assert_clean(s);
 	/* Only the kmem_slab descriptors' page(s) may remain. */
-	ck_assert_int_le(host_page_source_outstanding(fx_hps) - before, 2);
+	ck_assert_int_le(host_page_source_outstanding(slab_fx_hps) - before, 2);
 	ck_assert_int_eq(kmem_cache_destroy(s), 0);
 }
 END_TEST
@@ -282,9 +282,9 @@ START_TEST(test_slab_check_detects_corruption)
 	assert_clean(s);
 	saved = a[0];
 	a[0] = (char *)b + 3;
-	fx_log_clear();
+	slab_fx_log_clear();
 	ck_assert_int_eq(kmem_cache_check(s), -EUCLEAN);
-	ck_assert(fx_log_has("free pointer outside the slab"));
+	ck_assert(slab_fx_log_has("free pointer outside the slab"));
 	a[0] = saved;
 	assert_clean(s);
 	kmem_cache_free(s, b);
@@ -332,8 +332,9 @@ START_TEST(test_slab_exit_refuses_with_caches)
 	struct kmem_cache *s = kmem_cache_create("test-left", 16, 0, 0, NULL);
 
 	ck_assert_int_eq(slab_exit(), -EBUSY);
-	ck_assert(fx_log_has("slab_exit: cache test-left still exists"));
-	ck_assert_int_eq(slab_init(host_page_source_ps(fx_hps), 2), -EBUSY);
+	ck_assert(slab_fx_log_has("slab_exit: cache test-left still exists"));
+	ck_assert_int_eq(slab_init(host_page_source_ps(slab_fx_hps), 2),
+			 -EBUSY);
 	ck_assert_int_eq(kmem_cache_destroy(s), 0);
 }
 END_TEST
@@ -492,10 +493,11 @@ START_TEST(test_slab_batch_reuses_slabs)
 			memset(p[i], round, 64);
 		}
 		if (round == 0)
-			peak = host_page_source_outstanding(fx_hps);
+			peak = host_page_source_outstanding(slab_fx_hps);
 		else
-			ck_assert_int_le(host_page_source_outstanding(fx_hps),
-					 peak);
+			ck_assert_int_le(
+				host_page_source_outstanding(slab_fx_hps),
+				peak);
 		for (int i = 0; i < 4000; i++) {
 			int j = round % 3 == 0	 ? 3999 - i
 				: round % 3 == 1 ? i
@@ -530,7 +532,7 @@ static Suite *slab_suite(void)
 	TCase *tc = tcase_create("core");
 	TCase *threads = tcase_create("threads");
 
-	tcase_add_checked_fixture(tc, fx_slab_setup, fx_slab_teardown);
+	tcase_add_checked_fixture(tc, slab_fx_setup, slab_fx_teardown);
 	tcase_add_test(tc, test_slab_alloc_free_destroy);
 	tcase_add_test(tc, test_slab_zalloc_and_reuse);
 	tcase_add_test(tc, test_slab_alignment);
@@ -544,7 +546,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_slab_slabinfo);
 	tcase_add_test(tc, test_slab_exit_refuses_with_caches);
 	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(threads, fx_slab_setup, fx_slab_teardown);
+	tcase_add_checked_fixture(threads, slab_fx_setup, slab_fx_teardown);
 	tcase_set_timeout(threads, 120);
 	tcase_add_test(threads, test_slab_remote_free);
 	tcase_add_test(threads, test_slab_stress_threads);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mm/slab.h"
-#include "test_slab_fixture.h"
+#include "slab_fx.h"
 #include "unit.h"
 
 #define DEBUG_ALL (SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER)
@@ -32,20 +32,20 @@ START_TEST(test_debug_redzone_overflow)
 
 	memset(p, 1, 24); /* in bounds: silent */
 	p[24] = 'X';	  /* one past the end */
-	fx_log_clear();
+	slab_fx_log_clear();
 	kmem_cache_free(s, p);
 	snprintf(want, sizeof(want),
 		 "BUG dbg-rz: Redzone overwritten at offset 24 (0x58, "
 		 "expected 0xcc): object %p (size 24)",
 		 (void *)p);
-	ck_assert_msg(fx_log_has(want), "log: %s", fx_log());
+	ck_assert_msg(slab_fx_log_has(want), "log: %s", slab_fx_log());
 	assert_consistent(s, 1);
 	/* Repaired: the object is reusable and reported only once. */
-	fx_log_clear();
+	slab_fx_log_clear();
 	p = kmem_cache_alloc(s, GFP_KERNEL);
 	kmem_cache_free(s, p);
 	kmem_cache_free(s, q);
-	ck_assert_str_eq(fx_log(), "");
+	ck_assert_str_eq(slab_fx_log(), "");
 	assert_consistent(s, 0);
 	ck_assert_int_eq(kmem_cache_destroy(s), 0);
 }
@@ -62,16 +62,16 @@ START_TEST(test_debug_poison_use_after_free)
 	ck_assert_int_eq(p[0], SLAB_POISON_FREE);
 	ck_assert_int_eq(p[31], SLAB_POISON_END);
 	p[5] = 0x42; /* use after free */
-	fx_log_clear();
+	slab_fx_log_clear();
 	ck_assert_int_eq(kmem_cache_check(s), -EUCLEAN);
-	ck_assert(fx_log_has("poison overwritten"));
+	ck_assert(slab_fx_log_has("poison overwritten"));
 	again = kmem_cache_alloc(s, GFP_KERNEL);
 	ck_assert_ptr_eq(again, p); /* LIFO: the poisoned one comes back */
 	snprintf(want, sizeof(want),
 		 "BUG dbg-poison: Poison overwritten (use after free) at "
 		 "offset 5 (0x42): object %p",
 		 (void *)p);
-	ck_assert_msg(fx_log_has(want), "log: %s", fx_log());
+	ck_assert_msg(slab_fx_log_has(want), "log: %s", slab_fx_log());
 	assert_consistent(s, 1);
 	kmem_cache_free(s, again);
 	assert_consistent(s, 0);
@@ -82,7 +82,7 @@ END_TEST
 /* Free every object the last leak report of @s listed. */
 static int free_listed_leaks(struct kmem_cache *s, const char *key)
 {
-	const char *at = fx_log();
+	const char *at = slab_fx_log();
 	int n = 0;
 	void *obj;
 
@@ -107,26 +107,27 @@ START_TEST(test_debug_double_free)
 		void *q = kmem_cache_alloc(s, GFP_KERNEL);
 
 		kmem_cache_free(s, p);
-		fx_log_clear();
+		slab_fx_log_clear();
 		kmem_cache_free(s, p);
-		ck_assert_msg(fx_log_has("BUG dbg-double: double free; free "
-					 "refused"),
-			      "flags 0x%x log: %s", flags[f], fx_log());
+		ck_assert_msg(
+			slab_fx_log_has("BUG dbg-double: double free; free "
+					"refused"),
+			"flags 0x%x log: %s", flags[f], slab_fx_log());
 		assert_consistent(s, 1);
 		/* The freelist holds p once: two allocs give two objects. */
 		p = kmem_cache_alloc(s, GFP_KERNEL);
 		ck_assert_ptr_ne(p, kmem_cache_alloc(s, GFP_KERNEL));
 		assert_consistent(s, 3);
 		kmem_cache_flush_all(s);
-		fx_log_clear();
+		slab_fx_log_clear();
 		ck_assert_int_eq(kmem_cache_destroy(s), -EBUSY);
-		ck_assert(fx_log_has("3 objects remaining"));
+		ck_assert(slab_fx_log_has("3 objects remaining"));
 		kmem_cache_free(s, p);
 		kmem_cache_free(s, q);
 		/* The unnamed third object: found through the leak report. */
-		fx_log_clear();
+		slab_fx_log_clear();
 		ck_assert_int_eq(kmem_cache_destroy(s), -EBUSY);
-		ck_assert(fx_log_has("1 objects remaining"));
+		ck_assert(slab_fx_log_has("1 objects remaining"));
 		ck_assert_int_eq(free_listed_leaks(s, "dbg-double: object "),
 				 1);
 		ck_assert_int_eq(kmem_cache_destroy(s), 0);
@@ -144,22 +145,22 @@ START_TEST(test_debug_wrong_cache_and_bad_pointers)
 	char want[160];
 	int on_stack;
 
-	fx_log_clear();
+	slab_fx_log_clear();
 	kmem_cache_free(b, pa);
 	snprintf(want, sizeof(want), "BUG dbg-b: invalid free of %p (caller 0x",
 		 (void *)pa);
-	ck_assert_msg(fx_log_has(want), "log: %s", fx_log());
-	ck_assert(fx_log_has("object of cache dbg-a; free refused"));
+	ck_assert_msg(slab_fx_log_has(want), "log: %s", slab_fx_log());
+	ck_assert(slab_fx_log_has("object of cache dbg-a; free refused"));
 	kmem_cache_free(a, pb);
-	ck_assert(fx_log_has("object of cache dbg-b; free refused"));
+	ck_assert(slab_fx_log_has("object of cache dbg-b; free refused"));
 	kmem_cache_free(a, &on_stack);
-	ck_assert(fx_log_has("not a slab object; free refused"));
+	ck_assert(slab_fx_log_has("not a slab object; free refused"));
 	/* Inside an object of the right cache, but not its start. */
 	kmem_cache_free(b, pb + 8);
 	snprintf(want, sizeof(want),
 		 "BUG dbg-b: invalid free of %p: not at an object boundary",
 		 (void *)(pb + 8));
-	ck_assert_msg(fx_log_has(want), "log: %s", fx_log());
+	ck_assert_msg(slab_fx_log_has(want), "log: %s", slab_fx_log());
 	ck_assert_int_eq(kmem_cache_check(a), 0);
 	ck_assert_int_eq(kmem_cache_check(b), 0);
 	kmem_cache_free(a, pa);
@@ -187,7 +188,7 @@ static __attribute__((noinline)) void free_site(struct kmem_cache *s, void *p)
 /* The address after @key in the log, or 0. */
 static uintptr_t log_addr_after(const char *key)
 {
-	const char *at = strstr(fx_log(), key);
+	const char *at = strstr(slab_fx_log(), key);
 	void *addr = NULL;
 
 	if (!at || sscanf(at + strlen(key), "%p", &addr) != 1)
@@ -203,14 +204,14 @@ START_TEST(test_debug_store_user_shows_callers)
 	uintptr_t a, f;
 
 	free_site(s, p);
-	fx_log_clear();
+	slab_fx_log_clear();
 	free_site(s, p); /* double free: the report shows both tracks */
 	a = log_addr_after("last alloc by ");
 	f = log_addr_after("last free by ");
 	ck_assert_msg(a > (uintptr_t)alloc_site &&
 			      a < (uintptr_t)alloc_site + 256,
 		      "alloc track %p not in alloc_site %p; log %s", (void *)a,
-		      (void *)alloc_site, fx_log());
+		      (void *)alloc_site, slab_fx_log());
 	ck_assert_msg(f > (uintptr_t)free_site &&
 			      f < (uintptr_t)free_site + 256,
 		      "free track %p not in free_site %p", (void *)f,
@@ -234,22 +235,23 @@ START_TEST(test_debug_corrupted_freelist_pointer)
 	kmem_cache_free(s, p);
 	/* A wild write past p: its red zone and free pointer (at 8008). */
 	memset(p + 8000, 0x41, 16);
-	fx_log_clear();
+	slab_fx_log_clear();
 	ck_assert_int_eq(kmem_cache_check(s), -EUCLEAN);
 	/* The alloc notices the bad next pointer instead of following it. */
 	ck_assert_ptr_eq(kmem_cache_alloc(s, GFP_KERNEL), p);
-	ck_assert_msg(fx_log_has("BUG dbg-fp: freelist pointer corrupted; "
-				 "slab leaked"),
-		      "log: %s", fx_log());
-	ck_assert(fx_log_has("BUG dbg-fp: Redzone overwritten at offset 8000"));
+	ck_assert_msg(slab_fx_log_has("BUG dbg-fp: freelist pointer corrupted; "
+				      "slab leaked"),
+		      "log: %s", slab_fx_log());
+	ck_assert(slab_fx_log_has(
+		"BUG dbg-fp: Redzone overwritten at offset 8000"));
 	ck_assert_int_eq(kmem_cache_check(s), 0);
 	kmem_cache_free(s, p);
 	kmem_cache_free(s, q);
 	ck_assert_int_eq(kmem_cache_check(s), 0);
 	/* The two objects cut off the freelist stay "allocated": leaks. */
-	fx_log_clear();
+	slab_fx_log_clear();
 	ck_assert_int_eq(kmem_cache_destroy(s), -EBUSY);
-	ck_assert(fx_log_has("dbg-fp: 2 objects remaining"));
+	ck_assert(slab_fx_log_has("dbg-fp: 2 objects remaining"));
 	ck_assert_int_eq(free_listed_leaks(s, "dbg-fp: object "), 2);
 	ck_assert_int_eq(kmem_cache_check(s), 0);
 	ck_assert_int_eq(kmem_cache_destroy(s), 0);
@@ -261,7 +263,7 @@ static Suite *slab_debug_suite(void)
 	Suite *s = suite_create("slab_debug");
 	TCase *tc = tcase_create("detect");
 
-	tcase_add_checked_fixture(tc, fx_slab_setup, fx_slab_teardown);
+	tcase_add_checked_fixture(tc, slab_fx_setup, slab_fx_teardown);
 	tcase_add_test(tc, test_debug_redzone_overflow);
 	tcase_add_test(tc, test_debug_poison_use_after_free);
 	tcase_add_test(tc, test_debug_double_free);

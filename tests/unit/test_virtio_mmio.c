@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "devices/virtio_mmio.h"
-#include "test_virtq_ring.h"
+#include "virtq_ring_fx.h"
 #include "unit.h"
 
 #define F_V1	      VIRTIO_BIT(VIRTIO_F_VERSION_1)

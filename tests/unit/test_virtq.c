@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "devices/virtq.h"
-#include "test_virtq_ring.h"
+#include "virtq_ring_fx.h"
 #include "unit.h"
 #include "vmm/guest_mem.h"
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "devices/virtq.h"
-#include "test_virtq_ring.h"
+#include "virtq_ring_fx.h"
 #include "unit.h"
 
 struct rng {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* tests/unit/test_buddy_fx.c - fixtures for the page allocator tests. */
+/* tests/unit/buddy_fx.c - fixtures for the page allocator tests. */
 #include <stdlib.h>
 
-#include "test_buddy_fx.h"
+#include "buddy_fx.h"
 #include "unit.h"
 
 struct mm *buddy_fx_new(struct buddy_fx *fx, const struct mm_range *ranges,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/unit/test_buddy_fx.h - fixtures shared by the page allocator tests. */
-#ifndef TESTS_UNIT_TEST_BUDDY_FX_H
-#define TESTS_UNIT_TEST_BUDDY_FX_H
+/* tests/unit/buddy_fx.h - fixtures shared by the page allocator tests. */
+#ifndef TESTS_UNIT_BUDDY_FX_H
+#define TESTS_UNIT_BUDDY_FX_H
 
 #include <stdint.h>
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_virtq_ring.h - a host buffer that plays guest RAM, and a
+ * tests/unit/virtq_ring_fx.h - a host buffer that plays guest RAM, and a
  * minimal "driver" that lays out split rings in it, for the virtq and
  * virtio-mmio tests.
  */
-#ifndef TESTS_UNIT_TEST_VIRTQ_RING_H
-#define TESTS_UNIT_TEST_VIRTQ_RING_H
+#ifndef TESTS_UNIT_VIRTQ_RING_FX_H
+#define TESTS_UNIT_VIRTQ_RING_FX_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for migratetypes (fallback, pageblock stealing, CMA, ISOLATE),
- * free page reporting with discard and __GFP_ZERO, statistics text and
- * fragmentation indices.
+ * tests/unit/test_migratetype.c - the "migratetype" suite: fallback and
+ * pageblock stealing, CMA and ISOLATE pageblocks, and what reads the types
+ * back (free page reporting with discard and __GFP_ZERO, the statistics
+ * text, the fragmentation indices).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mm/mm.h"
-#include "test_buddy_fx.h"
+#include "buddy_fx.h"
 #include "unit.h"
 
 /* 8 MiB of DMA32: two order-10 blocks, four pageblocks. */
@@ -340,9 +341,9 @@ START_TEST(test_fragmentation_indices)
 }
 END_TEST
 
-static Suite *buddy_mt_suite(void)
+static Suite *migratetype_suite(void)
 {
-	Suite *s = suite_create("buddy_mt");
+	Suite *s = suite_create("migratetype");
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 120);
@@ -357,4 +358,4 @@ static Suite *buddy_mt_suite(void)
 	suite_add_tcase(s, tc);
 	return s;
 }
-UNIT_SUITE(buddy_mt_suite)
+UNIT_SUITE(migratetype_suite)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* tests/unit/test_virtq_ring.c - fake guest RAM and a tiny ring driver. */
+/* tests/unit/virtq_ring_fx.c - fake guest RAM and a tiny ring driver. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_virtq_ring.h"
+#include "virtq_ring_fx.h"
 #include "unit.h"
 
 void tram_init(struct tram *ram)

@@ -27,6 +27,7 @@ UNIT_SRCS += tests/unit/test_virtq_hostile.c
 UNIT_SRCS += tests/unit/test_virtio_mmio.c
 UNIT_SRCS += tests/unit/test_virtio_balloon.c
 UNIT_SRCS += tests/unit/test_virtio_console.c
+UNIT_SRCS += tests/unit/test_virtio_blk.c
 
 # Unit tests of vmm/: CLI, ELF loader, boot, hosted-model options, the API.
 UNIT_SRCS += tests/unit/cli_fx.c

@@ -15,7 +15,6 @@
 #include "vmm/vm.h"
 
 const struct vm_initcall vm_device_initcalls[] = {
-	{"hosted-mm", VM_LEVEL_MM, pvmem_vm_mm_init, pvmem_vm_mm_exit},
 	{"pvmem", VM_LEVEL_DEVICE, pvmem_vm_dev_init, pvmem_vm_dev_exit},
 	{"guest-stats", VM_LEVEL_DEVICE, guest_stats_init, guest_stats_exit},
 	{"virtio-console", VM_LEVEL_DEVICE, virtio_console_vm_init,

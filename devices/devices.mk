@@ -1,8 +1,7 @@
 # devices/: emulated devices and their glue to the VM.
 
-# The paravirtual memory device of the hosted memory model and the VM's frame
-# database it serves (docs/hosted-memory.md).
-DEVICES_SRCS += devices/hosted_mem.c
+# The paravirtual memory device of the hosted memory model, over the VM's
+# frame database (docs/hosted-memory.md).
 DEVICES_SRCS += devices/pvmem.c
 DEVICES_SRCS += devices/pvmem_vm.c
 
@@ -11,7 +10,6 @@ DEVICES_SRCS += devices/virtq.c
 DEVICES_SRCS += devices/virtio_mmio.c
 DEVICES_SRCS += devices/virtio_balloon.c
 DEVICES_SRCS += devices/virtio_console.c
-DEVICES_SRCS += devices/virtio_blk.c
 DEVICES_SRCS += devices/virtio_vm_stats.c
 DEVICES_SRCS += devices/virtio_vm.c
 

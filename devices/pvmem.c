@@ -48,7 +48,7 @@ struct pvmem_dma_map {
 };
 
 struct pvmem {
-	struct hosted_mem *hm;
+	struct frame_db *fdb;
 	struct mm *mm;
 	const struct guest_mem *mem;
 	unsigned report_order;
@@ -492,7 +492,7 @@ static void pvmem_op_info(struct pvmem *p, const struct pvmem_req *req,
 		.gfp_allowed = PVMEM_GFP_ALLOWED,
 		.max_device_id = PVMEM_MAX_DEVICE_ID,
 		.page_size = PAGE_SIZE,
-		.ram_pages = hosted_mem_ram_pages(p->hm),
+		.ram_pages = frame_db_ram_pages(p->fdb),
 		.max_pages = pvmem_max_pages(p),
 	};
 
@@ -644,7 +644,7 @@ int pvmem_pio_handler(void *opaque, uint64_t offset, void *data, unsigned len,
 
 /* Host API --------------------------------------------------------------- */
 
-int pvmem_create(struct pvmem **out, struct hosted_mem *hm,
+int pvmem_create(struct pvmem **out, struct frame_db *fdb,
 		 const struct pvmem_config *cfg)
 {
 	static const struct pvmem_config defaults;
@@ -661,13 +661,13 @@ int pvmem_create(struct pvmem **out, struct hosted_mem *hm,
 		free(p);
 		return -ENOMEM;
 	}
-	p->hm = hm;
-	p->mm = hosted_mem_mm(hm);
-	p->mem = hosted_mem_guest_mem(hm);
+	p->fdb = fdb;
+	p->mm = frame_db_mm(fdb);
+	p->mem = frame_db_guest_mem(fdb);
 	p->report_order = cfg->report_order ? cfg->report_order
 					    : PVMEM_DEFAULT_REPORT_ORDER;
 	atomic_init(&p->max_pages,
-		    cfg->max_pages ? cfg->max_pages : hosted_mem_ram_pages(hm));
+		    cfg->max_pages ? cfg->max_pages : frame_db_ram_pages(fdb));
 	*out = p;
 	return 0;
 }

@@ -6,7 +6,7 @@
  * enforces the page limit, keeps the registry of DMA mappings that device
  * emulation checks descriptors against, and counts everything.
  *
- * Wiring (VMM): after hosted_mem_create() and pvmem_create(),
+ * Wiring (VMM): after frame_db_create() and pvmem_create(),
  *   bus_register(bus, BUS_MMIO, PVMEM_MMIO_BASE, PVMEM_MMIO_SIZE,
  *                pvmem_pio_handler, pvmem);
  *   bus_register(bus, BUS_PIO, PVMEM_PORT, PVMEM_PORT_SIZE,
@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/hosted_mem.h"
+#include "vmm/frame_db.h"
 #include "abi/pvmem.h"
 
 struct pvmem_config {
@@ -56,11 +56,11 @@ struct pvmem_host_stats {
 struct pvmem;
 
 /**
- * pvmem_create() - the device for the VM whose allocator is @hm.
- * @hm: must outlive the device. @cfg may be NULL (defaults).
+ * pvmem_create() - the device for the VM whose allocator is @fdb.
+ * @fdb: must outlive the device. @cfg may be NULL (defaults).
  * Return: 0 and *@out (free with pvmem_destroy()) or -ENOMEM.
  */
-int pvmem_create(struct pvmem **out, struct hosted_mem *hm,
+int pvmem_create(struct pvmem **out, struct frame_db *fdb,
 		 const struct pvmem_config *cfg);
 
 /*

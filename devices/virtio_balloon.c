@@ -420,10 +420,6 @@ static const struct virtio_mmio_ops balloon_ops = {
 	.features_ok = balloon_features_ok,
 };
 
-/*
- * What the device may touch: guest RAM, and in the hosted model only the
- * DMA blocks the guest allocated for this device.
- */
 static int balloon_check_target(const struct virtio_balloon *b, uint64_t pages)
 {
 	if (pages > UINT32_MAX || pages > b->p.ram_pages)
@@ -640,7 +636,7 @@ static void balloon_stats_stop(void)
 
 int virtio_balloon_vm_init(struct vm *vm)
 {
-	struct hosted_mem *hm = pvmem_vm_hosted_mem();
+	struct frame_db *fdb = vm->frame_db;
 	struct virtio_balloon_params p = {
 		.link = virtio_vm_link(vm, VIRTIO_BALLOON_MMIO_BASE,
 				       VIRTIO_BALLOON_IRQ,
@@ -650,10 +646,10 @@ int virtio_balloon_vm_init(struct vm *vm)
 	struct virtio_balloon *b = NULL;
 	int err;
 
-	if (!hm)
+	if (!fdb)
 		return -ENODEV;
-	p.mm = hosted_mem_mm(hm);
-	p.ram_pages = hosted_mem_ram_pages(hm);
+	p.mm = frame_db_mm(fdb);
+	p.ram_pages = frame_db_ram_pages(fdb);
 	err = virtio_balloon_create(&p, &b);
 	if (!err)
 		err = virtio_vm_attach(vm, &b->p.link, b->dev);

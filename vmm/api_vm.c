@@ -38,13 +38,13 @@ static const struct api_balloon_ops *api_vm_balloon(void)
 
 int api_vm_start(struct vm *vm, struct api_server **out)
 {
-	struct hosted_mem *hm = pvmem_vm_hosted_mem();
+	struct frame_db *fdb = vm->frame_db;
 	struct api_server *srv;
 	int err;
 
 	api_vm_ctx = (struct api_cmds_ctx){
 		.vm = vm,
-		.mm = hm ? hosted_mem_mm(hm) : NULL,
+		.mm = fdb ? frame_db_mm(fdb) : NULL,
 		.pvmem = pvmem_vm_device(),
 		.balloon = api_vm_balloon(),
 		.guest_stats = guest_stats_copy,

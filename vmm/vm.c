@@ -19,6 +19,7 @@
 #include "vmm/debug_ports.h"
 #include "vmm/elf_load.h"
 #include "vmm/fdt_build.h"
+#include "vmm/frame_db.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 #include "vmm/x86_boot.h"
@@ -251,6 +252,40 @@ static int vm_init_boot(struct vm *vm)
 	return 0;
 }
 
+/*
+ * The frame database over guest RAM, boot data and kernel image reserved;
+ * in the native model every other frame is the guest's from the start.
+ */
+static int vm_init_frame_db(struct vm *vm)
+{
+	struct frame_db_config fc = {.kernel_end = vm->kernel_end};
+	int err = frame_db_create(&vm->frame_db, &vm->mem, &fc);
+
+	if (err) {
+		fprintf(stderr,
+			"vmm: frame database over guest RAM: %s (is RAM "
+			"larger than the kernel image?)\n",
+			strerror(-err));
+		return err;
+	}
+	if (vm->cfg.memory_model == VM_MEMORY_NATIVE) {
+		err = frame_db_give_all(vm->frame_db);
+		if (err) {
+			fprintf(stderr, "vmm: native model: not every frame "
+					"could be given to the guest\n");
+			frame_db_destroy(vm->frame_db);
+			vm->frame_db = NULL;
+		}
+	}
+	return err;
+}
+
+static void vm_exit_frame_db(struct vm *vm)
+{
+	frame_db_destroy(vm->frame_db);
+	vm->frame_db = NULL;
+}
+
 static int vm_init_vcpus(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
@@ -273,6 +308,7 @@ static const struct vm_initcall vm_core_initcalls[] = {
 	{"memory", VM_LEVEL_MEMORY, vm_init_memory, vm_exit_memory},
 	{"loader", VM_LEVEL_LOADER, vm_init_loader, NULL},
 	{"kvm", VM_LEVEL_KVM, vm_init_kvm, vm_exit_kvm},
+	{"frame-db", VM_LEVEL_MM, vm_init_frame_db, vm_exit_frame_db},
 	{"debug-ports", VM_LEVEL_DEVICE, debug_ports_init, NULL},
 	{"boot", VM_LEVEL_BOOT, vm_init_boot, NULL},
 	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_exit_vcpus},

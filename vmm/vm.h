@@ -18,6 +18,7 @@
 #include "vmm/guest_mem.h"
 
 struct bus;
+struct frame_db;
 struct vcpu;
 struct kvm_cpuid2;
 
@@ -47,7 +48,7 @@ enum vm_init_level {
 	VM_LEVEL_MEMORY, /* guest RAM (memfd + mapping) */
 	VM_LEVEL_LOADER, /* guest image into RAM: bad images fail before KVM */
 	VM_LEVEL_KVM,	 /* /dev/kvm, VM, irqchip, RAM as memory slots */
-	VM_LEVEL_MM,	 /* host page allocator over guest RAM */
+	VM_LEVEL_MM,	 /* the frame database over guest RAM */
 	VM_LEVEL_DEVICE, /* devices: bus ranges, FDT nodes, IRQs */
 	VM_LEVEL_BOOT,	 /* FDT, boot page tables, GDT */
 	VM_LEVEL_VCPU,	 /* vCPUs created, registers set */
@@ -88,6 +89,8 @@ struct vm {
 
 	struct guest_mem mem;
 	struct bus *bus;
+	/* What each guest frame is, both models (vmm/frame_db.h). */
+	struct frame_db *frame_db;
 
 	uint64_t entry;	     /* guest entry point */
 	uint64_t kernel_end; /* end of the guest image, page-aligned */

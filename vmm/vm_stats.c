@@ -133,8 +133,8 @@ static void vm_stats_print_guest(FILE *out)
 
 void vm_stats_print(struct vm *vm, FILE *out)
 {
-	struct hosted_mem *hm = pvmem_vm_hosted_mem();
-	struct mm *mm = hm ? hosted_mem_mm(hm) : NULL;
+	struct frame_db *fdb = vm->frame_db;
+	struct mm *mm = fdb ? frame_db_mm(fdb) : NULL;
 
 	if (mm) {
 		vm_stats_section(out, "buddyinfo", mm_format_buddyinfo, mm);
@@ -153,18 +153,18 @@ void vm_stats_print(struct vm *vm, FILE *out)
 
 int vm_stats_check(struct vm *vm)
 {
-	struct hosted_mem *hm = pvmem_vm_hosted_mem();
+	struct frame_db *fdb = vm->frame_db;
 	struct pvmem *pv = pvmem_vm_device();
 	struct mm_stats st;
 	char why[256] = "";
 
-	if (!hm)
+	if (!fdb)
 		return 0;
-	if (mm_check(hosted_mem_mm(hm), why, sizeof(why)) < 0) {
+	if (mm_check(frame_db_mm(fdb), why, sizeof(why)) < 0) {
 		fprintf(stderr, "vmm: --check: page database: %s\n", why);
 		return -EUCLEAN;
 	}
-	mm_get_stats(hosted_mem_mm(hm), &st);
+	mm_get_stats(frame_db_mm(fdb), &st);
 	if (pv && pvmem_tot_pages(pv) !=
 			  st.frames[FRAME_GUEST] + st.frames[FRAME_DMA]) {
 		fprintf(stderr,

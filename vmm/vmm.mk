@@ -12,6 +12,7 @@ VMM_SRCS += vmm/x86_boot.c
 VMM_SRCS += vmm/debug_ports.c
 VMM_SRCS += vmm/vcpu.c
 VMM_SRCS += vmm/vm.c
+VMM_SRCS += vmm/frame_db.c
 VMM_SRCS += vmm/guest_stats.c
 VMM_SRCS += vmm/vm_stats.c
 

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "devices/hosted_mem.h"
+#include "vmm/frame_db.h"
 #include "devices/pvmem.h"
 
 #define LOW_SIZE   (256ull << 20)
@@ -27,7 +27,7 @@
 
 struct bench_vm {
 	struct guest_mem mem;
-	struct hosted_mem *hm;
+	struct frame_db *fdb;
 	struct pvmem *p;
 };
 
@@ -42,7 +42,7 @@ static void *map_ram(uint64_t size)
 static int bench_vm_create(struct bench_vm *vm, unsigned report_order)
 {
 	struct pvmem_config pc = {.report_order = report_order};
-	struct hosted_mem_config hc = {.kernel_end = KERNEL_END};
+	struct frame_db_config hc = {.kernel_end = KERNEL_END};
 	int err;
 
 	vm->mem = (struct guest_mem){
@@ -56,10 +56,10 @@ static int bench_vm_create(struct bench_vm *vm, unsigned report_order)
 					  .fd_offset = LOW_SIZE};
 	if (!vm->mem.regions[0].hva || !vm->mem.regions[1].hva)
 		return -1;
-	err = hosted_mem_create(&vm->hm, &vm->mem, &hc);
+	err = frame_db_create(&vm->fdb, &vm->mem, &hc);
 	if (err)
 		return err;
-	return pvmem_create(&vm->p, vm->hm, &pc);
+	return pvmem_create(&vm->p, vm->fdb, &pc);
 }
 
 static void *gptr(struct bench_vm *vm, uint64_t gpa)
@@ -141,7 +141,7 @@ static int bench_batch(struct bench_vm *vm, unsigned batch, unsigned pages,
 static void bench_vm_destroy(struct bench_vm *vm)
 {
 	pvmem_destroy(vm->p);
-	hosted_mem_destroy(vm->hm);
+	frame_db_destroy(vm->fdb);
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++)
 		if (vm->mem.regions[i].hva)
 			munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);

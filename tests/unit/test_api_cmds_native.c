@@ -1,47 +1,47 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/unit/test_api_cmds_native.c - the host side of the native memory
- * model: hosted_mem_give_all() hands every free frame to the guest, leaves
+ * model: frame_db_give_all() hands every free frame to the guest, leaves
  * reserved frames alone, and the balloon's state changes still work.
  */
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "devices/hosted_mem.h"
+#include "vmm/frame_db.h"
 #include "tests/unit/unit.h"
 #include "abi/boot.h"
 
 #define FX_RAM (64ull << 20)
 
 static struct guest_mem mem;
-static struct hosted_mem *hm;
+static struct frame_db *fdb;
 
 static void setup(void)
 {
 	void *ram = mmap(NULL, FX_RAM, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	struct hosted_mem_config cfg = {.kernel_end = 3ull << 20};
+	struct frame_db_config cfg = {.kernel_end = 3ull << 20};
 
 	ck_assert_ptr_ne(ram, MAP_FAILED);
 	mem = (struct guest_mem){.fd = -1, .size = FX_RAM, .nr_regions = 1};
 	mem.regions[0] =
 		(struct guest_mem_region){.gpa = 0, .size = FX_RAM, .hva = ram};
-	ck_assert_int_eq(hosted_mem_create(&hm, &mem, &cfg), 0);
+	ck_assert_int_eq(frame_db_create(&fdb, &mem, &cfg), 0);
 }
 
 static void teardown(void)
 {
-	hosted_mem_destroy(hm);
+	frame_db_destroy(fdb);
 	munmap(mem.regions[0].hva, FX_RAM);
 }
 
 START_TEST(give_all_leaves_nothing_free)
 {
-	struct mm *mm = hosted_mem_mm(hm);
+	struct mm *mm = frame_db_mm(fdb);
 	struct mm_stats st;
 	char why[256];
 
-	ck_assert_int_eq(hosted_mem_give_all(hm), 0);
+	ck_assert_int_eq(frame_db_give_all(fdb), 0);
 	mm_get_stats(mm, &st);
 	ck_assert_int_eq(st.frames[FRAME_FREE], 0);
 	ck_assert_int_eq(st.frames[FRAME_RESERVED], (3ull << 20) / 4096);
@@ -60,12 +60,12 @@ END_TEST
 
 START_TEST(balloon_moves_native_frames)
 {
-	struct mm *mm = hosted_mem_mm(hm);
+	struct mm *mm = frame_db_mm(fdb);
 	uint64_t pfn = (8ull << 20) / 4096;
 	struct mm_stats st;
 	char why[256];
 
-	ck_assert_int_eq(hosted_mem_give_all(hm), 0);
+	ck_assert_int_eq(frame_db_give_all(fdb), 0);
 	ck_assert_int_eq(mm_set_frames_state(mm, pfn, 100, FRAME_GUEST,
 					     FRAME_BALLOON, 0),
 			 0);

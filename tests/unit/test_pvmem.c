@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for devices/pvmem.c and devices/hosted_mem.c: the paravirtual
+ * Unit tests for devices/pvmem.c and vmm/frame_db.c: the paravirtual
  * memory device driven through request blocks written as a guest would.
  */
 #include <errno.h>
@@ -28,12 +28,12 @@ static unsigned page_state(uint64_t pfn)
 	return pg->state;
 }
 
-START_TEST(test_hosted_mem_layout)
+START_TEST(test_frame_db_layout)
 {
 	uint64_t ram = (FX_LOW_SIZE + FX_HIGH_SIZE) >> PAGE_SHIFT;
 	struct mm_zone_info zi;
 
-	ck_assert_uint_eq(hosted_mem_ram_pages(fx.hm), ram);
+	ck_assert_uint_eq(frame_db_ram_pages(fx.fdb), ram);
 	ck_assert_uint_eq(fx_frames(FRAME_RESERVED), FX_KERNEL_END >> 12);
 	ck_assert_uint_eq(fx_frames(FRAME_FREE), ram - (FX_KERNEL_END >> 12));
 	ck_assert_uint_eq(page_state(0), FRAME_RESERVED);
@@ -51,24 +51,24 @@ START_TEST(test_hosted_mem_layout)
 }
 END_TEST
 
-START_TEST(test_hosted_mem_rejects_bad_layouts)
+START_TEST(test_frame_db_rejects_bad_layouts)
 {
-	struct hosted_mem_config hc = {.kernel_end = 128 * MiB};
+	struct frame_db_config hc = {.kernel_end = 128 * MiB};
 	struct guest_mem mem = fx.mem;
-	struct hosted_mem *hm;
+	struct frame_db *fdb;
 
 	/* RAM smaller than the kernel image. */
-	ck_assert_int_eq(hosted_mem_create(&hm, &fx.mem, &hc), -EINVAL);
+	ck_assert_int_eq(frame_db_create(&fdb, &fx.mem, &hc), -EINVAL);
 	hc.kernel_end = FX_KERNEL_END;
 	/* Unsorted, unaligned, empty. */
 	mem.regions[0] = fx.mem.regions[1];
 	mem.regions[1] = fx.mem.regions[0];
-	ck_assert_int_eq(hosted_mem_create(&hm, &mem, &hc), -EINVAL);
+	ck_assert_int_eq(frame_db_create(&fdb, &mem, &hc), -EINVAL);
 	mem = fx.mem;
 	mem.regions[1].size = 100;
-	ck_assert_int_eq(hosted_mem_create(&hm, &mem, &hc), -EINVAL);
+	ck_assert_int_eq(frame_db_create(&fdb, &mem, &hc), -EINVAL);
 	mem.nr_regions = 0;
-	ck_assert_int_eq(hosted_mem_create(&hm, &mem, &hc), -EINVAL);
+	ck_assert_int_eq(frame_db_create(&fdb, &mem, &hc), -EINVAL);
 }
 END_TEST
 
@@ -95,7 +95,7 @@ START_TEST(test_info_and_pio)
 	ck_assert_uint_eq(info->max_count, PVMEM_MAX_COUNT);
 	ck_assert_uint_eq(info->max_order, NR_PAGE_ORDERS);
 	ck_assert_uint_eq(info->page_size, PAGE_SIZE);
-	ck_assert_uint_eq(info->ram_pages, hosted_mem_ram_pages(fx.hm));
+	ck_assert_uint_eq(info->ram_pages, frame_db_ram_pages(fx.fdb));
 	/* A short buffer gets a truncated struct (forward compatibility). */
 	memset(info, 0xee, sizeof(*info));
 	fx_block_begin(FX_BLOCK_GPA);
@@ -302,7 +302,7 @@ START_TEST(test_gfp_zero)
 {
 	struct pvmem_config cfg = {.report_order =
 					   NR_PAGE_ORDERS}; /* no reports */
-	struct hosted_mem_stats s0, s1;
+	struct frame_db_stats s0, s1;
 	uint64_t pfns[64], again[64];
 	unsigned done, dirty_again = 0;
 
@@ -311,10 +311,10 @@ START_TEST(test_gfp_zero)
 	/* Release everything free: the next allocations need no zeroing. */
 	mm_drain_pcp(fx.mm);
 	mm_report_free(fx.mm, 0);
-	hosted_mem_get_stats(fx.hm, &s0);
+	frame_db_get_stats(fx.fdb, &s0);
 	ck_assert_int_eq(fx_alloc(GFP_KERNEL | __GFP_ZERO, 0, 64, pfns, &done),
 			 0);
-	hosted_mem_get_stats(fx.hm, &s1);
+	frame_db_get_stats(fx.fdb, &s1);
 	ck_assert_uint_eq(s1.zero_pages, s0.zero_pages);
 	for (unsigned i = 0; i < 64; i++) {
 		uint8_t *p = fx_ptr(pfn_gpa(pfns[i]));
@@ -327,7 +327,7 @@ START_TEST(test_gfp_zero)
 		ck_assert_int_eq(fx_free1(pfns[i], 0), 0);
 	ck_assert_int_eq(fx_alloc(GFP_KERNEL | __GFP_ZERO, 0, 64, again, &done),
 			 0);
-	hosted_mem_get_stats(fx.hm, &s0);
+	frame_db_get_stats(fx.fdb, &s0);
 	for (unsigned i = 0; i < 64; i++) {
 		ck_assert_msg(page_is(fx_ptr(pfn_gpa(again[i])), 0),
 			      "pfn %#llx not zeroed",
@@ -357,7 +357,7 @@ static unsigned resident_pages(const void *addr, size_t len)
 /* Freed order >= 9 blocks lose their host backing after the batch. */
 START_TEST(test_backing_released_after_free)
 {
-	struct hosted_mem_stats s0, s1;
+	struct frame_db_stats s0, s1;
 	uint64_t pfns[4];
 	unsigned orders[4] = {9, 9, 9, 9}, done;
 	struct pvmem_host_stats hs;
@@ -369,9 +369,9 @@ START_TEST(test_backing_released_after_free)
 		memset(p, 0x5a, 512 * PAGE_SIZE);
 		ck_assert_uint_eq(resident_pages(p, 512 * PAGE_SIZE), 512);
 	}
-	hosted_mem_get_stats(fx.hm, &s0);
+	frame_db_get_stats(fx.fdb, &s0);
 	ck_assert_int_eq(fx_free(pfns, orders, 4, &done), 0);
-	hosted_mem_get_stats(fx.hm, &s1);
+	frame_db_get_stats(fx.fdb, &s1);
 	ck_assert_uint_ge(s1.discard_pages - s0.discard_pages, 4 * 512);
 	ck_assert_uint_eq(s1.discard_errors, 0);
 	for (unsigned i = 0; i < 4; i++) {
@@ -390,9 +390,9 @@ END_TEST
 /* The same with a memfd: the hole is punched in the file. */
 START_TEST(test_backing_released_memfd)
 {
-	struct hosted_mem_config hc = {.kernel_end = FX_KERNEL_END};
+	struct frame_db_config hc = {.kernel_end = FX_KERNEL_END};
 	struct guest_mem mem = {.fd = -1, .size = 32 * MiB, .nr_regions = 1};
-	struct hosted_mem *hm;
+	struct frame_db *fdb;
 	struct pvmem *p;
 	uint64_t pfn, blocks;
 	unsigned done;
@@ -405,14 +405,14 @@ START_TEST(test_backing_released_memfd)
 	mem.regions[0].hva =
 		mmap(NULL, 32 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ck_assert(mem.regions[0].hva != MAP_FAILED);
-	ck_assert_int_eq(hosted_mem_create(&hm, &mem, &hc), 0);
-	ck_assert_int_eq(pvmem_create(&p, hm, NULL), 0);
+	ck_assert_int_eq(frame_db_create(&fdb, &mem, &hc), 0);
+	ck_assert_int_eq(pvmem_create(&p, fdb, NULL), 0);
 	/* Drive this VM through the common fixture's helpers. */
 	fx_teardown();
 	fx.mem = mem;
-	fx.hm = hm;
+	fx.fdb = fdb;
 	fx.p = p;
-	fx.mm = hosted_mem_mm(hm);
+	fx.mm = frame_db_mm(fdb);
 	ck_assert_int_eq(fx_alloc(GFP_KERNEL, 10, 1, &pfn, &done), 0);
 	memset(fx_ptr(pfn_gpa(pfn)), 1, 1024 * PAGE_SIZE);
 	blocks = resident_pages(fx_ptr(pfn_gpa(pfn)), 1024 * PAGE_SIZE);
@@ -423,7 +423,7 @@ START_TEST(test_backing_released_memfd)
 	ck_assert(page_is(fx_ptr(pfn_gpa(pfn)), 0));
 	fx_assert_consistent();
 	pvmem_destroy(p);
-	hosted_mem_destroy(hm);
+	frame_db_destroy(fdb);
 	munmap(mem.regions[0].hva, 32 * MiB);
 	close(fd);
 	memset(&fx, 0, sizeof(fx));
@@ -453,7 +453,7 @@ START_TEST(test_stats_op_and_text)
 	ck_assert_uint_eq(st->frames[PVMEM_FRAME_RESERVED],
 			  FX_KERNEL_END >> 12);
 	ck_assert_uint_eq(st->tot_pages, 7);
-	ck_assert_uint_eq(st->ram_pages, hosted_mem_ram_pages(fx.hm));
+	ck_assert_uint_eq(st->ram_pages, frame_db_ram_pages(fx.fdb));
 	ck_assert_uint_eq(
 		st->free_per_zone[ZONE_DMA] + st->free_per_zone[ZONE_DMA32] +
 			st->free_per_zone[ZONE_NORMAL] +
@@ -480,8 +480,8 @@ static Suite *pvmem_suite(void)
 
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_hosted_mem_layout);
-	tcase_add_test(tc, test_hosted_mem_rejects_bad_layouts);
+	tcase_add_test(tc, test_frame_db_layout);
+	tcase_add_test(tc, test_frame_db_rejects_bad_layouts);
 	tcase_add_test(tc, test_info_and_pio);
 	tcase_add_test(tc, test_alloc_free_batch);
 	tcase_add_test(tc, test_zone_choice_by_gfp);

@@ -19,7 +19,7 @@ static uint8_t *fx_map(uint64_t size)
 
 void fx_setup_cfg(const struct pvmem_config *cfg)
 {
-	struct hosted_mem_config hc = {.kernel_end = FX_KERNEL_END};
+	struct frame_db_config hc = {.kernel_end = FX_KERNEL_END};
 	int err;
 
 	memset(&fx, 0, sizeof(fx));
@@ -33,11 +33,11 @@ void fx_setup_cfg(const struct pvmem_config *cfg)
 					  .size = FX_HIGH_SIZE,
 					  .hva = fx_map(FX_HIGH_SIZE),
 					  .fd_offset = FX_LOW_SIZE};
-	err = hosted_mem_create(&fx.hm, &fx.mem, &hc);
+	err = frame_db_create(&fx.fdb, &fx.mem, &hc);
 	ck_assert_int_eq(err, 0);
-	err = pvmem_create(&fx.p, fx.hm, cfg);
+	err = pvmem_create(&fx.p, fx.fdb, cfg);
 	ck_assert_int_eq(err, 0);
-	fx.mm = hosted_mem_mm(fx.hm);
+	fx.mm = frame_db_mm(fx.fdb);
 }
 
 void fx_setup(void)
@@ -48,7 +48,7 @@ void fx_setup(void)
 void fx_teardown(void)
 {
 	pvmem_destroy(fx.p);
-	hosted_mem_destroy(fx.hm);
+	frame_db_destroy(fx.fdb);
 	for (unsigned i = 0; i < fx.mem.nr_regions; i++)
 		munmap(fx.mem.regions[i].hva, fx.mem.regions[i].size);
 	memset(&fx, 0, sizeof(fx));

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "devices/hosted_mem.h"
+#include "vmm/frame_db.h"
 #include "devices/pvmem.h"
 
 #define FX_LOW_SIZE   (64ull << 20)
@@ -31,7 +31,7 @@
 
 struct fx {
 	struct guest_mem mem;
-	struct hosted_mem *hm;
+	struct frame_db *fdb;
 	struct pvmem *p;
 	struct mm *mm;
 };

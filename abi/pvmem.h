@@ -32,7 +32,7 @@
 
 #define PVMEM_MAGIC	0x4d4d5650u /* "PVMM" little-endian */
 #define PVMEM_ABI_MAJOR 1
-#define PVMEM_ABI_MINOR 0
+#define PVMEM_ABI_MINOR 1 /* 1.1: cooperative migration (MIGRATE_*) */
 
 /* Limits of ABI 1.0 (also reported by PVMEM_OP_INFO). */
 #define PVMEM_PAGE_SHIFT    12
@@ -58,7 +58,11 @@ enum pvmem_op {
 	PVMEM_OP_DMA_ALLOC = 4, /* one contiguous block owned by a device */
 	PVMEM_OP_DMA_FREE = 5,	/* give back a DMA block */
 	PVMEM_OP_STATS = 6,	/* host statistics -> struct pvmem_stats */
-	PVMEM_OP_MAX = PVMEM_OP_STATS,
+	/* ABI 1.1: cooperative migration (docs/hosted-memory.md). */
+	PVMEM_OP_MIGRATE_SETUP = 7,  /* -> the migration ring's GPA */
+	PVMEM_OP_MIGRATE_ANSWER = 8, /* struct pvmem_mig_ans[count] */
+	PVMEM_OP_COMPACT = 9,	     /* move the movable blocks of a range */
+	PVMEM_OP_MAX = PVMEM_OP_COMPACT,
 };
 
 /*
@@ -78,6 +82,10 @@ enum pvmem_op {
 #define PVMEM_ENOSYS  (-38)  /* unknown op */
 #define PVMEM_EPROTO  (-71)  /* bad magic or unsupported ABI major */
 #define PVMEM_EDQUOT  (-122) /* page limit reached (partial grant) */
+/* ABI 1.1, migration answers (struct pvmem_mig_ans.status): */
+#define PVMEM_EBUSY	(-16)  /* refused by the guest, or blocks pinned */
+#define PVMEM_ESTALE	(-116) /* no such request pending (timed out, done,
+				* cancelled, never asked): keep using src */
 
 /* 64 bytes. Fields an op does not use must be zero (-EINVAL otherwise). */
 struct pvmem_req {
@@ -114,7 +122,13 @@ struct pvmem_block_hdr {
 	/* Written by the host. */
 	int32_t status;	  /* 0, or why no request was run */
 	uint32_t nr_done; /* requests run (each has its own status) */
-	uint32_t reserved[11];
+	/*
+	 * ABI 1.1: migration requests waiting in this guest's ring when the
+	 * doorbell returned (0 without a ring): the doorbell-reply flag that
+	 * tells a guest which only polls at doorbells to drain its ring.
+	 */
+	uint32_t mig_pending;
+	uint32_t reserved[10];
 };
 
 struct pvmem_block {
@@ -139,7 +153,15 @@ struct pvmem_info {
 	uint64_t page_size;
 	uint64_t ram_pages; /* frames of RAM (all states) */
 	uint64_t max_pages; /* current page limit */
+	/* ABI 1.1 (a 1.0 host writes only the fields above). */
+	uint64_t features;	  /* PVMEM_F_* */
+	uint32_t mig_slots;	  /* request slots of the migration ring */
+	uint32_t mig_timeout_ms;  /* a request not answered by then is
+				   * cancelled */
 };
+
+/* INFO features. */
+#define PVMEM_F_MIGRATE (1ull << 0) /* MIGRATE_SETUP/ANSWER, COMPACT */
 
 /* Frame states, in the order of mm/mm.h's enum frame_state. */
 enum pvmem_frame_state {
@@ -164,6 +186,92 @@ struct pvmem_stats {
 	uint64_t tot_pages;  /* GUEST + DMA frames charged to the limit */
 	uint64_t discarded;  /* frames whose host backing is released */
 	uint64_t pcp_frames; /* FREE frames on per-CPU lists, not in a zone's */
+};
+
+/*
+ * Cooperative migration (ABI 1.1, docs/hosted-memory.md "Migration").
+ *
+ * The host owns the frames but the guest holds pointers to them, so a
+ * GUEST block moves only when its guest owner does the move. A guest that
+ * can move some of its blocks says so twice: MIGRATE_SETUP (the host
+ * allocates the ring page, pinned: FREE and DMA_FREE refuse it), then
+ * __GFP_MOVABLE on the ALLOCs of blocks it can move. Only those blocks
+ * (and ballooned frames, whose owner is the balloon driver) are ever asked
+ * for; a 1.0 guest is never asked anything.
+ *
+ * The host posts requests into the ring (shared memory, no exit); the
+ * guest drains it when it likes (polling its head costs nothing; the block
+ * header's mig_pending says after any doorbell that requests wait), and
+ * answers a batch of requests with one MIGRATE_ANSWER (one exit). For each
+ * request the host has taken a free target block (dst) and isolated src:
+ * the guest copies src to dst WITHOUT yet using dst, answers result 0, and
+ * only when that entry's status comes back 0 switches its references to
+ * dst: src has then been returned (freed) and dst is the guest's. Any
+ * other status (-ESTALE: the host timed out or cancelled first) means
+ * "keep using src". result < 0 refuses (src stays, dst goes back). A
+ * request not answered within mig_timeout_ms is cancelled the same way.
+ */
+#define PVMEM_MIG_MAGIC 0x4749474du /* "MGIG" */
+#define PVMEM_MIG_SLOTS 64u	    /* request slots (a power of two) */
+#define PVMEM_MIG_LOG	120u	    /* balloon-move log entries */
+/* The ring is a FRAME_DMA page of this owner id (no guest device id). */
+#define PVMEM_MIG_RING_OWNER 0x100u
+
+/* Request kinds. */
+#define PVMEM_MIG_MOVE	  1 /* a movable GUEST block: copy src -> dst */
+#define PVMEM_MIG_BALLOON 2 /* a ballooned frame: put dst in src's place
+			     * in the balloon list (no data to copy) */
+
+/* One request (32 bytes), written by the host only. */
+struct pvmem_mig_req {
+	uint64_t src;	/* pfn of the block to move (head) */
+	uint64_t dst;	/* pfn of its new place (head, same order) */
+	uint32_t seq;	/* the request's number (== ring index) */
+	uint8_t order;
+	uint8_t kind;	/* PVMEM_MIG_MOVE / PVMEM_MIG_BALLOON */
+	uint16_t reserved;
+	uint64_t reserved1;
+};
+
+/*
+ * Balloon moves the host made alone while the guest was paused (16
+ * bytes): frame src of the balloon list is now dst. The guest applies
+ * every new entry before its next inflate, deflate or answer.
+ */
+struct pvmem_mig_log {
+	uint64_t src, dst;
+};
+
+/*
+ * The ring: one page. Free-running u32 counters; slot i is at i %
+ * PVMEM_MIG_SLOTS. The host writes a slot, then head (release); the guest
+ * reads head (acquire), takes slots tail .. head - 1 and advances tail.
+ * The host reads only tail and log_tail, and treats values that make no
+ * sense (more than the ring holds) as "full": a lying guest only stops
+ * receiving requests.
+ */
+struct pvmem_mig_ring {
+	uint32_t magic;	    /* host: PVMEM_MIG_MAGIC */
+	uint32_t nr_slots;  /* host: PVMEM_MIG_SLOTS */
+	uint32_t head;	    /* host: requests posted */
+	uint32_t tail;	    /* guest: requests taken */
+	uint32_t log_head;  /* host: balloon moves logged */
+	uint32_t log_tail;  /* guest: balloon moves applied */
+	uint32_t nr_log;    /* host: PVMEM_MIG_LOG */
+	uint32_t timeout_ms; /* host: as INFO mig_timeout_ms */
+	uint32_t reserved[8];
+	struct pvmem_mig_req reqs[PVMEM_MIG_SLOTS];
+	struct pvmem_mig_log log[PVMEM_MIG_LOG];
+};
+
+/* MIGRATE_ANSWER entry (32 bytes): one per request taken from the ring. */
+struct pvmem_mig_ans {
+	uint64_t src;	 /* guest: the request's src, dst, order */
+	uint64_t dst;
+	uint32_t order;
+	int32_t result;	 /* guest: 0 copied (commit), < 0 refused */
+	int32_t status;	 /* host: 0 done as asked, else PVMEM_E* */
+	uint32_t reserved; /* 0 */
 };
 
 #endif /* ABI_PVMEM_H */

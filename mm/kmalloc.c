@@ -375,7 +375,10 @@ int kmalloc_exit(void)
 		return -EBUSY;
 	for (unsigned int t = 0; t < KMALLOC_NR_TYPES; t++)
 		for (unsigned int i = 1; i < KMALLOC_NR_CLASSES; i++) {
-			MM_BUG_ON(kmem_cache_destroy(kmalloc_get(t, i)));
+			/* Every class is empty: checked above. */
+			int err = kmem_cache_destroy(kmalloc_get(t, i));
+
+			MM_BUG_ON(err);
 			atomic_store(&kmalloc_caches[t][i], NULL);
 		}
 	kmalloc_ps = NULL;

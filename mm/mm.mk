@@ -16,6 +16,7 @@ MM_SRCS += mm/mm_check.c
 # The slab layer over a page source (mm/page_source.h): SLUB-style caches,
 # kmalloc and mempool.
 MM_SRCS += mm/slab.c
+MM_SRCS += mm/slab_debug.c
 MM_SRCS += mm/kmalloc.c
 MM_SRCS += mm/mempool.c
 

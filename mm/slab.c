@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * mm/slab.c - SLUB-style object caches. Freestanding (see port.h).
+ * mm/slab.c - SLUB-style object caches: slabs and the cache's lists, the
+ * allocation and free paths with their per-CPU freelists, batches and
+ * stashes, sizing, the cache life cycle and statistics. Freestanding (see
+ * port.h). The red zone, poison, store-user and validation code is in
+ * slab_debug.c; the structures both share are in slab_internal.h.
  *
  * A slab is a naturally aligned block of 2^order pages cut into objects of
  * s->size bytes; free objects are chained through a free pointer stored at
@@ -23,123 +27,16 @@
  * owning CPU's freelist); it changes only under s->lock.
  *
  * Debug caches (red zone, poison, store user) keep no active slabs: every
- * alloc and free takes the lock, so every object's state can be checked.
+ * alloc and free takes the lock, so every object's state can be checked
+ * (slab_alloc_debug(), slab_free_debug()).
  */
-#include "slab.h"
+#include "slab_debug.h"
+#include "slab_internal.h"
 
-#include "port.h"
-
-#define SLAB_ALIGN_UP(x, a) (((x) + (a)-1) & ~((uintptr_t)(a)-1))
-/* Objects per slab never exceed this (order 3 of 8-byte objects). */
-#define SLAB_MAX_OBJECTS  ((PS_PAGE_SIZE << SLAB_MAX_ORDER) / SLAB_MIN_ALIGN)
-#define SLAB_BITMAP_WORDS (SLAB_MAX_OBJECTS / 64)
 #define SLAB_VALID_FLAGS                                                       \
 	(SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA)
-#define SLAB_CACHE_LINE 64
 /* Most leaked objects kmem_cache_destroy() lists one by one. */
 #define SLAB_LEAKS_LISTED 8
-
-struct slab_node {
-	struct slab_node *next, *prev;
-};
-
-#define slab_container_of(ptr, type, member)                                   \
-	((type *)((char *)(ptr)-offsetof(type, member)))
-
-enum slab_list {
-	SLAB_ON_NONE,
-	SLAB_ON_PARTIAL,
-	SLAB_ON_FULL,
-	SLAB_ON_CPU,
-};
-
-struct slab {
-	struct slab_node node; /* on one of the cache's lists */
-	struct kmem_cache *cache;
-	char *mem;	/* the block from the page source */
-	char *base;	/* first object */
-	void *freelist; /* free objects not owned by a CPU; under lock */
-	struct slab *next_empty; /* on a CPU's empty stash */
-	unsigned int inuse;
-	unsigned int objects;
-	unsigned char list;   /* enum slab_list */
-	unsigned char leaked; /* objects cut off a corrupted freelist */
-};
-
-/* SLAB_STORE_USER: who last allocated / freed an object. */
-struct slab_track {
-	uintptr_t addr;
-	unsigned int cpu;
-	unsigned int pad;
-};
-
-/*
- * One per CPU per cache, owned by the thread holding that mm_cpu_id().
- * batch[] holds objects this CPU freed that are not of its active slab: they
- * go back to their slabs SLAB_CPU_BATCH at a time under one lock (Linux's
- * SLAB array caches and SLUB's sheaves do the same), and allocation reuses
- * them first. Like the per-CPU freelist they count as allocated until
- * flushed.
- */
-#define SLAB_CPU_BATCH 16
-
-/*
- * Most pages of empty slabs one CPU keeps per cache (beyond the cache's
- * min_partial) so that a burst of frees followed by a burst of allocations
- * reuses its slabs instead of giving them back to the page source and
- * building them again (SLUB's per-CPU partial slabs serve the same purpose).
- * They are released by kmem_cache_flush_cpu/_all() and kmem_cache_shrink().
- */
-#define SLAB_CPU_EMPTY_PAGES 512
-
-/*
- * A run of frees to one slab that is not the active one (a batch freed in
- * allocation order, LIFO or FIFO) is chained locklessly into the per-CPU
- * detached freelist df_* (SLUB's build_detached_freelist idea), and goes back
- * to its slab in one splice when the run ends. A run shorter than this when
- * the next slab's object comes in takes the batch instead, so that random
- * frees do not take the lock once each.
- */
-#define SLAB_DF_MIN_RUN 4
-
-struct kmem_cache_cpu {
-	void *freelist;
-	struct slab *slab;
-	struct slab *df_slab; /* detached freelist: objects of df_slab */
-	void *df_head, *df_tail;
-	unsigned int df_count;
-	unsigned int nr_batch;
-	unsigned int nr_empty_pages; /* in the empty stash */
-	struct slab *empty;	     /* stash of empty slabs; under lock */
-	void *batch[SLAB_CPU_BATCH];
-	/* batch[i]'s slab, known at free: the drain need not look it up. */
-	struct slab *batch_slab[SLAB_CPU_BATCH];
-} __attribute__((aligned(SLAB_CACHE_LINE)));
-
-struct kmem_cache {
-	/* Read by the fast paths. */
-	unsigned int size;   /* stride */
-	unsigned int offset; /* of the free pointer */
-	unsigned int flags;
-	unsigned int object_size;
-	void (*ctor)(void *);
-	/* Layout and sizing (fixed after creation). */
-	unsigned int inuse;	   /* end of object and red zone */
-	unsigned int track_offset; /* SLAB_STORE_USER: two slab_tracks */
-	unsigned int align;
-	unsigned int order;
-	unsigned int objects;  /* per slab */
-	unsigned int hdr_size; /* descriptor at the slab's start; 0: off-slab */
-	unsigned long min_partial;
-	gfp_t alloc_gfp; /* added to page source requests (__GFP_DMA) */
-	/* Lists, under lock. */
-	struct mm_lock lock;
-	struct slab_node partial, full, cpu_slabs;
-	unsigned long nr_partial, nr_full, nr_cpu_slabs;
-	struct slab_node cache_node; /* on slab_caches */
-	char name[SLAB_NAME_LEN];
-	struct kmem_cache_cpu cpu[MM_NR_CPUS];
-};
 
 static const struct page_source *slab_ps;
 static unsigned int slab_nr_cpus;
@@ -149,6 +46,11 @@ static struct slab_node slab_caches;
 /* The bootstrap caches (Linux's boot_kmem_cache): static, never freed. */
 static struct kmem_cache boot_kmem_cache; /* "kmem_cache" */
 static struct kmem_cache boot_kmem_slab;  /* "kmem_slab" */
+
+static inline struct slab *slab_of(const void *obj)
+{
+	return slab_of_obj(slab_ps, obj);
+}
 
 /* ---- small helpers ---- */
 
@@ -190,45 +92,6 @@ static unsigned int slab_get_order(unsigned long size)
 	return size <= PS_PAGE_SIZE ? 0 : slab_fls((size - 1) >> PS_PAGE_SHIFT);
 }
 
-static inline void *get_fp(const struct kmem_cache *s, const void *obj)
-{
-	return *(void *const *)((const char *)obj + s->offset);
-}
-
-static inline void set_fp(const struct kmem_cache *s, void *obj, void *next)
-{
-	*(void **)((char *)obj + s->offset) = next;
-}
-
-static inline struct slab *slab_of(const void *obj)
-{
-	uintptr_t *slot = page_source_slot(slab_ps, obj);
-	uintptr_t v;
-
-	if (!slot)
-		return NULL;
-	v = *slot;
-	if (!v || SLAB_SLOT_IS_LARGE(v))
-		return NULL;
-	return (struct slab *)v;
-}
-
-/* Is @p the start of one of @slab's objects? */
-static bool slab_valid_obj(const struct kmem_cache *s, const struct slab *slab,
-			   const void *p)
-{
-	uintptr_t off = (uintptr_t)p - (uintptr_t)slab->base;
-
-	return (uintptr_t)p >= (uintptr_t)slab->base &&
-	       off < (uintptr_t)slab->objects * s->size && off % s->size == 0;
-}
-
-static unsigned int slab_obj_index(const struct kmem_cache *s,
-				   const struct slab *slab, const void *p)
-{
-	return (unsigned int)(((uintptr_t)p - (uintptr_t)slab->base) / s->size);
-}
-
 /* The head and counter of list @l of @s. */
 static struct slab_node *slab_list_head(struct kmem_cache *s, enum slab_list l,
 					unsigned long **counter)
@@ -247,8 +110,7 @@ static struct slab_node *slab_list_head(struct kmem_cache *s, enum slab_list l,
 }
 
 /* Move @slab to list @to (SLAB_ON_NONE: off every list). Caller holds lock. */
-static void __slab_list_set(struct kmem_cache *s, struct slab *slab,
-			    enum slab_list to)
+void __slab_list_set(struct kmem_cache *s, struct slab *slab, enum slab_list to)
 {
 	unsigned long *counter;
 	struct slab_node *head;
@@ -266,153 +128,17 @@ static void __slab_list_set(struct kmem_cache *s, struct slab *slab,
 	}
 }
 
-/* ---- debug: layout of an object ----
- *
- *   [0, object_size)          the object; POISON_FREE..POISON_END when free
- *   [object_size, inuse)      red zone: RED_ACTIVE when allocated, else
- *                             RED_INACTIVE (at least 8 bytes if the object
- *                             size is a multiple of 8)
- *   [offset, offset + 8)      free pointer (== inuse for debug/ctor caches)
- *   [track_offset, +32)       SLAB_STORE_USER: alloc track, free track
- *   padding to the alignment
- */
-
-static struct slab_track *slab_track(const struct kmem_cache *s, void *obj,
-				     int which)
-{
-	return (struct slab_track *)((char *)obj + s->track_offset) + which;
-}
-
-static void slab_set_track(const struct kmem_cache *s, void *obj, int which,
-			   uintptr_t caller)
-{
-	struct slab_track *t;
-
-	if (!(s->flags & SLAB_STORE_USER))
-		return;
-	t = slab_track(s, obj, which);
-	t->addr = caller;
-	t->cpu = mm_cpu_id();
-}
-
-static bool slab_poisons(const struct kmem_cache *s)
-{
-	return (s->flags & SLAB_POISON) && !s->ctor;
-}
-
-static void slab_poison(const struct kmem_cache *s, void *obj)
-{
-	unsigned char *p = obj;
-
-	mm_memset(p, SLAB_POISON_FREE, s->object_size - 1);
-	p[s->object_size - 1] = SLAB_POISON_END;
-}
-
-static void slab_set_redzone(const struct kmem_cache *s, void *obj, int val)
-{
-	if (s->flags & SLAB_RED_ZONE)
-		mm_memset((char *)obj + s->object_size, val,
-			  s->inuse - s->object_size);
-}
-
-static void slab_report(const struct kmem_cache *s, void *obj, const char *what,
-			uintptr_t caller)
-{
-	struct slab_track *t;
-
-	mm_log("BUG %s: %s: object %p (size %u) by caller %p", s->name, what,
-	       obj, s->object_size, (void *)caller);
-	if (!(s->flags & SLAB_STORE_USER) || !obj)
-		return;
-	t = slab_track(s, obj, 0);
-	mm_log("  last alloc by %p cpu %u; last free by %p cpu %u",
-	       (void *)t[0].addr, t[0].cpu, (void *)t[1].addr, t[1].cpu);
-}
-
-/* First byte in [from, to) of @obj that is not @val, or -1. */
-static long slab_find_mismatch(const void *obj, unsigned int from,
-			       unsigned int to, int val)
-{
-	const unsigned char *p = obj;
-
-	for (unsigned int i = from; i < to; i++)
-		if (p[i] != (unsigned char)val)
-			return (long)i;
-	return -1;
-}
-
-static long slab_poison_mismatch(const struct kmem_cache *s, const void *obj)
-{
-	long bad = slab_find_mismatch(obj, 0, s->object_size - 1,
-				      SLAB_POISON_FREE);
-
-	if (bad < 0 &&
-	    ((const unsigned char *)obj)[s->object_size - 1] != SLAB_POISON_END)
-		bad = s->object_size - 1;
-	return bad;
-}
-
-/*
- * Check the red zone of @obj holds @val; report and repair it if not, so that
- * one overflow is reported once and the allocator carries on.
- */
-static bool slab_check_redzone(const struct kmem_cache *s, void *obj, int val,
-			       uintptr_t caller)
-{
-	char what[80];
-	long bad;
-
-	if (!(s->flags & SLAB_RED_ZONE))
-		return true;
-	bad = slab_find_mismatch(obj, s->object_size, s->inuse, val);
-	if (bad < 0)
-		return true;
-	mm_snprintf(
-		what, sizeof(what),
-		"Redzone overwritten at offset %ld (0x%02x, expected 0x%02x)",
-		bad, ((unsigned char *)obj)[bad], val);
-	slab_report(s, obj, what, caller);
-	slab_set_redzone(s, obj, val);
-	return false;
-}
-
-/* A free object is about to be handed out: it must be untouched. */
-static void slab_check_free_object(const struct kmem_cache *s, void *obj,
-				   uintptr_t caller)
-{
-	char what[96];
-	long bad;
-
-	slab_check_redzone(s, obj, SLAB_RED_INACTIVE, caller);
-	if (!slab_poisons(s))
-		return;
-	bad = slab_poison_mismatch(s, obj);
-	if (bad < 0)
-		return;
-	mm_snprintf(
-		what, sizeof(what),
-		"Poison overwritten (use after free) at offset %ld (0x%02x)",
-		bad, ((unsigned char *)obj)[bad]);
-	slab_report(s, obj, what, caller);
-}
-
 static void slab_setup_object(const struct kmem_cache *s, void *obj)
 {
-	if (s->flags & SLAB_DEBUG_FLAGS) {
-		if (slab_poisons(s))
-			slab_poison(s, obj);
-		slab_set_redzone(s, obj, SLAB_RED_INACTIVE);
-		if (s->flags & SLAB_STORE_USER)
-			mm_memset(slab_track(s, obj, 0), 0,
-				  2 * sizeof(struct slab_track));
-	}
+	if (s->flags & SLAB_DEBUG_FLAGS)
+		slab_debug_init_object(s, obj);
 	if (s->ctor)
 		s->ctor(obj);
 }
 
 /* ---- slabs ---- */
 
-static struct slab *slab_new(struct kmem_cache *s, gfp_t gfp)
+struct slab *slab_new(struct kmem_cache *s, gfp_t gfp)
 {
 	char *mem = page_source_alloc(slab_ps, gfp | s->alloc_gfp, s->order);
 	struct slab *slab;
@@ -453,7 +179,7 @@ static struct slab *slab_new(struct kmem_cache *s, gfp_t gfp)
 }
 
 /* Give an empty slab, already off every list, back to the page source. */
-static void slab_discard(struct kmem_cache *s, struct slab *slab)
+void slab_discard(struct kmem_cache *s, struct slab *slab)
 {
 	char *mem = slab->mem;
 
@@ -500,9 +226,8 @@ static struct slab *__slab_unstash(struct kmem_cache *s,
  * partial slabs, stash it on @c (NULL: no stash) or return it for
  * discarding. Caller holds s->lock.
  */
-static struct slab *__slab_after_free(struct kmem_cache *s,
-				      struct kmem_cache_cpu *c,
-				      struct slab *slab)
+struct slab *__slab_after_free(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			       struct slab *slab)
 {
 	if (slab->list == SLAB_ON_CPU)
 		return NULL;
@@ -574,7 +299,7 @@ static struct slab *__slab_deactivate(struct kmem_cache *s,
 	return NULL;
 }
 
-static struct slab *__slab_first(struct slab_node *head)
+struct slab *__slab_first(struct slab_node *head)
 {
 	return node_empty(head)
 		       ? NULL
@@ -622,52 +347,6 @@ static void *slab_alloc_refill(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		return NULL;
 	mm_lock(&s->lock);
 	obj = __slab_freeze(s, c, slab);
-	mm_unlock(&s->lock);
-	return obj;
-}
-
-static void *slab_alloc_debug(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
-{
-	struct slab *slab;
-	void *obj;
-
-	mm_lock(&s->lock);
-	for (;;) {
-		slab = __slab_first(&s->partial);
-		if (!slab) {
-			mm_unlock(&s->lock);
-			slab = slab_new(s, gfp);
-			if (!slab)
-				return NULL;
-			mm_lock(&s->lock);
-			__slab_list_set(s, slab, SLAB_ON_PARTIAL);
-			continue;
-		}
-		obj = slab->freelist;
-		if (slab_valid_obj(s, slab, obj))
-			break;
-		/* Overwritten free pointer: leak the rest, as SLUB does. */
-		slab_report(s, NULL, "freelist pointer corrupted; slab leaked",
-			    caller);
-		slab->freelist = NULL;
-		slab->inuse = slab->objects;
-		slab->leaked = 1;
-		__slab_list_set(s, slab, SLAB_ON_FULL);
-	}
-	slab->freelist = get_fp(s, obj);
-	if (slab->freelist && !slab_valid_obj(s, slab, slab->freelist)) {
-		/* Overwritten free pointer: leak the rest, as SLUB does. */
-		slab_report(s, obj, "freelist pointer corrupted; slab leaked",
-			    caller);
-		slab->freelist = NULL;
-		slab->inuse = slab->objects - 1;
-		slab->leaked = 1;
-	}
-	if (++slab->inuse == slab->objects)
-		__slab_list_set(s, slab, SLAB_ON_FULL);
-	slab_check_free_object(s, obj, caller);
-	slab_set_redzone(s, obj, SLAB_RED_ACTIVE);
-	slab_set_track(s, obj, 0, caller);
 	mm_unlock(&s->lock);
 	return obj;
 }
@@ -853,53 +532,6 @@ static inline void slab_free_nonlocal(struct kmem_cache *s,
 	} else {
 		slab_free_batch(s, c, slab, obj);
 	}
-}
-
-/* Is @obj on @slab->freelist? Caller holds s->lock. */
-static bool __slab_on_freelist(const struct kmem_cache *s,
-			       const struct slab *slab, const void *obj)
-{
-	unsigned int n = 0;
-
-	for (void *p = slab->freelist; p && n <= slab->objects;
-	     p = get_fp(s, p), n++)
-		if (p == obj)
-			return true;
-	return false;
-}
-
-static __attribute__((noinline)) void slab_free_debug(struct kmem_cache *s,
-						      struct slab *slab,
-						      void *obj,
-						      uintptr_t caller)
-{
-	struct slab *discard;
-
-	mm_lock(&s->lock);
-	if (!slab_valid_obj(s, slab, obj)) {
-		mm_unlock(&s->lock);
-		mm_log("BUG %s: invalid free of %p: not at an object boundary "
-		       "(caller %p); free refused",
-		       s->name, obj, (void *)caller);
-		return;
-	}
-	if (__slab_on_freelist(s, slab, obj)) {
-		slab_report(s, obj, "double free; free refused", caller);
-		mm_unlock(&s->lock);
-		return;
-	}
-	slab_check_redzone(s, obj, SLAB_RED_ACTIVE, caller);
-	slab_set_track(s, obj, 1, caller);
-	if (slab_poisons(s))
-		slab_poison(s, obj);
-	slab_set_redzone(s, obj, SLAB_RED_INACTIVE);
-	set_fp(s, obj, slab->freelist);
-	slab->freelist = obj;
-	slab->inuse--;
-	discard = __slab_after_free(s, NULL, slab);
-	mm_unlock(&s->lock);
-	if (discard)
-		slab_discard(s, discard);
 }
 
 static __attribute__((noinline)) void
@@ -1124,7 +756,7 @@ static unsigned int slab_hwcache_align(unsigned int size)
 	return ralign;
 }
 
-/* Lay out an object (see the debug layout above). */
+/* Lay out an object (see the debug layout in slab_internal.h). */
 static void slab_calculate_sizes(struct kmem_cache *s, unsigned int align)
 {
 	unsigned int size = SLAB_ALIGN_UP(s->object_size, sizeof(void *));
@@ -1279,14 +911,13 @@ static void __slab_report_leaks(struct kmem_cache *s, unsigned long count)
 			}
 			for (unsigned int i = 0; i < slab->objects; i++) {
 				void *obj = slab->base + (size_t)i * s->size;
-				uintptr_t by = 0;
+				uintptr_t by;
 
 				if (free_map[i / 64] & (1ull << (i % 64)))
 					continue;
 				if (listed++ == SLAB_LEAKS_LISTED)
 					return;
-				if (s->flags & SLAB_STORE_USER)
-					by = slab_track(s, obj, 0)->addr;
+				by = slab_debug_alloc_caller(s, obj);
 				mm_log("  %s: object %p allocated by %p",
 				       s->name, obj, (void *)by);
 			}
@@ -1335,7 +966,7 @@ int kmem_cache_destroy(struct kmem_cache *s)
 
 int slab_exit(void)
 {
-	int busy = 0;
+	int busy = 0, err;
 
 	if (!slab_ready)
 		return 0;
@@ -1354,8 +985,10 @@ int slab_exit(void)
 	if (busy)
 		return -EBUSY;
 	/* kmem_cache's slab descriptors live in kmem_slab: destroy it first. */
-	MM_BUG_ON(kmem_cache_destroy(&boot_kmem_cache));
-	MM_BUG_ON(kmem_cache_destroy(&boot_kmem_slab));
+	err = kmem_cache_destroy(&boot_kmem_cache);
+	MM_BUG_ON(err);
+	err = kmem_cache_destroy(&boot_kmem_slab);
+	MM_BUG_ON(err);
 	slab_ready = false;
 	slab_ps = NULL;
 	return 0;
@@ -1414,165 +1047,4 @@ int slabinfo_format(struct mm_buf *b)
 	}
 	mm_unlock(&slab_caches_lock);
 	return mm_buf_truncated(b) ? -ENOSPC : 0;
-}
-
-struct slab_checker {
-	struct kmem_cache *s;
-	unsigned int errors;
-	uint64_t free_map[SLAB_BITMAP_WORDS];
-};
-
-static void check_fail(struct slab_checker *ck, const struct slab *slab,
-		       const char *what)
-{
-	if (ck->errors++ < 8)
-		mm_log("kmem_cache_check %s: slab %p: %s", ck->s->name,
-		       slab ? (void *)slab->mem : NULL, what);
-}
-
-/* Mark the objects of @list free in ck->free_map; returns how many. */
-static unsigned int check_freelist(struct slab_checker *ck,
-				   const struct slab *slab, void *list)
-{
-	struct kmem_cache *s = ck->s;
-	unsigned int n = 0;
-
-	for (void *p = list; p; p = get_fp(s, p)) {
-		unsigned int i;
-
-		if (!slab_valid_obj(s, slab, p)) {
-			check_fail(ck, slab, "free pointer outside the slab");
-			break;
-		}
-		i = slab_obj_index(s, slab, p);
-		if (ck->free_map[i / 64] & (1ull << (i % 64))) {
-			check_fail(ck, slab, "object twice on a freelist");
-			break;
-		}
-		ck->free_map[i / 64] |= 1ull << (i % 64);
-		n++;
-	}
-	return n;
-}
-
-/* Debug caches: every object's poison and red zone match its state. */
-static void check_objects(struct slab_checker *ck, const struct slab *slab)
-{
-	struct kmem_cache *s = ck->s;
-
-	if (!(s->flags & (SLAB_RED_ZONE | SLAB_POISON)))
-		return;
-	for (unsigned int i = 0; i < slab->objects; i++) {
-		char *obj = slab->base + (size_t)i * s->size;
-		bool is_free = ck->free_map[i / 64] & (1ull << (i % 64));
-		int rz = is_free ? SLAB_RED_INACTIVE : SLAB_RED_ACTIVE;
-
-		/* Objects cut off a corrupted freelist look free. */
-		if (slab->leaked && !is_free &&
-		    slab_find_mismatch(obj, s->object_size, s->inuse,
-				       SLAB_RED_INACTIVE) < 0)
-			continue;
-		if ((s->flags & SLAB_RED_ZONE) &&
-		    slab_find_mismatch(obj, s->object_size, s->inuse, rz) >= 0)
-			check_fail(ck, slab, "red zone overwritten");
-		if (is_free && slab_poisons(s) &&
-		    slab_poison_mismatch(s, obj) >= 0)
-			check_fail(ck, slab, "poison overwritten");
-	}
-}
-
-static void check_slab(struct slab_checker *ck, struct slab *slab,
-		       enum slab_list list)
-{
-	struct kmem_cache *s = ck->s;
-	struct kmem_cache_cpu *c = &s->cpu[mm_cpu_id()];
-	unsigned int nfree;
-
-	if (slab->cache != s || slab->objects != s->objects ||
-	    slab->list != list) {
-		check_fail(ck, slab,
-			   "descriptor does not match its cache/list");
-		return;
-	}
-	for (unsigned long i = 0; i < (1ul << s->order); i++)
-		if (*page_source_slot(slab_ps, slab->mem + i * PS_PAGE_SIZE) !=
-		    (uintptr_t)slab)
-			check_fail(ck, slab, "frame slot does not point here");
-	mm_memset(ck->free_map, 0, sizeof(ck->free_map));
-	nfree = check_freelist(ck, slab, slab->freelist);
-	if (slab->inuse + nfree != slab->objects)
-		check_fail(ck, slab, "inuse + free != objects");
-	if (list == SLAB_ON_FULL && nfree)
-		check_fail(ck, slab, "full slab with free objects");
-	if (list == SLAB_ON_PARTIAL && !nfree)
-		check_fail(ck, slab, "partial slab without free objects");
-	if (list == SLAB_ON_CPU && c->slab == slab &&
-	    nfree + check_freelist(ck, slab, c->freelist) > slab->objects)
-		check_fail(ck, slab, "per-CPU freelist too long");
-	if (list != SLAB_ON_CPU)
-		check_objects(ck, slab);
-}
-
-/* This CPU's detached freelist: a chain of df_count objects of df_slab. */
-static void check_df(struct slab_checker *ck, struct kmem_cache_cpu *c)
-{
-	unsigned int n = 0;
-	void *p, *last = NULL;
-
-	for (p = c->df_head; p && n <= c->df_count; p = get_fp(ck->s, p)) {
-		if (!c->df_slab || !slab_valid_obj(ck->s, c->df_slab, p) ||
-		    __slab_on_freelist(ck->s, c->df_slab, p)) {
-			check_fail(ck, c->df_slab,
-				   "bad object on the detached freelist");
-			return;
-		}
-		last = p;
-		n++;
-	}
-	if (n != c->df_count || last != c->df_tail)
-		check_fail(ck, c->df_slab, "detached freelist count or tail");
-}
-
-/* This CPU's batched frees: allocated objects of this cache. */
-static void check_batch(struct slab_checker *ck)
-{
-	struct kmem_cache_cpu *c = &ck->s->cpu[mm_cpu_id()];
-
-	check_df(ck, c);
-
-	for (unsigned int i = 0; i < c->nr_batch; i++) {
-		struct slab *slab = slab_of(c->batch[i]);
-
-		if (!slab || slab->cache != ck->s || slab != c->batch_slab[i] ||
-		    !slab_valid_obj(ck->s, slab, c->batch[i]) ||
-		    __slab_on_freelist(ck->s, slab, c->batch[i]))
-			check_fail(ck, slab, "bad object in the per-CPU batch");
-	}
-}
-
-int kmem_cache_check(struct kmem_cache *s)
-{
-	struct slab_checker ck = {.s = s};
-	struct slab_node *heads[] = {
-		[SLAB_ON_PARTIAL] = &s->partial,
-		[SLAB_ON_FULL] = &s->full,
-		[SLAB_ON_CPU] = &s->cpu_slabs,
-	};
-	unsigned long counts[MM_ARRAY_SIZE(heads)] = {0};
-
-	mm_lock(&s->lock);
-	for (unsigned int l = SLAB_ON_PARTIAL; l <= SLAB_ON_CPU; l++)
-		for (struct slab_node *n = heads[l]->next; n != heads[l];
-		     n = n->next) {
-			check_slab(&ck, slab_container_of(n, struct slab, node),
-				   (enum slab_list)l);
-			counts[l]++;
-		}
-	check_batch(&ck);
-	if (counts[SLAB_ON_PARTIAL] != s->nr_partial ||
-	    counts[SLAB_ON_FULL] != s->nr_full ||
-	    counts[SLAB_ON_CPU] != s->nr_cpu_slabs)
-		check_fail(&ck, NULL, "list counters do not match the lists");
-	mm_unlock(&s->lock);
-	return ck.errors ? -EUCLEAN : 0;
 }

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-/* The seed when the command line gives none (`blk_seed=`). */
+/* The seed when the command line gives none (`blk.seed=`). */
 #define BLK_PATTERN_SEED_DEFAULT 0x6275646479766d31ull /* "buddyvm1" */
 
 /* splitmix64's output function (Steele, Lea, Flood 2014). */

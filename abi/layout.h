@@ -46,9 +46,18 @@
 #define VIRTIO_BALLOON_IRQ	 (BVM_VIRTIO_IRQ_BASE + 1)
 #define VIRTIO_BALLOON_DMA_ID	 5
 
-#define VIRTIO_BLK_MMIO_BASE	 BVM_VIRTIO_MMIO_BASE(2)
-#define VIRTIO_BLK_IRQ		 (BVM_VIRTIO_IRQ_BASE + 2)
-#define VIRTIO_BLK_DMA_ID	 2
+/*
+ * virtio-blk: one slot per --disk, in command-line order (disk i: window
+ * 2 + i, pin 18 + i, DMA id below):
+ *   disk 0: window 2, pin 18, DMA id 2
+ *   disk 1: window 3, pin 19, DMA id 6
+ *   disk 2: window 4, pin 20, DMA id 7
+ *   disk 3: window 5, pin 21, DMA id 8
+ */
+#define VIRTIO_BLK_MAX_DISKS	4
+#define VIRTIO_BLK_MMIO_BASE(i) BVM_VIRTIO_MMIO_BASE(2 + (i))
+#define VIRTIO_BLK_IRQ(i)	(BVM_VIRTIO_IRQ_BASE + 2 + (i))
+#define VIRTIO_BLK_DMA_ID(i)	((i) == 0 ? 2 : 5 + (i))
 
 /*
  * Device-tree names of a virtio device's node, /virtio_mmio@BASE:

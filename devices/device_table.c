@@ -10,6 +10,7 @@
 
 #include "devices/pvmem_vm.h"
 #include "devices/virtio_balloon.h"
+#include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "vmm/guest_stats.h"
 #include "vmm/vm.h"
@@ -21,5 +22,6 @@ const struct vm_initcall vm_device_initcalls[] = {
 	 virtio_console_vm_exit},
 	{"virtio-balloon", VM_LEVEL_DEVICE, virtio_balloon_vm_init,
 	 virtio_balloon_vm_exit},
+	{"virtio-blk", VM_LEVEL_DEVICE, virtio_blk_vm_init, virtio_blk_vm_exit},
 	{NULL, 0, NULL, NULL},
 };

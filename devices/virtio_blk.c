@@ -37,8 +37,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "abi/layout.h"
 #include "abi/virtio_blk.h"
 #include "devices/virtio_blk.h"
+#include "vmm/vm.h"
 
 #define BLK_MAX_SEGS (VIRTIO_BLK_SEG_MAX + 2) /* + header + status */
 #define BLK_BATCH    32 /* chains an I/O thread takes per round */
@@ -947,4 +949,69 @@ void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *st)
 	st->unsupported = blk_read_counter(&b->st.unsupported);
 	st->failures = virtio_mmio_failures(b->dev);
 	st->capacity = b->capacity;
+}
+
+/* The VM's disks ------------------------------------------------------------- */
+
+_Static_assert(VM_MAX_DISKS <= VIRTIO_BLK_MAX_DISKS,
+	       "abi/layout.h has a slot for every --disk");
+
+static struct virtio_blk *vm_disks[VM_MAX_DISKS];
+
+static int virtio_blk_vm_add(struct vm *vm, unsigned i)
+{
+	const struct vm_disk_config *d = &vm->cfg.disks[i];
+	char name[16], err[PATH_MAX + 128] = "";
+	struct virtio_blk_params p = {
+		.name = name,
+		.path = d->path,
+		.readonly = d->readonly,
+		.direct = d->direct,
+		/* One queue per vCPU, as far as the transport has queues. */
+		.nr_queues = vm->cfg.nr_vcpus < VIRTIO_MMIO_MAX_QUEUES
+				     ? vm->cfg.nr_vcpus
+				     : VIRTIO_MMIO_MAX_QUEUES,
+		.link = virtio_vm_link(vm, VIRTIO_BLK_MMIO_BASE(i),
+				       VIRTIO_BLK_IRQ(i), VIRTIO_BLK_DMA_ID(i)),
+	};
+	int ret;
+
+	snprintf(name, sizeof(name), "blk%u", i);
+	ret = virtio_blk_create(&p, &vm_disks[i], err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return ret;
+	}
+	ret = virtio_vm_attach(vm, &vm_disks[i]->p.link, vm_disks[i]->dev);
+	if (ret)
+		fprintf(stderr, "vmm: virtio-blk %s: %s\n", name,
+			strerror(-ret));
+	return ret;
+}
+
+int virtio_blk_vm_init(struct vm *vm)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < vm->cfg.nr_disks && !ret; i++)
+		ret = virtio_blk_vm_add(vm, i);
+	if (ret)
+		virtio_blk_vm_exit(vm);
+	return ret;
+}
+
+void virtio_blk_vm_exit(struct vm *vm)
+{
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
+		virtio_blk_destroy(vm_disks[i]);
+		vm_disks[i] = NULL;
+	}
+}
+
+bool virtio_blk_vm_stats(unsigned i, struct virtio_blk_stats *st)
+{
+	if (i >= VM_MAX_DISKS || !vm_disks[i])
+		return false;
+	virtio_blk_get_stats(vm_disks[i], st);
+	return true;
 }

@@ -77,4 +77,13 @@ struct virtio_mmio_dev *virtio_blk_mmio(struct virtio_blk *b);
 /* A consistent-enough snapshot of the counters (each read atomically). */
 void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *st);
 
+struct vm;
+
+/* The VM's disks (vm->cfg.disks): initcalls (VM_LEVEL_DEVICE). */
+int virtio_blk_vm_init(struct vm *vm);
+void virtio_blk_vm_exit(struct vm *vm);
+
+/* Disk @i of the VM's --disk list: false when there is none. */
+bool virtio_blk_vm_stats(unsigned i, struct virtio_blk_stats *st);
+
 #endif /* DEVICES_VIRTIO_BLK_H */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/cli.h"
@@ -34,6 +35,17 @@ const char cli_run_help[] =
 	"                      max_pages), a multiple of 4K up to --mem\n"
 	"                      (default: all RAM). Allocations beyond it\n"
 	"                      fail with -EDQUOT.\n"
+	"  --disk PATH[,readonly][,direct]\n"
+	"                      a virtio-blk disk over the raw image PATH (a\n"
+	"                      nonzero multiple of 512 bytes; no commas in\n"
+	"                      PATH), locked so that no other process writes\n"
+	"                      it; up to 4, one --disk each. readonly: the\n"
+	"                      guest cannot write (the image may be shared\n"
+	"                      with other readers); direct: O_DIRECT, bypass\n"
+	"                      the host page cache. A disk that is missing,\n"
+	"                      unreadable or not a usable size is a bad\n"
+	"                      command line (exit status 2); one locked by\n"
+	"                      another process exits 1\n"
 	"  --stats             at exit print the host view (buddyinfo,\n"
 	"                      pagetypeinfo, zoneinfo, frame states, pvmem\n"
 	"                      counters, host RSS of guest RAM) and the\n"
@@ -196,6 +208,80 @@ static int cli_check_api_path(const char *arg, const char **path, char *err,
 	return 0;
 }
 
+/* One flag after the path in --disk PATH[,readonly][,direct]. */
+static int cli_disk_flag(struct vm_disk_config *d, const char *flag, size_t len,
+			 char *err, size_t errlen)
+{
+	if (len == 8 && strncmp(flag, "readonly", len) == 0)
+		d->readonly = true;
+	else if (len == 6 && strncmp(flag, "direct", len) == 0)
+		d->direct = true;
+	else {
+		cli_error(err, errlen,
+			  "--disk: unknown flag '%.*s' (readonly, direct)",
+			  (int)len, flag);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The image must exist, be readable (and writable unless readonly) and
+ * have a usable size; the device takes its lock when the VM starts. */
+static int cli_check_disk_file(const struct vm_disk_config *d, char *err,
+			       size_t errlen)
+{
+	struct stat sb;
+
+	if (access(d->path, d->readonly ? R_OK : R_OK | W_OK) < 0 ||
+	    stat(d->path, &sb) < 0) {
+		cli_error(err, errlen, "--disk: cannot open '%s'%s: %s",
+			  d->path, d->readonly ? "" : " read-write",
+			  strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size < 512 || sb.st_size % 512) {
+		cli_error(err, errlen,
+			  "--disk: '%s' is not a raw image: need a regular "
+			  "file of a nonzero multiple of 512 bytes",
+			  d->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cli_check_disk(const char *arg, struct vm_config *cfg, char *err,
+			  size_t errlen)
+{
+	struct vm_disk_config *d = &cfg->disks[cfg->nr_disks];
+	size_t len = strcspn(arg, ",");
+	const char *p = arg + len;
+
+	if (cfg->nr_disks == VM_MAX_DISKS) {
+		cli_error(err, errlen, "--disk: at most %d disks",
+			  VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	if (len == 0 || len >= sizeof(d->path)) {
+		cli_error(err, errlen,
+			  "--disk: the path must have 1 .. %zu bytes",
+			  sizeof(d->path) - 1);
+		return -EINVAL;
+	}
+	*d = (struct vm_disk_config){0};
+	memcpy(d->path, arg, len);
+	while (*p == ',') {
+		size_t n = strcspn(++p, ",");
+
+		if (cli_disk_flag(d, p, n, err, errlen) < 0)
+			return -EINVAL;
+		p += n;
+	}
+	if (cli_check_disk_file(d, err, errlen) < 0)
+		return -EINVAL;
+	cfg->nr_disks++;
+	return 0;
+}
+
 static int cli_apply_option(struct vm_config *cfg, const char *name,
 			    const char *arg, char *err, size_t errlen)
 {
@@ -213,6 +299,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 	}
 	if (strcmp(name, "--api") == 0)
 		return cli_check_api_path(arg, &cfg->api_path, err, errlen);
+	if (strcmp(name, "--disk") == 0)
+		return cli_check_disk(arg, cfg, err, errlen);
 	if (strcmp(name, "--cmdline") == 0) {
 		cfg->cmdline = arg;
 		return 0;
@@ -243,7 +331,7 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 
 static const char *const cli_value_options[] = {
 	"--mem",	  "--vcpus",	 "--cmdline", "--timeout",
-	"--memory-model", "--mem-limit", "--api",
+	"--memory-model", "--mem-limit", "--api",     "--disk",
 };
 
 /* Options without a value: set a flag. */

@@ -27,6 +27,16 @@ enum vm_memory_model {
 	VM_MEMORY_NATIVE, /* the guest owns all RAM named in the FDT */
 };
 
+/* --disk PATH[,readonly][,direct]: a virtio-blk disk (devices/virtio_blk.c). */
+#define VM_MAX_DISKS	 4
+#define VM_DISK_PATH_MAX 1024
+
+struct vm_disk_config {
+	char path[VM_DISK_PATH_MAX]; /* a raw image file */
+	bool readonly;		     /* the guest cannot write it */
+	bool direct;		     /* O_DIRECT: bypass the host page cache */
+};
+
 struct vm_config {
 	uint64_t mem_size;   /* bytes of guest RAM */
 	unsigned nr_vcpus;   /* 1 .. BVM_MAX_VCPUS */
@@ -38,6 +48,8 @@ struct vm_config {
 	bool print_stats;	/* --stats: host and guest views at exit */
 	bool check_mm;		/* --check: mm_check() at exit must pass */
 	const char *api_path;	/* --api: control socket; NULL: none */
+	struct vm_disk_config disks[VM_MAX_DISKS]; /* --disk, in order */
+	unsigned nr_disks;
 };
 
 /*

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for vmm/cli.c: sizes, counts and `vmm run` arguments. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_fx.h"
 #include "unit.h"
@@ -133,6 +136,63 @@ START_TEST(test_run_errors)
 }
 END_TEST
 
+/* A temporary file of @bytes bytes at @path (a mkstemp template). */
+static void cli_make_file(char *path, off_t bytes)
+{
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, bytes), 0);
+	close(fd);
+}
+
+START_TEST(test_run_disks)
+{
+	char img[] = "/tmp/cli-disk.XXXXXX", small[] = "/tmp/cli-small.XXXXXX";
+	char a[64], ro[64], err[256];
+	struct vm_config cfg;
+
+	cli_make_file(img, 4096);
+	cli_make_file(small, 1000);
+	snprintf(a, sizeof(a), "--disk=%s,direct", img);
+	snprintf(ro, sizeof(ro), "%s,readonly,direct", img);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 5, "run", a, "--disk", ro,
+					  CLI_FX_GUEST),
+			 0);
+	ck_assert_uint_eq(cfg.nr_disks, 2);
+	ck_assert_str_eq(cfg.disks[0].path, img);
+	ck_assert(!cfg.disks[0].readonly && cfg.disks[0].direct);
+	ck_assert_str_eq(cfg.disks[1].path, img);
+	ck_assert(cfg.disks[1].readonly && cfg.disks[1].direct);
+
+	snprintf(a, sizeof(a), "%s,readonly,fast", img);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 4, "run", "--disk", a,
+					  CLI_FX_GUEST),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "unknown flag 'fast'"), "%s", err);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 4, "run", "--disk",
+					  "/nonexistent.img", CLI_FX_GUEST),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "cannot open '/nonexistent.img' read-write"),
+		      "%s", err);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 4, "run", "--disk", small,
+					  CLI_FX_GUEST),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "is not a raw image"), "%s", err);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 4, "run", "--disk",
+					  ",readonly", CLI_FX_GUEST),
+			 -EINVAL);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 12, "run", "--disk", img,
+					  "--disk", img, "--disk", img,
+					  "--disk", img, "--disk", img,
+					  CLI_FX_GUEST),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "at most 4 disks"), "%s", err);
+	unlink(img);
+	unlink(small);
+}
+END_TEST
+
 static Suite *vmm_cli_suite(void)
 {
 	Suite *s = suite_create("vmm_cli");
@@ -143,6 +203,7 @@ static Suite *vmm_cli_suite(void)
 	tcase_add_test(tc, test_uint_range);
 	tcase_add_test(tc, test_run_defaults_and_options);
 	tcase_add_test(tc, test_run_errors);
+	tcase_add_test(tc, test_run_disks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -144,21 +144,31 @@ static int vm_init_memory(struct vm *vm)
 	uint64_t size = vm->cfg.mem_size;
 	uint64_t low = size < BVM_LOWMEM_END ? size : BVM_LOWMEM_END;
 	uint8_t *base;
+	int r;
 
 	vm->mem.fd = memfd_create("buddyvm-ram", MFD_CLOEXEC);
 	if (vm->mem.fd < 0)
 		return vm_kvm_fail("memfd_create");
-	if (ftruncate(vm->mem.fd, (off_t)size) < 0)
-		return vm_kvm_fail("ftruncate of guest RAM");
+	if (ftruncate(vm->mem.fd, (off_t)size) < 0) {
+		r = vm_kvm_fail("ftruncate of guest RAM");
+		goto fail_close;
+	}
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_NORESERVE, vm->mem.fd, 0);
-	if (base == MAP_FAILED)
-		return vm_kvm_fail("mmap of guest RAM");
+	if (base == MAP_FAILED) {
+		r = vm_kvm_fail("mmap of guest RAM");
+		goto fail_close;
+	}
 	vm->mem.size = size;
 	vm_add_region(vm, base, 0, low, 0);
 	if (size > low)
 		vm_add_region(vm, base, BVM_HIGHMEM_START, size - low, low);
 	return 0;
+
+fail_close:
+	close(vm->mem.fd);
+	vm->mem.fd = -1;
+	return r;
 }
 
 static void vm_exit_memory(struct vm *vm)
@@ -168,6 +178,22 @@ static void vm_exit_memory(struct vm *vm)
 	if (vm->mem.fd >= 0)
 		close(vm->mem.fd);
 	vm->mem.nr_regions = 0;
+}
+
+/* The VM itself: its private pages, the in-kernel irqchip, RAM slots. */
+static int vm_create_kvm_vm(struct vm *vm)
+{
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return vm_kvm_fail("KVM_CREATE_VM");
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
+		  &(uint64_t){VM_KVM_IDENTITY_MAP_ADDR}) < 0)
+		return vm_kvm_fail("KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_KVM_TSS_ADDR) < 0)
+		return vm_kvm_fail("KVM_SET_TSS_ADDR");
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vm_kvm_fail("KVM_CREATE_IRQCHIP");
+	return vm_register_memory(vm);
 }
 
 static int vm_init_kvm(struct vm *vm)
@@ -180,41 +206,46 @@ static int vm_init_kvm(struct vm *vm)
 				   "and accessible?)");
 	r = vm_check_kvm(vm->kvm_fd);
 	if (r < 0)
-		return r;
+		goto fail_kvm;
 	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run))
-		return vm_kvm_fail("KVM_GET_VCPU_MMAP_SIZE");
+	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
+		r = vm_kvm_fail("KVM_GET_VCPU_MMAP_SIZE");
+		goto fail_kvm;
+	}
 	r = vm_get_cpuid(vm);
 	if (r < 0) {
 		fprintf(stderr, "vmm: KVM_GET_SUPPORTED_CPUID: %s\n",
 			strerror(-r));
-		return r;
+		goto fail_kvm;
 	}
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0)
-		return vm_kvm_fail("KVM_CREATE_VM");
-	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR,
-		  &(uint64_t){VM_KVM_IDENTITY_MAP_ADDR}) < 0)
-		return vm_kvm_fail("KVM_SET_IDENTITY_MAP_ADDR");
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_KVM_TSS_ADDR) < 0)
-		return vm_kvm_fail("KVM_SET_TSS_ADDR");
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return vm_kvm_fail("KVM_CREATE_IRQCHIP");
-	r = vm_register_memory(vm);
+	r = vm_create_kvm_vm(vm);
 	if (r < 0)
-		return r;
+		goto fail_vm;
 	vm->bus = bus_create();
-	return vm->bus ? 0 : -ENOMEM;
+	if (!vm->bus) {
+		r = -ENOMEM;
+		goto fail_vm;
+	}
+	return 0;
+
+fail_vm:
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	vm->vm_fd = -1;
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+fail_kvm:
+	close(vm->kvm_fd);
+	vm->kvm_fd = -1;
+	return r;
 }
 
 static void vm_exit_kvm(struct vm *vm)
 {
 	bus_destroy(vm->bus);
 	free(vm->cpuid);
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
+	close(vm->vm_fd);
+	close(vm->kvm_fd);
 }
 
 static int vm_init_loader(struct vm *vm)
@@ -286,22 +317,28 @@ static void vm_exit_frame_db(struct vm *vm)
 	vm->frame_db = NULL;
 }
 
-static int vm_init_vcpus(struct vm *vm)
-{
-	for (unsigned i = 0; i < vm->cfg.nr_vcpus; i++) {
-		vm->vcpus[i] = vcpu_create(vm, i);
-		if (!vm->vcpus[i])
-			return -EIO;
-	}
-	return vcpu_signals_init();
-}
-
-static void vm_exit_vcpus(struct vm *vm)
+static void vm_free_vcpus(struct vm *vm)
 {
 	for (unsigned i = 0; i < BVM_MAX_VCPUS; i++) {
 		vcpu_destroy(vm->vcpus[i]);
 		vm->vcpus[i] = NULL;
 	}
+}
+
+static int vm_init_vcpus(struct vm *vm)
+{
+	int r = 0;
+
+	for (unsigned i = 0; r == 0 && i < vm->cfg.nr_vcpus; i++) {
+		vm->vcpus[i] = vcpu_create(vm, i);
+		if (!vm->vcpus[i])
+			r = -EIO;
+	}
+	if (r == 0)
+		r = vcpu_signals_init();
+	if (r < 0)
+		vm_free_vcpus(vm);
+	return r;
 }
 
 static const struct vm_initcall vm_core_initcalls[] = {
@@ -311,10 +348,11 @@ static const struct vm_initcall vm_core_initcalls[] = {
 	{"frame-db", VM_LEVEL_MM, vm_init_frame_db, vm_exit_frame_db},
 	{"debug-ports", VM_LEVEL_DEVICE, debug_ports_init, NULL},
 	{"boot", VM_LEVEL_BOOT, vm_init_boot, NULL},
-	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_exit_vcpus},
+	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_free_vcpus},
 	{NULL, 0, NULL, NULL},
 };
 
+/* The rule (vm.h): a step is recorded only once its init has succeeded. */
 static int vm_run_initcall(struct vm *vm, const struct vm_initcall *call)
 {
 	int r;
@@ -323,12 +361,13 @@ static int vm_run_initcall(struct vm *vm, const struct vm_initcall *call)
 		fprintf(stderr, "vmm: too many initcalls\n");
 		return -ENOSPC;
 	}
-	/* Registered before init: a failing step cleans up after itself. */
-	vm->done[vm->nr_done++] = call;
 	r = call->init(vm);
-	if (r < 0)
+	if (r < 0) {
 		fprintf(stderr, "vmm: init of '%s' failed\n", call->name);
-	return r;
+		return r;
+	}
+	vm->done[vm->nr_done++] = call;
+	return 0;
 }
 
 static int vm_run_level(struct vm *vm, const struct vm_initcall *table,
@@ -347,7 +386,11 @@ static int vm_run_level(struct vm *vm, const struct vm_initcall *table,
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
-	int r = 0;
+	/* Core steps first within each level, then the devices'. */
+	static const struct vm_initcall *const tables[] = {
+		vm_core_initcalls,
+		vm_device_initcalls,
+	};
 
 	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->mem.fd = -1;
@@ -362,11 +405,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		pthread_cond_init(&vm->pause_cond, &attr);
 		pthread_condattr_destroy(&attr);
 	}
-	for (int level = 0; r == 0 && level < VM_NR_LEVELS; level++) {
-		r = vm_run_level(vm, vm_core_initcalls, level);
-		if (r == 0)
-			r = vm_run_level(vm, vm_device_initcalls, level);
-	}
+	return vm_run_initcalls(vm, tables, 2);
+}
+
+int vm_run_initcalls(struct vm *vm, const struct vm_initcall *const tables[],
+		     unsigned nr_tables)
+{
+	int r = 0;
+
+	for (int level = 0; r == 0 && level < VM_NR_LEVELS; level++)
+		for (unsigned t = 0; r == 0 && t < nr_tables; t++)
+			r = vm_run_level(vm, tables[t], level);
 	if (r < 0)
 		vm_destroy(vm);
 	return r;

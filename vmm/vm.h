@@ -53,8 +53,13 @@ struct vm_config {
 };
 
 /*
- * Init levels run in this order; teardown runs the completed initcalls in
- * reverse. Core levels are vmm/'s own; devices use VM_LEVEL_DEVICE.
+ * Init levels run in this order. Core levels are vmm/'s own; devices use
+ * VM_LEVEL_DEVICE.
+ *
+ * The initcall rule: a step is recorded only after its init succeeded. An
+ * init that fails undoes what it did itself (a goto ladder) and its exit is
+ * never called; the recorded steps are then torn down in reverse, each exit
+ * exactly once. So an exit may assume its init completed.
  */
 enum vm_init_level {
 	VM_LEVEL_MEMORY, /* guest RAM (memfd + mapping) */
@@ -140,10 +145,19 @@ struct vm {
  * vm_create() - run every initcall, level by level, to build a VM from @cfg.
  * @vm: zeroed by the caller; the config is copied in.
  *
- * On failure the initcalls that succeeded are torn down in reverse and a
- * negative errno is returned (the failing step has printed why).
+ * Return: 0, or the failing step's negative errno (it has printed why) after
+ * the steps that succeeded were torn down (the initcall rule above).
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/**
+ * vm_run_initcalls() - what vm_create() does after setting up @vm: run the
+ * initcalls of @tables (each ends with a NULL name) level by level, and
+ * within a level table by table in table order, under the initcall rule.
+ * Return: 0, or the first failure's negative errno after vm_destroy().
+ */
+int vm_run_initcalls(struct vm *vm, const struct vm_initcall *const tables[],
+		     unsigned nr_tables);
 
 /**
  * vm_run() - start every vCPU thread, wait until the guest finishes, fails or
@@ -151,7 +165,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg);
  */
 int vm_run(struct vm *vm);
 
-/** vm_destroy() - tear down what vm_create() built, in reverse. */
+/** vm_destroy() - run the exits of the recorded steps, in reverse. */
 void vm_destroy(struct vm *vm);
 
 /**

@@ -2,7 +2,7 @@
 /*
  * Unit tests for the VMM's boot-time pieces that need no KVM: the exit bus,
  * the device tree (built, then read back with libfdt), the boot page tables
- * and GDT, and the sanitizing of guest failure reports.
+ * and GDT, the sanitizing of guest failure reports, and the initcall rule.
  */
 #include <errno.h>
 #include <string.h>
@@ -298,6 +298,86 @@ START_TEST(test_report_sanitized)
 }
 END_TEST
 
+/* ---- the initcall rule (vmm/vm.h) ---- */
+
+/* Every init and exit appends its letter: inits lower case, exits upper. */
+static char steps[32];
+static unsigned nr_steps;
+
+static void step(char c)
+{
+	ck_assert_uint_lt(nr_steps, sizeof(steps) - 1);
+	steps[nr_steps++] = c;
+}
+
+/* A step that succeeds: its init logs its name, its exit the upper case. */
+#define OK_STEP(name, upper)                                                   \
+	static int init_##name(struct vm *v)                                   \
+	{                                                                      \
+		step(#name[0]);                                                \
+		return 0;                                                      \
+	}                                                                      \
+	static void exit_##name(struct vm *v)                                  \
+	{                                                                      \
+		step(upper);                                                   \
+	}
+
+OK_STEP(a, 'A')
+OK_STEP(b, 'B')
+OK_STEP(d, 'D')
+OK_STEP(e, 'E')
+
+static int init_n(struct vm *v) /* its exit is NULL */
+{
+	step('n');
+	return 0;
+}
+
+static void exit_c(struct vm *v)
+{
+	step('C');
+}
+
+/* Fails halfway: it did something ('c'), so it undoes that ('x') itself. */
+static int init_c(struct vm *v)
+{
+	step('c');
+	step('x');
+	return -EIO;
+}
+
+START_TEST(test_initcall_failure_unwinds)
+{
+	/* Two tables, merged by level as vm_create() merges core and devices. */
+	static const struct vm_initcall core[] = {
+		{"a", VM_LEVEL_MEMORY, init_a, exit_a},
+		{"c", VM_LEVEL_DEVICE, init_c, exit_c},
+		{"d", VM_LEVEL_DEVICE, init_d, exit_d},
+		{NULL, 0, NULL, NULL},
+	};
+	static const struct vm_initcall devs[] = {
+		{"n", VM_LEVEL_LOADER, init_n, NULL},
+		{"b", VM_LEVEL_KVM, init_b, exit_b},
+		{"e", VM_LEVEL_BOOT, init_e, exit_e},
+		{NULL, 0, NULL, NULL},
+	};
+	const struct vm_initcall *const tables[] = {core, devs};
+
+	memset(&vm, 0, sizeof(vm));
+	nr_steps = 0;
+	memset(steps, 0, sizeof(steps));
+	ck_assert_int_eq(vm_run_initcalls(&vm, tables, 2), -EIO);
+	/*
+	 * Completed steps torn down in reverse, once each; the failed step's
+	 * exit never runs, and nothing after it starts.
+	 */
+	ck_assert_str_eq(steps, "anbcxBA");
+	ck_assert_uint_eq(vm.nr_done, 0);
+	vm_destroy(&vm);
+	ck_assert_str_eq(steps, "anbcxBA");
+}
+END_TEST
+
 static Suite *vmm_boot_suite(void)
 {
 	Suite *s = suite_create("vmm_boot");
@@ -309,6 +389,7 @@ static Suite *vmm_boot_suite(void)
 	tcase_add_test(tc, test_fdt_small_vm_and_no_space);
 	tcase_add_test(tc, test_x86_tables);
 	tcase_add_test(tc, test_report_sanitized);
+	tcase_add_test(tc, test_initcall_failure_unwinds);
 	suite_add_tcase(s, tc);
 	return s;
 }

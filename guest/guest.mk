@@ -25,6 +25,7 @@ GUEST_SRCS += guest/dma.c
 GUEST_SRCS += guest/virtio/virtio.c
 GUEST_SRCS += guest/virtio/balloon.c
 GUEST_SRCS += guest/virtio/console.c
+GUEST_SRCS += guest/virtio/blk.c
 
 # Workloads, chosen by workload= on the guest command line.
 GUEST_SRCS += guest/workloads/hello.c
@@ -41,6 +42,8 @@ GUEST_SRCS += guest/workloads/hostile.c
 GUEST_SRCS += guest/workloads/pvbench.c
 GUEST_SRCS += guest/workloads/balloon.c
 GUEST_SRCS += guest/workloads/virtio_hostile.c
+GUEST_SRCS += guest/workloads/blk.c
+GUEST_SRCS += guest/workloads/blk_hostile.c
 
 # CPL-0 C code: the PVM emulator that runs it has no SSE.
 GUEST_NOSSE_SRCS += guest/cpl0.c

@@ -140,10 +140,7 @@ int gv_probe_instance(struct gv_dev *dev, uint32_t device_id, unsigned instance,
 	    rd(dev, VIRTIO_MMIO_VERSION) != VIRTIO_MMIO_VERSION_2)
 		return -GV_ENODEV;
 	dev->device_id = device_id;
-	wr(dev, VIRTIO_MMIO_STATUS, 0);
-	/* Hosted, the reset released the device's DMA blocks on the host. */
-	if (!guest_boot.native)
-		dma_forget_all(&dev->dma);
+	gv_reset(dev);
 	wr(dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	wr(dev, VIRTIO_MMIO_STATUS, st);
 	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
@@ -216,6 +213,14 @@ int gv_setup_queue(struct gv_dev *dev, unsigned index, uint16_t size)
 	wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
 	wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
 	return rd(dev, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : -EIO;
+}
+
+void gv_reset(struct gv_dev *dev)
+{
+	wr(dev, VIRTIO_MMIO_STATUS, 0);
+	/* Hosted, the reset released the device's DMA blocks on the host. */
+	if (!guest_boot.native)
+		dma_forget_all(&dev->dma);
 }
 
 void gv_driver_ok(struct gv_dev *dev)

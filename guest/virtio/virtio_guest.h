@@ -82,6 +82,13 @@ void *gv_dma_alloc(struct gv_dev *dev, size_t bytes);
 /* Set up queue @index with up to @size entries (rounded down to QueueNumMax). */
 int gv_setup_queue(struct gv_dev *dev, unsigned index, uint16_t size);
 
+/*
+ * Reset the device (Status 0). Hosted, that releases its DMA blocks on the
+ * host, so the guest forgets them too (dma_forget_all()); native, they stay
+ * the driver's to free or reuse.
+ */
+void gv_reset(struct gv_dev *dev);
+
 /* DRIVER_OK, and route the device's pin (edge) to vCPU 0. */
 void gv_driver_ok(struct gv_dev *dev);
 

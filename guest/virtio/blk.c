@@ -314,7 +314,7 @@ int gblk_submit(struct gblk_disk *d, unsigned qi, struct gblk_req *r)
 	struct gblk_queue *q = &d->qs[qi];
 	struct gblk_slot *s;
 	unsigned n = 1, slot;
-	int err = gblk_check(d, r);
+	int err = r->raw ? 0 : gblk_check(d, r);
 
 	if (err)
 		return err;

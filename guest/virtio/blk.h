@@ -29,6 +29,7 @@ struct gblk_req {
 	void *buf;	 /* DMA memory of the disk, or NULL for FLUSH */
 	uint32_t len;	 /* bytes; IN/OUT: a multiple of 512 */
 	void *priv;	 /* the caller's */
+	bool raw;	 /* skip the driver's checks: the device judges */
 	/* Set by the driver when the device returns it. */
 	uint8_t status;	  /* VIRTIO_BLK_S_*, GBLK_S_PENDING in flight */
 	uint32_t written; /* bytes the device wrote (the used length) */

@@ -11,7 +11,12 @@
  * Options: blk.disk=N (Nth virtio-blk device, default 0), blk.seed=N
  * (pattern seed, default BLK_PATTERN_SEED_DEFAULT), blk.mib=N (only the
  * first N MiB), blk.qd=N (requests in flight per queue, default 32),
- * blk.dma_mib=N (data buffers per queue, default 16 MiB).
+ * blk.dma_mib=N (data buffers per queue, default 16 MiB). For the host's
+ * tests: blk.hold=1 idles forever after "blk: flush complete" (the test
+ * kills the VMM there); blk.expect_ioerr=1 counts IOERR answers instead of
+ * failing (a full host disk), then checks one read still works. A
+ * read-only disk (VIRTIO_BLK_F_RO) is only verified (the host wrote the
+ * pattern), then one write must be refused with IOERR.
  *
  * workload=blk-bench: sequential and random reads and writes of 4 KiB,
  * 64 KiB and 1 MiB on queue 0, for blk-bench.secs (default 2) each, over
@@ -58,7 +63,8 @@ struct blk_job {
 	struct blk_io ios[BLK_MAX_QD];
 	struct blk_io *free_ios[BLK_MAX_QD];
 	unsigned nr_free_ios;
-	uint64_t bytes, requests;
+	uint64_t bytes, requests, ioerrs;
+	bool expect_ioerr;
 	int err;
 };
 
@@ -168,6 +174,12 @@ static void blk_complete(struct blk_job *j, struct blk_io *io)
 {
 	struct gblk_req *r = &io->req;
 
+	if (r->status == VIRTIO_BLK_S_IOERR && j->expect_ioerr) {
+		j->ioerrs++;
+		j->refs[io->buf]--;
+		j->free_ios[j->nr_free_ios++] = io;
+		return;
+	}
 	if (r->status != VIRTIO_BLK_S_OK)
 		guest_fail(__FILE__, __LINE__,
 			   "blk: %s of %u bytes at %llu: status %u",
@@ -239,7 +251,7 @@ static void blk_pass(struct blk_job *j)
 	j->cur = 0;
 	j->cur_off = 0;
 	memset(j->refs, 0, sizeof(j->refs));
-	j->bytes = j->requests = 0;
+	j->bytes = j->requests = j->ioerrs = 0;
 	blk_rng_seed(&j->rng, j->seed ^ (j->verify ? 0x5a5a : 0) ^ j->q);
 	while (off < j->end || gblk_inflight(j->d, j->q)) {
 		unsigned n, inflight;
@@ -267,7 +279,7 @@ static void blk_job_run(void *arg)
 }
 
 /* Run every job's pass, each on its queue's vCPU; return total bytes. */
-static uint64_t blk_run_jobs(unsigned nr_jobs, bool verify)
+static uint64_t blk_run_jobs(unsigned nr_jobs, bool verify, uint64_t *ioerrs)
 {
 	uint64_t bytes = 0;
 
@@ -285,6 +297,7 @@ static uint64_t blk_run_jobs(unsigned nr_jobs, bool verify)
 			guest_fail(__FILE__, __LINE__, "blk: queue %u: %d", i,
 				   blk_jobs[i].err);
 		bytes += blk_jobs[i].bytes;
+		*ioerrs += blk_jobs[i].ioerrs;
 	}
 	return bytes;
 }
@@ -400,6 +413,7 @@ static unsigned blk_setup_jobs(struct gblk_disk *d, uint64_t region,
 	uint64_t share = region / nq & ~(BLK_MIB - 1);
 	uint64_t dma = guest_cmdline_ulong("blk.dma_mib", 16) * BLK_MIB;
 	unsigned qd = (unsigned)guest_cmdline_ulong("blk.qd", 32);
+	bool expect_ioerr = guest_cmdline_ulong("blk.expect_ioerr", 0);
 
 	if (share == 0)
 		nq = 1;
@@ -409,7 +423,11 @@ static unsigned blk_setup_jobs(struct gblk_disk *d, uint64_t region,
 	for (unsigned i = 0; i < nq; i++) {
 		struct blk_job *j = &blk_jobs[i];
 
-		*j = (struct blk_job){.d = d, .q = i, .seed = seed, .qd = qd};
+		*j = (struct blk_job){.d = d,
+				      .q = i,
+				      .seed = seed,
+				      .qd = qd,
+				      .expect_ioerr = expect_ioerr};
 		j->start = i * share;
 		j->end = i + 1 == nq ? region : (i + 1) * share;
 		if (blk_alloc_bufs(j, dma / nq))
@@ -419,47 +437,70 @@ static unsigned blk_setup_jobs(struct gblk_disk *d, uint64_t region,
 	return nq;
 }
 
-static void blk_run(void)
+/* One request on queue 0 that must succeed (or, for @raw, get @want). */
+static void blk_one(struct gblk_disk *d, uint32_t type, void *buf, uint32_t len,
+		    bool raw, int want, const char *what)
 {
-	struct gblk_disk *d = blk_open("blk");
-	const struct gblk_info *in = gblk_info(d);
-	uint64_t seed =
-		guest_cmdline_ulong("blk.seed", BLK_PATTERN_SEED_DEFAULT);
-	uint64_t region = in->capacity << VIRTIO_BLK_SECTOR_SHIFT;
-	uint64_t mib = guest_cmdline_ulong("blk.mib", 0), bytes, t0, ms;
-	struct gblk_req flush = {.type = VIRTIO_BLK_T_FLUSH};
-	struct gblk_stats st;
-	unsigned nq;
+	struct gblk_req r = {.type = type, .buf = buf, .len = len, .raw = raw};
+	int st = gblk_rw(d, 0, &r);
 
-	if (in->read_only)
-		guest_fail(__FILE__, __LINE__,
-			   "blk: the disk is read-only: the pattern cannot be "
-			   "written");
-	if (mib && mib * BLK_MIB < region)
-		region = mib * BLK_MIB;
-	region &= ~(uint64_t)(VIRTIO_BLK_SECTOR_SIZE - 1);
-	guest_printf("blk: seed 0x%llx, %llu bytes\n", (unsigned long long)seed,
-		     (unsigned long long)region);
-	blk_exercise(d, region);
-	nq = blk_setup_jobs(d, region, seed);
-	t0 = rdtsc();
-	bytes = blk_run_jobs(nq, false);
-	ms = blk_ms(t0);
+	if (st != want)
+		guest_fail(__FILE__, __LINE__, "blk: %s: status %d, want %d",
+			   what, st, want);
+}
+
+/*
+ * A read-only disk: the host wrote the pattern; read it all back, then one
+ * write (past the driver's own check) must come back IOERR.
+ */
+static void blk_run_read_only(struct gblk_disk *d, unsigned nq, uint64_t region)
+{
+	uint64_t t0 = rdtsc(), ioerrs = 0, bytes;
+	uint8_t *buf = blk_jobs[0].bufs[0];
+
+	bytes = blk_run_jobs(nq, true, &ioerrs);
 	GUEST_ASSERT_EQ(bytes, region);
-	blk_print_rate("write done", bytes, ms);
-	if (in->features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)) {
-		t0 = rdtsc();
-		GUEST_ASSERT_EQ(gblk_rw(d, 0, &flush), VIRTIO_BLK_S_OK);
-		guest_printf("blk: flush complete (%llu ms)\n",
-			     (unsigned long long)blk_ms(t0));
-	} else {
+	blk_print_rate("verify ok", bytes, blk_ms(t0));
+	blk_one(d, VIRTIO_BLK_T_OUT, buf, 4096, true, VIRTIO_BLK_S_IOERR,
+		"write to the read-only disk");
+	guest_printf("blk: read-only: write refused\n");
+}
+
+/* After IOERRs (a full host disk): say how many; one read still works. */
+static void blk_report_ioerrs(struct gblk_disk *d, uint64_t ioerrs)
+{
+	guest_printf("blk: %llu requests got IOERR\n",
+		     (unsigned long long)ioerrs);
+	blk_one(d, VIRTIO_BLK_T_IN, blk_jobs[0].bufs[0], 4096, false,
+		VIRTIO_BLK_S_OK, "read after IOERR");
+	guest_printf("blk: read after IOERR ok\n");
+}
+
+static void blk_flush(struct gblk_disk *d, uint64_t *ioerrs)
+{
+	struct gblk_req flush = {.type = VIRTIO_BLK_T_FLUSH};
+	uint64_t t0 = rdtsc();
+	int st;
+
+	if (!(gblk_info(d)->features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH))) {
 		guest_printf("blk: no FLUSH offered: write-through disk\n");
+		return;
 	}
-	t0 = rdtsc();
-	bytes = blk_run_jobs(nq, true);
-	ms = blk_ms(t0);
-	GUEST_ASSERT_EQ(bytes, region);
-	blk_print_rate("verify ok", bytes, ms);
+	st = gblk_rw(d, 0, &flush);
+	if (st == VIRTIO_BLK_S_IOERR && blk_jobs[0].expect_ioerr) {
+		++*ioerrs;
+		guest_printf("blk: flush got IOERR\n");
+		return;
+	}
+	GUEST_ASSERT_EQ(st, VIRTIO_BLK_S_OK);
+	guest_printf("blk: flush complete (%llu ms)\n",
+		     (unsigned long long)blk_ms(t0));
+}
+
+static void blk_print_stats(struct gblk_disk *d)
+{
+	struct gblk_stats st;
+
 	gblk_get_stats(d, &st);
 	guest_printf(
 		"blk: %llu requests, %llu kicks, %llu notifies, %llu "
@@ -467,6 +508,50 @@ static void blk_run(void)
 		(unsigned long long)st.completed, (unsigned long long)st.kicks,
 		(unsigned long long)st.notifies, (unsigned long long)st.waits,
 		(unsigned long long)st.halts);
+}
+
+static void blk_run(void)
+{
+	struct gblk_disk *d = blk_open("blk");
+	const struct gblk_info *in = gblk_info(d);
+	uint64_t seed =
+		guest_cmdline_ulong("blk.seed", BLK_PATTERN_SEED_DEFAULT);
+	uint64_t region = in->capacity << VIRTIO_BLK_SECTOR_SHIFT;
+	uint64_t mib = guest_cmdline_ulong("blk.mib", 0), bytes = 0, t0;
+	uint64_t ioerrs = 0;
+	unsigned nq;
+
+	if (mib && mib * BLK_MIB < region)
+		region = mib * BLK_MIB;
+	region &= ~(uint64_t)(VIRTIO_BLK_SECTOR_SIZE - 1);
+	guest_printf("blk: seed 0x%llx, %llu bytes\n", (unsigned long long)seed,
+		     (unsigned long long)region);
+	if (!in->read_only)
+		blk_exercise(d, region);
+	nq = blk_setup_jobs(d, region, seed);
+	if (in->read_only) {
+		blk_run_read_only(d, nq, region);
+	} else {
+		t0 = rdtsc();
+		bytes = blk_run_jobs(nq, false, &ioerrs);
+		blk_print_rate("write done", bytes, blk_ms(t0));
+		blk_flush(d, &ioerrs);
+		if (guest_cmdline_ulong("blk.hold", 0)) {
+			guest_printf("blk: holding (blk.hold=1)\n");
+			for (;;)
+				guest_wait_for_interrupt();
+		}
+	}
+	if (ioerrs) {
+		blk_report_ioerrs(d, ioerrs);
+	} else if (!in->read_only) {
+		GUEST_ASSERT_EQ(bytes, region);
+		t0 = rdtsc();
+		bytes = blk_run_jobs(nq, true, &ioerrs);
+		GUEST_ASSERT_EQ(bytes, region);
+		blk_print_rate("verify ok", bytes, blk_ms(t0));
+	}
+	blk_print_stats(d);
 	for (unsigned i = 0; i < nq; i++)
 		blk_free_bufs(&blk_jobs[i]);
 	gblk_close(d);

@@ -21,6 +21,35 @@ static const int fallbacks[MM_PCP_TYPES][2] = {
 	[MIGRATE_RECLAIMABLE] = {MIGRATE_UNMOVABLE, MIGRATE_MOVABLE},
 };
 
+/*
+ * MM_DEBUG: is the block of 2^@order frames at @idx whole and free? Naturally
+ * aligned, inside @zone and one RAM range, every frame FREE, no tail frame
+ * marked as a head, and the head's PG_HEAD, PG_BUDDY and PG_PCP exactly
+ * @head_flags: PG_HEAD going on the lists, PG_HEAD | PG_BUDDY on them, none
+ * once taken off for an allocation.
+ */
+static bool __free_block_ok(const struct mm *mm, const struct zone *zone,
+			    uint32_t idx, unsigned order, uint8_t head_flags)
+{
+	uint64_t pfn = mm_idx_to_pfn(mm, idx), n = 1ull << order;
+	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
+	const struct page *p = &mm->frames[idx];
+
+	if (order >= NR_PAGE_ORDERS || (pfn & (n - 1)) || !r ||
+	    pfn + n > r->end_pfn || pfn < zone->start_pfn ||
+	    pfn + n > zone->end_pfn)
+		return false;
+	if ((p->flags & (PG_HEAD | PG_BUDDY | PG_PCP)) != head_flags)
+		return false;
+	for (uint64_t i = 0; i < n; i++) {
+		if (mm_page_state(&p[i]) != FRAME_FREE)
+			return false;
+		if (i && (p[i].flags & (PG_HEAD | PG_BUDDY | PG_PCP)))
+			return false;
+	}
+	return true;
+}
+
 /* Free lists ------------------------------------------------------------ */
 
 static void __free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
@@ -30,6 +59,8 @@ static void __free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
 	struct free_area *a = &zone->area[order];
 	uint32_t head = a->head[mt];
 
+	MM_DEBUG_BUG_ON((unsigned)mt >= MIGRATE_TYPES);
+	MM_DEBUG_BUG_ON(!__free_block_ok(mm, zone, idx, order, PG_HEAD));
 	p->next = head;
 	p->prev = MM_NO_LINK;
 	p->flags |= PG_BUDDY;
@@ -52,6 +83,9 @@ void __free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
 	struct page *p = &mm->frames[idx];
 	struct free_area *a = &zone->area[p->order];
 
+	MM_DEBUG_BUG_ON(
+		!__free_block_ok(mm, zone, idx, p->order, PG_HEAD | PG_BUDDY));
+	MM_DEBUG_BUG_ON(!a->nr_free || !a->nr_free_mt[p->migratetype]);
 	if (p->prev != MM_NO_LINK)
 		mm->frames[p->prev].next = p->next;
 	else
@@ -119,6 +153,9 @@ void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 	uint64_t hi = MM_MIN(r->end_pfn, zone->end_pfn);
 	uint8_t mt = *mm_pb_slot(mm, r, pfn);
 
+	MM_DEBUG_BUG_ON(order >= NR_PAGE_ORDERS ||
+			(pfn & ((1ull << order) - 1)));
+	MM_DEBUG_BUG_ON(pfn < lo || pfn + (1ull << order) > hi);
 	while (order < MAX_PAGE_ORDER) {
 		uint64_t buddy_pfn = pfn ^ (1ull << order);
 		struct page *buddy;
@@ -330,11 +367,13 @@ int __rmqueue(struct mm *mm, struct zone *zone, unsigned order, int mt,
 	      uint32_t *idx)
 {
 	for (;;) {
-		if (__rmqueue_smallest(mm, zone, order, mt, idx))
+		if (__rmqueue_smallest(mm, zone, order, mt, idx) ||
+		    (mt == MIGRATE_MOVABLE &&
+		     __rmqueue_smallest(mm, zone, order, MIGRATE_CMA, idx))) {
+			MM_DEBUG_BUG_ON(
+				!__free_block_ok(mm, zone, *idx, order, 0));
 			return 0;
-		if (mt == MIGRATE_MOVABLE &&
-		    __rmqueue_smallest(mm, zone, order, MIGRATE_CMA, idx))
-			return 0;
+		}
 		if (mt >= MM_PCP_TYPES ||
 		    !__rmqueue_fallback(mm, zone, order, mt))
 			return -ENOMEM;
@@ -373,6 +412,8 @@ int __rmqueue_below(struct mm *mm, struct zone *zone, unsigned order, int mt,
 				__free_list_del(mm, zone, i);
 				mm->frames[i].flags = d;
 				expand(mm, zone, i, o, order, types[t], d);
+				MM_DEBUG_BUG_ON(!__free_block_ok(mm, zone, i,
+								 order, 0));
 				*idx = i;
 				return 0;
 			}

@@ -51,10 +51,16 @@
 			mm_panic(__FILE__, __LINE__, "BUG_ON(" #cond ")");     \
 	} while (0)
 
+/*
+ * An invariant checked only in builds with -DMM_DEBUG (meant for the
+ * sanitizer tree), for checks too costly for the fast paths. Without
+ * MM_DEBUG the condition is still compiled (so it cannot rot) but never
+ * evaluated: it must have no side effect.
+ */
 #ifdef MM_DEBUG
 #define MM_DEBUG_BUG_ON(cond) MM_BUG_ON(cond)
 #else
-#define MM_DEBUG_BUG_ON(cond) ((void)0)
+#define MM_DEBUG_BUG_ON(cond) ((void)sizeof(!(cond)))
 #endif
 
 /*

@@ -115,6 +115,7 @@ void __slab_list_set(struct kmem_cache *s, struct slab *slab, enum slab_list to)
 	unsigned long *counter;
 	struct slab_node *head;
 
+	slab_debug_check_move(s, slab, to);
 	if (slab->list != SLAB_ON_NONE) {
 		slab_list_head(s, (enum slab_list)slab->list, &counter);
 		node_del(&slab->node);
@@ -397,6 +398,7 @@ void *kmem_cache_alloc_caller(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 	obj = c->freelist;
 	if (mm_unlikely(!obj))
 		return slab_alloc_slow(s, c, gfp);
+	slab_debug_check_cpu_obj(s, c, obj);
 	c->freelist = get_fp(s, obj);
 	/*
 	 * Objects freed in random order chain the freelist across the slab:

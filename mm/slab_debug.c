@@ -3,8 +3,9 @@
  * mm/slab_debug.c - the slab layer's debugging: the red zone, poison and
  * store-user bytes of every object of a debug cache (SLAB_DEBUG_FLAGS; see the
  * layout in slab_internal.h), the locked allocation and free paths those
- * caches take so that every object is checked as it changes hands, and
- * kmem_cache_check(), which validates any cache.
+ * caches take so that every object is checked as it changes hands,
+ * kmem_cache_check(), which validates any cache, and the slab layer's own
+ * invariant checks of MM_DEBUG builds.
  *
  * A corruption is reported with mm_log(), repaired where that is possible
  * (a red zone) and contained where it is not (a corrupted freelist leaks its
@@ -238,6 +239,25 @@ void slab_free_debug(struct kmem_cache *s, struct slab *slab, void *obj,
 	if (discard)
 		slab_discard(s, discard);
 }
+
+#ifdef MM_DEBUG
+void slab_debug_check_cpu_obj(const struct kmem_cache *s,
+			      const struct kmem_cache_cpu *c, const void *obj)
+{
+	MM_BUG_ON(!c->slab || c->slab->cache != s);
+	MM_BUG_ON(!slab_valid_obj(s, c->slab, obj));
+}
+
+void slab_debug_check_move(const struct kmem_cache *s, const struct slab *slab,
+			   enum slab_list to)
+{
+	MM_BUG_ON(slab->cache != s || slab->inuse > slab->objects);
+	if (to == SLAB_ON_FULL)
+		MM_BUG_ON(slab->freelist || slab->inuse != slab->objects);
+	if (to == SLAB_ON_PARTIAL)
+		MM_BUG_ON(!slab->freelist || slab->inuse == slab->objects);
+}
+#endif
 
 /* Validation ----------------------------------------------------------- */
 

@@ -405,6 +405,48 @@ static void blk_exercise(struct gblk_disk *d, uint64_t region)
 	gblk_dma_free(d, BLK_MIB, buf);
 }
 
+/*
+ * The DMA API's size limit: twice the largest block must be refused with
+ * -E2BIG (not -ENOMEM), as long as the allocator has that limit.
+ */
+static void blk_dma_limit(struct gblk_disk *d)
+{
+	uint64_t max = dma_max_coherent(&gblk_gv(d)->dma);
+	void *p;
+	int err = gblk_dma_alloc(d, 2 * max, &p);
+
+	if (err == 0) {
+		guest_printf("blk: one DMA buffer of %llu MiB: allowed now\n",
+			     (unsigned long long)(2 * max >> 20));
+		gblk_dma_free(d, 2 * max, p);
+		return;
+	}
+	if (err != -E2BIG)
+		guest_fail(__FILE__, __LINE__,
+			   "blk: DMA buffer of %llu bytes: %d, want -E2BIG",
+			   (unsigned long long)(2 * max), err);
+	guest_printf("blk: one DMA buffer of %llu MiB: -E2BIG (limit %llu "
+		     "MiB)\n",
+		     (unsigned long long)(2 * max >> 20),
+		     (unsigned long long)(max >> 20));
+}
+
+/*
+ * After close the disk holds no DMA memory but, native, its rings (the
+ * library keeps them for the next probe): nothing leaked.
+ */
+static void blk_check_dma_released(struct gblk_disk *d, unsigned nq)
+{
+	uint64_t held = dma_bytes_held(&gblk_gv(d)->dma);
+	uint64_t rings = guest_boot.native ? nq * 16384ull : 0;
+
+	if (held != rings)
+		guest_fail(__FILE__, __LINE__,
+			   "blk: %llu bytes of DMA memory still held after "
+			   "close, want %llu",
+			   (unsigned long long)held, (unsigned long long)rings);
+}
+
 /* Split [0, region) over the queues, in whole MiB where possible. */
 static unsigned blk_setup_jobs(struct gblk_disk *d, uint64_t region,
 			       uint64_t seed)
@@ -526,6 +568,7 @@ static void blk_run(void)
 	region &= ~(uint64_t)(VIRTIO_BLK_SECTOR_SIZE - 1);
 	guest_printf("blk: seed 0x%llx, %llu bytes\n", (unsigned long long)seed,
 		     (unsigned long long)region);
+	blk_dma_limit(d);
 	if (!in->read_only)
 		blk_exercise(d, region);
 	nq = blk_setup_jobs(d, region, seed);
@@ -555,6 +598,7 @@ static void blk_run(void)
 	for (unsigned i = 0; i < nq; i++)
 		blk_free_bufs(&blk_jobs[i]);
 	gblk_close(d);
+	blk_check_dma_released(d, nq);
 	guest_printf("blk: done\n");
 }
 GUEST_WORKLOAD(blk, "blk",

@@ -57,5 +57,14 @@
 #ifndef EUCLEAN
 #define EUCLEAN 117
 #endif
+#ifndef ESTALE
+#define ESTALE 116
+#endif
+#ifndef ETIMEDOUT
+#define ETIMEDOUT 110
+#endif
+#ifndef EINPROGRESS
+#define EINPROGRESS 115
+#endif
 
 #endif /* MM_ERRNO_H */

@@ -71,6 +71,7 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 	const struct mm_rng *r;
 	unsigned mask;
 	uint64_t i;
+	int err = -EINVAL;
 
 	if ((unsigned)from >= FRAME_NR_STATES ||
 	    (unsigned)to >= FRAME_NR_STATES || !state_pair_ok(from, to))
@@ -88,6 +89,12 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 	for (i = 0; i < nr; i++) {
 		struct page *p = &mm->frames[mm_rng_idx(r, pfn + i)];
 
+		/* Isolated for migration (migrate.c): it must stay as is. */
+		if (__atomic_load_n(&p->flags, __ATOMIC_RELAXED) &
+		    PG_ISOLATED) {
+			err = -EBUSY;
+			break;
+		}
 		if (!mm_page_cas_state(p, from, to))
 			break;
 	}
@@ -96,7 +103,7 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 			mm_page_cas_state(&mm->frames[mm_rng_idx(r, pfn + i)],
 					  to, from);
 		mm_unlock_zones(mm, mask);
-		return -EINVAL;
+		return err;
 	}
 	for (i = 0; i < nr; i++) {
 		struct zone *zone = &mm->zones[mm_zone_of_pfn(mm, pfn + i)];

@@ -62,8 +62,10 @@ enum frame_state {
 #define PG_PCP	     (1u << 1) /* on a per-CPU list (state stays FREE) */
 #define PG_DISCARDED (1u << 2) /* host backing released: reads as zeros */
 #define PG_BUDDY     (1u << 3) /* head of a block in the buddy lists (zone lock) */
+/* Every frame of a block isolated for migration (source or target). */
+#define PG_ISOLATED (1u << 4)
 
-#define MM_NO_LINK   UINT32_MAX
+#define MM_NO_LINK  UINT32_MAX
 
 /*
  * One per guest frame (16 bytes). Links are frame indexes relative to the
@@ -73,8 +75,13 @@ enum frame_state {
 struct page {
 	uint32_t next;
 	uint32_t prev;
-	uint32_t owner; /* device id for FRAME_DMA, 0 otherwise */
-	uint8_t state;	/* enum frame_state */
+	/*
+	 * FRAME_DMA: the device id. GUEST/BALLOON heads: the movable owner
+	 * (mm_set_movable_owner()), MM_OWNER_TARGET for a migration target,
+	 * 0 (pinned) otherwise.
+	 */
+	uint32_t owner;
+	uint8_t state; /* enum frame_state */
 	uint8_t order;
 	uint8_t migratetype;
 	uint8_t flags;
@@ -163,7 +170,9 @@ int mm_alloc_bulk(struct mm *mm, gfp_t gfp, unsigned order, unsigned count,
 		  uint64_t *pfns);
 
 /**
- * mm_free_pages() - return a block allocated with this @order.
+ * mm_free_pages() - return a block allocated with this @order. A block
+ * isolated for migration is refused with -EBUSY (nothing logged): its
+ * migration ends first.
  * Detected and refused, leaving every state intact: a pfn outside every
  * zone (-ERANGE), not the head of an allocated block, a block of another
  * order, or frames not in FRAME_GUEST/FRAME_DMA (-EINVAL). Refusals are
@@ -177,8 +186,10 @@ unsigned mm_get_order(uint64_t size);
 /**
  * mm_set_frames_state() - move frames [pfn, pfn + nr) from @from to @to
  * (GUEST <-> DMA, GUEST <-> BALLOON), all or none. FREE and RESERVED are
- * reached only through the allocator and mm_reserve_range().
- * Return: 0, -ERANGE or -EINVAL (a frame is not in @from, or a bad pair).
+ * reached only through the allocator and mm_reserve_range(). A movable
+ * block's owner (mm_set_movable_owner()) is forgotten.
+ * Return: 0, -ERANGE, -EINVAL (a frame is not in @from, or a bad pair) or
+ * -EBUSY (a frame is isolated for migration).
  */
 int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 			enum frame_state from, enum frame_state to,
@@ -262,6 +273,15 @@ struct mm_stats {
 	uint64_t pcp_frames;
 	uint64_t alloc_ok, alloc_fail, free_ok, bad_free;
 	uint64_t fallback_steal; /* pageblocks taken over by another mt */
+	/* Compaction and migration: Linux's /proc/vmstat names and meaning. */
+	uint64_t compact_migrate_scanned, compact_free_scanned;
+	uint64_t compact_isolated; /* frames isolated (sources + targets) */
+	uint64_t compact_stall;	   /* direct compactions */
+	uint64_t compact_fail, compact_success; /* of direct compactions */
+	uint64_t compact_daemon_wake;		/* proactive rounds that ran */
+	uint64_t pgmigrate_success, pgmigrate_fail; /* frames */
+	uint64_t isolated; /* frames isolated for migration right now */
+	uint64_t cma_total, cma_allocated; /* frames in CMA areas; handed out */
 };
 
 int mm_zone_info(struct mm *mm, enum zone_type zone, struct mm_zone_info *out);
@@ -283,6 +303,9 @@ int mm_format_pagetypeinfo(struct mm *mm, char *buf, size_t size);
 int mm_format_zoneinfo(struct mm *mm, char *buf, size_t size);
 int mm_format_fraginfo(struct mm *mm, char *buf, size_t size);
 int mm_format_frames(struct mm *mm, char *buf, size_t size);
+/*   vmstat       the /proc/vmstat lines of this instance: nr_free_pages,
+ *                nr_free_cma, compact_*, pgmigrate_* (docs/compaction.md) */
+int mm_format_vmstat(struct mm *mm, char *buf, size_t size);
 
 /*
  * Fragmentation indices for a request of @order in @zone, in thousandths
@@ -303,5 +326,278 @@ int mm_extfrag_index(struct mm *mm, enum zone_type zone, unsigned order);
  * Return: 0, or -EUCLEAN with the first violation described in @why.
  */
 int mm_check(struct mm *mm, char *why, size_t why_size);
+
+/* Migration, compaction, contiguous allocation ---------------------------
+ *
+ * mm/migrate.c, mm/page_isolation.c, mm/compaction.c, mm/cma.c. A frame
+ * moves only when an owner that can move it says so: an allocated GUEST or
+ * BALLOON block whose head names a registered movable owner
+ * (mm_set_movable_owner()). Everything else (owner 0, DMA, RESERVED) is
+ * pinned where it is. docs/compaction.md explains the algorithm.
+ */
+
+#define MM_MAX_MOVABLE_OWNERS 8
+#define MM_PFN_NONE	      UINT64_MAX
+
+/* struct page.owner of an isolated migration target (held by mm/). */
+#define MM_OWNER_TARGET UINT32_MAX
+
+enum migrate_mode {
+	MIGRATE_ASYNC, /* never wait: an owner that would wait says -EAGAIN */
+	MIGRATE_SYNC,  /* the owner may wait; -EAGAIN is retried */
+};
+
+/*
+ * The owner of movable blocks (Linux's movable_operations). Called without
+ * any mm/ lock held; a callback may call mm_*() except the compaction and
+ * contiguous-allocation entry points. @pfn/@src/@dst are block heads of
+ * 2^@order frames.
+ *
+ *  isolate()  may this block move? 0: yes, and until putback() or a
+ *             successful migrate() the owner neither frees it nor changes
+ *             its state; negative: no (it stays, nothing else happens).
+ *  migrate()  copy the contents of @src to @dst and switch every reference
+ *             from @src to @dst. Return 0 when done (mm/ then frees @src and
+ *             @dst is the owner's block), -EAGAIN when busy (retried in
+ *             MIGRATE_SYNC, skipped in MIGRATE_ASYNC), -EINPROGRESS when the
+ *             owner will finish later (it, or whoever waits for it, calls
+ *             mm_migrate_finish() exactly once: this is how a guest moves its
+ *             frames in the hosted model), any other negative errno when it
+ *             cannot (the block stays at @src). Until it returns 0 or the
+ *             migration is finished, @src's contents stay valid.
+ *  putback()  the isolation is over and the block stays at @pfn.
+ */
+struct mm_movable_ops {
+	int (*isolate)(void *opaque, uint64_t pfn, unsigned order);
+	int (*migrate)(void *opaque, uint64_t dst, uint64_t src, unsigned order,
+		       enum migrate_mode mode);
+	void (*putback)(void *opaque, uint64_t pfn, unsigned order);
+};
+
+/**
+ * mm_register_movable_owner() - register an owner of movable blocks.
+ * @ops: copied; migrate and putback are required, isolate is optional.
+ * Return: the owner id (1..MM_MAX_MOVABLE_OWNERS) or -ENOSPC / -EINVAL.
+ */
+int mm_register_movable_owner(struct mm *mm, const struct mm_movable_ops *ops,
+			      void *opaque);
+
+/**
+ * mm_set_movable_owner() - say that the allocated block at @pfn (its head,
+ * of @order, GUEST or BALLOON) belongs to movable owner @owner, or to none
+ * (@owner 0: pinned). A state change (mm_set_frames_state()) clears it.
+ * Return: 0, -ERANGE, -EINVAL (not such a block, unknown owner) or -EBUSY
+ * (the block is isolated).
+ */
+int mm_set_movable_owner(struct mm *mm, uint64_t pfn, unsigned order,
+			 uint32_t owner);
+
+/**
+ * mm_isolate_movable() - isolate the movable block headed at @pfn for
+ * migration: mm_free_pages() and mm_set_frames_state() refuse it (-EBUSY)
+ * until it is migrated or put back. Calls the owner's isolate().
+ * Return: 0 and *@order, -EINVAL (not a movable block head), -EBUSY
+ * (already isolated, or the owner refused).
+ */
+int mm_isolate_movable(struct mm *mm, uint64_t pfn, unsigned *order);
+
+/** mm_putback_movable() - end the isolation of @pfn's block (owner's putback()). */
+int mm_putback_movable(struct mm *mm, uint64_t pfn);
+
+/**
+ * mm_alloc_migration_target() - take a free block of @order from @zone's
+ * MOVABLE (then CMA, then fallback) lists, never from an isolated pageblock,
+ * as an isolated migration target (GUEST, owner MM_OWNER_TARGET). It is
+ * released by mm_migrate_pages() or mm_free_migration_target().
+ */
+int mm_alloc_migration_target(struct mm *mm, enum zone_type zone,
+			      unsigned order, uint64_t *pfn);
+int mm_free_migration_target(struct mm *mm, uint64_t pfn);
+
+/* One block to migrate: @src isolated; @dst a target or MM_PFN_NONE. */
+struct mm_migration {
+	uint64_t src;
+	uint64_t dst; /* in: a target or MM_PFN_NONE (mm/ picks); out */
+	unsigned order;
+	int result; /* out: 0, -EINPROGRESS, or why it stayed */
+};
+
+/**
+ * mm_migrate_pages() - migrate @n isolated blocks (Linux's migrate_pages()).
+ * Each entry ends in one of three ways, whatever the owners return: moved
+ * (result 0: the old block is free, the new one the owner's), pending
+ * (-EINPROGRESS: source and target stay isolated until mm_migrate_finish()),
+ * or not moved (other result: the source is put back at @src, the target
+ * released). -EAGAIN is retried up to 3 passes in MIGRATE_SYNC.
+ * Return: the number of entries not moved and not pending, or -EINVAL.
+ */
+int mm_migrate_pages(struct mm *mm, struct mm_migration *list, unsigned n,
+		     enum migrate_mode mode);
+
+/**
+ * mm_migrate_finish() - finish a migration its owner left pending
+ * (-EINPROGRESS): @result 0 commits it (@src is freed, @dst becomes the
+ * owner's), anything else cancels it (@dst released, @src put back). The
+ * caller (trusted host code that paired @src with @dst) calls it once per
+ * pending migration, also on timeout.
+ * Return: 0 (as asked), -EINVAL (not a pending pair: nothing changed),
+ * -ESTALE (asked to commit, but the source or target changed meanwhile:
+ * cancelled instead).
+ */
+int mm_migrate_finish(struct mm *mm, uint64_t src, uint64_t dst, int result);
+
+/**
+ * mm_start_isolate_page_range() - make the pageblocks of [start, end)
+ * (pageblock aligned) MIGRATE_ISOLATE without a quiescent mm/: free frames
+ * there stay put, frees land there, nothing is allocated there. Fails with
+ * -EBUSY, changing nothing, when a pageblock holds a frame no owner can
+ * move (pinned), or is already isolated. Per-CPU lists are asked to drain.
+ * Return: 0, -EINVAL, -ERANGE (not present or crossing a zone) or -EBUSY.
+ */
+int mm_start_isolate_page_range(struct mm *mm, uint64_t start, uint64_t end);
+
+/**
+ * mm_undo_isolate_page_range() - give the pageblocks of [start, end) type
+ * @mt (the type they had: MOVABLE, or CMA) back; their free frames join
+ * that type's lists and merge.
+ */
+int mm_undo_isolate_page_range(struct mm *mm, uint64_t start, uint64_t end,
+			       enum migratetype mt);
+
+/* Is every frame of [start, end) free in an isolated pageblock? 0 or -EBUSY */
+int mm_test_pages_isolated(struct mm *mm, uint64_t start, uint64_t end);
+
+/* Compaction ------------------------------------------------------------ */
+
+enum compact_result {
+	COMPACT_NOT_SUITABLE_ZONE, /* zone empty or order invalid */
+	COMPACT_SKIPPED,	   /* too little free memory to bother */
+	COMPACT_DEFERRED,	   /* failed recently; not tried */
+	COMPACT_CONTINUE,	   /* (internal) */
+	COMPACT_COMPLETE,	   /* the scanners met */
+	COMPACT_PARTIAL_SKIPPED,   /* the scanners met, some blocks skipped */
+	COMPACT_SUCCESS,	   /* a free block of the order exists now */
+};
+
+struct mm_compact_result {
+	enum compact_result result;
+	uint64_t migrate_scanned, free_scanned; /* frames looked at */
+	uint64_t isolated; /* frames isolated (sources and targets) */
+	uint64_t migrated, failed, pending; /* frames */
+};
+
+/**
+ * mm_compact_zone() - compact @zone now (Linux's compact_zone()): the
+ * migrate scanner walks pageblocks up from the bottom, the free scanner
+ * down from the top, movable blocks move to the top, until a free block of
+ * @order exists (@order -1: until the scanners meet, as
+ * /proc/sys/vm/compact_memory). Ignores deferral; honours and updates skip
+ * hints (MIGRATE_SYNC at @order -1 ignores them).
+ * Return: 0 and *@res (may be NULL), or -EINVAL / -EBUSY (another
+ * compaction of this instance is running).
+ */
+int mm_compact_zone(struct mm *mm, enum zone_type zone, int order,
+		    enum migrate_mode mode, struct mm_compact_result *res);
+
+/** mm_compact_memory() - mm_compact_zone(-1, MIGRATE_SYNC) on every zone. */
+int mm_compact_memory(struct mm *mm);
+
+/**
+ * mm_compaction_suitable() - Linux's compaction_suitable() for @order in
+ * @zone: COMPACT_SUCCESS (a block is there), COMPACT_SKIPPED (not enough
+ * free frames above the low watermark plus 2^(order+1), or the extfrag index
+ * says failure is due to lack of memory) or COMPACT_CONTINUE.
+ */
+enum compact_result mm_compaction_suitable(struct mm *mm, enum zone_type zone,
+					   unsigned order);
+
+/**
+ * mm_fragmentation_score() - Linux's fragmentation_score_zone(): the
+ * percentage (0..100) of @zone's free frames that are not in free blocks of
+ * pageblock order or more.
+ */
+unsigned mm_fragmentation_score(struct mm *mm, enum zone_type zone);
+
+/**
+ * mm_set_compaction_proactiveness() - Linux's vm.compaction_proactiveness
+ * (0..100, default 20; 0 turns proactive compaction off): the score
+ * watermarks are low = 100 - proactiveness (at least 5), high = low + 10.
+ */
+int mm_set_compaction_proactiveness(struct mm *mm, unsigned value);
+
+/**
+ * mm_compact_proactive() - one kcompactd round, for the VMM to call
+ * periodically: for each zone whose fragmentation score is above the high
+ * watermark, compact (MIGRATE_ASYNC... then MIGRATE_SYNC) until it is at or
+ * below the low watermark; a zone where that made no progress is left alone
+ * for the next 64 rounds. Counts compact_daemon_wake when it works.
+ * Return: frames migrated (>= 0).
+ */
+int64_t mm_compact_proactive(struct mm *mm);
+
+/* Contiguous allocation and CMA ---------------------------------------- */
+
+/**
+ * mm_alloc_contig_range() - allocate exactly the frames [start, end) (any
+ * alignment, one zone) as GUEST frames, migrating the movable blocks out
+ * (Linux's alloc_contig_range()). The range is handed out as maximal
+ * aligned blocks; free it with mm_free_contig_range().
+ * Return: 0, -EINVAL, -ERANGE, -EBUSY (a pinned frame is in the way, or a
+ * migration failed or is pending: nothing changed) or -ENOMEM (no target
+ * frames for the migration).
+ */
+int mm_alloc_contig_range(struct mm *mm, uint64_t start, uint64_t end);
+
+/**
+ * mm_alloc_contig_pages() - find and allocate @nr contiguous frames aligned
+ * to @align frames (a power of two; 0: 1) in the zones @gfp allows, below
+ * 2^@addr_bits bytes (64: no limit), for sizes beyond MAX_PAGE_ORDER
+ * (Linux's alloc_contig_pages()). Candidate ranges are tried bottom-up,
+ * skipping quickly those with a pinned frame.
+ * Return: 0 and *@pfn, -EINVAL or -ENOMEM.
+ */
+int mm_alloc_contig_pages(struct mm *mm, uint64_t nr, gfp_t gfp, uint64_t align,
+			  unsigned addr_bits, uint64_t *pfn);
+
+/** mm_free_contig_range() - free [pfn, pfn + nr) from mm_alloc_contig_*(). */
+int mm_free_contig_range(struct mm *mm, uint64_t pfn, uint64_t nr);
+
+#define MM_MAX_CMA_AREAS 8
+
+/**
+ * mm_cma_declare() - make [pfn, pfn + nr) (pageblock aligned, one zone,
+ * every frame free) a CMA area: its pageblocks become MIGRATE_CMA, serving
+ * only movable allocations until mm_cma_alloc() takes them.
+ * Precondition: mm/ is quiescent (init).
+ * Return: the area id (>= 0), -EINVAL, -ERANGE, -EBUSY or -ENOSPC.
+ */
+int mm_cma_declare(struct mm *mm, uint64_t pfn, uint64_t nr);
+
+/**
+ * mm_cma_reserve() - mm_cma_declare() @nr frames (rounded up to whole
+ * pageblocks) at the top of @zone that are free.
+ * Return: the area id and *@pfn, or as mm_cma_declare() / -ENOMEM.
+ */
+int mm_cma_reserve(struct mm *mm, enum zone_type zone, uint64_t nr,
+		   uint64_t *pfn);
+
+/**
+ * mm_cma_alloc() - allocate @nr contiguous frames aligned to @align frames
+ * (power of two; 0: 1) from CMA area @id, migrating movable frames out.
+ * Return: 0 and *@pfn, -EINVAL or -ENOMEM.
+ */
+int mm_cma_alloc(struct mm *mm, int id, uint64_t nr, uint64_t align,
+		 uint64_t *pfn);
+
+/** mm_cma_release() - give back [pfn, pfn + nr) from mm_cma_alloc(). */
+int mm_cma_release(struct mm *mm, int id, uint64_t pfn, uint64_t nr);
+
+struct mm_cma_info {
+	uint64_t base_pfn, count; /* the area */
+	uint64_t allocated;	  /* frames handed out by mm_cma_alloc() */
+	uint64_t free;		  /* frames free in the buddy lists */
+};
+
+int mm_cma_info(struct mm *mm, int id, struct mm_cma_info *out);
 
 #endif /* MM_MM_H */

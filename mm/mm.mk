@@ -21,3 +21,8 @@ MM_SRCS += mm/kmalloc.c
 MM_SRCS += mm/mempool.c
 
 MM_HOST_SRCS += mm/host/port_host.c
+
+# Migration, compaction and contiguous allocation (docs/compaction.md).
+MM_SRCS += mm/migrate.c
+MM_SRCS += mm/compaction.c
+MM_SRCS += mm/cma.c

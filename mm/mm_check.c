@@ -19,6 +19,7 @@ struct check {
 	uint64_t guest_discarded[MM_NR_ZONES];
 	uint64_t backed[MM_NR_ZONES][NR_PAGE_ORDERS];
 	uint64_t states[MM_NR_ZONES][FRAME_NR_STATES];
+	uint64_t isolated; /* frames with PG_ISOLATED */
 };
 
 static int fail(struct check *c, const char *msg, uint64_t pfn)
@@ -102,11 +103,17 @@ static int check_alloc_block(struct check *c, int z, const struct mm_rng *r,
 		return fail(c, "allocated block misaligned or too long", pfn);
 	for (uint64_t i = 0; i < size; i++) {
 		uint8_t s = mm_page_state(p + i);
-		uint8_t flags = p[i].flags & (uint8_t)~PG_DISCARDED;
+		uint8_t flags =
+			p[i].flags & (uint8_t) ~(PG_DISCARDED | PG_ISOLATED);
 
 		if (s == FRAME_FREE || s == FRAME_RESERVED || (i && flags))
 			return fail(c, "allocated block has a bad frame",
 				    pfn + i);
+		/* Isolation (migrate.c) is all the block or none of it. */
+		if ((p[i].flags ^ p->flags) & PG_ISOLATED)
+			return fail(c, "PG_ISOLATED on part of a block",
+				    pfn + i);
+		c->isolated += (p[i].flags & PG_ISOLATED) != 0;
 		/*
 		 * Only a frame the guest holds may lack backing (reported
 		 * free in the native model); DMA must be backed, BALLOON
@@ -122,6 +129,9 @@ static int check_alloc_block(struct check *c, int z, const struct mm_rng *r,
 		}
 		c->states[z][s]++;
 	}
+	if (p->owner == MM_OWNER_TARGET &&
+	    (!(p->flags & PG_ISOLATED) || mm_page_state(p) != FRAME_GUEST))
+		return fail(c, "migration target not isolated GUEST", pfn);
 	return (int)size;
 }
 
@@ -285,6 +295,11 @@ static int check_counters(struct check *c)
 	for (uint64_t i = 0; i < mm->nr_pageblocks; i++)
 		if (mm->pb_mt[i] >= MIGRATE_TYPES)
 			return fail(c, "invalid pageblock migratetype", i);
+	if ((int64_t)c->isolated !=
+	    atomic_load_explicit(&mm->compaction.nr_isolated,
+				 memory_order_relaxed))
+		return fail(c, "isolated frames disagree with the count",
+			    c->isolated);
 	return 0;
 }
 

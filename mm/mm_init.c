@@ -253,8 +253,9 @@ size_t mm_meta_size(const struct mm_config *cfg)
 
 	if (ranges_coalesce(cfg, r, &n, &frames, &pbs))
 		return 0;
+	/* Per pageblock: the migratetype, then compaction's skip hint. */
 	return align_up(sizeof(struct mm), MM_CACHELINE) +
-	       align_up(frames * sizeof(struct page), MM_CACHELINE) + pbs;
+	       align_up(frames * sizeof(struct page), MM_CACHELINE) + 2 * pbs;
 }
 
 /* The pfn above which the top @pages present frames lie, pageblock-aligned
@@ -340,6 +341,7 @@ int mm_init(struct mm **out, const struct mm_config *cfg, void *meta,
 	mm->pb_mt = (uint8_t *)mm->frames +
 		    align_up(frames * sizeof(struct page), MM_CACHELINE);
 	mm_memset(mm->pb_mt, MIGRATE_MOVABLE, pbs);
+	mm->compaction.pb_skip = mm->pb_mt + pbs;
 	if (cfg->ops)
 		mm->ops = *cfg->ops;
 	mm->opaque = cfg->opaque;
@@ -362,6 +364,7 @@ int mm_init(struct mm **out, const struct mm_config *cfg, void *meta,
 		}
 	}
 	init_free_all(mm);
+	compaction_init(mm);
 	*out = mm;
 	return 0;
 }

@@ -29,6 +29,7 @@
 
 #include "port.h"
 #include "mm.h"
+#include "compaction_internal.h"
 
 #define MM_MAX_RANGES 16
 #define MM_PCP_TYPES  3 /* UNMOVABLE, MOVABLE, RECLAIMABLE */
@@ -118,6 +119,7 @@ struct mm {
 	_Atomic uint64_t pcp_used __attribute__((aligned(MM_CACHELINE)));
 	struct pcp pcp[MM_NR_CPUS][MM_NR_ZONES];
 	struct mm_cpu_stats cpu_stats[MM_NR_CPUS];
+	struct mm_compaction compaction; /* compaction_internal.h */
 };
 
 /* Frame lookup ---------------------------------------------------------- */

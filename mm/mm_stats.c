@@ -109,6 +109,7 @@ void mm_get_stats(struct mm *mm, struct mm_stats *out)
 	out->bad_free =
 		atomic_load_explicit(&mm->bad_free, memory_order_relaxed);
 	out->total = mm->nr_frames;
+	compaction_get_stats(mm, out);
 }
 
 /* Fragmentation (mm/vmstat.c) ------------------------------------------- */
@@ -265,6 +266,20 @@ static void format_pagesets(struct mm *mm, struct mm_buf *b, int z)
 	}
 }
 
+/* Linux's cma (frames in CMA pageblocks) and nr_free_cma lines. */
+static void format_zone_cma(struct mm_buf *b, const struct mm_zone_info *zi)
+{
+	uint64_t free_cma = 0;
+
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
+		free_cma += zi->nr_free_mt[MIGRATE_CMA][o] << o;
+	mm_buf_printf(b, "\n        cma      %llu",
+		      (unsigned long long)zi->pageblocks_mt[MIGRATE_CMA] *
+			      PAGEBLOCK_NR_PAGES);
+	mm_buf_printf(b, "\n      nr_free_cma  %llu",
+		      (unsigned long long)free_cma);
+}
+
 int mm_format_zoneinfo(struct mm *mm, char *buf, size_t size)
 {
 	struct mm_zone_info zi;
@@ -294,6 +309,7 @@ int mm_format_zoneinfo(struct mm *mm, char *buf, size_t size)
 			mm_buf_printf(&b, ", %llu",
 				      (unsigned long long)zi.lowmem_reserve[j]);
 		mm_buf_printf(&b, ")");
+		format_zone_cma(&b, &zi);
 		if (zi.populated)
 			format_pagesets(mm, &b, z);
 		mm_buf_printf(&b, "\n  start_pfn:           %llu\n",

@@ -194,6 +194,22 @@ static int alloc_block(struct mm *mm, unsigned cpu, const struct alloc_req *req,
 	return -ENOMEM;
 }
 
+/* alloc_block() again, after direct compaction made room (compaction.c). */
+struct alloc_retry {
+	struct mm *mm;
+	unsigned cpu;
+	const struct alloc_req *req;
+	uint32_t *idx;
+	bool *discarded;
+};
+
+static int alloc_retry(void *ctx)
+{
+	struct alloc_retry *a = ctx;
+
+	return alloc_block(a->mm, a->cpu, a->req, a->idx, a->discarded);
+}
+
 int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 			unsigned addr_bits, uint64_t *pfn)
 {
@@ -222,6 +238,12 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 
 		if (pcp_drain_own(mm, cpu) + held)
 			ret = alloc_block(mm, cpu, &req, &idx, &discarded);
+	}
+	if (ret) {
+		struct alloc_retry a = {mm, cpu, &req, &idx, &discarded};
+
+		ret = compaction_direct(mm, gfp, order, req.zones, req.nr_zones,
+					alloc_retry, &a);
 	}
 	if (ret) {
 		mm_counter_add(&st->alloc_fail, 1);
@@ -288,6 +310,8 @@ static const char *free_check_block(struct mm *mm, const struct page *p,
 		return "frame is not allocated (double free?)";
 	if ((p->flags & (PG_HEAD | PG_PCP | PG_BUDDY)) != PG_HEAD)
 		return "not the head of an allocated block";
+	if (p->flags & PG_ISOLATED)
+		return "block is isolated for migration";
 	if (p->order != order)
 		return "block was allocated with another order";
 	for (uint32_t i = 1; i < (1u << order); i++) {
@@ -360,16 +384,18 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 	p = &mm->frames[idx];
 	cpu = mm_cpu_id();
 	mt = *mm_pb_slot(mm, r, pfn);
+	/* Isolated for migration (migrate.c): not the caller's to free now. */
+	if (__atomic_load_n(&p->flags, __ATOMIC_SEQ_CST) & PG_ISOLATED)
+		return -EBUSY;
 	if (order == 0 && !mm->pcp_disabled && mt != MIGRATE_ISOLATE) {
 		if ((p->flags & (PG_HEAD | PG_PCP | PG_BUDDY)) != PG_HEAD ||
 		    p->order)
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "not the head of an order-0 block");
-		else if (pcp_free(mm, cpu, zt, idx, mt))
+		else if ((ret = pcp_free(mm, cpu, zt, idx, mt)) != 0 &&
+			 ret != -EBUSY)
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "frame is not allocated (double free?)");
-		else
-			ret = 0;
 	} else {
 		ret = free_to_buddy(mm, &mm->zones[zt], pfn, idx, order);
 	}

@@ -159,7 +159,8 @@ int pcp_alloc(struct mm *mm, unsigned cpu, enum zone_type zt, int mt,
  * list (@cpu must be the caller's mm_cpu_id()). The state moves from GUEST
  * or DMA to FREE by compare-and-swap, so a concurrent second free of the
  * same frame (on this or another CPU) fails here.
- * Return: 0, or -EINVAL when the frame is not (or no longer) allocated.
+ * Return: 0, -EINVAL when the frame is not (or no longer) allocated, or
+ * -EBUSY when it is isolated for migration (nothing changed).
  */
 int pcp_free(struct mm *mm, unsigned cpu, enum zone_type zt, uint32_t idx,
 	     int mt)
@@ -177,6 +178,11 @@ int pcp_free(struct mm *mm, unsigned cpu, enum zone_type zt, uint32_t idx,
 		/* Reallocated as part of a larger block in between. */
 		mm_page_cas_state(p, FRAME_FREE, state);
 		return -EINVAL;
+	}
+	if (__atomic_load_n(&p->flags, __ATOMIC_SEQ_CST) & PG_ISOLATED) {
+		/* Isolated for migration meanwhile (see migrate.c): undo. */
+		mm_page_cas_state(p, FRAME_FREE, state);
+		return -EBUSY;
 	}
 	if (mm_unlikely(pcp_load(pcp->drain_req)))
 		pcp_honour_drain_req(mm, &mm->zones[zt], pcp);

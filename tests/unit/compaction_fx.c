@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/* tests/unit/compaction_fx.c - the movable-block owner of compaction_fx.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compaction_fx.h"
+
+static uint64_t fx_rand(struct cfx_owner *o)
+{
+	o->seed ^= o->seed >> 12;
+	o->seed ^= o->seed << 25;
+	o->seed ^= o->seed >> 27;
+	return o->seed * 2685821657736338717ull;
+}
+
+/* One in @every calls (counted by @n, or drawn when seeded). */
+static bool one_in(struct cfx_owner *o, unsigned every, uint64_t n)
+{
+	if (!every)
+		return false;
+	return o->seed ? fx_rand(o) % every == 0 : n % every == 0;
+}
+
+static uint8_t *frame_mem(struct cfx_owner *o, uint64_t pfn)
+{
+	return o->mem + ((pfn - o->base_pfn) << PAGE_SHIFT);
+}
+
+static bool in_range(const struct cfx_owner *o, uint64_t pfn, unsigned order)
+{
+	return pfn >= o->base_pfn &&
+	       pfn + (1ull << order) <= o->base_pfn + o->nr_frames;
+}
+
+static uint64_t word_of(uint32_t tag, uint64_t i)
+{
+	return ((uint64_t)tag << 32) ^ (i * 0x9e3779b97f4a7c15ull);
+}
+
+static void fill(struct cfx_owner *o, const struct cfx_handle *h)
+{
+	for (uint64_t f = 0; f < (1ull << h->order); f++) {
+		uint64_t *w = (uint64_t *)frame_mem(o, h->pfn + f);
+		size_t n = o->touch_all ? PAGE_SIZE / 8 : 1;
+
+		for (size_t i = 0; i < n; i++)
+			w[i] = word_of(h->tag, f * 512 + i);
+	}
+}
+
+static bool check(struct cfx_owner *o, const struct cfx_handle *h)
+{
+	for (uint64_t f = 0; f < (1ull << h->order); f++) {
+		const uint64_t *w = (const uint64_t *)frame_mem(o, h->pfn + f);
+		size_t n = o->touch_all ? PAGE_SIZE / 8 : 1;
+
+		for (size_t i = 0; i < n; i++)
+			if (w[i] != word_of(h->tag, f * 512 + i))
+				return false;
+	}
+	return true;
+}
+
+static int fx_isolate(void *opaque, uint64_t pfn, unsigned order)
+{
+	struct cfx_owner *o = opaque;
+
+	if (one_in(o, o->refuse_every, o->isolates + 1))
+		return -EBUSY;
+	o->isolates++;
+	return 0;
+}
+
+static void fx_putback(void *opaque, uint64_t pfn, unsigned order)
+{
+	struct cfx_owner *o = opaque;
+
+	o->putbacks++;
+}
+
+/* Copy @src to @dst and point the handle at @dst. */
+static void move_block(struct cfx_owner *o, uint64_t dst, uint64_t src,
+		       unsigned order)
+{
+	uint32_t s = o->slot[src - o->base_pfn];
+
+	memcpy(frame_mem(o, dst), frame_mem(o, src), PAGE_SIZE << order);
+	o->slot[dst - o->base_pfn] = s;
+	o->slot[src - o->base_pfn] = 0;
+	o->h[s - 1].pfn = dst;
+}
+
+static int fx_migrate(void *opaque, uint64_t dst, uint64_t src, unsigned order,
+		      enum migrate_mode mode)
+{
+	struct cfx_owner *o = opaque;
+	uint32_t s;
+
+	o->calls++;
+	if (!in_range(o, src, order) || !in_range(o, dst, order))
+		return -EFAULT;
+	s = o->slot[src - o->base_pfn];
+	if (!s || o->h[s - 1].pfn != src || o->h[s - 1].order != order)
+		return -EINVAL;
+	if (one_in(o, o->fail_every, o->calls)) {
+		if (o->fail_rc != -EINPROGRESS)
+			return o->fail_rc;
+		if (o->nr_pending == o->max_pending)
+			return -EAGAIN;
+		o->pending[o->nr_pending].src = src;
+		o->pending[o->nr_pending].dst = dst;
+		o->nr_pending++;
+		return -EINPROGRESS;
+	}
+	move_block(o, dst, src, order);
+	o->migrations++;
+	return 0;
+}
+
+static const struct mm_movable_ops fx_ops = {
+	.isolate = fx_isolate,
+	.migrate = fx_migrate,
+	.putback = fx_putback,
+};
+
+void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
+	      uint64_t nr_frames, unsigned max_handles)
+{
+	memset(o, 0, sizeof(*o));
+	o->mm = mm;
+	o->base_pfn = base_pfn;
+	o->nr_frames = nr_frames;
+	o->mem = calloc(nr_frames, PAGE_SIZE);
+	o->slot = calloc(nr_frames, sizeof(*o->slot));
+	o->h = calloc(max_handles, sizeof(*o->h));
+	o->max_h = max_handles;
+	o->max_pending = 4096;
+	o->pending = calloc(o->max_pending, sizeof(*o->pending));
+	o->fail_rc = -EAGAIN;
+	if (!o->mem || !o->slot || !o->h || !o->pending)
+		abort();
+	o->id = mm_register_movable_owner(mm, &fx_ops, o);
+}
+
+void cfx_destroy(struct cfx_owner *o)
+{
+	free(o->mem);
+	free(o->slot);
+	free(o->h);
+	free(o->pending);
+	memset(o, 0, sizeof(*o));
+}
+
+int cfx_alloc(struct cfx_owner *o, gfp_t gfp, unsigned order)
+{
+	struct cfx_handle *h;
+	uint64_t pfn;
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < o->nr_h && o->h[i].live; i++)
+		;
+	if (i == o->max_h)
+		return -ENOSPC;
+	ret = mm_alloc_pages(o->mm, gfp, order, &pfn);
+	if (ret)
+		return ret;
+	if (!in_range(o, pfn, order)) {
+		mm_free_pages(o->mm, pfn, order);
+		return -ERANGE;
+	}
+	ret = mm_set_movable_owner(o->mm, pfn, order, (uint32_t)o->id);
+	if (ret) {
+		mm_free_pages(o->mm, pfn, order);
+		return ret;
+	}
+	h = &o->h[i];
+	h->pfn = pfn;
+	h->order = order;
+	h->tag = (uint32_t)(i * 2654435761u + (uint32_t)pfn);
+	h->live = true;
+	if (i == o->nr_h)
+		o->nr_h++;
+	o->slot[pfn - o->base_pfn] = i + 1;
+	fill(o, h);
+	return (int)i;
+}
+
+int cfx_free(struct cfx_owner *o, unsigned handle)
+{
+	struct cfx_handle *h = &o->h[handle];
+	int ret;
+
+	if (handle >= o->nr_h || !h->live)
+		return -EINVAL;
+	ret = mm_free_pages(o->mm, h->pfn, h->order);
+	if (ret)
+		return ret;
+	o->slot[h->pfn - o->base_pfn] = 0;
+	h->live = false;
+	return 0;
+}
+
+unsigned cfx_finish_pending(struct cfx_owner *o, bool commit)
+{
+	unsigned bad = 0;
+
+	for (unsigned i = 0; i < o->nr_pending; i++) {
+		struct cfx_pending *p = &o->pending[i];
+		uint32_t s = o->slot[p->src - o->base_pfn];
+		unsigned order = s ? o->h[s - 1].order : 0;
+
+		if (!commit) {
+			bad += mm_migrate_finish(o->mm, p->src, p->dst,
+						 -ETIMEDOUT) != 0;
+			continue;
+		}
+		/* Copy first (the source is still ours), then switch. */
+		memcpy(frame_mem(o, p->dst), frame_mem(o, p->src),
+		       PAGE_SIZE << order);
+		if (mm_migrate_finish(o->mm, p->src, p->dst, 0)) {
+			bad++;
+			continue;
+		}
+		o->slot[p->dst - o->base_pfn] = s;
+		o->slot[p->src - o->base_pfn] = 0;
+		o->h[s - 1].pfn = p->dst;
+		o->migrations++;
+	}
+	o->nr_pending = 0;
+	return bad;
+}
+
+const char *cfx_verify(struct cfx_owner *o)
+{
+	for (unsigned i = 0; i < o->nr_h; i++) {
+		const struct cfx_handle *h = &o->h[i];
+		const struct page *p;
+
+		if (!h->live)
+			continue;
+		p = mm_pfn_to_page(o->mm, h->pfn);
+		if (!p || !(p->flags & PG_HEAD) || p->order != h->order ||
+		    p->state != FRAME_GUEST)
+			return "a handle's block is not a GUEST block there";
+		if (!(p->flags & PG_ISOLATED) && p->owner != (uint32_t)o->id)
+			return "a handle's block lost its owner";
+		if (o->slot[h->pfn - o->base_pfn] != i + 1)
+			return "slot table disagrees with a handle";
+		if (!check(o, h))
+			return "a block's contents were not moved intact";
+	}
+	return NULL;
+}

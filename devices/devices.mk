@@ -11,7 +11,6 @@ DEVICES_SRCS += devices/virtio_mmio.c
 DEVICES_SRCS += devices/virtio_balloon.c
 DEVICES_SRCS += devices/virtio_console.c
 DEVICES_SRCS += devices/virtio_blk.c
-DEVICES_SRCS += devices/virtio_vm_stats.c
 DEVICES_SRCS += devices/virtio_vm.c
 
 # Every VM's devices, one line each.

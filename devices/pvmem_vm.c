@@ -5,8 +5,11 @@
 #include <string.h>
 
 #include "devices/pvmem_vm.h"
+#include "mm/mm.h"
 #include "vmm/bus.h"
+#include "vmm/frame_db.h"
 #include "vmm/vm.h"
+#include "vmm/vm_stats.h"
 
 static struct pvmem *vm_pvmem;
 
@@ -55,3 +58,46 @@ struct pvmem *pvmem_vm_device(void)
 {
 	return vm_pvmem;
 }
+
+static int pvmem_vm_format(void *opaque, char *buf, size_t size)
+{
+	return pvmem_format_stats(opaque, buf, size);
+}
+
+/* --stats: the device's counters, and the guest's pages in host memory. */
+static void pvmem_vm_print(struct vm *vm, enum vm_stats_place place, FILE *out)
+{
+	if (!vm_pvmem)
+		return;
+	if (place == VM_STATS_SECTIONS)
+		vm_stats_print_text(out, "pvmem", pvmem_vm_format, vm_pvmem);
+	else if (place == VM_STATS_HOST_MEMORY)
+		fprintf(out, "guest_held_bytes %llu\n",
+			(unsigned long long)(pvmem_tot_pages(vm_pvmem) << 12));
+}
+
+/* --check: what the device charged is what the database holds for it. */
+static int pvmem_vm_check(struct vm *vm)
+{
+	struct mm_stats st;
+	uint64_t tot;
+
+	if (!vm_pvmem)
+		return 0;
+	mm_get_stats(frame_db_mm(vm->frame_db), &st);
+	tot = pvmem_tot_pages(vm_pvmem);
+	if (tot == st.frames[FRAME_GUEST] + st.frames[FRAME_DMA])
+		return 0;
+	fprintf(stderr,
+		"vmm: --check: tot_pages %llu != GUEST %llu + DMA %llu "
+		"frames\n",
+		(unsigned long long)tot,
+		(unsigned long long)st.frames[FRAME_GUEST],
+		(unsigned long long)st.frames[FRAME_DMA]);
+	return -EUCLEAN;
+}
+
+const struct vm_stats_ops pvmem_vm_stats = {
+	.print = pvmem_vm_print,
+	.check = pvmem_vm_check,
+};

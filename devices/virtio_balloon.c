@@ -31,6 +31,7 @@
 #include "mm/mm.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
+#include "vmm/vm_stats.h"
 
 #define BALLOON_QUEUE_SIZE 128
 #define BALLOON_MAX_SEGS   64
@@ -699,3 +700,32 @@ void virtio_balloon_get_status(struct balloon_status *out)
 	}
 	pthread_mutex_unlock(&vm_balloon_lock);
 }
+
+/* --stats: the balloon's size and counters (a snapshot under its lock). */
+static void balloon_vm_print(struct vm *vm, enum vm_stats_place place,
+			     FILE *out)
+{
+	struct balloon_status st;
+
+	if (place != VM_STATS_VIRTIO)
+		return;
+	virtio_balloon_get_status(&st);
+	if (!st.present)
+		return;
+	fprintf(out,
+		"balloon_target_pages %llu\nballoon_actual_pages %llu\n"
+		"balloon_bad_pfns %llu\nballoon_oom_deflates %llu\n"
+		"balloon_reported_pages %llu\nballoon_stats_updates %llu\n"
+		"balloon_failures %llu\n",
+		(unsigned long long)st.target_pages,
+		(unsigned long long)st.actual_pages,
+		(unsigned long long)st.bad_pfns,
+		(unsigned long long)st.oom_deflates,
+		(unsigned long long)st.reported_pages,
+		(unsigned long long)st.stats_updates,
+		(unsigned long long)st.device_failures);
+}
+
+const struct vm_stats_ops virtio_balloon_vm_stats = {
+	.print = balloon_vm_print,
+};

@@ -24,6 +24,7 @@
 
 struct mm;
 struct vm;
+struct vm_stats_ops;
 
 #define BALLOON_MAX_STATS 16
 
@@ -58,9 +59,10 @@ void virtio_balloon_get_status(struct balloon_status *out);
 /* "swap_in", "memfree", ... for VIRTIO_BALLOON_S_*; "unknown" otherwise. */
 const char *virtio_balloon_stat_name(uint16_t tag);
 
-/* Initcalls (devices/device_table.c, VM_LEVEL_DEVICE). */
+/* Initcalls (devices/device_table.c, VM_LEVEL_DEVICE) and --stats lines. */
 int virtio_balloon_vm_init(struct vm *vm);
 void virtio_balloon_vm_exit(struct vm *vm);
+extern const struct vm_stats_ops virtio_balloon_vm_stats;
 
 /* The instance layer ------------------------------------------------------ */
 

@@ -41,6 +41,7 @@
 #include "abi/virtio_blk.h"
 #include "devices/virtio_blk.h"
 #include "vmm/vm.h"
+#include "vmm/vm_stats.h"
 
 #define BLK_MAX_SEGS (VIRTIO_BLK_SEG_MAX + 2) /* + header + status */
 #define BLK_BATCH    32 /* chains an I/O thread takes per round */
@@ -1015,3 +1016,37 @@ bool virtio_blk_vm_stats(unsigned i, struct virtio_blk_stats *st)
 	virtio_blk_get_stats(vm_disks[i], st);
 	return true;
 }
+
+/* --stats: each disk's counters, prefixed blkN_. */
+static void virtio_blk_vm_print(struct vm *vm, enum vm_stats_place place,
+				FILE *out)
+{
+	struct virtio_blk_stats st;
+
+	if (place != VM_STATS_VIRTIO)
+		return;
+	for (unsigned i = 0; virtio_blk_vm_stats(i, &st); i++)
+		fprintf(out,
+			"blk%u_capacity_sectors %llu\nblk%u_reads %llu\n"
+			"blk%u_writes %llu\nblk%u_flushes %llu\n"
+			"blk%u_discards %llu\nblk%u_write_zeroes %llu\n"
+			"blk%u_bytes_read %llu\nblk%u_bytes_written %llu\n"
+			"blk%u_io_errors %llu\nblk%u_bad_requests %llu\n"
+			"blk%u_unsupported %llu\nblk%u_failures %llu\n",
+			i, (unsigned long long)st.capacity, i,
+			(unsigned long long)st.reads, i,
+			(unsigned long long)st.writes, i,
+			(unsigned long long)st.flushes, i,
+			(unsigned long long)st.discards, i,
+			(unsigned long long)st.write_zeroes, i,
+			(unsigned long long)st.bytes_read, i,
+			(unsigned long long)st.bytes_written, i,
+			(unsigned long long)st.io_errors, i,
+			(unsigned long long)st.bad_requests, i,
+			(unsigned long long)st.unsupported, i,
+			(unsigned long long)st.failures);
+}
+
+const struct vm_stats_ops virtio_blk_vm_stats_ops = {
+	.print = virtio_blk_vm_print,
+};

@@ -78,6 +78,7 @@ struct virtio_mmio_dev *virtio_blk_mmio(struct virtio_blk *b);
 void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *st);
 
 struct vm;
+struct vm_stats_ops;
 
 /* The VM's disks (vm->cfg.disks): initcalls (VM_LEVEL_DEVICE). */
 int virtio_blk_vm_init(struct vm *vm);
@@ -85,5 +86,8 @@ void virtio_blk_vm_exit(struct vm *vm);
 
 /* Disk @i of the VM's --disk list: false when there is none. */
 bool virtio_blk_vm_stats(unsigned i, struct virtio_blk_stats *st);
+
+/* The disks' blkN_* lines in --stats ("== virtio =="). */
+extern const struct vm_stats_ops virtio_blk_vm_stats_ops;
 
 #endif /* DEVICES_VIRTIO_BLK_H */

@@ -16,6 +16,7 @@
 #include "devices/virtio_console.h"
 #include "devices/virtio_vm.h"
 #include "vmm/vm.h"
+#include "vmm/vm_stats.h"
 
 #define CONSOLE_QUEUE_SIZE 64
 #define CONSOLE_MAX_SEGS   16
@@ -179,14 +180,20 @@ int virtio_console_vm_init(struct vm *vm)
 	return 0;
 }
 
-bool virtio_console_vm_counts(uint64_t *bytes_out, uint64_t *failures)
+/* --stats: bytes written out, protocol errors (NEEDS_RESET). */
+static void console_vm_print(struct vm *vm, enum vm_stats_place place,
+			     FILE *out)
 {
-	if (!vm_console)
-		return false;
-	*bytes_out = virtio_console_bytes_out(vm_console);
-	*failures = virtio_mmio_failures(vm_console->dev);
-	return true;
+	if (place != VM_STATS_VIRTIO || !vm_console)
+		return;
+	fprintf(out, "console_bytes_out %llu\nconsole_failures %llu\n",
+		(unsigned long long)virtio_console_bytes_out(vm_console),
+		(unsigned long long)virtio_mmio_failures(vm_console->dev));
 }
+
+const struct vm_stats_ops virtio_console_vm_stats = {
+	.print = console_vm_print,
+};
 
 void virtio_console_vm_exit(struct vm *vm)
 {

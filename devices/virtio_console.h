@@ -17,6 +17,7 @@
 #include "devices/virtio_vm.h"
 
 struct vm;
+struct vm_stats_ops;
 
 /* Where output goes: @len bytes, called with the device lock held. */
 typedef void (*virtio_console_out_fn)(void *opaque, const void *buf,
@@ -44,14 +45,9 @@ struct virtio_mmio_dev *virtio_console_mmio(struct virtio_console *c);
 /* Bytes written out since creation. */
 uint64_t virtio_console_bytes_out(struct virtio_console *c);
 
-/*
- * The VM's console: bytes written out and protocol errors (NEEDS_RESET)
- * so far. Return false if the VM has no console.
- */
-bool virtio_console_vm_counts(uint64_t *bytes_out, uint64_t *failures);
-
-/* Initcalls (devices/device_table.c, VM_LEVEL_DEVICE). */
+/* Initcalls (devices/device_table.c, VM_LEVEL_DEVICE) and --stats lines. */
 int virtio_console_vm_init(struct vm *vm);
 void virtio_console_vm_exit(struct vm *vm);
+extern const struct vm_stats_ops virtio_console_vm_stats;
 
 #endif /* DEVICES_VIRTIO_CONSOLE_H */

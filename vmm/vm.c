@@ -342,14 +342,14 @@ static int vm_init_vcpus(struct vm *vm)
 }
 
 static const struct vm_initcall vm_core_initcalls[] = {
-	{"memory", VM_LEVEL_MEMORY, vm_init_memory, vm_exit_memory},
-	{"loader", VM_LEVEL_LOADER, vm_init_loader, NULL},
-	{"kvm", VM_LEVEL_KVM, vm_init_kvm, vm_exit_kvm},
-	{"frame-db", VM_LEVEL_MM, vm_init_frame_db, vm_exit_frame_db},
-	{"debug-ports", VM_LEVEL_DEVICE, debug_ports_init, NULL},
-	{"boot", VM_LEVEL_BOOT, vm_init_boot, NULL},
-	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_free_vcpus},
-	{NULL, 0, NULL, NULL},
+	{"memory", VM_LEVEL_MEMORY, vm_init_memory, vm_exit_memory, NULL},
+	{"loader", VM_LEVEL_LOADER, vm_init_loader, NULL, NULL},
+	{"kvm", VM_LEVEL_KVM, vm_init_kvm, vm_exit_kvm, NULL},
+	{"frame-db", VM_LEVEL_MM, vm_init_frame_db, vm_exit_frame_db, NULL},
+	{"debug-ports", VM_LEVEL_DEVICE, debug_ports_init, NULL, NULL},
+	{"boot", VM_LEVEL_BOOT, vm_init_boot, NULL, NULL},
+	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_free_vcpus, NULL},
+	{NULL, 0, NULL, NULL, NULL},
 };
 
 /* The rule (vm.h): a step is recorded only once its init has succeeded. */

@@ -20,6 +20,7 @@
 struct bus;
 struct frame_db;
 struct vcpu;
+struct vm_stats_ops;
 struct kvm_cpuid2;
 
 enum vm_memory_model {
@@ -79,6 +80,8 @@ struct vm_initcall {
 	enum vm_init_level level;
 	int (*init)(struct vm *vm);  /* 0 or negative errno (logs why) */
 	void (*exit)(struct vm *vm); /* may be NULL */
+	/* What the step adds to --stats and --check (vm_stats.h); or NULL. */
+	const struct vm_stats_ops *stats;
 };
 
 /* Device initcalls, terminated by an entry with a NULL name. */

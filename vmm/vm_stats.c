@@ -6,9 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "devices/pvmem_vm.h"
-#include "devices/virtio_vm_stats.h"
 #include "mm/mm.h"
+#include "vmm/frame_db.h"
 #include "vmm/guest_stats.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
@@ -65,11 +64,9 @@ int vm_stats_ram_resident(const struct guest_mem *mem, uint64_t *bytes)
 	return 0;
 }
 
-typedef int (*vm_stats_format_fn)(struct mm *mm, char *buf, size_t size);
-
-/* One "== name ==" section from an mm formatter, grown to fit. */
-static void vm_stats_section(FILE *out, const char *name, vm_stats_format_fn fn,
-			     struct mm *mm)
+void vm_stats_print_text(FILE *out, const char *name,
+			 int (*format)(void *opaque, char *buf, size_t size),
+			 void *opaque)
 {
 	size_t size = 16384;
 	char *buf = NULL;
@@ -81,7 +78,7 @@ static void vm_stats_section(FILE *out, const char *name, vm_stats_format_fn fn,
 		if (!nb)
 			break;
 		buf = nb;
-		n = fn(mm, buf, size);
+		n = format(opaque, buf, size);
 		if (n < 0 || (size_t)n < size || size >= VM_STATS_TEXT_MAX)
 			break;
 		size *= 2;
@@ -90,14 +87,54 @@ static void vm_stats_section(FILE *out, const char *name, vm_stats_format_fn fn,
 	free(buf);
 }
 
-static int vm_stats_pvmem_format(struct mm *mm, char *buf, size_t size)
+typedef int (*vm_stats_mm_fn)(struct mm *mm, char *buf, size_t size);
+
+struct vm_stats_mm_section {
+	struct mm *mm;
+	vm_stats_mm_fn fn;
+};
+
+static int vm_stats_mm_format(void *opaque, char *buf, size_t size)
 {
-	return pvmem_format_stats(pvmem_vm_device(), buf, size);
+	const struct vm_stats_mm_section *sec = opaque;
+
+	return sec->fn(sec->mm, buf, size);
+}
+
+static void vm_stats_print_frame_db(struct mm *mm, FILE *out)
+{
+	static const struct {
+		const char *name;
+		vm_stats_mm_fn fn;
+	} sections[] = {
+		{"buddyinfo", mm_format_buddyinfo},
+		{"pagetypeinfo", mm_format_pagetypeinfo},
+		{"zoneinfo", mm_format_zoneinfo},
+		{"frames", mm_format_frames},
+	};
+
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		struct vm_stats_mm_section sec = {mm, sections[i].fn};
+
+		vm_stats_print_text(out, sections[i].name, vm_stats_mm_format,
+				    &sec);
+	}
+}
+
+/* Every recorded step's part of the report at @place, in init order. */
+static void vm_stats_print_steps(struct vm *vm, enum vm_stats_place place,
+				 FILE *out)
+{
+	for (unsigned i = 0; i < vm->nr_done; i++) {
+		const struct vm_stats_ops *ops = vm->done[i]->stats;
+
+		if (ops && ops->print)
+			ops->print(vm, place, out);
+	}
 }
 
 static void vm_stats_print_rss(struct vm *vm, FILE *out)
 {
-	struct pvmem *pv = pvmem_vm_device();
 	uint64_t resident = 0;
 	int r = vm_stats_ram_resident(&vm->mem, &resident);
 
@@ -108,9 +145,7 @@ static void vm_stats_print_rss(struct vm *vm, FILE *out)
 	}
 	fprintf(out, "ram_bytes %llu\nram_resident_bytes %llu\n",
 		(unsigned long long)vm->mem.size, (unsigned long long)resident);
-	if (pv)
-		fprintf(out, "guest_held_bytes %llu\n",
-			(unsigned long long)(pvmem_tot_pages(pv) << 12));
+	vm_stats_print_steps(vm, VM_STATS_HOST_MEMORY, out);
 	fprintf(out, "reserved_bytes %llu\n",
 		(unsigned long long)vm->kernel_end);
 }
@@ -133,47 +168,32 @@ static void vm_stats_print_guest(FILE *out)
 
 void vm_stats_print(struct vm *vm, FILE *out)
 {
-	struct frame_db *fdb = vm->frame_db;
-	struct mm *mm = fdb ? frame_db_mm(fdb) : NULL;
-
-	if (mm) {
-		vm_stats_section(out, "buddyinfo", mm_format_buddyinfo, mm);
-		vm_stats_section(out, "pagetypeinfo", mm_format_pagetypeinfo,
-				 mm);
-		vm_stats_section(out, "zoneinfo", mm_format_zoneinfo, mm);
-		vm_stats_section(out, "frames", mm_format_frames, mm);
-	}
-	if (mm && pvmem_vm_device())
-		vm_stats_section(out, "pvmem", vm_stats_pvmem_format, mm);
+	if (vm->frame_db)
+		vm_stats_print_frame_db(frame_db_mm(vm->frame_db), out);
+	vm_stats_print_steps(vm, VM_STATS_SECTIONS, out);
 	vm_stats_print_rss(vm, out);
-	virtio_vm_print_stats(out);
+	fprintf(out, "== virtio ==\n");
+	vm_stats_print_steps(vm, VM_STATS_VIRTIO, out);
 	vm_stats_print_guest(out);
 	fflush(out);
 }
 
 int vm_stats_check(struct vm *vm)
 {
-	struct frame_db *fdb = vm->frame_db;
-	struct pvmem *pv = pvmem_vm_device();
-	struct mm_stats st;
 	char why[256] = "";
 
-	if (!fdb)
+	if (!vm->frame_db)
 		return 0;
-	if (mm_check(frame_db_mm(fdb), why, sizeof(why)) < 0) {
+	if (mm_check(frame_db_mm(vm->frame_db), why, sizeof(why)) < 0) {
 		fprintf(stderr, "vmm: --check: page database: %s\n", why);
 		return -EUCLEAN;
 	}
-	mm_get_stats(frame_db_mm(fdb), &st);
-	if (pv && pvmem_tot_pages(pv) !=
-			  st.frames[FRAME_GUEST] + st.frames[FRAME_DMA]) {
-		fprintf(stderr,
-			"vmm: --check: tot_pages %llu != GUEST %llu + DMA "
-			"%llu frames\n",
-			(unsigned long long)pvmem_tot_pages(pv),
-			(unsigned long long)st.frames[FRAME_GUEST],
-			(unsigned long long)st.frames[FRAME_DMA]);
-		return -EUCLEAN;
+	for (unsigned i = 0; i < vm->nr_done; i++) {
+		const struct vm_stats_ops *ops = vm->done[i]->stats;
+		int r = ops && ops->check ? ops->check(vm) : 0;
+
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

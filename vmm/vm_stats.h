@@ -15,6 +15,35 @@
 
 struct vm;
 
+/*
+ * A step's part of the report (struct vm_initcall.stats), so that vmm/
+ * prints and checks a device without including it. The report is, in
+ * order: the frame database's sections, then each step's own sections
+ * (VM_STATS_SECTIONS), "== host memory ==" with each step's lines
+ * (VM_STATS_HOST_MEMORY), "== virtio ==" with each step's lines
+ * (VM_STATS_VIRTIO), and the guest's own view. Steps run in init order.
+ */
+enum vm_stats_place {
+	VM_STATS_SECTIONS,    /* whole sections, each "== name ==" first */
+	VM_STATS_HOST_MEMORY, /* "key value" lines */
+	VM_STATS_VIRTIO,      /* "key value" lines */
+};
+
+struct vm_stats_ops {
+	/* Print what the step has for @place; called once per place. */
+	void (*print)(struct vm *vm, enum vm_stats_place place, FILE *out);
+	/* --check: 0, or -EUCLEAN after printing why to stderr. May be NULL. */
+	int (*check)(struct vm *vm);
+};
+
+/**
+ * vm_stats_print_text() - one "== @name ==" section whose text @format
+ * writes (snprintf-like: returns the full length), grown until it fits.
+ */
+void vm_stats_print_text(FILE *out, const char *name,
+			 int (*format)(void *opaque, char *buf, size_t size),
+			 void *opaque);
+
 /**
  * vm_stats_ram_resident() - bytes of guest RAM that have host backing now
  * (mincore() over the mapping: memfd pages present in the page cache).

@@ -350,16 +350,16 @@ START_TEST(test_initcall_failure_unwinds)
 {
 	/* Two tables, merged by level as vm_create() merges core and devices. */
 	static const struct vm_initcall core[] = {
-		{"a", VM_LEVEL_MEMORY, init_a, exit_a},
-		{"c", VM_LEVEL_DEVICE, init_c, exit_c},
-		{"d", VM_LEVEL_DEVICE, init_d, exit_d},
-		{NULL, 0, NULL, NULL},
+		{"a", VM_LEVEL_MEMORY, init_a, exit_a, NULL},
+		{"c", VM_LEVEL_DEVICE, init_c, exit_c, NULL},
+		{"d", VM_LEVEL_DEVICE, init_d, exit_d, NULL},
+		{NULL, 0, NULL, NULL, NULL},
 	};
 	static const struct vm_initcall devs[] = {
-		{"n", VM_LEVEL_LOADER, init_n, NULL},
-		{"b", VM_LEVEL_KVM, init_b, exit_b},
-		{"e", VM_LEVEL_BOOT, init_e, exit_e},
-		{NULL, 0, NULL, NULL},
+		{"n", VM_LEVEL_LOADER, init_n, NULL, NULL},
+		{"b", VM_LEVEL_KVM, init_b, exit_b, NULL},
+		{"e", VM_LEVEL_BOOT, init_e, exit_e, NULL},
+		{NULL, 0, NULL, NULL, NULL},
 	};
 	const struct vm_initcall *const tables[] = {core, devs};
 

@@ -3,6 +3,7 @@
 # The paravirtual memory device of the hosted memory model, over the VM's
 # frame database (docs/hosted-memory.md).
 DEVICES_SRCS += devices/pvmem.c
+DEVICES_SRCS += devices/pvmem_migrate.c
 DEVICES_SRCS += devices/pvmem_vm.c
 
 # virtio: the virtio-mmio transport, split virtqueues, the devices.

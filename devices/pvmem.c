@@ -52,6 +52,8 @@ struct pvmem {
 	struct mm *mm;
 	const struct guest_mem *mem;
 	unsigned report_order;
+	struct pvmem_migrate *mig;
+	unsigned mig_timeout_ms;
 
 	/* Page limit: tot_pages is charged before allocating (see quota). */
 	atomic_uint_fast64_t max_pages, tot_pages;
@@ -258,7 +260,11 @@ static int pvmem_check_count(uint32_t count)
 
 #define PVMEM_ALLOC_CHUNK 64u
 
-/* Allocate @n blocks into the guest array @out; return how many. */
+/*
+ * Allocate @n blocks into the guest array @out; return how many. Movable
+ * blocks of a guest that can move them get its owner (from our copy of the
+ * pfns: the guest may rewrite its array meanwhile).
+ */
 static unsigned pvmem_alloc_into(struct pvmem *p, gfp_t gfp, unsigned order,
 				 unsigned n, uint8_t *out)
 {
@@ -272,6 +278,8 @@ static unsigned pvmem_alloc_into(struct pvmem *p, gfp_t gfp, unsigned order,
 
 		if (got <= 0)
 			break;
+		if (gfp & __GFP_MOVABLE)
+			pvmem_migrate_adopt(p->mig, pfns, (unsigned)got, order);
 		memcpy(out + done * sizeof(uint64_t), pfns,
 		       (size_t)got * sizeof(uint64_t));
 		done += (unsigned)got;
@@ -328,6 +336,9 @@ static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
 		return -ERANGE;
 	if (__atomic_load_n(&pg->state, __ATOMIC_RELAXED) != FRAME_GUEST)
 		return -EPERM;
+	/* A block on its way elsewhere: the guest let go first, cancel. */
+	if (__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) & PG_ISOLATED)
+		pvmem_migrate_cancel_src(p->mig, e->pfn);
 	err = mm_free_pages(p->mm, e->pfn, e->order);
 	if (err)
 		return err;
@@ -494,6 +505,9 @@ static void pvmem_op_info(struct pvmem *p, const struct pvmem_req *req,
 		.page_size = PAGE_SIZE,
 		.ram_pages = frame_db_ram_pages(p->fdb),
 		.max_pages = pvmem_max_pages(p),
+		.features = PVMEM_F_MIGRATE,
+		.mig_slots = PVMEM_MIG_SLOTS,
+		.mig_timeout_ms = p->mig_timeout_ms,
 	};
 
 	pvmem_put_struct(p, req, res, &info, sizeof(info));
@@ -527,6 +541,77 @@ static void pvmem_op_stats(struct pvmem *p, const struct pvmem_req *req,
 	pvmem_put_struct(p, req, res, &st, sizeof(st));
 }
 
+/* Migration (ABI 1.1, devices/pvmem_migrate.c) ---------------------------- */
+
+static void pvmem_op_migrate_setup(struct pvmem *p, const struct pvmem_req *req,
+				   struct pvmem_res *res, struct pvmem_batch *b)
+{
+	uint64_t gpa;
+	uint32_t slots;
+
+	res->status = pvmem_migrate_setup(p->mig, &gpa, &slots);
+	if (!res->status) {
+		res->result = gpa;
+		res->done = slots;
+	}
+}
+
+/* Answers are copied in, run, and their statuses written back. */
+static void pvmem_op_migrate_answer(struct pvmem *p,
+				    const struct pvmem_req *req,
+				    struct pvmem_res *res,
+				    struct pvmem_batch *b)
+{
+	struct pvmem_mig_ans ans[64];
+	uint8_t *g;
+	unsigned done = 0;
+
+	res->status = pvmem_check_count(req->count);
+	if (res->status)
+		return;
+	g = pvmem_guest_buf(p, req->addr, req->count * sizeof(ans[0]));
+	if (!g) {
+		res->status = -EFAULT;
+		return;
+	}
+	for (unsigned i = 0; i < req->count; i += 64) {
+		unsigned n = (unsigned)pvmem_min(64, req->count - i);
+
+		memcpy(ans, g + i * sizeof(ans[0]), n * sizeof(ans[0]));
+		done += pvmem_migrate_answer(p->mig, ans, n);
+		for (unsigned k = 0; k < n; k++)
+			memcpy(g + (i + k) * sizeof(ans[0]) +
+				       offsetof(struct pvmem_mig_ans, status),
+			       &ans[k].status, sizeof(ans[k].status));
+		for (unsigned k = 0; k < n && !res->status; k++)
+			res->status = ans[k].status;
+	}
+	res->done = done;
+	if (done)
+		b->freed = true;
+}
+
+static void pvmem_op_compact(struct pvmem *p, const struct pvmem_req *req,
+			     struct pvmem_res *res, struct pvmem_batch *b)
+{
+	uint64_t start = MM_ADDR_TO_PFN(req->addr), end;
+	unsigned posted, busy;
+
+	if ((req->addr | req->size) & (PAGE_SIZE - 1)) {
+		res->status = -EINVAL;
+		return;
+	}
+	end = req->size ? start + MM_ADDR_TO_PFN(req->size) : UINT64_MAX;
+	if (end < start) {
+		res->status = -EINVAL;
+		return;
+	}
+	res->status =
+		pvmem_migrate_compact_range(p->mig, start, end, &posted, &busy);
+	res->done = posted;
+	res->result = busy;
+}
+
 struct pvmem_op_desc {
 	void (*run)(struct pvmem *p, const struct pvmem_req *req,
 		    struct pvmem_res *res, struct pvmem_batch *b);
@@ -545,6 +630,10 @@ static const struct pvmem_op_desc pvmem_ops[PVMEM_OP_MAX + 1] = {
 	[PVMEM_OP_DMA_FREE] = {pvmem_op_dma_free, F_DEVICE | F_ADDR,
 			       "dma_free"},
 	[PVMEM_OP_STATS] = {pvmem_op_stats, F_ADDR | F_SIZE, "stats"},
+	[PVMEM_OP_MIGRATE_SETUP] = {pvmem_op_migrate_setup, 0, "migrate_setup"},
+	[PVMEM_OP_MIGRATE_ANSWER] = {pvmem_op_migrate_answer, F_COUNT | F_ADDR,
+				     "migrate_answer"},
+	[PVMEM_OP_COMPACT] = {pvmem_op_compact, F_ADDR | F_SIZE, "compact"},
 };
 
 const char *pvmem_op_name(unsigned op)
@@ -587,11 +676,12 @@ static int pvmem_check_hdr(const struct pvmem_block_hdr *hdr)
 	return hdr->nr_reqs > PVMEM_MAX_REQS ? -E2BIG : 0;
 }
 
-static void pvmem_put_hdr(struct pvmem_block_hdr *ghdr, int status,
-			  uint32_t nr_done)
+static void pvmem_put_hdr(struct pvmem *p, struct pvmem_block_hdr *ghdr,
+			  int status, uint32_t nr_done)
 {
 	ghdr->status = status;
 	ghdr->nr_done = nr_done;
+	ghdr->mig_pending = pvmem_migrate_pending(p->mig);
 }
 
 int pvmem_doorbell(struct pvmem *p, uint64_t block_gpa)
@@ -609,11 +699,13 @@ int pvmem_doorbell(struct pvmem *p, uint64_t block_gpa)
 		pvmem_count(&p->bad_blocks, 1);
 		return -EFAULT;
 	}
+	/* Guests that never ring again still time out on the timer thread. */
+	pvmem_migrate_expire(p->mig);
 	memcpy(&hdr, &blk->hdr, sizeof(hdr));
 	err = pvmem_check_hdr(&hdr);
 	if (err) {
 		pvmem_count(&p->bad_blocks, 1);
-		pvmem_put_hdr(&blk->hdr, err, 0);
+		pvmem_put_hdr(p, &blk->hdr, err, 0);
 		return err;
 	}
 	for (unsigned i = 0; i < hdr.nr_reqs; i++)
@@ -622,7 +714,7 @@ int pvmem_doorbell(struct pvmem *p, uint64_t block_gpa)
 	if (b.freed && p->report_order < NR_PAGE_ORDERS)
 		pvmem_count(&p->reported,
 			    mm_report_free(p->mm, p->report_order));
-	pvmem_put_hdr(&blk->hdr, 0, hdr.nr_reqs);
+	pvmem_put_hdr(p, &blk->hdr, 0, hdr.nr_reqs);
 	return 0;
 }
 
@@ -668,6 +760,14 @@ int pvmem_create(struct pvmem **out, struct frame_db *fdb,
 					    : PVMEM_DEFAULT_REPORT_ORDER;
 	atomic_init(&p->max_pages,
 		    cfg->max_pages ? cfg->max_pages : frame_db_ram_pages(fdb));
+	p->mig_timeout_ms = cfg->mig.timeout_ms ? cfg->mig.timeout_ms
+						: PVMEM_MIG_DEFAULT_TIMEOUT_MS;
+	if (pvmem_migrate_create(&p->mig, p, p->mm, p->mem, &cfg->mig)) {
+		pthread_rwlock_destroy(&p->dma_lock);
+		free(p->dma);
+		free(p);
+		return -ENOMEM;
+	}
 	*out = p;
 	return 0;
 }
@@ -676,6 +776,7 @@ void pvmem_destroy(struct pvmem *p)
 {
 	if (!p)
 		return;
+	pvmem_migrate_destroy(p->mig);
 	pthread_rwlock_destroy(&p->dma_lock);
 	free(p->dma);
 	free(p);
@@ -744,6 +845,11 @@ void pvmem_set_max_pages(struct pvmem *p, uint64_t max_pages)
 	atomic_store(&p->max_pages, max_pages);
 }
 
+struct pvmem_migrate *pvmem_migration(struct pvmem *p)
+{
+	return p->mig;
+}
+
 uint64_t pvmem_max_pages(struct pvmem *p)
 {
 	return atomic_load(&p->max_pages);
@@ -790,6 +896,7 @@ static const char *const pvmem_state_names[PVMEM_NR_FRAME_STATES] = {
 int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
 {
 	struct pvmem_host_stats hs;
+	struct pvmem_migrate_stats ms;
 	struct pvmem_stats st;
 	struct mm_buf b;
 
@@ -816,6 +923,22 @@ int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
 		      (unsigned long long)hs.pages_granted,
 		      (unsigned long long)hs.pages_freed);
 	mm_buf_printf(&b, "reported %llu\n", (unsigned long long)hs.reported);
+	pvmem_migrate_get_stats(p->mig, &ms);
+	mm_buf_printf(&b,
+		      "migrate_posted %llu\nmigrate_committed %llu\n"
+		      "migrate_refused %llu\nmigrate_timed_out %llu\n"
+		      "migrate_cancelled_free %llu\nmigrate_bad_answers %llu\n"
+		      "migrate_ring_full %llu\nmigrate_balloon_paused %llu\n"
+		      "migrate_in_flight %llu\n",
+		      (unsigned long long)ms.posted,
+		      (unsigned long long)ms.committed,
+		      (unsigned long long)ms.refused,
+		      (unsigned long long)ms.timed_out,
+		      (unsigned long long)ms.cancelled_free,
+		      (unsigned long long)ms.bad_answers,
+		      (unsigned long long)ms.ring_full,
+		      (unsigned long long)ms.balloon_paused,
+		      (unsigned long long)ms.in_flight);
 	for (unsigned op = 0; op <= PVMEM_OP_MAX; op++)
 		mm_buf_printf(&b, "op_%s ok %llu err %llu\n", pvmem_op_name(op),
 			      (unsigned long long)hs.ops[op].ok,

@@ -22,6 +22,7 @@
 
 #include "vmm/frame_db.h"
 #include "abi/pvmem.h"
+#include "devices/pvmem_migrate.h"
 
 struct pvmem_config {
 	/* Page limit (max_pages); 0: every frame of RAM. */
@@ -32,6 +33,8 @@ struct pvmem_config {
 	 * 0: PVMEM_DEFAULT_REPORT_ORDER; >= PVMEM_NR_ORDERS: never.
 	 */
 	unsigned report_order;
+	/* Cooperative migration (ABI 1.1): timeout, clock, wake-up. */
+	struct pvmem_migrate_config mig;
 };
 
 #define PVMEM_DEFAULT_REPORT_ORDER 9
@@ -121,6 +124,9 @@ uint64_t pvmem_tot_pages(struct pvmem *p);
 void pvmem_adjust_tot_pages(struct pvmem *p, int64_t delta);
 
 void pvmem_get_stats(struct pvmem *p, struct pvmem_host_stats *out);
+
+/* The device's migration state (devices/pvmem_migrate.h). */
+struct pvmem_migrate *pvmem_migration(struct pvmem *p);
 
 /*
  * The host view as text: frame states, page limit, DMA mappings and per-op

@@ -6,12 +6,29 @@
 
 #include "devices/pvmem_vm.h"
 #include "mm/mm.h"
+#include "vmm/api_vm.h"
 #include "vmm/bus.h"
 #include "vmm/frame_db.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
 static struct pvmem *vm_pvmem;
+
+/* The control API's host.pvmem (docs/api.md). */
+static json_t *pvmem_vm_api_stat(void)
+{
+	struct pvmem_host_stats st;
+
+	pvmem_get_stats(vm_pvmem, &st);
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_pages",
+		(json_int_t)st.max_pages, "tot_pages", (json_int_t)st.tot_pages,
+		"doorbells", (json_int_t)st.doorbells, "pages_granted",
+		(json_int_t)st.pages_granted, "pages_freed",
+		(json_int_t)st.pages_freed, "edquot", (json_int_t)st.edquot,
+		"dma_pages", (json_int_t)st.dma_pages, "reported",
+		(json_int_t)st.reported);
+}
 
 int pvmem_vm_dev_init(struct vm *vm)
 {
@@ -34,6 +51,7 @@ int pvmem_vm_dev_init(struct vm *vm)
 	if (err)
 		goto fail_destroy;
 	vm_pvmem = p;
+	api_vm_set_pvmem_stat(pvmem_vm_api_stat);
 	return 0;
 
 	/*
@@ -50,6 +68,7 @@ fail:
 /* The bus has no unregister: it goes away with the VM, after the device. */
 void pvmem_vm_dev_exit(struct vm *vm)
 {
+	api_vm_set_pvmem_stat(NULL);
 	pvmem_destroy(vm_pvmem);
 	vm_pvmem = NULL;
 }

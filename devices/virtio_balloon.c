@@ -30,6 +30,7 @@
 #include "devices/virtio_vm.h"
 #include "mm/mm.h"
 #include "vmm/guest_mem.h"
+#include "vmm/api_vm.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
@@ -635,6 +636,13 @@ static void balloon_stats_stop(void)
 	vm_stats_running = false;
 }
 
+/* The control API's view of the VM's balloon (vmm/api_balloon.h). */
+static const struct api_balloon_ops balloon_api_ops = {
+	.set_target = virtio_balloon_set_target,
+	.get_status = virtio_balloon_get_status,
+	.stat_name = virtio_balloon_stat_name,
+};
+
 int virtio_balloon_vm_init(struct vm *vm)
 {
 	struct frame_db *fdb = vm->frame_db;
@@ -647,8 +655,6 @@ int virtio_balloon_vm_init(struct vm *vm)
 	struct virtio_balloon *b = NULL;
 	int err;
 
-	if (!fdb)
-		return -ENODEV;
 	p.mm = frame_db_mm(fdb);
 	p.ram_pages = frame_db_ram_pages(fdb);
 	err = virtio_balloon_create(&p, &b);
@@ -663,6 +669,7 @@ int virtio_balloon_vm_init(struct vm *vm)
 	vm_balloon = b;
 	pthread_mutex_unlock(&vm_balloon_lock);
 	balloon_stats_start(&b->p.stats_interval_ms);
+	api_vm_set_balloon(&balloon_api_ops);
 	return 0;
 }
 
@@ -670,6 +677,7 @@ void virtio_balloon_vm_exit(struct vm *vm)
 {
 	struct virtio_balloon *b;
 
+	api_vm_set_balloon(NULL);
 	balloon_stats_stop();
 	pthread_mutex_lock(&vm_balloon_lock);
 	b = vm_balloon;

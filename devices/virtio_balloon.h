@@ -21,29 +21,16 @@
 #include "abi/virtio_balloon.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_vm.h"
+#include "vmm/api_balloon.h"
 
 struct mm;
 struct vm;
 struct vm_stats_ops;
 
-#define BALLOON_MAX_STATS 16
-
-struct balloon_status {
-	bool present;
-	uint64_t target_pages, actual_pages; /* 4 KiB pages */
-	uint64_t inflated_frames;	     /* host DB BALLOON count */
-	uint32_t nr_stats;
-	struct {
-		uint16_t tag;
-		uint64_t val;
-	} stats[BALLOON_MAX_STATS];
-	uint64_t stats_age_ms; /* UINT64_MAX: never */
-	uint64_t bad_pfns, oom_deflates, reported_pages;
-	uint64_t stats_updates;	  /* stats buffers the guest returned */
-	uint64_t device_failures; /* DEVICE_NEEDS_RESET protocol errors */
-};
-
-/* The VM's balloon (thread-safe; the API thread calls these). */
+/*
+ * The VM's balloon (thread-safe; the API thread calls these through the
+ * struct api_balloon_ops its init registers, vmm/api_balloon.h).
+ */
 
 /**
  * virtio_balloon_set_target() - ask the guest to hold @pages 4 KiB pages in

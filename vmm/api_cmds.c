@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/pvmem.h"
 #include "mm/mm.h"
 #include "vmm/api.h"
 #include "vmm/api_cmds.h"
@@ -137,23 +136,6 @@ static void api_stat_mm(json_t *host, struct mm *mm)
 	api_set(host, "pagetypeinfo", api_mm_text(mm, mm_format_pagetypeinfo));
 }
 
-static json_t *api_stat_pvmem(struct pvmem *p)
-{
-	struct pvmem_host_stats st;
-
-	if (!p)
-		return json_null();
-	pvmem_get_stats(p, &st);
-	return json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_pages",
-		(json_int_t)st.max_pages, "tot_pages", (json_int_t)st.tot_pages,
-		"doorbells", (json_int_t)st.doorbells, "pages_granted",
-		(json_int_t)st.pages_granted, "pages_freed",
-		(json_int_t)st.pages_freed, "edquot", (json_int_t)st.edquot,
-		"dma_pages", (json_int_t)st.dma_pages, "reported",
-		(json_int_t)st.reported);
-}
-
 /* VmRSS and friends of this process, from /proc/self/status, in bytes. */
 static json_t *api_stat_rss(const struct api_cmds_ctx *ctx)
 {
@@ -266,7 +248,8 @@ static int api_cmd_stat(void *opaque, json_t *args, json_t **result, char *msg,
 	api_set(r, "guest", api_stat_guest(ctx, &b));
 	if (ctx->mm)
 		api_stat_mm(host, ctx->mm);
-	api_set(host, "pvmem", api_stat_pvmem(ctx->pvmem));
+	api_set(host, "pvmem",
+		ctx->pvmem_stat ? ctx->pvmem_stat() : json_null());
 	api_set(host, "rss", api_stat_rss(ctx));
 	api_set(r, "host", host);
 	*result = r;

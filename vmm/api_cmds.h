@@ -12,24 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/virtio_balloon.h"
+#include "vmm/api_balloon.h"
 
 struct api_server;
 struct mm;
-struct pvmem;
 struct vm;
 
-/* The balloon device's control interface (devices/virtio_balloon.h). */
-struct api_balloon_ops {
-	int (*set_target)(uint64_t pages);
-	void (*get_status)(struct balloon_status *out);
-	const char *(*stat_name)(uint16_t tag);
-};
-
 struct api_cmds_ctx {
-	struct vm *vm;	     /* required: pause/resume/quit, uptime, RAM */
-	struct mm *mm;	     /* host page database; NULL: none */
-	struct pvmem *pvmem; /* hosted model's device; NULL: none */
+	struct vm *vm; /* required: pause/resume/quit, uptime, RAM */
+	struct mm *mm; /* host page database; NULL: none */
+	/* host.pvmem: the memory device's counters; NULL: null (none). */
+	json_t *(*pvmem_stat)(void);
 	const struct api_balloon_ops *balloon; /* NULL: no balloon */
 	/* The guest's published statistics text (vmm/guest_stats.h). */
 	size_t (*guest_stats)(char *buf, size_t size); /* NULL: none */

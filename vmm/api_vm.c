@@ -4,36 +4,35 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "devices/pvmem_vm.h"
-#include "devices/virtio_balloon.h"
 #include "vmm/api.h"
 #include "vmm/api_cmds.h"
 #include "vmm/api_vm.h"
+#include "vmm/frame_db.h"
 #include "vmm/guest_stats.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
-static const struct api_balloon_ops api_vm_balloon_ops = {
-	.set_target = virtio_balloon_set_target,
-	.get_status = virtio_balloon_get_status,
-	.stat_name = virtio_balloon_stat_name,
-};
-
-/* One VM per process, as for the devices: the context lives here. */
+/*
+ * One VM per process, as for the devices: the context lives here, and the
+ * devices' parts of it are registered by their inits.
+ */
 static struct api_cmds_ctx api_vm_ctx;
+static const struct api_balloon_ops *api_vm_balloon;
+static json_t *(*api_vm_pvmem_stat)(void);
+
+void api_vm_set_balloon(const struct api_balloon_ops *ops)
+{
+	api_vm_balloon = ops;
+}
+
+void api_vm_set_pvmem_stat(json_t *(*stat)(void))
+{
+	api_vm_pvmem_stat = stat;
+}
 
 static int api_vm_ram_resident(struct vm *vm, uint64_t *bytes)
 {
 	return vm_stats_ram_resident(&vm->mem, bytes);
-}
-
-/* The balloon is optional: without one, "balloon" answers -ENODEV. */
-static const struct api_balloon_ops *api_vm_balloon(void)
-{
-	struct balloon_status st;
-
-	virtio_balloon_get_status(&st);
-	return st.present ? &api_vm_balloon_ops : NULL;
 }
 
 int api_vm_start(struct vm *vm, struct api_server **out)
@@ -45,8 +44,8 @@ int api_vm_start(struct vm *vm, struct api_server **out)
 	api_vm_ctx = (struct api_cmds_ctx){
 		.vm = vm,
 		.mm = fdb ? frame_db_mm(fdb) : NULL,
-		.pvmem = pvmem_vm_device(),
-		.balloon = api_vm_balloon(),
+		.pvmem_stat = api_vm_pvmem_stat,
+		.balloon = api_vm_balloon,
 		.guest_stats = guest_stats_copy,
 		.ram_resident = api_vm_ram_resident,
 	};

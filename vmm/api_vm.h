@@ -7,8 +7,21 @@
 #ifndef VMM_API_VM_H
 #define VMM_API_VM_H
 
+#include <jansson.h>
+
+#include "vmm/api_balloon.h"
+
 struct api_server;
 struct vm;
+
+/*
+ * The devices' parts of the API, registered by their inits before
+ * api_vm_start() and withdrawn (NULL) by their exits: the balloon (without
+ * one, "balloon" answers -ENODEV) and the memory device's counters for
+ * "stat" (host.pvmem; null without one).
+ */
+void api_vm_set_balloon(const struct api_balloon_ops *ops);
+void api_vm_set_pvmem_stat(json_t *(*stat)(void));
 
 /**
  * api_vm_start() - listen on @vm->cfg.api_path (mode 0600) and serve the

@@ -21,6 +21,10 @@ GUEST_SRCS += guest/native_mm.c
 # Coherent DMA buffers for device drivers (docs/dma.md).
 GUEST_SRCS += guest/dma.c
 
+# Migration: movable buffers, the hosted ring drain, native compaction.
+GUEST_SRCS += guest/mbuf.c
+GUEST_SRCS += guest/guest_migrate.c
+
 # The virtio library (virtio-mmio) and its drivers.
 GUEST_SRCS += guest/virtio/virtio.c
 GUEST_SRCS += guest/virtio/balloon.c
@@ -42,6 +46,8 @@ GUEST_SRCS += guest/workloads/hostile.c
 GUEST_SRCS += guest/workloads/pvbench.c
 GUEST_SRCS += guest/workloads/balloon.c
 GUEST_SRCS += guest/workloads/virtio_hostile.c
+GUEST_SRCS += guest/workloads/migrate.c
+GUEST_SRCS += guest/workloads/migrate_hostile.c
 GUEST_SRCS += guest/workloads/blk.c
 GUEST_SRCS += guest/workloads/blk_hostile.c
 

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/*
+ * workload=migrate: movable buffers survive compaction, in both memory
+ * models. Allocate migrate.bufs buffers (orders 0-3) with a pattern each,
+ * free every other one (holes), pin every eighth, then compact: hosted,
+ * the host moves them (COMPACT, then the guest drains its ring and answers
+ * in one doorbell per drain); native, the guest's own mm/ compaction does.
+ * Every pattern must be intact, pinned buffers must not have moved, and
+ * some buffers must have moved.
+ */
+#include "guest.h"
+#include "guest_migrate.h"
+#include "mbuf.h"
+#include "mm/errno.h"
+#include "mm/page_order.h"
+#include "pvmem_guest.h"
+
+int guest_mm_init(void);
+
+#define MG_MAX 512
+
+static struct mbuf *bufs[MG_MAX];
+static uint64_t before[MG_MAX];
+
+static uint8_t mg_byte(unsigned i)
+{
+	return (uint8_t)(i * 37 + 11);
+}
+
+static bool mg_intact(struct mbuf *b, unsigned i)
+{
+	const uint8_t *p = mbuf_map(b);
+	uint64_t len = PAGE_SIZE << mbuf_order(b);
+	bool ok = true;
+
+	for (uint64_t k = 0; k < len && ok; k += 64)
+		ok = p[k] == mg_byte(i) && p[k + 63] == mg_byte(i);
+	mbuf_unmap(b);
+	return ok;
+}
+
+/* Hosted: the host posts, we drain until every request is answered. */
+static unsigned mg_compact_hosted(void)
+{
+	struct pvmem_block *b = pv_batch_begin();
+	struct pvmem_req *r = pv_batch_add(b, PVMEM_OP_COMPACT);
+	unsigned posted, handled = 0;
+
+	GUEST_ASSERT_EQ(pv_batch_ring(b), 0);
+	GUEST_ASSERT_EQ(r->status, 0);
+	posted = r->done;
+	guest_printf("migrate: host posted %u requests (%llu busy)\n", posted,
+		     (unsigned long long)r->result);
+	while (handled < posted) {
+		unsigned n = gmig_drain();
+
+		GUEST_ASSERT(n > 0 || gmig_poll() == 0);
+		if (!n)
+			break;
+		handled += n;
+	}
+	GUEST_ASSERT_EQ(handled, posted);
+	return posted;
+}
+
+static void migrate_run(void)
+{
+	unsigned n = (unsigned)guest_cmdline_ulong("migrate.bufs", 256);
+	unsigned moved = 0, pinned = 0, live = 0;
+	uint64_t native_moved = 0;
+	struct mbuf_stats ms;
+	int err;
+
+	GUEST_ASSERT(n >= 8 && n <= MG_MAX);
+	err = guest_mm_init();
+	if (!err)
+		err = mbuf_init();
+	if (!err && !guest_boot.native)
+		err = gmig_init();
+	if (err)
+		guest_fail(__FILE__, __LINE__, "migrate: init: %d", err);
+	for (unsigned i = 0; i < n; i++) {
+		bufs[i] = mbuf_alloc(PAGE_SIZE << (i * 7 % 4));
+		GUEST_ASSERT(bufs[i] != NULL);
+		memset(mbuf_map(bufs[i]), mg_byte(i),
+		       PAGE_SIZE << mbuf_order(bufs[i]));
+		mbuf_unmap(bufs[i]);
+	}
+	for (unsigned i = 1; i < n; i += 2) {
+		mbuf_free(bufs[i]);
+		bufs[i] = NULL;
+	}
+	for (unsigned i = 0; i < n; i += 2) {
+		before[i] = mbuf_pfn(bufs[i]);
+		if (i % 16 == 0) {
+			mbuf_map(bufs[i]);
+			pinned++;
+		}
+	}
+	if (guest_boot.native) {
+		err = gmig_compact(&native_moved);
+		GUEST_ASSERT_EQ(err, 0);
+		guest_printf("migrate: native compaction moved %llu frames\n",
+			     (unsigned long long)native_moved);
+	} else {
+		mg_compact_hosted();
+	}
+	for (unsigned i = 0; i < n; i += 2) {
+		bool was_pinned = i % 16 == 0;
+
+		if (was_pinned) {
+			mbuf_unmap(bufs[i]);
+			GUEST_ASSERT_EQ(mbuf_pfn(bufs[i]), before[i]);
+		}
+		if (!mg_intact(bufs[i], i))
+			guest_fail(__FILE__, __LINE__,
+				   "migrate: buffer %u lost its data", i);
+		moved += mbuf_pfn(bufs[i]) != before[i];
+		live++;
+	}
+	mbuf_get_stats(&ms);
+	guest_printf("migrate: %u of %u buffers moved, %u pinned, %llu "
+		     "refused, %llu stale\n",
+		     moved, live, pinned, (unsigned long long)ms.refused,
+		     (unsigned long long)ms.stale);
+	GUEST_ASSERT(moved > 0);
+	GUEST_ASSERT_EQ(moved, ms.moved);
+	for (unsigned i = 0; i < n; i += 2)
+		mbuf_free(bufs[i]);
+	guest_printf("migrate: ok\n");
+}
+
+GUEST_WORKLOAD(migrate, "migrate",
+	       "movable buffers moved by compaction (both models)",
+	       migrate_run);

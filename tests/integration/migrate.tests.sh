@@ -1,0 +1,63 @@
+# tests/integration/migrate.tests.sh - migration of the guest's movable
+# frames under KVM, sourced by run.sh (uses its check/expect/run_vmm,
+# $VMM, $GUEST). Hosted: the host compacts with the guest's cooperation
+# (pvmem ABI 1.1); native: the guest compacts its own buddy. Every run
+# passes --check: the page database is clean at exit.
+
+# mig_stat NAME: the value of "NAME value" in the last run's --stats output.
+mig_stat() {
+	awk -v k="$1" '$1 == k { print $2; exit }' <<<"$out"
+}
+
+# Movable buffers survive the host moving them: the guest drains the
+# ring, copies, answers; pinned buffers are refused and stay put.
+test_migrate_hosted() {
+	run_vmm run --mem 256M --check --stats --timeout 60 \
+		--cmdline 'workload=migrate migrate.bufs=256' "$GUEST"
+	expect 0 'migrate: host posted [1-9][0-9]* requests' \
+		'migrate: [1-9][0-9]* of 128 buffers moved, 16 pinned' \
+		'migrate: ok' '^migrate_in_flight 0$' '^migrate_timed_out 0$' \
+		'^migrate_bad_answers 0$' || return 1
+	[ "$(mig_stat migrate_committed)" -gt 0 ] &&
+		[ "$(mig_stat migrate_refused)" -gt 0 ] || {
+		why="committed $(mig_stat migrate_committed), refused $(mig_stat migrate_refused)"
+		return 1
+	}
+}
+
+# The same workload in the native model: mm/'s compaction in the guest.
+test_migrate_native() {
+	run_vmm run --mem 256M --memory-model native --check --stats \
+		--timeout 60 --cmdline 'workload=migrate migrate.bufs=256' \
+		"$GUEST"
+	expect 0 'migrate: native compaction moved [1-9][0-9]* frames' \
+		'migrate: [1-9][0-9]* of 128 buffers moved, 16 pinned' \
+		'migrate: ok'
+}
+
+# A guest that lies, refuses and ignores: each lie gets its error, the
+# ignored requests time out, the guest still holds all its blocks and
+# the host lost nothing (--check).
+test_migrate_hostile() {
+	run_vmm run --mem 256M --check --stats --timeout 60 \
+		--cmdline workload=migrate-hostile "$GUEST"
+	expect 0 'migrate-hostile: 8 answers, each its own status' \
+		'ignored requests cancelled after [0-9]+ ms' \
+		'migrate-hostile: ok' '^migrate_posted 8$' \
+		'^migrate_committed 1$' '^migrate_refused 1$' \
+		'^migrate_timed_out 6$' '^migrate_bad_answers 7$' \
+		'^migrate_in_flight 0$'
+}
+
+# A guest that never asks for a ring (every other workload) is never
+# asked anything, and its movable allocations stay where they are.
+test_migrate_old_guest() {
+	run_vmm run --mem 256M --check --stats --timeout 60 \
+		--cmdline workload=pressure "$GUEST"
+	expect 0 '^migrate_posted 0$' '^op_migrate_setup ok 0 err 0$'
+}
+
+check migrate-hosted kvm test_migrate_hosted
+check migrate-native kvm test_migrate_native
+check migrate-hostile kvm test_migrate_hostile
+check migrate-old-guest kvm test_migrate_old_guest

@@ -12,6 +12,7 @@ DEVICES_SRCS += devices/virtio_mmio.c
 DEVICES_SRCS += devices/virtio_balloon.c
 DEVICES_SRCS += devices/virtio_console.c
 DEVICES_SRCS += devices/virtio_blk.c
+DEVICES_SRCS += devices/blk_uring.c
 DEVICES_SRCS += devices/virtio_vm.c
 
 # Every VM's devices, one line each.

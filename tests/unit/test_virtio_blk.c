@@ -142,6 +142,8 @@ static void driver_init(uint64_t want)
 	 VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_BIT(VIRTIO_BLK_F_MQ) | \
 	 VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX))
 
+static bool create_direct; /* the next create_disk() opens O_DIRECT */
+
 static int create_disk(const char *path, bool readonly, struct virtio_blk **b,
 		       char *err, size_t errlen)
 {
@@ -149,6 +151,7 @@ static int create_disk(const char *path, bool readonly, struct virtio_blk **b,
 		.name = "blk0",
 		.path = path,
 		.readonly = readonly,
+		.direct = create_direct,
 		.nr_queues = NR_QUEUES,
 		.link = {.mem = &fx.mem,
 			 .pvmem = fx.p,
@@ -180,6 +183,7 @@ static void setup(void)
 
 	fx_setup();
 	memset(&t, 0, sizeof(t));
+	create_direct = false;
 	snprintf(t.path, sizeof(t.path), "/tmp/test-virtio-blk.XXXXXX");
 	fd = mkstemp(t.path);
 	ck_assert_int_ge(fd, 0);
@@ -738,7 +742,7 @@ START_TEST(test_host_enospc)
 END_TEST
 
 /* 32 requests in flight on both queues, one kick each. */
-START_TEST(test_many_in_flight_mq)
+static void many_in_flight(void)
 {
 	enum { N = 32, BS = 4096 };
 	uint8_t host[BS];
@@ -769,6 +773,47 @@ START_TEST(test_many_in_flight_mq)
 	}
 	ck_assert_uint_eq(stats().writes, NR_QUEUES * N);
 }
+
+START_TEST(test_many_in_flight_mq)
+{
+	many_in_flight();
+}
+END_TEST
+
+/*
+ * A direct disk: aligned requests go O_DIRECT, a batch at a time on the
+ * io_uring (or one by one without it); a buffer the device cannot DMA
+ * directly (not 512-aligned) takes the page cache. Same bytes either way.
+ */
+START_TEST(test_direct)
+{
+	uint8_t host[1024];
+	uint16_t want;
+	struct seg s[3] = {{HDR_GPA, 16, false},
+			   {BUF_GPA + 100, 1024, false},
+			   {STATUS_GPA, 1, true}};
+
+	virtio_blk_destroy(t.b);
+	pvmem_dma_release_device(fx.p, BLK_ID);
+	create_direct = true;
+	start(false);
+	many_in_flight();
+	*(struct virtio_blk_outhdr *)gp(HDR_GPA) = (struct virtio_blk_outhdr){
+		.type = VIRTIO_BLK_T_OUT, .sector = 1000};
+	blk_pattern_fill(gp(BUF_GPA + 100), 1000 * 512, 1024, SEED);
+	*status_byte() = 0xee;
+	want = (uint16_t)(used_idx(0) + 1);
+	post(0, s, 3);
+	kick_wait(0, want);
+	ck_assert_uint_eq(*status_byte(), VIRTIO_BLK_S_OK);
+	host_pread(1000 * 512, host, sizeof(host));
+	ck_assert_uint_eq(blk_pattern_check(host, 1000 * 512, 1024, SEED),
+			  1024);
+	ck_assert_uint_eq(request(VIRTIO_BLK_T_IN, IMG_SECTORS, 512, true),
+			  VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(request(VIRTIO_BLK_T_FLUSH, 0, 0, false),
+			  VIRTIO_BLK_S_OK);
+}
 END_TEST
 
 static Suite *virtio_blk_suite(void)
@@ -796,6 +841,7 @@ static Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, test_bad_images);
 	tcase_add_test(tc, test_host_enospc);
 	tcase_add_test(tc, test_many_in_flight_mq);
+	tcase_add_test(tc, test_direct);
 	suite_add_tcase(s, tc);
 	return s;
 }

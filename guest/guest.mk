@@ -10,9 +10,10 @@ GUEST_SRCS += guest/console.c
 GUEST_SRCS += guest/smp.c
 GUEST_SRCS += guest/main.c
 GUEST_SRCS += guest/lib/string.c
+GUEST_SRCS += guest/lib/prng.c
 GUEST_SRCS += guest/pvmem.c
 GUEST_SRCS += guest/page_cache.c
-GUEST_SRCS += guest/guest_mm.c
+GUEST_SRCS += guest/mm_stack.c
 
 # The memory stacks: the hosted model's pvmem driver and per-vCPU page cache,
 # the page source both models share, the native model's own buddy.
@@ -57,6 +58,5 @@ GUEST_NOSSE_SRCS += guest/cpl0.c
 # Sources that include <libfdt.h> (found after guest/include, whose
 # libfdt_env.h replaces the host one).
 GUEST_FDT_SRCS += guest/main.c
-GUEST_FDT_SRCS += guest/guest_mm.c
 GUEST_FDT_SRCS += guest/native_mm.c
 GUEST_FDT_SRCS += guest/virtio/virtio.c

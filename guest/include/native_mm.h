@@ -3,7 +3,7 @@
  * guest/include/native_mm.h - the native memory model in the guest: the
  * guest owns all RAM its FDT /memory nodes name and runs mm/'s buddy
  * allocator over it itself, as a Linux guest would. The slab layer's page
- * source (guest/guest_mm.c) draws from here instead of the pvmem device.
+ * source (guest/mm_stack.c) draws from here instead of the pvmem device.
  */
 #ifndef GUEST_NATIVE_MM_H
 #define GUEST_NATIVE_MM_H

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * guest/include/pvmem_guest.h - the guest's driver for the paravirtual memory
- * device (abi/pvmem.h, docs/hosted-memory.md) and the memory layers
- * built on it: the per-vCPU page cache, the slab layer's page source, and
- * the statistics the guest publishes to the VMM.
+ * device (abi/pvmem.h, docs/hosted-memory.md) and the per-vCPU page cache
+ * built on it (the hosted model). The memory stack over it is mm_stack.h.
  *
  * Every call that talks to the host costs one VM exit (5-20 us on PVM
  * hosts), so each function here rings the doorbell at most once: requests
@@ -19,7 +18,6 @@
 #include <stdint.h>
 
 #include "abi/pvmem.h"
-#include "mm/page_source.h"
 #include "mm/port.h"
 
 #define GUEST_ENODEV 19 /* no pvmem device (native model, old VMM) */
@@ -136,38 +134,5 @@ void page_cache_put(void *page);
 /* Give this vCPU's cached pages back to the host (one doorbell per batch). */
 void page_cache_drain(void);
 void page_cache_get_stats(struct page_cache_stats *st);
-
-/**
- * guest_mm_init() - the guest's memory stack in the hosted model: pv_init(),
- * page_cache_init(), the frame slot table covering RAM (size from the FDT
- * /memory nodes, allocated from the host), slab_init() and kmalloc_init()
- * over guest_page_source. Idempotent; on vCPU 0.
- * Return: 0 or an error (-GUEST_ENODEV in the native model).
- */
-int guest_mm_init(void);
-
-/* The slab layer's page source (valid after guest_mm_init()). */
-extern struct page_source guest_page_source;
-
-/**
- * guest_mm_publish() - send slabinfo 2.1, kmalloc class usage and the page
- * cache counters to the VMM (BVM_DEBUG_GUEST_STATS), which keeps the latest
- * copy for --stats and the control API. One VM exit.
- */
-void guest_mm_publish(void);
-
-/* Print the slab caches that hold objects (slabinfo 2.1 lines). */
-void guest_mm_print_slabinfo(void);
-
-/* A small PRNG for the workloads (xorshift64*), seeded once. */
-struct guest_rng {
-	uint64_t state;
-};
-
-/* Seed from "<prefix>.seed=N" on the command line, else the TSC; prints it. */
-void guest_rng_init(struct guest_rng *r, const char *workload);
-uint64_t guest_rng_next(struct guest_rng *r);
-/* Uniform in [0, n), n > 0. */
-uint64_t guest_rng_below(struct guest_rng *r, uint64_t n);
 
 #endif /* GUEST_PVMEM_GUEST_H */

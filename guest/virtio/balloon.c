@@ -20,6 +20,7 @@
 #include "mm/gfp.h"
 #include "mm/mm.h"
 #include "native_mm.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
 
 #define PFNS_PER_BUF 256

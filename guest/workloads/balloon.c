@@ -17,7 +17,7 @@
 #include "guest.h"
 #include "guest/virtio/balloon.h"
 #include "mm/gfp.h"
-#include "pvmem_guest.h"
+#include "mm_stack.h"
 
 /* The touched pages, as a singly linked list through their first word. */
 static void *cache_head;
@@ -167,7 +167,7 @@ static void oom_run(void)
 	print_info("inflated, exhausting memory");
 	/*
 	 * The page source itself deflates a batch when it runs dry
-	 * (guest_mm.c): allocation fails only once the balloon is empty.
+	 * (mm_stack.c): allocation fails only once the balloon is empty.
 	 */
 	for (;;) {
 		uint64_t *p = page_alloc();

@@ -30,7 +30,9 @@
 #include "guest/virtio/blk.h"
 #include "mm/errno.h"
 #include "mm/fmt.h"
-#include "pvmem_guest.h"
+#include "mm/port.h"
+#include "mm_stack.h"
+#include "prng.h"
 
 #define BLK_MAX_BUFS 64
 #define BLK_MAX_QD   128

@@ -17,7 +17,7 @@
 #include "guest/virtio/blk.h"
 #include "mm/errno.h"
 #include "mm/port.h"
-#include "pvmem_guest.h"
+#include "mm_stack.h"
 
 #define H_TIMEOUT_MS 5000
 

@@ -11,6 +11,7 @@
 #include "guest.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
 
 /* Far outside any RAM the VMM accepts (64 GiB max): 1 TiB. */

@@ -9,8 +9,10 @@
 #include "guest.h"
 #include "mm/gfp.h"
 #include "mm/kmalloc.h"
+#include "mm/port.h"
 #include "mm/slab.h"
-#include "pvmem_guest.h"
+#include "mm_stack.h"
+#include "prng.h"
 
 #define KM_SLOTS 4096
 

@@ -15,6 +15,7 @@
 #include "mm/kmalloc.h"
 #include "mm/mempool.h"
 #include "mm/slab.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
 
 #define HOG_ORDER    5 /* pfn array of 128 KiB: up to 64 MiB hogged */

@@ -13,9 +13,8 @@
 #include "mbuf.h"
 #include "mm/errno.h"
 #include "mm/page_order.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
-
-int guest_mm_init(void);
 
 #define MG_MAX 512
 

@@ -14,9 +14,8 @@
 #include "mm/errno.h"
 #include "mm/page_order.h"
 #include "mm/gfp.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
-
-int guest_mm_init(void);
 
 #define MH_N 8
 

@@ -11,6 +11,7 @@
 #include "guest.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
 
 #define PR_SCRATCH_ORDER 7  /* ALLOC output: 64 Ki pfns */

@@ -17,6 +17,7 @@
 #include "guest.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
 
 #define BENCH_MAX_BATCH (PVMEM_MAX_REQS * PVMEM_MAX_COUNT)

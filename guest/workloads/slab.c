@@ -11,6 +11,8 @@
 #include "mm/gfp.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
+#include "mm_stack.h"
+#include "prng.h"
 #include "pvmem_guest.h"
 
 #define SLAB_CTOR_MAGIC 0xc7011eaf5eedull

@@ -14,6 +14,7 @@
 #include "guest/virtio/console.h"
 #include "guest/virtio/virtio_guest.h"
 #include "mm/gfp.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
 
 static struct gv_dev hdev;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * guest/guest_mm.c - the guest's memory stack in the hosted model: the slab
- * layer's page source over the per-vCPU page cache and the host, the frame
- * slot table, kmalloc, the statistics the guest publishes, and a PRNG for
- * the workloads.
+ * guest/mm_stack.c - the guest's memory stack, in both memory models: the
+ * slab layer's page source (hosted: the per-vCPU page cache over the pvmem
+ * device; native: the guest's own buddy allocator, native_mm.c; either way
+ * deflating the balloon when the source runs dry), the frame slot table,
+ * slab and kmalloc initialisation, and the statistics the guest publishes.
  */
 
 #include "guest.h"
@@ -13,6 +14,7 @@
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
 #include "native_mm.h"
+#include "mm_stack.h"
 #include "pvmem_guest.h"
 
 /*
@@ -244,34 +246,4 @@ void guest_mm_print_slabinfo(void)
 			guest_printf("%s\n", line);
 		line = nl + 1;
 	}
-}
-
-void guest_rng_init(struct guest_rng *r, const char *workload)
-{
-	char key[40];
-	uint64_t seed;
-
-	mm_snprintf(key, sizeof(key), "%s.seed", workload);
-	seed = guest_cmdline_ulong(key, 0);
-	if (!seed)
-		seed = rdtsc() | 1;
-	r->state = seed;
-	guest_printf("%s: seed %llu (set %s=N to repeat)\n", workload,
-		     (unsigned long long)seed, key);
-}
-
-uint64_t guest_rng_next(struct guest_rng *r)
-{
-	uint64_t x = r->state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	r->state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
-uint64_t guest_rng_below(struct guest_rng *r, uint64_t n)
-{
-	return guest_rng_next(r) % n;
 }

@@ -230,10 +230,22 @@ enum compact_result mm_compaction_suitable(struct mm *mm, enum zone_type zt,
 
 /* The free scanner: targets ------------------------------------------- */
 
-static bool scanners_met(const struct compact_control *cc)
+/*
+ * cc->free_pfn is the pageblock the free scanner looks at next. It may look
+ * at it only while it lies above the migrate scanner's pageblock; the
+ * migrate scanner may go up to and including it. The scanners have met
+ * when the migrate scanner has passed it.
+ */
+static bool free_scanner_done(const struct compact_control *cc)
 {
 	return (cc->free_pfn >> PAGEBLOCK_ORDER) <=
 	       (cc->migrate_pfn >> PAGEBLOCK_ORDER);
+}
+
+static bool scanners_met(const struct compact_control *cc)
+{
+	return (cc->migrate_pfn >> PAGEBLOCK_ORDER) >
+	       (cc->free_pfn >> PAGEBLOCK_ORDER);
 }
 
 /* Linux's suitable_migration_target(): MOVABLE or CMA, not a big free one. */
@@ -305,7 +317,7 @@ static void isolate_freepages(struct compact_control *cc, uint64_t need)
 	struct mm *mm = cc->mm;
 
 	while (cc->pool_frames < need && cc->nr_pool < COMPACT_FREE_POOL &&
-	       !scanners_met(cc)) {
+	       !free_scanner_done(cc)) {
 		uint64_t pb = cc->free_pfn;
 		unsigned got = 0;
 
@@ -437,30 +449,11 @@ static void isolate_migratepages_block(struct compact_control *cc, uint64_t end)
 	cc->migrate_pfn = pfn;
 }
 
-/*
- * The scanners met while the migrate scanner was inside a pageblock and
- * targets are left over: finish that pageblock into them first, or their
- * free frames and the block's last movable ones would both be wasted.
- */
-static bool finishing_block(const struct compact_control *cc)
-{
-	return scanners_met(cc) && cc->nr_pool &&
-	       pageblock_start(cc->migrate_pfn) != cc->migrate_pfn &&
-	       cc->migrate_pfn < cc->zone->end_pfn;
-}
-
 /* Isolate the next batch; moves cc->migrate_pfn on. */
 static void isolate_migratepages(struct compact_control *cc)
 {
 	struct mm *mm = cc->mm;
 
-	if (finishing_block(cc)) {
-		isolate_migratepages_block(
-			cc, MM_MIN(pageblock_start(cc->migrate_pfn) +
-					   PAGEBLOCK_NR_PAGES,
-				   cc->zone->end_pfn));
-		return;
-	}
 	while (cc->nr_mig == 0 && !scanners_met(cc)) {
 		uint64_t pb = pageblock_start(cc->migrate_pfn);
 		uint64_t end =
@@ -508,7 +501,7 @@ static bool order_ready(struct compact_control *cc)
 /* Linux's __compact_finished(). */
 static enum compact_result compact_finished(struct compact_control *cc)
 {
-	if (scanners_met(cc) && !finishing_block(cc))
+	if (scanners_met(cc))
 		return COMPACT_COMPLETE;
 	if (cc->proactive)
 		return zone_score_weighted(cc->mm, cc->zone) >
@@ -559,13 +552,11 @@ static enum compact_result compact_zone(struct compact_control *cc)
 	if (cc->free_pfn < zone->start_pfn || cc->free_pfn > last_pb)
 		cc->free_pfn = last_pb;
 	while ((ret = compact_finished(cc)) == COMPACT_CONTINUE) {
-		int failed;
-
 		isolate_migratepages(cc);
 		if (!cc->nr_mig)
 			continue;
-		failed = migrate_pages_cb(mm, cc->mig, cc->nr_mig, cc->mode,
-					  &pool_targets, cc);
+		migrate_pages_cb(mm, cc->mig, cc->nr_mig, cc->mode,
+				 &pool_targets, cc);
 		for (unsigned i = 0; i < cc->nr_mig; i++) {
 			uint64_t n = 1ull << cc->mig[i].order;
 
@@ -578,9 +569,6 @@ static enum compact_result compact_zone(struct compact_control *cc)
 		}
 		cc->nr_mig = 0;
 		cc->mig_frames = 0;
-		/* No targets left: the free scanner passed the migrate one. */
-		if (failed && scanners_met(cc))
-			break;
 	}
 	release_pool(cc);
 	if (scanners_met(cc)) {

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <emmintrin.h>
 
 #include "compaction_fx.h"
 
@@ -79,13 +81,35 @@ static void fx_putback(void *opaque, uint64_t pfn, unsigned order)
 	o->putbacks++;
 }
 
+/*
+ * Copy whole frames as a page-moving owner would: the new frame will not be
+ * read again soon, so non-temporal stores (no read-for-ownership of the
+ * target's lines, no cache pollution), the source prefetched ahead.
+ */
+static void copy_frames(uint8_t *dst, const uint8_t *src, size_t bytes)
+{
+	__m128i *d = (__m128i *)dst;
+	const __m128i *s = (const __m128i *)src;
+
+	for (size_t i = 0; i < bytes / 16; i += 4) {
+		_mm_prefetch((const char *)(s + i) + 512, _MM_HINT_NTA);
+		_mm_stream_si128(d + i, _mm_load_si128(s + i));
+		_mm_stream_si128(d + i + 1, _mm_load_si128(s + i + 1));
+		_mm_stream_si128(d + i + 2, _mm_load_si128(s + i + 2));
+		_mm_stream_si128(d + i + 3, _mm_load_si128(s + i + 3));
+	}
+	_mm_sfence();
+}
+
 /* Copy @src to @dst and point the handle at @dst. */
 static void move_block(struct cfx_owner *o, uint64_t dst, uint64_t src,
 		       unsigned order)
 {
 	uint32_t s = o->slot[src - o->base_pfn];
 
-	memcpy(frame_mem(o, dst), frame_mem(o, src), PAGE_SIZE << order);
+	if (!o->no_copy)
+		copy_frames(frame_mem(o, dst), frame_mem(o, src),
+			    PAGE_SIZE << order);
 	o->slot[dst - o->base_pfn] = s;
 	o->slot[src - o->base_pfn] = 0;
 	o->h[s - 1].pfn = dst;
@@ -118,6 +142,33 @@ static int fx_migrate(void *opaque, uint64_t dst, uint64_t src, unsigned order,
 	return 0;
 }
 
+/* Guest RAM as the VMM maps it: anonymous memory on transparent huge
+ * pages (DESIGN.md, "Host backing of guest RAM"). */
+void *cfx_ram_alloc(size_t bytes)
+{
+	size_t huge = 2u << 20;
+	uint8_t *p = mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *aligned;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	aligned =
+		(uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+	/* Keep exactly [aligned, aligned + bytes) mapped. */
+	if (aligned != p)
+		munmap(p, (size_t)(aligned - p));
+	munmap(aligned + bytes, huge - (size_t)(aligned - p));
+	madvise(aligned, bytes, MADV_HUGEPAGE);
+	return aligned;
+}
+
+void cfx_ram_free(void *mem, size_t bytes)
+{
+	if (mem)
+		munmap(mem, bytes);
+}
+
 static const struct mm_movable_ops fx_ops = {
 	.isolate = fx_isolate,
 	.migrate = fx_migrate,
@@ -131,7 +182,7 @@ void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
 	o->mm = mm;
 	o->base_pfn = base_pfn;
 	o->nr_frames = nr_frames;
-	o->mem = calloc(nr_frames, PAGE_SIZE);
+	o->mem = cfx_ram_alloc(nr_frames * PAGE_SIZE);
 	o->slot = calloc(nr_frames, sizeof(*o->slot));
 	o->h = calloc(max_handles, sizeof(*o->h));
 	o->max_h = max_handles;
@@ -145,7 +196,7 @@ void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
 
 void cfx_destroy(struct cfx_owner *o)
 {
-	free(o->mem);
+	cfx_ram_free(o->mem, o->nr_frames * PAGE_SIZE);
 	free(o->slot);
 	free(o->h);
 	free(o->pending);
@@ -159,8 +210,9 @@ int cfx_alloc(struct cfx_owner *o, gfp_t gfp, unsigned order)
 	unsigned i;
 	int ret;
 
-	for (i = 0; i < o->nr_h && o->h[i].live; i++)
+	for (i = o->free_hint; i < o->nr_h && o->h[i].live; i++)
 		;
+	o->free_hint = i;
 	if (i == o->max_h)
 		return -ENOSPC;
 	ret = mm_alloc_pages(o->mm, gfp, order, &pfn);
@@ -199,6 +251,8 @@ int cfx_free(struct cfx_owner *o, unsigned handle)
 		return ret;
 	o->slot[h->pfn - o->base_pfn] = 0;
 	h->live = false;
+	if (handle < o->free_hint)
+		o->free_hint = handle;
 	return 0;
 }
 

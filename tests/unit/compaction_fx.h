@@ -33,7 +33,9 @@ struct cfx_owner {
 	uint32_t *slot; /* per frame: handle + 1 of the block headed there */
 	struct cfx_handle *h;
 	unsigned nr_h, max_h;
+	unsigned free_hint; /* no free handle below this one */
 	bool touch_all; /* fill and check whole frames (bench: full copies) */
+	bool no_copy;	/* migrate() switches without copying (bench) */
 	/* Misbehaviour. */
 	int fail_rc;	       /* what a failing migrate() returns */
 	unsigned fail_every;   /* one migrate() in N fails (0: none) */
@@ -44,6 +46,11 @@ struct cfx_owner {
 	/* What happened. */
 	uint64_t isolates, putbacks, migrations, calls;
 };
+
+/* @bytes of anonymous memory, 2 MiB aligned, on transparent huge pages
+ * (as the VMM maps guest RAM); cfx_ram_free() with the same size. */
+void *cfx_ram_alloc(size_t bytes);
+void cfx_ram_free(void *mem, size_t bytes);
 
 /* An owner over [base_pfn, base_pfn + nr_frames), registered with @mm. */
 void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,

@@ -12,8 +12,6 @@ UNIT_SRCS += tests/unit/test_buddy_discard.c
 UNIT_SRCS += tests/unit/test_buddy_pcp.c
 UNIT_SRCS += tests/unit/compaction_fx.c
 UNIT_SRCS += tests/unit/test_migrate.c
-UNIT_SRCS += tests/unit/test_compaction.c
-UNIT_SRCS += tests/unit/test_cma.c
 UNIT_SRCS += tests/unit/host_page_source.c
 UNIT_SRCS += tests/unit/slab_fx.c
 UNIT_SRCS += tests/unit/test_slab.c
@@ -22,7 +20,7 @@ UNIT_SRCS += tests/unit/test_kmalloc.c
 UNIT_SRCS += tests/unit/test_mempool.c
 
 # Unit tests of devices/: pvmem, the virtio transport and devices.
-UNIT_SRCS += tests/unit/test_pvmem_fx.c
+UNIT_SRCS += tests/unit/pvmem_fx.c
 UNIT_SRCS += tests/unit/test_pvmem.c
 UNIT_SRCS += tests/unit/test_pvmem_hostile.c
 UNIT_SRCS += tests/unit/test_pvmem_migrate.c

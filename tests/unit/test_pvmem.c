@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "test_pvmem_fx.h"
+#include "pvmem_fx.h"
 #include "unit.h"
 #include "abi/boot.h"
 

@@ -14,7 +14,7 @@
 
 #include "abi/layout.h"
 #include "devices/virtio_balloon.h"
-#include "test_pvmem_fx.h"
+#include "pvmem_fx.h"
 #include "unit.h"
 
 #define QSIZE	   16

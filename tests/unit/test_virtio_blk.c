@@ -22,7 +22,7 @@
 #include "abi/virtio_blk.h"
 #include "devices/pvmem.h"
 #include "devices/virtio_blk.h"
-#include "test_pvmem_fx.h"
+#include "pvmem_fx.h"
 #include "unit.h"
 #include "vmm/guest_mem.h"
 

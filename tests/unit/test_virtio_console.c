@@ -10,7 +10,7 @@
 #include "abi/layout.h"
 #include "abi/virtio_console.h"
 #include "devices/virtio_console.h"
-#include "test_pvmem_fx.h"
+#include "pvmem_fx.h"
 #include "unit.h"
 
 #define QSIZE  8

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_pvmem_fx.h - a hosted-model VM without KVM for the pvmem
+ * tests/unit/pvmem_fx.h - a hosted-model VM without KVM for the pvmem
  * suites: guest RAM from anonymous memory ([0, 64 MiB) and [4 GiB,
  * 4 GiB + 16 MiB), so the MMIO hole is real), its mm instance, the device,
  * and helpers that fill request blocks the way a guest driver would.
@@ -8,8 +8,8 @@
  * Guest buffers live in the "kernel image" [1 MiB, 2 MiB), which the fixture
  * reserves and so the guest holds.
  */
-#ifndef TESTS_UNIT_TEST_PVMEM_FX_H
-#define TESTS_UNIT_TEST_PVMEM_FX_H
+#ifndef TESTS_UNIT_PVMEM_FX_H
+#define TESTS_UNIT_PVMEM_FX_H
 
 #include <stdint.h>
 

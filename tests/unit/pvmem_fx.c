@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* tests/unit/test_pvmem_fx.c - the fixture of the pvmem suites. */
+/* tests/unit/pvmem_fx.c - the fixture of the pvmem suites. */
 #include <string.h>
 #include <sys/mman.h>
 
-#include "test_pvmem_fx.h"
+#include "pvmem_fx.h"
 #include "unit.h"
 
 struct fx fx;

@@ -2,7 +2,8 @@
 /*
  * Unit tests for the VMM's boot-time pieces that need no KVM: the exit bus,
  * the device tree (built, then read back with libfdt), the boot page tables
- * and GDT, the sanitizing of guest failure reports, and the initcall rule.
+ * and GDT, the sanitizing of guest failure reports, the initcall rule, and
+ * that a virtio device's attach to the VM is all or nothing.
  */
 #include <errno.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <libfdt.h>
 
 #include "abi/layout.h"
+#include "devices/virtio_vm.h"
 #include "unit.h"
 #include "vmm/bus.h"
 #include "vmm/debug_ports.h"
@@ -201,6 +203,45 @@ START_TEST(test_fdt_describes_vm)
 }
 END_TEST
 
+/* virtio_vm_attach(): bus window and FDT node together, or neither. */
+START_TEST(test_virtio_attach_all_or_nothing)
+{
+	struct virtio_vm_link link = {
+		.base = BVM_VIRTIO_MMIO_BASE(0),
+		.irq = 16,
+		.dma_device_id = 3,
+	};
+	/* The bus only keeps the pointer: nothing here dispatches to it. */
+	struct virtio_mmio_dev *dev = (struct virtio_mmio_dev *)&link;
+
+	vm_fake(256ull << 20, 1);
+	vm.bus = bus_create();
+	ck_assert_ptr_nonnull(vm.bus);
+	ck_assert_int_eq(virtio_vm_attach(&vm, &link, dev), 0);
+	ck_assert_uint_eq(vm.nr_mmio_devs, 1);
+	ck_assert_uint_eq(vm.mmio_devs[0].base, link.base);
+	ck_assert_uint_eq(vm.mmio_devs[0].size, VIRTIO_MMIO_SIZE);
+	ck_assert_uint_eq(vm.mmio_devs[0].irq, 16);
+	ck_assert_uint_eq(vm.mmio_devs[0].dma_device_id, 3);
+	ck_assert_int_eq(
+		bus_register(vm.bus, BUS_MMIO, link.base, 4, bus_echo, NULL),
+		-EEXIST);
+
+	/* The window is taken: no second FDT node. */
+	ck_assert_int_eq(virtio_vm_attach(&vm, &link, dev), -EEXIST);
+	ck_assert_uint_eq(vm.nr_mmio_devs, 1);
+
+	/* No FDT slot left: the window stays free on the bus. */
+	vm.nr_mmio_devs = VM_MAX_MMIO_DEVS;
+	link.base = BVM_VIRTIO_MMIO_BASE(1);
+	ck_assert_int_eq(virtio_vm_attach(&vm, &link, dev), -ENOSPC);
+	ck_assert_int_eq(
+		bus_register(vm.bus, BUS_MMIO, link.base, 4, bus_echo, NULL),
+		0);
+	bus_destroy(vm.bus);
+}
+END_TEST
+
 START_TEST(test_fdt_small_vm_and_no_space)
 {
 	int node, len;
@@ -386,6 +427,7 @@ static Suite *vmm_boot_suite(void)
 	tcase_add_test(tc, test_bus_register_and_dispatch);
 	tcase_add_test(tc, test_bus_many_ranges_sorted);
 	tcase_add_test(tc, test_fdt_describes_vm);
+	tcase_add_test(tc, test_virtio_attach_all_or_nothing);
 	tcase_add_test(tc, test_fdt_small_vm_and_no_space);
 	tcase_add_test(tc, test_x86_tables);
 	tcase_add_test(tc, test_report_sanitized);

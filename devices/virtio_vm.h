@@ -15,9 +15,12 @@
  *      that records).
  *   2. Its VM_LEVEL_DEVICE initcall gets the link from virtio_vm_link(),
  *      with the window, pin and DMA id of its row in abi/layout.h, creates
- *      the instance and calls virtio_vm_attach(); its exit destroys the
- *      instance (the bus and FDT go with the VM).
- *   3. One line in devices/device_table.c names the initcall pair.
+ *      the instance and calls virtio_vm_attach(); if that fails it destroys
+ *      the instance and returns the error (its exit is then not called,
+ *      vmm/vm.h). Its exit destroys the instance (the bus and FDT go with
+ *      the VM).
+ *   3. One line in devices/device_table.c names the initcall pair and, if
+ *      the device has counters, its struct vm_stats_ops (vmm/vm_stats.h).
  *
  * For example (devices/virtio_console.c):
  *

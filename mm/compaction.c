@@ -27,10 +27,13 @@
 
 #define POOL_MAX (COMPACT_FREE_POOL + 2 * NR_PAGE_ORDERS)
 
+/* A target block in the pool: FIFO lists per order through @next. */
 struct free_target {
 	uint64_t pfn;
-	unsigned order;
+	int next;
 };
+
+#define POOL_NONE (-1)
 
 struct compact_control {
 	struct mm *mm;
@@ -47,6 +50,8 @@ struct compact_control {
 	unsigned nr_mig;
 	uint64_t mig_frames;
 	struct free_target pool[POOL_MAX];
+	int pool_head[NR_PAGE_ORDERS], pool_tail[NR_PAGE_ORDERS];
+	int pool_free; /* unused entries, through next */
 	unsigned nr_pool;
 	uint64_t pool_frames;
 	struct mm_compact_result res;
@@ -260,12 +265,55 @@ static bool target_pageblock_ok(struct mm *mm, uint64_t pb)
 	return mt == MIGRATE_MOVABLE || mt == MIGRATE_CMA;
 }
 
+static void pool_init(struct compact_control *cc)
+{
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
+		cc->pool_head[o] = cc->pool_tail[o] = POOL_NONE;
+	for (int i = 0; i < POOL_MAX; i++)
+		cc->pool[i].next = i + 1 < POOL_MAX ? i + 1 : POOL_NONE;
+	cc->pool_free = 0;
+}
+
+/* At the tail of its order's list: targets are used in the order found. */
 static void pool_push(struct compact_control *cc, uint64_t pfn, unsigned order)
 {
-	cc->pool[cc->nr_pool].pfn = pfn;
-	cc->pool[cc->nr_pool].order = order;
+	int i = cc->pool_free;
+
+	/* The scanner stops at COMPACT_FREE_POOL; splits add < 2 per order. */
+	MM_BUG_ON(i == POOL_NONE);
+	cc->pool_free = cc->pool[i].next;
+	cc->pool[i].pfn = pfn;
+	cc->pool[i].next = POOL_NONE;
+	if (cc->pool_tail[order] == POOL_NONE)
+		cc->pool_head[order] = i;
+	else
+		cc->pool[cc->pool_tail[order]].next = i;
+	cc->pool_tail[order] = i;
 	cc->nr_pool++;
 	cc->pool_frames += 1ull << order;
+}
+
+static uint64_t pool_pop(struct compact_control *cc, unsigned order)
+{
+	int i = cc->pool_head[order];
+
+	cc->pool_head[order] = cc->pool[i].next;
+	if (cc->pool_head[order] == POOL_NONE)
+		cc->pool_tail[order] = POOL_NONE;
+	cc->pool[i].next = cc->pool_free;
+	cc->pool_free = i;
+	cc->nr_pool--;
+	cc->pool_frames -= 1ull << order;
+	return cc->pool[i].pfn;
+}
+
+/* The smallest order >= @order with a target in the pool, or -1. */
+static int pool_fit(const struct compact_control *cc, unsigned order)
+{
+	for (unsigned o = order; o < NR_PAGE_ORDERS; o++)
+		if (cc->pool_head[o] != POOL_NONE)
+			return (int)o;
+	return -1;
 }
 
 /* Isolate the free blocks of pageblock @pb; false if the pool filled up. */
@@ -336,32 +384,22 @@ static void isolate_freepages(struct compact_control *cc, uint64_t need)
 static int pool_get(void *ctx, uint64_t src, unsigned order, uint64_t *dst)
 {
 	struct compact_control *cc = ctx;
-	int best = -1;
+	int o = pool_fit(cc, order);
+	uint64_t pfn;
 
-	for (int pass = 0; pass < 2 && best < 0; pass++) {
-		if (pass)
-			isolate_freepages(cc,
-					  cc->pool_frames + (1ull << order));
-		for (unsigned i = 0; i < cc->nr_pool; i++)
-			if (cc->pool[i].order >= order &&
-			    (best < 0 ||
-			     cc->pool[i].order < cc->pool[best].order))
-				best = (int)i;
+	if (o < 0) {
+		isolate_freepages(cc, cc->pool_frames + (1ull << order));
+		o = pool_fit(cc, order);
+		if (o < 0)
+			return -ENOMEM;
 	}
-	if (best < 0)
-		return -ENOMEM;
+	pfn = pool_pop(cc, (unsigned)o);
 	/* Split down to @order; the upper halves stay in the pool. */
-	while (cc->pool[best].order > order) {
-		unsigned o = cc->pool[best].order;
-
-		__split_target(cc->mm, cc->pool[best].pfn, o);
-		cc->pool[best].order = o - 1;
-		cc->pool_frames -= 1ull << (o - 1);
-		pool_push(cc, cc->pool[best].pfn + (1ull << (o - 1)), o - 1);
+	for (; (unsigned)o > order; o--) {
+		__split_target(cc->mm, pfn, (unsigned)o);
+		pool_push(cc, pfn + (1ull << (o - 1)), (unsigned)o - 1);
 	}
-	*dst = cc->pool[best].pfn;
-	cc->pool_frames -= 1ull << order;
-	cc->pool[best] = cc->pool[--cc->nr_pool];
+	*dst = pfn;
 	return 0;
 }
 
@@ -378,12 +416,10 @@ static const struct migrate_target_ops pool_targets = {
 static void release_pool(struct compact_control *cc)
 {
 	mm_lock(&cc->zone->lock);
-	for (unsigned i = 0; i < cc->nr_pool; i++)
-		__release_target(cc->mm, cc->zone, cc->pool[i].pfn,
-				 cc->pool[i].order);
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
+		while (cc->pool_head[o] != POOL_NONE)
+			__release_target(cc->mm, cc->zone, pool_pop(cc, o), o);
 	mm_unlock(&cc->zone->lock);
-	cc->nr_pool = 0;
-	cc->pool_frames = 0;
 }
 
 /* The migrate scanner: sources ---------------------------------------- */
@@ -595,6 +631,7 @@ static void cc_init(struct compact_control *cc, struct mm *mm,
 	cc->order = order;
 	cc->mode = mode;
 	cc->migratetype = MIGRATE_MOVABLE;
+	pool_init(cc);
 }
 
 /* Entry points ---------------------------------------------------------- */

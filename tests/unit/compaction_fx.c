@@ -107,6 +107,10 @@ static void move_block(struct cfx_owner *o, uint64_t dst, uint64_t src,
 {
 	uint32_t s = o->slot[src - o->base_pfn];
 
+	if (o->log && o->nr_log < o->max_log) {
+		o->log[o->nr_log].src = src;
+		o->log[o->nr_log++].dst = dst;
+	}
 	if (!o->no_copy)
 		copy_frames(frame_mem(o, dst), frame_mem(o, src),
 			    PAGE_SIZE << order);

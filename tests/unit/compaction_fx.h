@@ -36,6 +36,8 @@ struct cfx_owner {
 	unsigned free_hint; /* no free handle below this one */
 	bool touch_all; /* fill and check whole frames (bench: full copies) */
 	bool no_copy;	/* migrate() switches without copying (bench) */
+	struct cfx_pending *log; /* if set: every (src, dst) migrated */
+	size_t nr_log, max_log;
 	/* Misbehaviour. */
 	int fail_rc;	       /* what a failing migrate() returns */
 	unsigned fail_every;   /* one migrate() in N fails (0: none) */

@@ -178,6 +178,13 @@ static void balloon_move_run(struct virtio_balloon *b, bool inflate,
 	for (uint64_t i = 0; i < nr; i++) {
 		int err = mm_set_frames_state(b->p.mm, pfn + i, 1, from, to, 0);
 
+		/* Deflating a frame the host asked to move: that move is off. */
+		if (err == -EBUSY && !inflate && b->p.link.pvmem &&
+		    pvmem_migrate_cancel_src(pvmem_migration(b->p.link.pvmem),
+					     pfn + i))
+			err = mm_set_frames_state(b->p.mm, pfn + i, 1, from, to,
+						  0);
+
 		if (err)
 			balloon_bad_pfn(b, what, pfn + i, err);
 		else if (inflate)

@@ -18,6 +18,7 @@
 #include "guest/virtio/virtio_guest.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
+#include "guest_migrate.h"
 #include "mm/mm.h"
 #include "native_mm.h"
 #include "mm_stack.h"
@@ -61,10 +62,15 @@ static unsigned order_of(uint64_t bytes)
 	return o;
 }
 
+/*
+ * Native: balloon pages are movable (compaction may swap them, as Linux's
+ * balloon allocates with GFP_HIGHUSER_MOVABLE), so they sit in movable
+ * pageblocks and do not spread unmovable ones.
+ */
 static void *page_get(void)
 {
 	return guest_page_source.ops->alloc_pages(guest_page_source.opaque,
-						  GFP_KERNEL, 0);
+						  GFP_HIGHUSER_MOVABLE, 0);
 }
 
 static void page_put(uint32_t pfn)
@@ -216,6 +222,122 @@ static void set_actual(void)
 			  (uint32_t)nr_held);
 }
 
+/*
+ * Balloon page migration (docs/hosted-memory.md "Migration"): a page in
+ * the balloon holds no data, so moving it is swapping its pfn in held[].
+ * Hosted, the host asks through the migration ring (gmig_balloon_has/swap,
+ * called by the ring drain) and, for a paused guest, logs moves it made
+ * alone (applied by the drain before every inflate and deflate). Native,
+ * the driver owns its pages in the guest's own mm: compaction's migrate()
+ * queues the pair, and gmig_balloon_flush() tells the host as Linux's
+ * balloon_page_migrate() does (inflate the new page, deflate the old)
+ * before mm/ commits the moves.
+ */
+static int held_index(uint64_t pfn)
+{
+	for (uint64_t i = 0; i < nr_held; i++)
+		if (held[i] == pfn)
+			return (int)i;
+	return -1;
+}
+
+bool gmig_balloon_has(uint64_t src)
+{
+	return ready && held_index(src) >= 0;
+}
+
+bool gmig_balloon_swap(uint64_t src, uint64_t dst)
+{
+	int i = ready ? held_index(src) : -1;
+
+	if (i < 0)
+		return false;
+	held[i] = (uint32_t)dst;
+	info.migrated++;
+	return true;
+}
+
+static uint32_t mig_src[BATCH_PAGES], mig_dst[BATCH_PAGES];
+static uint32_t mig_sorted[BATCH_PAGES];
+static unsigned nr_mig;
+static int mig_owner; /* native: the driver's id in the guest's mm */
+
+static int mig_isolate(void *opaque, uint64_t pfn, unsigned order)
+{
+	return !busy && order == 0 && held_index(pfn) >= 0 ? 0 : -EBUSY;
+}
+
+static int mig_migrate(void *opaque, uint64_t dst, uint64_t src, unsigned order,
+		       enum migrate_mode mode)
+{
+	if (nr_mig == BATCH_PAGES)
+		return -EAGAIN;
+	mig_src[nr_mig] = (uint32_t)src;
+	mig_dst[nr_mig++] = (uint32_t)dst;
+	return -EINPROGRESS; /* finished by gmig_balloon_flush() */
+}
+
+static void mig_putback(void *opaque, uint64_t pfn, unsigned order)
+{
+}
+
+static const struct mm_movable_ops mig_ops = {
+	.isolate = mig_isolate,
+	.migrate = mig_migrate,
+	.putback = mig_putback,
+};
+
+/* Send a copy of @pfns sorted (the host moves runs). */
+static void send_sorted(struct gv_queue *q, const uint32_t *pfns, unsigned n)
+{
+	memcpy(mig_sorted, pfns, n * 4);
+	sort_pfns(mig_sorted, n);
+	send_pfns(q, mig_sorted, n);
+}
+
+unsigned gmig_balloon_flush(void)
+{
+	unsigned n = nr_mig;
+	int verdict;
+
+	if (!n)
+		return 0;
+	busy = true;
+	send_sorted(inflateq, mig_dst, n);
+	send_sorted(deflateq, mig_src, n);
+	verdict = info.needs_reset ? -EIO : 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!verdict)
+			gmig_balloon_swap(mig_src[i], mig_dst[i]);
+		GUEST_ASSERT_EQ(mm_migrate_finish(native_mm(), mig_src[i],
+						  mig_dst[i], verdict),
+				0);
+	}
+	nr_mig = 0;
+	busy = false;
+	return verdict ? 0 : n;
+}
+
+/* Native: pages entering the balloon become the driver's movable pages. */
+static void mig_adopt(const uint32_t *pfns, unsigned n)
+{
+	if (!mig_owner)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		mm_set_movable_owner(native_mm(), pfns[i], 0,
+				     (uint32_t)mig_owner);
+}
+
+static void mig_init(void)
+{
+	int id;
+
+	if (!guest_boot.native || mig_owner)
+		return;
+	id = mm_register_movable_owner(native_mm(), &mig_ops, NULL);
+	mig_owner = id > 0 ? id : 0;
+}
+
 static uint64_t inflate(uint64_t want)
 {
 	static uint32_t pfns[BATCH_PAGES];
@@ -230,6 +352,7 @@ static uint64_t inflate(uint64_t want)
 	memcpy(held + nr_held, pfns, n * 4);
 	nr_held += n;
 	info.inflated += n;
+	mig_adopt(pfns, n);
 	return n;
 }
 
@@ -304,6 +427,7 @@ bool gballoon_service(uint64_t max_pages)
 	if (!ready || busy)
 		return !ready;
 	busy = true;
+	gmig_drain(); /* hosted: no pending move names a page we pass on */
 	take_interrupts();
 	while (!info.needs_reset && nr_held != target &&
 	       (!max_pages || moved < max_pages)) {
@@ -330,6 +454,7 @@ uint64_t gballoon_deflate_on_oom(uint64_t pages)
 	    !(bdev.features & VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM)))
 		return 0;
 	busy = true;
+	gmig_drain();
 	n = deflate(pages);
 	if (n) {
 		info.oom_deflated += n;
@@ -495,6 +620,7 @@ int gballoon_init(void)
 	info.features = bdev.features;
 	target = gv_config_read32(&bdev, 0);
 	ready = true;
+	mig_init();
 	/* The first stats buffer goes out at once (virtio 1.x 5.5.6.3). */
 	if (statsq)
 		stats_send();

@@ -25,6 +25,7 @@ struct gballoon_info {
 	uint64_t alloc_failures; /* inflate batches cut short */
 	uint64_t reported_pages, report_passes, report_chains;
 	uint64_t features;
+	uint64_t migrated; /* pages swapped by balloon page migration */
 	bool needs_reset;
 };
 

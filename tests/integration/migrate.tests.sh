@@ -61,3 +61,51 @@ check migrate-hosted kvm test_migrate_hosted
 check migrate-native kvm test_migrate_native
 check migrate-hostile kvm test_migrate_hostile
 check migrate-old-guest kvm test_migrate_old_guest
+
+# mig_wait_for PATTERN: the running VM's output ($mig_log) shows PATTERN
+# within 30 s (a state, polled).
+mig_wait_for() {
+	for _ in $(seq 300); do
+		grep -Eq -- "$1" "$mig_log" && return 0
+		sleep 0.1
+	done
+	why="never saw /$1/"
+	return 1
+}
+
+# mig_balloon MODEL: the host inflates 32 MiB, the guest compacts (the
+# ballooned pages move), the host deflates all: every pfn the driver names
+# is still a BALLOON frame to the host, and --check is clean.
+mig_balloon() {
+	local sock=$TMP/migb.sock pid
+	mig_log=$TMP/migb.out
+	start_with_api "$sock" "$mig_log" --timeout 100 --mem 256M \
+		--memory-model "$1" --stats --check \
+		--cmdline workload=migrate-balloon || return 1
+	pid=$vm_pid
+	mig_wait_for 'migrate-balloon: ready' &&
+		"$VMM" balloon --api "$sock" --target 32M --wait \
+			--timeout 30 >"$TMP/migb.cli" 2>&1 &&
+		mig_wait_for 'balloon pages moved' &&
+		"$VMM" balloon --api "$sock" --target 0 --wait \
+			--timeout 30 >>"$TMP/migb.cli" 2>&1 &&
+		mig_wait_for 'migrate-balloon: done'
+	local rc=$?
+	"$VMM" quit --api "$sock" >/dev/null 2>&1
+	wait "$pid"
+	status=$?
+	out=$(cat "$mig_log" "$TMP/migb.cli")
+	[ $rc -eq 0 ] || {
+		why=${why:-"balloon command failed"}
+		return 1
+	}
+	expect 0 'migrate-balloon: inflated 8192 pages' \
+		'migrate-balloon: [1-9][0-9]* balloon pages moved' \
+		'migrate-balloon: done' '^balloon_bad_pfns 0$' \
+		'^balloon_actual_pages 0$'
+}
+test_migrate_balloon_hosted() { mig_balloon hosted; }
+test_migrate_balloon_native() { mig_balloon native; }
+
+check migrate-balloon-hosted kvm test_migrate_balloon_hosted
+check migrate-balloon-native kvm test_migrate_balloon_native

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/*
+ * workload=migrate-balloon: balloon page migration in both memory models.
+ * The host inflates the balloon (vmm balloon --target); the guest then
+ * compacts: hosted, the host moves the ballooned frames through the
+ * migration ring and the driver swaps them in its list; native, the
+ * guest's own compaction moves them and tells the host (inflate new,
+ * deflate old). Then the host deflates everything: every pfn the driver
+ * names must still be one the host holds as BALLOON (balloon_bad_pfns 0).
+ */
+#include "guest.h"
+#include "guest/virtio/balloon.h"
+#include "guest_migrate.h"
+#include "mbuf.h"
+#include "mm/errno.h"
+#include "pvmem_guest.h"
+
+int guest_mm_init(void);
+
+/* Service the balloon until @done says so (interrupt-driven, 1 ms tick). */
+static void mb_service_until(bool (*done)(const struct gballoon_info *))
+{
+	struct gballoon_info bi;
+
+	for (;;) {
+		gballoon_service(0);
+		gballoon_get_info(&bi);
+		if (bi.needs_reset)
+			guest_fail(__FILE__, __LINE__, "balloon needs reset");
+		if (done(&bi))
+			return;
+		guest_wait_for_interrupt();
+	}
+}
+
+static bool mb_inflated(const struct gballoon_info *bi)
+{
+	return bi->target > 0 && bi->actual == bi->target;
+}
+
+static bool mb_never(const struct gballoon_info *bi)
+{
+	return false;
+}
+
+static bool mb_deflated(const struct gballoon_info *bi)
+{
+	return bi->target == 0 && bi->actual == 0;
+}
+
+/* Hosted: three rounds of COMPACT, each drained to the last request. */
+static void mb_compact_hosted(void)
+{
+	for (unsigned round = 0; round < 3; round++) {
+		struct pvmem_block *b = pv_batch_begin();
+		struct pvmem_req *r = pv_batch_add(b, PVMEM_OP_COMPACT);
+		unsigned posted, handled = 0, n;
+
+		GUEST_ASSERT_EQ(pv_batch_ring(b), 0);
+		GUEST_ASSERT_EQ(r->status, 0);
+		posted = r->done;
+		while (handled < posted && (n = gmig_drain()) != 0)
+			handled += n;
+		GUEST_ASSERT_EQ(handled, posted);
+	}
+}
+
+static void mb_run(void)
+{
+	struct gballoon_info bi;
+	uint64_t frames = 0;
+	int err = guest_mm_init();
+
+	if (!err)
+		err = gballoon_init();
+	if (!err)
+		err = mbuf_init();
+	if (!err && !guest_boot.native)
+		err = gmig_init();
+	if (err)
+		guest_fail(__FILE__, __LINE__, "migrate-balloon: init: %d",
+			   err);
+	lapic_timer_periodic(1000);
+	guest_printf("migrate-balloon: ready\n");
+	mb_service_until(mb_inflated);
+	gballoon_get_info(&bi);
+	guest_printf("migrate-balloon: inflated %u pages\n", bi.actual);
+	if (guest_boot.native)
+		GUEST_ASSERT_EQ(gmig_compact(&frames), 0);
+	else
+		mb_compact_hosted();
+	gballoon_get_info(&bi);
+	guest_printf("migrate-balloon: %llu balloon pages moved\n",
+		     (unsigned long long)bi.migrated);
+	GUEST_ASSERT(bi.migrated > 0);
+	mb_service_until(mb_deflated);
+	guest_printf("migrate-balloon: done\n");
+	/* Idle (serving stats) until the host quits: it checks first. */
+	mb_service_until(mb_never);
+}
+
+GUEST_WORKLOAD(migrate_balloon, "migrate-balloon",
+	       "balloon pages moved by compaction (both models)", mb_run);

@@ -542,9 +542,10 @@ int64_t mm_compact_proactive(struct mm *mm);
  * alignment, one zone) as GUEST frames, migrating the movable blocks out
  * (Linux's alloc_contig_range()). The range is handed out as maximal
  * aligned blocks; free it with mm_free_contig_range().
- * Return: 0, -EINVAL, -ERANGE, -EBUSY (a pinned frame is in the way, or a
- * migration failed or is pending: nothing changed) or -ENOMEM (no target
- * frames for the migration).
+ * Return: 0, -EINVAL, -ERANGE (not in one RAM range and zone) or -EBUSY
+ * (a pinned frame is in the way, or a migration failed, found no target
+ * frame or is still pending): the range is not allocated, the isolation is
+ * undone, the blocks already migrated stay where they went.
  */
 int mm_alloc_contig_range(struct mm *mm, uint64_t start, uint64_t end);
 

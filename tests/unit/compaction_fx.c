@@ -91,8 +91,11 @@ static void copy_frames(uint8_t *dst, const uint8_t *src, size_t bytes)
 	__m128i *d = (__m128i *)dst;
 	const __m128i *s = (const __m128i *)src;
 
+	/* Many misses in flight from the start: a frame is cold. */
+	for (size_t off = 0; off < 1024 && off < bytes; off += 64)
+		_mm_prefetch((const char *)src + off, _MM_HINT_NTA);
 	for (size_t i = 0; i < bytes / 16; i += 4) {
-		_mm_prefetch((const char *)(s + i) + 512, _MM_HINT_NTA);
+		_mm_prefetch((const char *)(s + i) + 1024, _MM_HINT_NTA);
 		_mm_stream_si128(d + i, _mm_load_si128(s + i));
 		_mm_stream_si128(d + i + 1, _mm_load_si128(s + i + 1));
 		_mm_stream_si128(d + i + 2, _mm_load_si128(s + i + 2));

@@ -362,6 +362,50 @@ START_TEST(test_vmstat_format)
 }
 END_TEST
 
+/* An owner that will not move (or never answers): everything stays. */
+START_TEST(test_failing_owner_leaves_everything_in_place)
+{
+	static const int rcs[] = {-EIO, -EAGAIN, -EINPROGRESS};
+	struct cmp_fx *f = malloc(sizeof(*f));
+	struct mm_compact_result res;
+	struct mm_stats st;
+	uint64_t *where;
+
+	cmp_setup(f);
+	layout(f, 2, 0, 0);
+	where = calloc(f->o.nr_h, sizeof(*where));
+	for (unsigned i = 0; i < f->o.nr_h; i++)
+		where[i] = f->o.h[i].pfn;
+	f->o.fail_rc = rcs[_i];
+	f->o.fail_every = 1;
+	mm_compact_zone(f->mm, ZONE_DMA32, -1, MIGRATE_SYNC, &res);
+	ck_assert_uint_eq(res.migrated, 0);
+	ck_assert_uint_eq(order9_blocks(f->mm), 0);
+	if (rcs[_i] == -EINPROGRESS) {
+		/* Pending: held until the owner is given up on. */
+		ck_assert_uint_gt(res.pending, 0);
+		mm_get_stats(f->mm, &st);
+		ck_assert_uint_eq(st.isolated, 2 * res.pending);
+		buddy_fx_assert_clean(f->mm);
+		ck_assert_uint_eq(cfx_finish_pending(&f->o, false), 0);
+	} else {
+		ck_assert_uint_gt(res.failed, 0);
+	}
+	for (unsigned i = 0; i < f->o.nr_h; i++)
+		if (f->o.h[i].live)
+			ck_assert_uint_eq(f->o.h[i].pfn, where[i]);
+	ck_assert_uint_eq(f->o.putbacks, f->o.isolates);
+	mm_get_stats(f->mm, &st);
+	ck_assert_uint_eq(st.isolated, 0);
+	ck_assert_uint_eq(st.pgmigrate_success, 0);
+	ck_assert_ptr_null(cfx_verify(&f->o));
+	buddy_fx_assert_clean(f->mm);
+	free(where);
+	cmp_teardown(f);
+	free(f);
+}
+END_TEST
+
 static Suite *compaction_suite(void)
 {
 	Suite *s = suite_create("compaction");
@@ -376,6 +420,8 @@ static Suite *compaction_suite(void)
 	tcase_add_test(tc, test_deferred_after_failure);
 	tcase_add_test(tc, test_proactive_compaction);
 	tcase_add_test(tc, test_vmstat_format);
+	tcase_add_loop_test(tc, test_failing_owner_leaves_everything_in_place,
+			    0, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }

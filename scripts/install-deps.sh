@@ -2,7 +2,7 @@
 # Install the Debian packages buddyvm needs. Idempotent: when everything is
 # present it only asks dpkg and returns in well under a second.
 #   scripts/install-deps.sh          build and test dependencies
-#   scripts/install-deps.sh --bench  also the benchmark peers (allocators, QEMU)
+#   scripts/install-deps.sh --bench  also bench peers (allocators, QEMU, fio)
 #   scripts/install-deps.sh --plot   also gnuplot (balloon experiment plots)
 set -euo pipefail
 
@@ -11,7 +11,7 @@ pkgs=(gcc make pkg-config libc6-dev libfdt-dev device-tree-compiler check
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs+=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
-			qemu-system-x86 hyperfine) ;;
+			qemu-system-x86 hyperfine fio) ;;
 	--plot) pkgs+=(gnuplot-nox) ;;
 	-h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "install-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;

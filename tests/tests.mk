@@ -65,6 +65,8 @@ BENCHES += boot
 bench_boot_SRCS := tests/bench/boot_bench.c
 
 # Benchmarks under KVM, run after the programs: the hosted model end to end
-# (ns/page through pvmem, RSS after frees) and a 1 GiB balloon inflate.
+# (ns/page through pvmem, RSS after frees), a 1 GiB balloon inflate, and
+# virtio-blk throughput and IOPS from the guest beside fio on the host.
 BENCH_SCRIPTS += tests/bench/hosted_bench.sh
 BENCH_SCRIPTS += tests/bench/balloon_bench.sh
+BENCH_SCRIPTS += tests/bench/blk_bench.sh

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * guest/dma.c - coherent DMA buffers for device drivers (dma.h): pvmem
- * DMA_ALLOC in the hosted model, the guest's own buddy in the native model,
+ * DMA_ALLOC in the hosted model, the guest's own buddy in the native model
+ * (a buddy block up to MAX_PAGE_ORDER, a contiguous range of frames above),
  * and a record of every live buffer per device.
  */
 #include "dma.h"
 #include "guest.h"
+#include "guest_migrate.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
 #include "mm/mm.h"
@@ -23,14 +25,23 @@
 static uint8_t dma_pool[DMA_POOL_BYTES] __attribute__((aligned(4096)));
 static size_t dma_pool_used;
 
-enum dma_source { DMA_FROM_HOST, DMA_FROM_BUDDY, DMA_FROM_POOL };
+enum dma_source {
+	DMA_FROM_HOST,	 /* pvmem DMA_ALLOC */
+	DMA_FROM_BUDDY,	 /* native: one buddy block */
+	DMA_FROM_CONTIG, /* native: mm_alloc_contig_pages() */
+	DMA_FROM_POOL,	 /* native, early boot: the image */
+};
+
+/* Native: the largest buffer (hosted, the host decides: -E2BIG above). */
+#define DMA_NATIVE_MAX_BYTES (64ull << 20)
+/* Hosted: how often to move guest blocks out of the way and ask again. */
+#define DMA_EAGAIN_TRIES 8
 
 /* One live buffer. A free slot has bytes == 0. */
 struct dma_rec {
 	uint64_t addr;
-	uint64_t bytes; /* the whole block: PAGE_SIZE << order */
+	uint64_t bytes; /* a block: PAGE_SIZE << order; beyond: whole pages */
 	uint16_t dev;
-	uint8_t order;
 	uint8_t source; /* enum dma_source */
 };
 
@@ -48,23 +59,32 @@ static bool dma_dev_valid(const struct dma_dev *dev)
 uint64_t dma_max_coherent(const struct dma_dev *dev)
 {
 	/*
-	 * One buddy block, on either side. Issue 9 (contiguous allocation
-	 * beyond MAX_PAGE_ORDER) raises this: the hosted path already asks
-	 * the host, which answers -E2BIG above its own limit.
+	 * Native: contiguous ranges beyond a buddy block. Hosted: one block
+	 * as far as the guest knows (pvmem ABI 1.0); the allocation itself
+	 * always leaves the decision to the host, which answers -E2BIG.
 	 */
-	return PAGE_SIZE << MAX_PAGE_ORDER;
+	return guest_boot.native ? DMA_NATIVE_MAX_BYTES
+				 : PAGE_SIZE << MAX_PAGE_ORDER;
 }
 
-/* Record a block; false if the table is full. Caller holds dma_lock. */
-static bool __dma_record(const struct dma_dev *dev, uint64_t addr,
-			 unsigned order, enum dma_source src)
+/*
+ * What a request of @size takes: a power-of-two block up to one buddy
+ * block, whole pages beyond (contiguous ranges are not rounded up).
+ */
+static uint64_t dma_round(uint64_t size)
+{
+	if (size <= PAGE_SIZE << MAX_PAGE_ORDER)
+		return PAGE_SIZE << mm_get_order(size);
+	return (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+/* Record a buffer; false if the table is full. Caller holds dma_lock. */
+static bool __dma_record(const struct dma_rec *r)
 {
 	for (unsigned i = 0; i < DMA_MAX_RECS; i++) {
 		if (dma_recs[i].bytes)
 			continue;
-		dma_recs[i] = (struct dma_rec){addr, PAGE_SIZE << order,
-					       (uint16_t)dev->id,
-					       (uint8_t)order, (uint8_t)src};
+		dma_recs[i] = *r;
 		return true;
 	}
 	return false;
@@ -80,74 +100,111 @@ static int dma_alloc_pool(size_t bytes, uint64_t *addr)
 	return 0;
 }
 
-/* Native: a zeroed block of our own buddy, then FRAME_DMA of the device. */
-static int dma_alloc_buddy(const struct dma_dev *dev, unsigned order,
-			   uint64_t *addr)
+/* Native: frames of our own buddy below dma_bits, zeroed. */
+static int dma_alloc_frames(const struct dma_dev *dev, struct dma_rec *r)
 {
 	struct mm *mm = native_mm();
-	gfp_t gfp = GFP_KERNEL | __GFP_ZERO;
+	unsigned bits = dev->dma_bits;
 	uint64_t pfn;
 	int err;
 
-	if (dev->dma_bits >= 64)
-		err = mm_alloc_pages(mm, gfp, order, &pfn);
-	else
-		err = mm_alloc_pages_bits(mm, gfp, order, dev->dma_bits, &pfn);
+	if (r->source == DMA_FROM_BUDDY) {
+		gfp_t gfp = GFP_KERNEL | __GFP_ZERO;
+		unsigned order = mm_get_order(r->bytes);
+
+		/* 64 bits cover everything; do not make mm shift by 64. */
+		err = bits >= 64
+			      ? mm_alloc_pages(mm, gfp, order, &pfn)
+			      : mm_alloc_pages_bits(mm, gfp, order, bits, &pfn);
+	} else {
+		err = mm_alloc_contig_pages(mm, r->bytes / PAGE_SIZE,
+					    GFP_KERNEL, 0, bits, &pfn);
+		if (!err)
+			memset((void *)(uintptr_t)MM_PFN_TO_ADDR(pfn), 0,
+			       r->bytes);
+	}
 	if (err)
 		return err;
-	err = mm_set_frames_state(mm, pfn, 1ull << order, FRAME_GUEST,
-				  FRAME_DMA, dev->id);
-	if (err) {
-		mm_free_pages(mm, pfn, order);
-		return err;
-	}
-	*addr = MM_PFN_TO_ADDR(pfn);
+	r->addr = MM_PFN_TO_ADDR(pfn);
 	return 0;
 }
 
-static int dma_free_buddy(const struct dma_rec *r)
+/* Native: frames back to our buddy the way they came. */
+static int dma_free_frames(const struct dma_rec *r)
 {
 	struct mm *mm = native_mm();
 	uint64_t pfn = MM_ADDR_TO_PFN(r->addr);
-	int err = mm_set_frames_state(mm, pfn, 1ull << r->order, FRAME_DMA,
-				      FRAME_GUEST, 0);
 
-	return err ? err : mm_free_pages(mm, pfn, r->order);
+	if (r->source == DMA_FROM_BUDDY)
+		return mm_free_pages(mm, pfn, mm_get_order(r->bytes));
+	return mm_free_contig_range(mm, pfn, r->bytes / PAGE_SIZE);
 }
 
-static int dma_alloc_block(const struct dma_dev *dev, unsigned order,
-			   enum dma_source *src, uint64_t *addr)
+/*
+ * Native: the frames, then FRAME_DMA of the device in the guest's frame
+ * database, as the host marks a hosted DMA block in its own.
+ */
+static int dma_alloc_native(const struct dma_dev *dev, struct dma_rec *r)
 {
+	struct mm *mm = native_mm();
 	int err;
 
-	if (!guest_boot.native) {
-		*src = DMA_FROM_HOST;
-		err = pv_init();
-		if (!err)
-			err = pv_dma_alloc(dev->id, PAGE_SIZE << order,
-					   dev->dma_bits, __GFP_ZERO, addr);
-		return err;
-	}
-	if (order > MAX_PAGE_ORDER)
+	if (r->bytes > DMA_NATIVE_MAX_BYTES)
 		return -E2BIG;
-	if (!native_mm()) {
-		*src = DMA_FROM_POOL;
+	if (!mm) {
+		r->source = DMA_FROM_POOL;
 		/* The image lies below 4 GiB: fine for any dma_bits >= 32. */
-		return dev->dma_bits < 32
-			       ? -ENOMEM
-			       : dma_alloc_pool(PAGE_SIZE << order, addr);
+		return dev->dma_bits < 32 ? -ENOMEM
+					  : dma_alloc_pool(r->bytes, &r->addr);
 	}
-	*src = DMA_FROM_BUDDY;
-	return dma_alloc_buddy(dev, order, addr);
+	r->source = r->bytes <= PAGE_SIZE << MAX_PAGE_ORDER ? DMA_FROM_BUDDY
+							    : DMA_FROM_CONTIG;
+	err = dma_alloc_frames(dev, r);
+	if (err)
+		return err;
+	err = mm_set_frames_state(mm, MM_ADDR_TO_PFN(r->addr),
+				  r->bytes / PAGE_SIZE, FRAME_GUEST, FRAME_DMA,
+				  dev->id);
+	if (err)
+		dma_free_frames(r);
+	return err;
+}
+
+/*
+ * Hosted: one DMA_ALLOC. Beyond one block the host may first need movable
+ * guest blocks out of the way: it posts migration requests and answers
+ * -EAGAIN; the guest moves them (gmig_drain()) and asks again.
+ */
+static int dma_alloc_host(const struct dma_dev *dev, struct dma_rec *r)
+{
+	int err = pv_init();
+
+	r->source = DMA_FROM_HOST;
+	for (unsigned try = 1; !err; try++) {
+		err = pv_dma_alloc(dev->id, r->bytes, dev->dma_bits, __GFP_ZERO,
+				   &r->addr);
+		if (err != -EAGAIN || try == DMA_EAGAIN_TRIES)
+			break;
+		gmig_drain();
+		err = 0;
+	}
+	return err;
 }
 
 static int dma_free_block(const struct dma_rec *r)
 {
+	uint64_t pfn = MM_ADDR_TO_PFN(r->addr);
+	int err;
+
 	switch (r->source) {
 	case DMA_FROM_HOST:
 		return pv_dma_free(r->dev, r->addr);
 	case DMA_FROM_BUDDY:
-		return dma_free_buddy(r);
+	case DMA_FROM_CONTIG:
+		err = mm_set_frames_state(native_mm(), pfn,
+					  r->bytes / PAGE_SIZE, FRAME_DMA,
+					  FRAME_GUEST, 0);
+		return err ? err : dma_free_frames(r);
 	default:
 		return 0; /* the pool is never reused */
 	}
@@ -156,29 +213,27 @@ static int dma_free_block(const struct dma_rec *r)
 int dma_alloc_coherent(const struct dma_dev *dev, size_t size, void **cpu,
 		       uint64_t *dma_addr)
 {
-	enum dma_source src;
-	unsigned order;
-	uint64_t addr;
+	struct dma_rec r;
 	int err;
 
 	if (!dma_dev_valid(dev) || size == 0)
 		return -EINVAL;
-	/* Native sizes beyond one block are refused here; hosted, by the host. */
-	order = mm_get_order(size);
+	r = (struct dma_rec){.bytes = dma_round(size),
+			     .dev = (uint16_t)dev->id};
+	if (r.bytes < size) /* rounding wrapped */
+		return -E2BIG;
 	mm_lock(&dma_lock);
-	err = dma_alloc_block(dev, order, &src, &addr);
-	if (!err && !__dma_record(dev, addr, order, src)) {
-		struct dma_rec r = {addr, PAGE_SIZE << order, (uint16_t)dev->id,
-				    (uint8_t)order, (uint8_t)src};
-
+	err = guest_boot.native ? dma_alloc_native(dev, &r)
+				: dma_alloc_host(dev, &r);
+	if (!err && !__dma_record(&r)) {
 		dma_free_block(&r);
 		err = -ENOSPC;
 	}
 	mm_unlock(&dma_lock);
 	if (err)
 		return err;
-	*cpu = (void *)(uintptr_t)addr;
-	*dma_addr = addr;
+	*cpu = (void *)(uintptr_t)r.addr;
+	*dma_addr = r.addr;
 	return 0;
 }
 
@@ -195,7 +250,7 @@ int dma_free_coherent(const struct dma_dev *dev, size_t size, void *cpu,
 		struct dma_rec *r = &dma_recs[i];
 
 		if (r->bytes && r->addr == addr && r->dev == dev->id) {
-			if (r->order != mm_get_order(size))
+			if (r->bytes != dma_round(size))
 				break;
 			err = dma_free_block(r);
 			r->bytes = 0;

@@ -3,18 +3,23 @@
  * guest/include/dma.h - coherent DMA buffers for the guest's device drivers,
  * in the style of Linux's dma_alloc_coherent()/dma_free_coherent().
  *
- * A buffer is one physically contiguous, zeroed block below the device's
- * address width, so it is one descriptor however large it is. Where it
- * comes from depends on the memory model (docs/dma.md):
+ * A buffer is one physically contiguous, zeroed range below the device's
+ * address width, so it is one descriptor however large it is. Up to 4 MiB
+ * it is one buddy block (the size rounded up to a power of two), beyond
+ * that whole pages of a contiguous range. Where it comes from depends on
+ * the memory model (docs/dma.md):
  *
  *   hosted: a pvmem DMA_ALLOC for the device's DMA id. The host marks the
  *           frames FRAME_DMA of that device, and the device emulation
- *           accepts only descriptors inside such blocks.
- *   native: the guest's own buddy (mm_alloc_pages_bits()), the frames then
- *           marked FRAME_DMA of the device in the guest's page database,
- *           as the host does in the hosted model. Before the native memory
- *           stack exists (the console at boot) a small static pool in the
- *           kernel image serves instead; it is never freed.
+ *           accepts only descriptors inside such blocks. Above 4 MiB the
+ *           host may ask the guest to move blocks first (-EAGAIN): the
+ *           guest drains its migration ring and asks again.
+ *   native: the guest's own buddy (mm_alloc_pages_bits(), or
+ *           mm_alloc_contig_pages() above 4 MiB), the frames then marked
+ *           FRAME_DMA of the device in the guest's page database, as the
+ *           host does in the hosted model. Before the native memory stack
+ *           exists (the console at boot) a small static pool in the kernel
+ *           image serves instead; it is never freed.
  *
  * Every live buffer is recorded per device, so a free must name a buffer
  * that was allocated for that device with its size (-EINVAL otherwise), and
@@ -36,12 +41,16 @@ struct dma_dev {
 
 /**
  * dma_alloc_coherent() - a zeroed, contiguous buffer of at least @size bytes
- * for @dev (rounded up to a power-of-two number of pages).
+ * for @dev (up to 4 MiB rounded up to a power-of-two number of pages,
+ * beyond to whole pages).
  * @cpu: receives the pointer the guest uses.
  * @dma_addr: receives the address the device uses (identity map: the same).
- * Return: 0, -EINVAL (@size 0, bad device), -E2BIG (above
- * dma_max_coherent(): one block of the allocator is the limit), -ENOMEM,
- * -EDQUOT (hosted page limit), -ENOSPC (the host's mapping table is full).
+ * Return: 0, -EINVAL (@size 0, bad device), -E2BIG (above the limit: the
+ * host's in the hosted model, dma_max_coherent() in the native one),
+ * -ENOMEM, -EDQUOT (hosted page limit), -ENOSPC (the host's mapping table
+ * is full); beyond 4 MiB also -EBUSY (pinned frames in every range) and
+ * the host's other reasons (-EADDRNOTAVAIL: no range that large below
+ * dma_bits). Hosted, one VM exit (more if blocks must move first).
  */
 int dma_alloc_coherent(const struct dma_dev *dev, size_t size, void **cpu,
 		       uint64_t *dma_addr);
@@ -56,8 +65,9 @@ int dma_free_coherent(const struct dma_dev *dev, size_t size, void *cpu,
 		      uint64_t dma_addr);
 
 /*
- * The largest buffer one call can return, in bytes: one block of the
- * allocator that serves @dev (4 MiB today, MAX_PAGE_ORDER).
+ * The largest buffer one call can return, in bytes: native 64 MiB (a
+ * contiguous range of the guest's buddy); hosted, as far as the guest
+ * knows, one block of 4 MiB (the host may grant more: it decides).
  */
 uint64_t dma_max_coherent(const struct dma_dev *dev);
 

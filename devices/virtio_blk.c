@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@
 #include "abi/virtio_blk.h"
 #include "devices/blk_uring.h"
 #include "devices/virtio_blk.h"
+#include "vmm/api_vm.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
@@ -1124,19 +1126,52 @@ static int virtio_blk_vm_add(struct vm *vm, unsigned i)
 	return ret;
 }
 
+/* The API's host.blk: one object per disk, the --stats counters. */
+static json_t *virtio_blk_vm_api_stat(void)
+{
+	json_t *disks = json_array();
+	struct virtio_blk_stats st;
+
+	for (unsigned i = 0; disks && virtio_blk_vm_stats(i, &st); i++)
+		json_array_append_new(
+			disks,
+			json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
+				  "s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "path", vm_disks[i]->path, "readonly",
+				  vm_disks[i]->p.readonly, "capacity_sectors",
+				  (json_int_t)st.capacity, "reads",
+				  (json_int_t)st.reads, "writes",
+				  (json_int_t)st.writes, "flushes",
+				  (json_int_t)st.flushes, "discards",
+				  (json_int_t)st.discards, "write_zeroes",
+				  (json_int_t)st.write_zeroes, "bytes_read",
+				  (json_int_t)st.bytes_read, "bytes_written",
+				  (json_int_t)st.bytes_written, "io_errors",
+				  (json_int_t)st.io_errors, "bad_requests",
+				  (json_int_t)st.bad_requests, "unsupported",
+				  (json_int_t)st.unsupported, "failures",
+				  (json_int_t)st.failures));
+	return disks;
+}
+
 int virtio_blk_vm_init(struct vm *vm)
 {
 	int ret = 0;
 
 	for (unsigned i = 0; i < vm->cfg.nr_disks && !ret; i++)
 		ret = virtio_blk_vm_add(vm, i);
-	if (ret)
+	if (ret) {
 		virtio_blk_vm_exit(vm);
-	return ret;
+		return ret;
+	}
+	if (vm->cfg.nr_disks)
+		api_vm_set_blk_stat(virtio_blk_vm_api_stat);
+	return 0;
 }
 
 void virtio_blk_vm_exit(struct vm *vm)
 {
+	api_vm_set_blk_stat(NULL);
 	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
 		virtio_blk_destroy(vm_disks[i]);
 		vm_disks[i] = NULL;

@@ -250,6 +250,7 @@ static int api_cmd_stat(void *opaque, json_t *args, json_t **result, char *msg,
 		api_stat_mm(host, ctx->mm);
 	api_set(host, "pvmem",
 		ctx->pvmem_stat ? ctx->pvmem_stat() : json_null());
+	api_set(host, "blk", ctx->blk_stat ? ctx->blk_stat() : json_array());
 	api_set(host, "rss", api_stat_rss(ctx));
 	api_set(r, "host", host);
 	*result = r;

@@ -23,6 +23,8 @@ struct api_cmds_ctx {
 	struct mm *mm; /* host page database; NULL: none */
 	/* host.pvmem: the memory device's counters; NULL: null (none). */
 	json_t *(*pvmem_stat)(void);
+	/* host.blk: the disks' counters (an array); NULL: [] (no disks). */
+	json_t *(*blk_stat)(void);
 	const struct api_balloon_ops *balloon; /* NULL: no balloon */
 	/* The guest's published statistics text (vmm/guest_stats.h). */
 	size_t (*guest_stats)(char *buf, size_t size); /* NULL: none */

@@ -19,6 +19,7 @@
 static struct api_cmds_ctx api_vm_ctx;
 static const struct api_balloon_ops *api_vm_balloon;
 static json_t *(*api_vm_pvmem_stat)(void);
+static json_t *(*api_vm_blk_stat)(void);
 
 void api_vm_set_balloon(const struct api_balloon_ops *ops)
 {
@@ -28,6 +29,11 @@ void api_vm_set_balloon(const struct api_balloon_ops *ops)
 void api_vm_set_pvmem_stat(json_t *(*stat)(void))
 {
 	api_vm_pvmem_stat = stat;
+}
+
+void api_vm_set_blk_stat(json_t *(*stat)(void))
+{
+	api_vm_blk_stat = stat;
 }
 
 static int api_vm_ram_resident(struct vm *vm, uint64_t *bytes)
@@ -45,6 +51,7 @@ int api_vm_start(struct vm *vm, struct api_server **out)
 		.vm = vm,
 		.mm = fdb ? frame_db_mm(fdb) : NULL,
 		.pvmem_stat = api_vm_pvmem_stat,
+		.blk_stat = api_vm_blk_stat,
 		.balloon = api_vm_balloon,
 		.guest_stats = guest_stats_copy,
 		.ram_resident = api_vm_ram_resident,

@@ -22,6 +22,8 @@ struct vm;
  */
 void api_vm_set_balloon(const struct api_balloon_ops *ops);
 void api_vm_set_pvmem_stat(json_t *(*stat)(void));
+/* The disks' counters for "stat" (host.blk: an array, [] without disks). */
+void api_vm_set_blk_stat(json_t *(*stat)(void));
 
 /**
  * api_vm_start() - listen on @vm->cfg.api_path (mode 0600) and serve the

@@ -178,6 +178,31 @@ blk_hostile_test() {
 test_blk_hostile_hosted() { blk_hostile_test hosted 8; }
 test_blk_hostile_native() { blk_hostile_test native 7; }
 
+# The control API's stat has the disk's counters while the guest holds
+# after its flush (blk.hold=1); quit ends the VM.
+test_blk_api_stat() {
+	local img sock=$TMP/blk.sock log=$TMP/blk-api.log json
+	img=$(blk_new_image blk-api.img 8M)
+	start_with_api "$sock" "$log" --disk "$img" \
+		--cmdline 'workload=blk blk.hold=1' || return 1
+	for _ in $(seq 600); do
+		grep -q 'blk: flush complete' "$log" && break
+		sleep 0.05
+	done
+	json=$("$VMM" stat --api "$sock" --json)
+	"$VMM" quit --api "$sock" >/dev/null
+	wait "$vm_pid"
+	status=$?
+	out=$(cat "$log")
+	expect 0 'blk: flush complete' || return 1
+	out=$(python3 -c 'import json,sys
+d = json.load(sys.stdin); b = d.get("result", d)["host"]["blk"][0]
+for k in ("path", "writes", "flushes", "bytes_written", "failures"):
+	print(k, b[k])' <<<"$json" 2>&1)
+	expect 0 "^path $img\$" '^writes [1-9]' '^flushes [1-9]' \
+		'^bytes_written 8388608$' '^failures 0$'
+}
+
 # Bad images are bad command lines: one clear line, exit 2, before KVM.
 blk_usage_test() {
 	local pattern=$1
@@ -212,6 +237,7 @@ check blk-two-disks kvm test_blk_two_disks
 check blk-flush-then-kill kvm test_blk_flush_then_kill
 check blk-readonly kvm test_blk_readonly
 check blk-locked kvm test_blk_locked
+check blk-api-stat kvm test_blk_api_stat
 check blk-hostile-hosted kvm test_blk_hostile_hosted
 check blk-hostile-native kvm test_blk_hostile_native
 check blk-args-missing nokvm test_blk_args_missing

@@ -197,6 +197,7 @@ START_TEST(stat_has_documented_fields)
 		strstr(json_string_value(json_object_get(host, "pagetypeinfo")),
 		       "Page block order: 9"));
 	ck_assert(json_is_null(json_object_get(host, "pvmem")));
+	ck_assert_int_eq(json_array_size(json_object_get(host, "blk")), 0);
 	ck_assert_int_gt(ival(host, "rss", "vmm_bytes"), 0);
 	json_decref(resp);
 }

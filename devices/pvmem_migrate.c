@@ -73,6 +73,7 @@ struct pvmem_migrate {
 	bool timer_running, timer_stop;
 
 	atomic_uint_fast64_t posted, committed, refused, timed_out;
+	atomic_uint_fast64_t commit_failed;
 	atomic_uint_fast64_t cancelled_free, bad_answers, ring_full;
 	atomic_uint_fast64_t balloon_paused, adopted;
 };
@@ -341,8 +342,10 @@ static int answer_one(struct pvmem_migrate *m, const struct pvmem_mig_ans *a)
 	req = claim(m, r);
 	pthread_mutex_unlock(&m->lock);
 	if (a->result == 0) {
-		if (end_commit(m, &req))
+		if (end_commit(m, &req)) {
+			count(&m->commit_failed, 1);
 			return -ESTALE;
+		}
 		count(&m->committed, 1);
 		return 0;
 	}
@@ -693,6 +696,7 @@ void pvmem_migrate_get_stats(struct pvmem_migrate *m,
 		.posted = atomic_load(&m->posted),
 		.committed = atomic_load(&m->committed),
 		.refused = atomic_load(&m->refused),
+		.commit_failed = atomic_load(&m->commit_failed),
 		.timed_out = atomic_load(&m->timed_out),
 		.cancelled_free = atomic_load(&m->cancelled_free),
 		.bad_answers = atomic_load(&m->bad_answers),

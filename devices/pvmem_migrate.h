@@ -45,6 +45,8 @@ struct pvmem_migrate_stats {
 	uint64_t posted;	 /* requests written into the ring */
 	uint64_t committed;	 /* answered 0 and moved */
 	uint64_t refused;	 /* answered < 0 */
+	uint64_t commit_failed;	 /* answered 0, but mm/ found the pair
+				  * changed and cancelled it */
 	uint64_t timed_out;	 /* cancelled at their deadline */
 	uint64_t cancelled_free; /* cancelled: the guest freed src first */
 	uint64_t bad_answers;	 /* answers with an error status */

@@ -8,7 +8,10 @@
  * The clock is the test's: timeouts happen when the test says.
  */
 #include <stdio.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "mm/host/mm_port_impl.h"
 #include "pvmem_fx.h"
@@ -19,6 +22,7 @@
 #define MAX_ANS	   128
 
 static uint64_t fake_ns;
+static unsigned cur_timeout_ms = TIMEOUT_MS;
 
 static uint64_t fake_clock(void *opaque)
 {
@@ -38,6 +42,7 @@ static void mig_setup(void)
 	};
 
 	fake_ns = 1000000000ull;
+	cur_timeout_ms = TIMEOUT_MS;
 	mm_port_set_log_sink(quiet_log);
 	fx_setup_cfg(&cfg);
 }
@@ -77,7 +82,7 @@ static struct pvmem_mig_ring *guest_setup_ring(void)
 	ring = fx_ptr(r->result);
 	ck_assert_uint_eq(ring->magic, PVMEM_MIG_MAGIC);
 	ck_assert_uint_eq(ring->nr_slots, PVMEM_MIG_SLOTS);
-	ck_assert_uint_eq(ring->timeout_ms, TIMEOUT_MS);
+	ck_assert_uint_eq(ring->timeout_ms, cur_timeout_ms);
 	return ring;
 }
 
@@ -173,7 +178,7 @@ START_TEST(test_info_and_setup)
 	r = ring_op(PVMEM_OP_INFO, 0, FX_OUT_GPA, sizeof(*info));
 	ck_assert_int_eq(r->status, 0);
 	info = fx_ptr(FX_OUT_GPA);
-	ck_assert_uint_eq(info->abi_minor, 1);
+	ck_assert_uint_eq(info->abi_minor, PVMEM_ABI_MINOR);
 	ck_assert(info->features & PVMEM_F_MIGRATE);
 	ck_assert_uint_eq(info->mig_slots, PVMEM_MIG_SLOTS);
 	ck_assert_uint_eq(info->mig_timeout_ms, TIMEOUT_MS);
@@ -667,6 +672,116 @@ START_TEST(test_random_rounds)
 }
 END_TEST
 
+/*
+ * The real clock and the timer thread: a guest that never rings again
+ * still gets its requests cancelled, and the wake-up hook runs first (at
+ * half the timeout). Waits for the state, bounded.
+ */
+static atomic_uint notified;
+
+static void count_notify(void *opaque)
+{
+	atomic_fetch_add(&notified, 1);
+}
+
+static void wait_in_flight(unsigned want)
+{
+	struct timespec ts = {0, 1000000};
+
+	for (unsigned i = 0; i < 5000 && mstats().in_flight != want; i++)
+		nanosleep(&ts, NULL);
+	ck_assert_uint_eq(mstats().in_flight, want);
+}
+
+START_TEST(test_timer_thread)
+{
+	struct pvmem_config cfg = {
+		.mig = {.timeout_ms = 20, .notify = count_notify},
+	};
+	uint64_t pfns[4];
+
+	fx_teardown();
+	fx_setup_cfg(&cfg);
+	cur_timeout_ms = 20;
+	atomic_store(&notified, 0);
+	guest_setup_ring();
+	alloc_movable(0, 4, pfns);
+	ck_assert_int_eq(compact_all(NULL), 4);
+	wait_in_flight(0);
+	ck_assert_uint_eq(mstats().timed_out, 4);
+	ck_assert_uint_ge(atomic_load(&notified), 1);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* Answers racing the timer: each request ends exactly once. */
+struct racer {
+	struct pvmem_mig_ring *ring;
+	unsigned answered;
+};
+
+static void *answer_thread(void *arg)
+{
+	struct racer *r = arg;
+	struct pvmem_mig_req q[PVMEM_MIG_SLOTS];
+	struct pvmem_mig_ans a[PVMEM_MIG_SLOTS];
+	unsigned n = guest_take(r->ring, q);
+
+	for (unsigned i = 0; i < n; i++) {
+		a[i] = (struct pvmem_mig_ans){
+			.src = q[i].src, .dst = q[i].dst, .order = q[i].order};
+		memcpy(fx_ptr(MM_PFN_TO_ADDR(q[i].dst)),
+		       fx_ptr(MM_PFN_TO_ADDR(q[i].src)), PAGE_SIZE);
+	}
+	r->answered = pvmem_migrate_answer(mig(), a, n);
+	return NULL;
+}
+
+static uint64_t ended(const struct pvmem_migrate_stats *st)
+{
+	return st->committed + st->refused + st->timed_out +
+	       st->cancelled_free + st->commit_failed;
+}
+
+START_TEST(test_answers_race_timer)
+{
+	struct pvmem_config cfg = {.mig = {.timeout_ms = 1}};
+	static uint64_t pfns[PVMEM_MIG_SLOTS];
+	struct pvmem_migrate_stats st;
+
+	fx_teardown();
+	fx_setup_cfg(&cfg);
+	cur_timeout_ms = 1;
+	for (unsigned round = 0; round < 20; round++) {
+		struct racer r = {.ring = NULL};
+		pthread_t t;
+
+		if (round == 0) {
+			r.ring = guest_setup_ring();
+			alloc_movable(0, PVMEM_MIG_SLOTS, pfns);
+		} else {
+			r.ring = fx_ptr(MM_PFN_TO_ADDR(
+				ring_op(PVMEM_OP_MIGRATE_SETUP, 0, 0, 0)
+					->result >>
+				PAGE_SHIFT));
+		}
+		compact_all(NULL);
+		pthread_create(&t, NULL, answer_thread, &r);
+		pthread_join(t, NULL);
+		/* Ended requests are counted once they are over: wait. */
+		for (unsigned i = 0; i < 5000; i++) {
+			pvmem_migrate_get_stats(mig(), &st);
+			if (ended(&st) >= st.posted)
+				break;
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+		}
+		ck_assert_uint_eq(st.posted, ended(&st));
+		ck_assert_uint_eq(st.in_flight, 0);
+		fx_assert_consistent();
+	}
+}
+END_TEST
+
 static Suite *pvmem_migrate_suite(void)
 {
 	Suite *s = suite_create("pvmem_migrate");
@@ -689,6 +804,12 @@ static Suite *pvmem_migrate_suite(void)
 	tcase_add_test(tc, test_balloon_paused);
 	tcase_add_test(tc, test_destroy_cancels);
 	tcase_add_test(tc, test_random_rounds);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("timer");
+	tcase_add_checked_fixture(tc, mig_setup, mig_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_timer_thread);
+	tcase_add_test(tc, test_answers_race_timer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -384,6 +384,11 @@ unsigned gblk_inflight(const struct gblk_disk *d, unsigned qi)
 	return d->qs[qi].inflight;
 }
 
+void gblk_set_poll_us(struct gblk_disk *d, unsigned us)
+{
+	d->spin_cycles = guest_tsc_khz() * us / 1000;
+}
+
 bool gblk_needs_reset(struct gblk_disk *d)
 {
 	return gv_status(&d->gv) & VIRTIO_STATUS_DEVICE_NEEDS_RESET;

@@ -12,7 +12,8 @@
  * (pattern seed, default BLK_PATTERN_SEED_DEFAULT), blk.mib=N (only the
  * first N MiB), blk.qd=N (requests in flight per queue, default 32),
  * blk.dma_mib=N (data buffers per queue, default 16 MiB), blk.features=MASK
- * (negotiate only these, e.g. without EVENT_IDX or MQ). For the host's
+ * (negotiate only these, e.g. without EVENT_IDX or MQ), blk.poll_us=N (poll
+ * the used ring that long before halting, default 50). For the host's
  * tests: blk.hold=1 idles forever after "blk: flush complete" (the test
  * kills the VMM there); blk.expect_ioerr=1 counts IOERR answers instead of
  * failing (a full host disk), then checks one read still works. A
@@ -341,6 +342,9 @@ static struct gblk_disk *blk_open(const char *prefix)
 	/* Fewer features than offered, to test the other paths (0: all). */
 	mm_snprintf(key, sizeof(key), "%s.features", prefix);
 	err = gblk_open(disk, guest_cmdline_ulong(key, 0), &d);
+	mm_snprintf(key, sizeof(key), "%s.poll_us", prefix);
+	if (!err && guest_cmdline_ulong(key, ~0ul) != ~0ul)
+		gblk_set_poll_us(d, (unsigned)guest_cmdline_ulong(key, 0));
 	if (err)
 		guest_fail(__FILE__, __LINE__,
 			   "%s: no virtio-blk disk %u (%d): run the VMM with "

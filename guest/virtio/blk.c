@@ -436,29 +436,23 @@ static void gblk_timer_stop(struct gblk_queue *q)
 	q->timer_us = 0;
 }
 
-/* Halt until the device or the timer wakes us; -EIO if it needs reset. */
-static int gblk_halt(struct gblk_disk *d, struct gblk_queue *q,
-		     uint64_t *waited_us)
+/* Look at Status (one VM exit) this often while a wait makes no progress. */
+#define GBLK_CHECK_US 10000u
+
+/* Halt until the device or the timer wakes us; add the time waited. */
+static void gblk_halt(struct gblk_queue *q, uint64_t *waited_us)
 {
 	uint64_t ticks = this_cpu()->ticks;
-	uint64_t irqs;
 
 	q->stats.halts++;
 	guest_wait_for_interrupt();
-	irqs = guest_take_device_irqs();
 	*waited_us += (this_cpu()->ticks - ticks) * q->timer_us;
-	/* The device's pin without a used chain: a config change, maybe
-	 * DEVICE_NEEDS_RESET. A timer tick without progress: look too. */
-	if (((irqs >> d->gv.irq) & 1 || this_cpu()->ticks != ticks) &&
-	    !gblk_ready(q) && gblk_needs_reset(d))
-		return -EIO;
-	return 0;
 }
 
 int gblk_wait(struct gblk_disk *d, unsigned qi, unsigned n, unsigned timeout_ms)
 {
 	struct gblk_queue *q = &d->qs[qi];
-	uint64_t waited_us = 0;
+	uint64_t waited_us = 0, check_us = GBLK_CHECK_US;
 	int err = 0;
 
 	if (n > q->inflight)
@@ -474,11 +468,24 @@ int gblk_wait(struct gblk_disk *d, unsigned qi, unsigned n, unsigned timeout_ms)
 		if (gv_enable_interrupts(q->vq, (uint16_t)n) &&
 		    gblk_ready(q) >= n)
 			break;
-		err = gblk_halt(d, q, &waited_us);
-		if (err)
+		gblk_halt(q, &waited_us);
+		if (gblk_ready(q) >= n)
 			break;
+		/*
+		 * No progress for a while: a device in DEVICE_NEEDS_RESET
+		 * will not return the requests. Not on every wakeup: without
+		 * EVENT_IDX every used chain interrupts, and an AP wakes on
+		 * every tick of its timer.
+		 */
+		if (waited_us >= check_us) {
+			if (gblk_needs_reset(d)) {
+				err = -EIO;
+				break;
+			}
+			check_us = waited_us + GBLK_CHECK_US;
+		}
 		if (waited_us / 1000 >= timeout_ms) {
-			err = gblk_needs_reset(d) ? -EIO : -GBLK_ETIMEDOUT;
+			err = -GBLK_ETIMEDOUT;
 			break;
 		}
 	}

@@ -494,9 +494,21 @@ int mm_migrate_finish(struct mm *mm, uint64_t src, uint64_t dst, int result)
 
 /* Migrating a list ------------------------------------------------------ */
 
+/* Tell @next's owner that its block comes after the current one. */
+static void hint_next(struct mm *mm, const struct mm_migration *next)
+{
+	const struct mm_movable_owner *o;
+
+	if (!next)
+		return;
+	o = owner_of(mm, pfn_page(mm, next->src)->owner);
+	if (o && o->ops.prefetch)
+		o->ops.prefetch(o->opaque, next->src, next->order);
+}
+
 /* One attempt at one entry; e->result says what became of it. */
 static void migrate_one(struct mm *mm, struct mm_migration *e,
-			enum migrate_mode mode,
+			const struct mm_migration *next, enum migrate_mode mode,
 			const struct migrate_target_ops *t, void *ctx)
 {
 	const struct page *p = pfn_page(mm, e->src);
@@ -509,6 +521,7 @@ static void migrate_one(struct mm *mm, struct mm_migration *e,
 		e->result = -ENOMEM;
 		return;
 	}
+	hint_next(mm, next);
 	rc = o ? o->ops.migrate(o->opaque, e->dst, e->src, e->order, mode)
 	       : -EINVAL;
 	if (rc == 0)
@@ -556,9 +569,14 @@ int migrate_pages_cb(struct mm *mm, struct mm_migration *list, unsigned n,
 		bool again = false;
 
 		for (unsigned i = 0; i < n; i++) {
+			unsigned j = i + 1;
+
 			if (list[i].result != -EAGAIN)
 				continue;
-			migrate_one(mm, &list[i], mode, t, ctx);
+			while (j < n && list[j].result != -EAGAIN)
+				j++;
+			migrate_one(mm, &list[i], j < n ? &list[j] : NULL, mode,
+				    t, ctx);
 			again |= list[i].result == -EAGAIN;
 		}
 		if (!again)

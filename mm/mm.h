@@ -366,12 +366,17 @@ enum migrate_mode {
  *             cannot (the block stays at @src). Until it returns 0 or the
  *             migration is finished, @src's contents stay valid.
  *  putback()  the isolation is over and the block stays at @pfn.
+ *  prefetch() optional hint: @pfn's block is the next one this owner will
+ *             be asked to migrate, after the migrate() that follows; an
+ *             owner that copies may start bringing it into the cache (a
+ *             cold frame copies at half the speed of a warm one).
  */
 struct mm_movable_ops {
 	int (*isolate)(void *opaque, uint64_t pfn, unsigned order);
 	int (*migrate)(void *opaque, uint64_t dst, uint64_t src, unsigned order,
 		       enum migrate_mode mode);
 	void (*putback)(void *opaque, uint64_t pfn, unsigned order);
+	void (*prefetch)(void *opaque, uint64_t pfn, unsigned order);
 };
 
 /**

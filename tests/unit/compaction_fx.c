@@ -86,7 +86,8 @@ static void fx_putback(void *opaque, uint64_t pfn, unsigned order)
  * read again soon, so non-temporal stores (no read-for-ownership of the
  * target's lines, no cache pollution), the source prefetched ahead.
  */
-static void copy_frames(uint8_t *dst, const uint8_t *src, size_t bytes)
+static void copy_frames(uint8_t *dst, const uint8_t *src, size_t bytes,
+			const uint8_t *next, size_t next_bytes)
 {
 	__m128i *d = (__m128i *)dst;
 	const __m128i *s = (const __m128i *)src;
@@ -96,6 +97,9 @@ static void copy_frames(uint8_t *dst, const uint8_t *src, size_t bytes)
 		_mm_prefetch((const char *)src + off, _MM_HINT_NTA);
 	for (size_t i = 0; i < bytes / 16; i += 4) {
 		_mm_prefetch((const char *)(s + i) + 1024, _MM_HINT_NTA);
+		/* Warm the next block while this one streams out. */
+		if (next && i * 16 < next_bytes)
+			_mm_prefetch((const char *)next + i * 16, _MM_HINT_T0);
 		_mm_stream_si128(d + i, _mm_load_si128(s + i));
 		_mm_stream_si128(d + i + 1, _mm_load_si128(s + i + 1));
 		_mm_stream_si128(d + i + 2, _mm_load_si128(s + i + 2));
@@ -116,7 +120,12 @@ static void move_block(struct cfx_owner *o, uint64_t dst, uint64_t src,
 	}
 	if (!o->no_copy)
 		copy_frames(frame_mem(o, dst), frame_mem(o, src),
-			    PAGE_SIZE << order);
+			    PAGE_SIZE << order,
+			    o->next_src == MM_PFN_NONE
+				    ? NULL
+				    : frame_mem(o, o->next_src),
+			    PAGE_SIZE << o->next_order);
+	o->next_src = MM_PFN_NONE;
 	o->slot[dst - o->base_pfn] = s;
 	o->slot[src - o->base_pfn] = 0;
 	o->h[s - 1].pfn = dst;
@@ -176,10 +185,21 @@ void cfx_ram_free(void *mem, size_t bytes)
 		munmap(mem, bytes);
 }
 
+static void fx_prefetch(void *opaque, uint64_t pfn, unsigned order)
+{
+	struct cfx_owner *o = opaque;
+
+	if (in_range(o, pfn, order)) {
+		o->next_src = pfn;
+		o->next_order = order;
+	}
+}
+
 static const struct mm_movable_ops fx_ops = {
 	.isolate = fx_isolate,
 	.migrate = fx_migrate,
 	.putback = fx_putback,
+	.prefetch = fx_prefetch,
 };
 
 void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
@@ -196,6 +216,7 @@ void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
 	o->max_pending = 4096;
 	o->pending = calloc(o->max_pending, sizeof(*o->pending));
 	o->fail_rc = -EAGAIN;
+	o->next_src = MM_PFN_NONE;
 	if (!o->mem || !o->slot || !o->h || !o->pending)
 		abort();
 	o->id = mm_register_movable_owner(mm, &fx_ops, o);

@@ -36,6 +36,8 @@ struct cfx_owner {
 	unsigned free_hint; /* no free handle below this one */
 	bool touch_all; /* fill and check whole frames (bench: full copies) */
 	bool no_copy;	/* migrate() switches without copying (bench) */
+	uint64_t next_src; /* prefetch() hint, MM_PFN_NONE if none */
+	unsigned next_order;
 	struct cfx_pending *log; /* if set: every (src, dst) migrated */
 	size_t nr_log, max_log;
 	/* Misbehaviour. */

@@ -32,7 +32,8 @@
 
 #define PVMEM_MAGIC	0x4d4d5650u /* "PVMM" little-endian */
 #define PVMEM_ABI_MAJOR 1
-#define PVMEM_ABI_MINOR 1 /* 1.1: cooperative migration (MIGRATE_*) */
+#define PVMEM_ABI_MINOR 2 /* 1.1: cooperative migration (MIGRATE_*);
+			    * 1.2: DMA_ALLOC up to PVMEM_MAX_DMA_BYTES */
 
 /* Limits of ABI 1.0 (also reported by PVMEM_OP_INFO). */
 #define PVMEM_PAGE_SHIFT    12
@@ -43,6 +44,12 @@
 #define PVMEM_MIN_DMA_BITS  12u
 #define PVMEM_MAX_DMA_BITS  64u
 #define PVMEM_MAX_DEVICE_ID 63u /* DMA device ids are 1 .. 63 */
+/*
+ * ABI 1.2: the largest DMA_ALLOC (also INFO max_dma_bytes). Up to 4 MiB a
+ * buffer is one buddy block; above, whole 2 MiB pageblocks the host empties
+ * (contiguous allocation, docs/hosted-memory.md "Large DMA buffers").
+ */
+#define PVMEM_MAX_DMA_BYTES (64ull << 20)
 
 /*
  * GFP bits (mm/gfp.h values) a guest may pass. __GFP_MEMALLOC (ignore the
@@ -81,6 +88,15 @@ enum pvmem_op {
 #define PVMEM_ERANGE  (-34)  /* pfn outside RAM */
 #define PVMEM_ENOSYS  (-38)  /* unknown op */
 #define PVMEM_EPROTO  (-71)  /* bad magic or unsupported ABI major */
+/* ABI 1.2, DMA_ALLOC above 4 MiB (why no contiguous range was found): */
+#define PVMEM_EAGAIN	    (-11) /* movable guest blocks in the way: the
+				   * host posted migration requests (result);
+				   * drain the ring, ask again */
+#define PVMEM_EADDRNOTAVAIL (-99) /* RAM below dma_bits has no range of
+				   * that size at all */
+/* also: PVMEM_EBUSY (pinned frames in every range), PVMEM_ENOMEM (too few
+ * free frames to move the blocks in the way to), PVMEM_E2BIG (above
+ * PVMEM_MAX_DMA_BYTES) */
 #define PVMEM_EDQUOT  (-122) /* page limit reached (partial grant) */
 /* ABI 1.1, migration answers (struct pvmem_mig_ans.status): */
 #define PVMEM_EBUSY	(-16)  /* refused by the guest, or blocks pinned */
@@ -100,13 +116,15 @@ struct pvmem_req {
 			     * FREE: GPA of struct pvmem_free_ent[count];
 			     * DMA_FREE: GPA of the block;
 			     * INFO, STATS: GPA of the output struct */
-	uint64_t size;	    /* DMA_ALLOC: bytes; INFO, STATS: output bytes */
+	uint64_t size;	    /* DMA_ALLOC: bytes (1 .. PVMEM_MAX_DMA_BYTES);
+			     * INFO, STATS: output bytes */
 	uint64_t reserved0;
 	/* Written by the host. */
 	int32_t status;	 /* PVMEM_OK or a negative PVMEM_E* */
 	uint32_t done;	 /* ALLOC: blocks granted; FREE: entries freed;
 			 * DMA_ALLOC: frames; INFO, STATS: bytes written */
-	uint64_t result; /* DMA_ALLOC: block GPA; FREE: index of the entry
+	uint64_t result; /* DMA_ALLOC: block GPA (-EAGAIN: requests waiting
+			  * in the migration ring); FREE: index of the entry
 			  * that stopped the request (== done) */
 	uint64_t reserved1;
 };
@@ -158,10 +176,13 @@ struct pvmem_info {
 	uint32_t mig_slots;	  /* request slots of the migration ring */
 	uint32_t mig_timeout_ms;  /* a request not answered by then is
 				   * cancelled */
+	/* ABI 1.2. */
+	uint64_t max_dma_bytes; /* largest DMA_ALLOC: PVMEM_MAX_DMA_BYTES */
 };
 
 /* INFO features. */
 #define PVMEM_F_MIGRATE (1ull << 0) /* MIGRATE_SETUP/ANSWER, COMPACT */
+#define PVMEM_F_CONTIG_DMA (1ull << 1) /* DMA_ALLOC above 4 MiB (1.2) */
 
 /* Frame states, in the order of mm/mm.h's enum frame_state. */
 enum pvmem_frame_state {

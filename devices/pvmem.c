@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/pvmem.h"
+#include "devices/pvmem_contig.h"
 #include "mm/fmt.h"
 
 _Static_assert(sizeof(struct pvmem_req) == 64, "pvmem_req is 64 bytes");
@@ -39,12 +41,20 @@ _Static_assert(PVMEM_EPERM == -EPERM && PVMEM_ENOENT == -ENOENT &&
 		       PVMEM_ENOSYS == -ENOSYS && PVMEM_EPROTO == -EPROTO &&
 		       PVMEM_EDQUOT == -EDQUOT,
 	       "ABI status values are Linux errnos");
+_Static_assert(PVMEM_EAGAIN == -EAGAIN && PVMEM_EBUSY == -EBUSY &&
+		       PVMEM_EADDRNOTAVAIL == -EADDRNOTAVAIL,
+	       "ABI 1.2 status values are Linux errnos");
 
-/* One DMA block; the registry is sorted by pfn and blocks never overlap. */
+/*
+ * One DMA buffer: a buddy block, or (contig) a run of pageblocks from
+ * pvmem_contig. The registry is sorted by pfn; buffers never overlap.
+ */
 struct pvmem_dma_map {
 	uint64_t pfn;
-	uint32_t order;
-	uint32_t device_id;
+	uint32_t nr; /* frames */
+	uint16_t device_id;
+	uint8_t order; /* buddy block: nr == 1 << order */
+	bool contig;
 };
 
 struct pvmem {
@@ -54,6 +64,8 @@ struct pvmem {
 	unsigned report_order;
 	struct pvmem_migrate *mig;
 	unsigned mig_timeout_ms;
+	struct pvmem_contig *contig;	      /* DMA_ALLOC above 4 MiB */
+	atomic_uint_fast64_t dma_fail_logged; /* rate limit of the log */
 
 	/* Page limit: tot_pages is charged before allocating (see quota). */
 	atomic_uint_fast64_t max_pages, tot_pages;
@@ -184,20 +196,19 @@ static unsigned pvmem_dma_lower_bound(const struct pvmem *p, uint64_t pfn)
 	return lo;
 }
 
-static void pvmem_dma_insert(struct pvmem *p, uint64_t pfn, unsigned order,
-			     uint32_t device_id)
+static void pvmem_dma_insert(struct pvmem *p, struct pvmem_dma_map m)
 {
-	unsigned i = pvmem_dma_lower_bound(p, pfn);
+	unsigned i = pvmem_dma_lower_bound(p, m.pfn);
 
 	memmove(&p->dma[i + 1], &p->dma[i], (p->nr_dma - i) * sizeof(*p->dma));
-	p->dma[i] = (struct pvmem_dma_map){pfn, order, device_id};
+	p->dma[i] = m;
 	p->nr_dma++;
-	p->dma_pages += 1ull << order;
+	p->dma_pages += m.nr;
 }
 
 static void pvmem_dma_remove(struct pvmem *p, unsigned i)
 {
-	p->dma_pages -= 1ull << p->dma[i].order;
+	p->dma_pages -= p->dma[i].nr;
 	p->nr_dma--;
 	memmove(&p->dma[i], &p->dma[i + 1], (p->nr_dma - i) * sizeof(*p->dma));
 }
@@ -223,7 +234,34 @@ static int pvmem_dma_map_new(struct pvmem *p, gfp_t gfp, unsigned order,
 		mm_free_pages(p->mm, *pfn, order);
 		return err;
 	}
-	pvmem_dma_insert(p, *pfn, order, dev);
+	pvmem_dma_insert(p, (struct pvmem_dma_map){.pfn = *pfn,
+						   .nr = 1u << order,
+						   .device_id = (uint16_t)dev,
+						   .order = (uint8_t)order});
+	return 0;
+}
+
+/*
+ * Above one buddy block (or when the buddy has no block of a pageblock
+ * order or more): a range of whole pageblocks from pvmem_contig.
+ */
+static int pvmem_dma_map_contig(struct pvmem *p, gfp_t gfp, uint64_t nr,
+				unsigned dma_bits, uint32_t dev, uint64_t *pfn,
+				unsigned *posted)
+{
+	bool cma;
+	int err;
+
+	if (p->nr_dma == PVMEM_MAX_DMA_MAPPINGS)
+		return -ENOSPC;
+	err = pvmem_contig_alloc(p->contig, nr, dma_bits, gfp, dev, pfn, &cma,
+				 posted);
+	if (err)
+		return err;
+	pvmem_dma_insert(p, (struct pvmem_dma_map){.pfn = *pfn,
+						   .nr = (uint32_t)nr,
+						   .device_id = (uint16_t)dev,
+						   .contig = true});
 	return 0;
 }
 
@@ -393,35 +431,94 @@ static int pvmem_check_dma_alloc(const struct pvmem_req *req)
 	    req->dma_bits < PVMEM_MIN_DMA_BITS ||
 	    req->dma_bits > PVMEM_MAX_DMA_BITS)
 		return -EINVAL;
-	if (req->size > PAGE_SIZE << MAX_PAGE_ORDER)
+	if (req->size > PVMEM_MAX_DMA_BYTES)
 		return -E2BIG;
 	return 0;
+}
+
+/*
+ * Why a DMA_ALLOC failed, on stderr: the first 8, then one in 1024 (a
+ * guest retrying in a loop must not flood the log). -EAGAIN is not a
+ * failure: the guest is asked to move its blocks and retry.
+ */
+static void pvmem_log_dma_fail(struct pvmem *p, const struct pvmem_req *req,
+			       int err)
+{
+	static const struct {
+		int err;
+		const char *why;
+	} whys[] = {
+		{-EBUSY, "unmovable frames in every range below dma_bits"},
+		{-ENOMEM, "too few free frames to empty a range"},
+		{-EADDRNOTAVAIL, "no range that large below dma_bits"},
+		{-E2BIG, "above the limit of 64 MiB"},
+		{-EDQUOT, "page limit (--mem-limit) reached"},
+		{-ENOSPC, "the DMA mapping table is full"},
+	};
+	uint64_t n = atomic_fetch_add(&p->dma_fail_logged, 1);
+	const char *why = "bad request";
+
+	if (err == -EAGAIN || (n >= 8 && n % 1024))
+		return;
+	for (size_t i = 0; i < sizeof(whys) / sizeof(whys[0]); i++)
+		if (whys[i].err == err)
+			why = whys[i].why;
+	fprintf(stderr,
+		"vmm: pvmem: DMA_ALLOC of %llu bytes for device %u below "
+		"2^%u failed: %s (%s)%s\n",
+		(unsigned long long)req->size, req->device_id, req->dma_bits,
+		why, strerror(-err),
+		n == 7 ? "; logging one in 1024 from now on" : "");
+}
+
+/* A buddy block up to 4 MiB, else a contiguous range of pageblocks. */
+static int pvmem_dma_alloc(struct pvmem *p, const struct pvmem_req *req,
+			   uint64_t nr, uint64_t *pfn, unsigned *posted)
+{
+	unsigned order = mm_get_order(req->size);
+	int err = -ENOMEM;
+
+	if (order <= MAX_PAGE_ORDER)
+		err = pvmem_dma_map_new(p, req->gfp, order, req->dma_bits,
+					req->device_id, pfn);
+	/* Up to 4 MiB, only a request that may wait empties a range. */
+	if (order > MAX_PAGE_ORDER ||
+	    (err == -ENOMEM && order >= PAGEBLOCK_ORDER &&
+	     (req->gfp & __GFP_DIRECT_RECLAIM)))
+		err = pvmem_dma_map_contig(p, req->gfp, nr, req->dma_bits,
+					   req->device_id, pfn, posted);
+	return err;
 }
 
 static void pvmem_op_dma_alloc(struct pvmem *p, const struct pvmem_req *req,
 			       struct pvmem_res *res, struct pvmem_batch *b)
 {
-	unsigned order;
-	uint64_t pfn;
+	unsigned order, posted = 0;
+	uint64_t pfn, nr;
 
 	res->status = pvmem_check_dma_alloc(req);
-	if (res->status)
+	if (res->status) {
+		pvmem_log_dma_fail(p, req, res->status);
 		return;
+	}
 	order = mm_get_order(req->size);
+	nr = 1ull << order;
 	if (!pvmem_quota_take(p, 1, order)) {
 		res->status = -EDQUOT;
+		pvmem_log_dma_fail(p, req, res->status);
 		return;
 	}
 	pthread_rwlock_wrlock(&p->dma_lock);
-	res->status = pvmem_dma_map_new(p, req->gfp, order, req->dma_bits,
-					req->device_id, &pfn);
+	res->status = pvmem_dma_alloc(p, req, nr, &pfn, &posted);
 	pthread_rwlock_unlock(&p->dma_lock);
 	if (res->status) {
-		pvmem_quota_give(p, 1ull << order);
+		pvmem_quota_give(p, nr);
+		res->result = posted;
+		pvmem_log_dma_fail(p, req, res->status);
 		return;
 	}
-	pvmem_count(&p->pages_granted, 1ull << order);
-	res->done = 1u << order;
+	pvmem_count(&p->pages_granted, nr);
+	res->done = (uint32_t)nr;
 	res->result = MM_PFN_TO_ADDR(pfn);
 }
 
@@ -429,13 +526,14 @@ static void pvmem_op_dma_alloc(struct pvmem *p, const struct pvmem_req *req,
 static int pvmem_dma_unmap(struct pvmem *p, unsigned i)
 {
 	struct pvmem_dma_map m = p->dma[i];
-	int err = mm_free_pages(p->mm, m.pfn, m.order);
+	int err = m.contig ? pvmem_contig_free(p->contig, m.pfn, m.nr)
+			   : mm_free_pages(p->mm, m.pfn, m.order);
 
 	if (err)
 		return err;
 	pvmem_dma_remove(p, i);
-	pvmem_quota_give(p, 1ull << m.order);
-	pvmem_count(&p->pages_freed, 1ull << m.order);
+	pvmem_quota_give(p, m.nr);
+	pvmem_count(&p->pages_freed, m.nr);
 	return 0;
 }
 
@@ -505,9 +603,10 @@ static void pvmem_op_info(struct pvmem *p, const struct pvmem_req *req,
 		.page_size = PAGE_SIZE,
 		.ram_pages = frame_db_ram_pages(p->fdb),
 		.max_pages = pvmem_max_pages(p),
-		.features = PVMEM_F_MIGRATE,
+		.features = PVMEM_F_MIGRATE | PVMEM_F_CONTIG_DMA,
 		.mig_slots = PVMEM_MIG_SLOTS,
 		.mig_timeout_ms = p->mig_timeout_ms,
+		.max_dma_bytes = PVMEM_MAX_DMA_BYTES,
 	};
 
 	pvmem_put_struct(p, req, res, &info, sizeof(info));
@@ -762,7 +861,9 @@ int pvmem_create(struct pvmem **out, struct frame_db *fdb,
 		    cfg->max_pages ? cfg->max_pages : frame_db_ram_pages(fdb));
 	p->mig_timeout_ms = cfg->mig.timeout_ms ? cfg->mig.timeout_ms
 						: PVMEM_MIG_DEFAULT_TIMEOUT_MS;
-	if (pvmem_migrate_create(&p->mig, p, p->mm, p->mem, &cfg->mig)) {
+	if (pvmem_migrate_create(&p->mig, p, p->mm, p->mem, &cfg->mig) ||
+	    pvmem_contig_create(&p->contig, p->mm, p->mem, p->mig)) {
+		pvmem_migrate_destroy(p->mig);
 		pthread_rwlock_destroy(&p->dma_lock);
 		free(p->dma);
 		free(p);
@@ -777,6 +878,7 @@ void pvmem_destroy(struct pvmem *p)
 	if (!p)
 		return;
 	pvmem_migrate_destroy(p->mig);
+	pvmem_contig_destroy(p->contig);
 	pthread_rwlock_destroy(&p->dma_lock);
 	free(p->dma);
 	free(p);
@@ -786,8 +888,7 @@ void pvmem_destroy(struct pvmem *p)
 static bool pvmem_dma_map_has(const struct pvmem_dma_map *m, uint32_t dev,
 			      uint64_t pfn)
 {
-	return m->device_id == dev && pfn >= m->pfn &&
-	       pfn < m->pfn + (1ull << m->order);
+	return m->device_id == dev && pfn >= m->pfn && pfn < m->pfn + m->nr;
 }
 
 bool pvmem_dma_contains(struct pvmem *p, uint32_t device_id, uint64_t gpa,
@@ -809,7 +910,7 @@ bool pvmem_dma_contains(struct pvmem *p, uint32_t device_id, uint64_t gpa,
 		/* Walk blocks of the same device that follow without a gap. */
 		while (i < p->nr_dma &&
 		       pvmem_dma_map_has(&p->dma[i], device_id, pfn)) {
-			pfn = p->dma[i].pfn + (1ull << p->dma[i].order);
+			pfn = p->dma[i].pfn + p->dma[i].nr;
 			if (pfn > last) {
 				ok = true;
 				break;
@@ -889,6 +990,25 @@ void pvmem_get_stats(struct pvmem *p, struct pvmem_host_stats *out)
 	pthread_rwlock_unlock(&p->dma_lock);
 }
 
+/* Large DMA buffers (pvmem_contig): what they cost and why they failed. */
+static void pvmem_format_contig(struct pvmem *p, struct mm_buf *b)
+{
+	struct pvmem_contig_stats cs;
+
+	pvmem_contig_get_stats(p->contig, &cs);
+	mm_buf_printf(
+		b,
+		"dma_contig_ok %llu\ndma_contig_cma %llu\n"
+		"dma_contig_pages %llu\ndma_contig_eagain %llu\n"
+		"dma_contig_posted %llu\ndma_contig_ebusy %llu\n"
+		"dma_contig_enomem %llu\ndma_contig_eaddrnotavail %llu\n",
+		(unsigned long long)cs.ok, (unsigned long long)cs.ok_cma,
+		(unsigned long long)cs.frames, (unsigned long long)cs.eagain,
+		(unsigned long long)cs.posted, (unsigned long long)cs.ebusy,
+		(unsigned long long)cs.enomem,
+		(unsigned long long)cs.eaddrnotavail);
+}
+
 static const char *const pvmem_state_names[PVMEM_NR_FRAME_STATES] = {
 	"free", "guest", "dma", "balloon", "reserved",
 };
@@ -923,6 +1043,7 @@ int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
 		      (unsigned long long)hs.pages_granted,
 		      (unsigned long long)hs.pages_freed);
 	mm_buf_printf(&b, "reported %llu\n", (unsigned long long)hs.reported);
+	pvmem_format_contig(p, &b);
 	pvmem_migrate_get_stats(p->mig, &ms);
 	mm_buf_printf(&b,
 		      "migrate_posted %llu\nmigrate_committed %llu\n"

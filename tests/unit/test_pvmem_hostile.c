@@ -274,7 +274,8 @@ START_TEST(test_dma_hostile)
 	ck_assert_int_eq(fx_dma_alloc(0, 4096, 32, NULL), -EINVAL);
 	ck_assert_int_eq(fx_dma_alloc(64, 4096, 32, NULL), -EINVAL);
 	ck_assert_int_eq(fx_dma_alloc(1, 0, 32, NULL), -EINVAL);
-	ck_assert_int_eq(fx_dma_alloc(1, 8ull << 20, 32, NULL), -E2BIG);
+	ck_assert_int_eq(fx_dma_alloc(1, PVMEM_MAX_DMA_BYTES + 1, 32, NULL),
+			 -E2BIG);
 	ck_assert_int_eq(fx_dma_alloc(1, UINT64_MAX, 32, NULL), -E2BIG);
 	ck_assert_int_eq(fx_dma_alloc(1, 4096, 0, NULL), -EINVAL);
 	ck_assert_int_eq(fx_dma_alloc(1, 4096, 11, NULL), -EINVAL);

@@ -60,6 +60,13 @@
 #define VIRTIO_BLK_DMA_ID(i)	((i) == 0 ? 2 : 5 + (i))
 
 /*
+ * pvmem (hosted model, ABI 1.1): the migration wake-up, pulsed when
+ * migration requests have waited half their timeout (abi/pvmem.h). A
+ * fixed pin, like the doorbell: routed by a guest that set up its ring.
+ */
+#define PVMEM_MIG_IRQ 22
+
+/*
  * Device-tree names of a virtio device's node, /virtio_mmio@BASE:
  * compatible = BVM_FDT_VIRTIO_COMPAT, reg = <BASE SIZE>, interrupts = <pin>,
  * and BVM_FDT_DMA_ID_PROP = <u32>: which pvmem DMA blocks the device accepts

@@ -30,10 +30,20 @@ static json_t *pvmem_vm_api_stat(void)
 		(json_int_t)st.reported);
 }
 
+/* Migration requests waited half their timeout: wake the guest. */
+static void pvmem_vm_mig_notify(void *opaque)
+{
+	vm_irq_line(opaque, PVMEM_MIG_IRQ, 1);
+	vm_irq_line(opaque, PVMEM_MIG_IRQ, 0);
+}
+
 int pvmem_vm_dev_init(struct vm *vm)
 {
 	/* --mem-limit (bytes, 0: all RAM) is the page limit max_pages. */
-	struct pvmem_config cfg = {.max_pages = vm->cfg.mem_limit >> 12};
+	struct pvmem_config cfg = {
+		.max_pages = vm->cfg.mem_limit >> 12,
+		.mig = {.notify = pvmem_vm_mig_notify, .notify_opaque = vm},
+	};
 	struct pvmem *p;
 	int err;
 

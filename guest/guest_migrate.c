@@ -57,6 +57,8 @@ int gmig_init(void)
 		return err;
 	ring = pfn_to_virt(r->result >> PVMEM_PAGE_SHIFT);
 	GUEST_ASSERT_EQ(ring->magic, PVMEM_MIG_MAGIC);
+	/* The wake-up: it only ends a halt; whoever wakes polls the ring. */
+	ioapic_route_edge(PVMEM_MIG_IRQ, 0);
 	return 0;
 }
 

@@ -109,3 +109,13 @@ test_migrate_balloon_native() { mig_balloon native; }
 
 check migrate-balloon-hosted kvm test_migrate_balloon_hosted
 check migrate-balloon-native kvm test_migrate_balloon_native
+
+# An idle guest (halted, no timer) is woken by the migration interrupt the
+# host pulses when requests have waited half their timeout; it then drains.
+test_migrate_wakeup() {
+	run_vmm run --mem 256M --check --stats --timeout 30 \
+		--cmdline 'workload=migrate migrate.wait_irq=1' "$GUEST"
+	expect 0 'migrate: woken by the migration interrupt after [0-9]+ ms' \
+		'migrate: ok' '^migrate_in_flight 0$'
+}
+check migrate-wakeup kvm test_migrate_wakeup

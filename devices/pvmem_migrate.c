@@ -276,6 +276,11 @@ static int balloon_move_paused(struct pvmem_migrate *m, uint64_t dst,
 	struct pvmem_mig_log *e;
 
 	pthread_mutex_lock(&m->lock);
+	if (!atomic_load(&m->paused)) {
+		/* Resumed meanwhile: the guest's driver does it. */
+		pthread_mutex_unlock(&m->lock);
+		return post(m, dst, src, 0, PVMEM_MIG_BALLOON);
+	}
 	if (!log_room(m)) {
 		pthread_mutex_unlock(&m->lock);
 		return -EAGAIN;
@@ -674,9 +679,15 @@ uint32_t pvmem_migrate_pending(struct pvmem_migrate *m)
 	return atomic_load(&m->in_flight);
 }
 
+/*
+ * Under the lock: a resume waits for a balloon move in progress, so the
+ * guest never runs while a frame of its list is half moved.
+ */
 void pvmem_migrate_set_paused(struct pvmem_migrate *m, bool paused)
 {
+	pthread_mutex_lock(&m->lock);
 	atomic_store(&m->paused, paused);
+	pthread_mutex_unlock(&m->lock);
 }
 
 int pvmem_migrate_guest_owner(const struct pvmem_migrate *m)

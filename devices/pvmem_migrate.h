@@ -131,7 +131,9 @@ unsigned pvmem_migrate_expire(struct pvmem_migrate *m);
 
 /*
  * The VM is paused (true) or runs again: while paused guest blocks refuse
- * isolation and ballooned frames move without the guest, logged.
+ * isolation and ballooned frames move without the guest, logged. Call it
+ * with true once every vCPU is parked, and with false before any runs
+ * again: it waits for a move in progress.
  */
 void pvmem_migrate_set_paused(struct pvmem_migrate *m, bool paused);
 

@@ -592,7 +592,7 @@ static enum compact_result compact_zone(struct compact_control *cc)
 		if (!cc->nr_mig)
 			continue;
 		migrate_pages_cb(mm, cc->mig, cc->nr_mig, cc->mode,
-				 &pool_targets, cc);
+				 &pool_targets, cc, true);
 		for (unsigned i = 0; i < cc->nr_mig; i++) {
 			uint64_t n = 1ull << cc->mig[i].order;
 

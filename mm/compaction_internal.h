@@ -106,10 +106,13 @@ struct migrate_target_ops {
 	void (*put)(void *ctx, uint64_t dst, unsigned order);
 };
 
-/* mm_migrate_pages() with the caller's target source (compaction). */
+/*
+ * mm_migrate_pages() with the caller's target source (compaction);
+ * @trusted: the caller isolated every source itself (no re-check).
+ */
 int migrate_pages_cb(struct mm *mm, struct mm_migration *list, unsigned n,
 		     enum migrate_mode mode, const struct migrate_target_ops *t,
-		     void *ctx);
+		     void *ctx, bool trusted);
 
 /* migrate.c (also used by page_isolation.c) ---------------------------- */
 

@@ -111,9 +111,14 @@ bool page_movable(struct mm *mm, const struct page *p)
 static bool block_uniform(struct mm *mm, uint64_t pfn, unsigned order,
 			  uint8_t state)
 {
-	const struct mm_rng *r = mm_range_present(mm, pfn, 1ull << order);
-	const struct zone *zone = pfn_zone(mm, pfn);
+	const struct mm_rng *r;
+	const struct zone *zone;
 	const struct page *p;
+
+	if (order == 0)
+		return true; /* a present frame, in its zone by definition */
+	r = mm_range_present(mm, pfn, 1ull << order);
+	zone = pfn_zone(mm, pfn);
 
 	if (!r || pfn + (1ull << order) > zone->end_pfn ||
 	    (pfn & ((1ull << order) - 1)))
@@ -369,9 +374,13 @@ int mm_free_migration_target(struct mm *mm, uint64_t pfn)
 /* Lock the zones of two pfns in ascending order; the mask to unlock. */
 static unsigned lock_two(struct mm *mm, uint64_t a, uint64_t b)
 {
-	unsigned mask =
-		(1u << mm_zone_of_pfn(mm, a)) | (1u << mm_zone_of_pfn(mm, b));
+	unsigned za = mm_zone_of_pfn(mm, a), zb = mm_zone_of_pfn(mm, b);
+	unsigned mask = (1u << za) | (1u << zb);
 
+	if (za == zb) {
+		mm_lock(&mm->zones[za].lock);
+		return mask;
+	}
 	for (int z = 0; z < MM_NR_ZONES; z++)
 		if (mask & (1u << z))
 			mm_lock(&mm->zones[z].lock);
@@ -425,7 +434,8 @@ static int commit_migration(struct mm *mm, uint64_t src, uint64_t dst,
 	zd->nr_state[FRAME_GUEST] -= (int64_t)n;
 	zd->nr_state[st] += (int64_t)n;
 	/* The old block: back to the buddy lists, backed as far as we know. */
-	mm_forget_discarded(mm, zs, rs, src, n);
+	if (__atomic_load_n(&zs->guest_discarded, __ATOMIC_RELAXED))
+		mm_forget_discarded(mm, zs, rs, src, n);
 	for (uint64_t i = 0; i < n; i++) {
 		ps[i].flags = 0;
 		ps[i].owner = 0;
@@ -436,7 +446,6 @@ static int commit_migration(struct mm *mm, uint64_t src, uint64_t dst,
 	__buddy_free_block(mm, zs, src, order, 0);
 	mm_unlock_zones(mm, mask);
 	isolated_add(mm, -2 * (int64_t)n);
-	mm_stat_add(&mm->compaction.pgmigrate_success, n);
 	/* A balloon frame holds nothing: its new frame needs no backing. */
 	if (st == FRAME_BALLOON && mm->ops.discard)
 		mm->ops.discard(mm->opaque, dst, n);
@@ -483,8 +492,11 @@ int mm_migrate_finish(struct mm *mm, uint64_t src, uint64_t dst, int result)
 		return -EINVAL;
 	if (result == 0) {
 		ret = commit_migration(mm, src, dst, order, owner);
-		if (!ret)
+		if (!ret) {
+			mm_stat_add(&mm->compaction.pgmigrate_success,
+				    1ull << order);
 			return 0;
+		}
 	} else {
 		ret = 0;
 	}
@@ -558,13 +570,15 @@ static bool entry_valid(struct mm *mm, const struct mm_migration *e)
 
 int migrate_pages_cb(struct mm *mm, struct mm_migration *list, unsigned n,
 		     enum migrate_mode mode, const struct migrate_target_ops *t,
-		     void *ctx)
+		     void *ctx, bool trusted)
 {
 	int passes = mode == MIGRATE_SYNC ? 3 : 1;
+	uint64_t moved = 0;
 	int failed = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		list[i].result = entry_valid(mm, &list[i]) ? -EAGAIN : -EINVAL;
+		list[i].result = trusted || entry_valid(mm, &list[i]) ? -EAGAIN
+								      : -EINVAL;
 	for (int pass = 0; pass < passes; pass++) {
 		bool again = false;
 
@@ -586,6 +600,8 @@ int migrate_pages_cb(struct mm *mm, struct mm_migration *list, unsigned n,
 		struct mm_migration *e = &list[i];
 		const struct page *p;
 
+		if (e->result == 0)
+			moved += 1ull << e->order;
 		if (e->result == 0 || e->result == -EINPROGRESS)
 			continue;
 		failed++;
@@ -599,6 +615,8 @@ int migrate_pages_cb(struct mm *mm, struct mm_migration *list, unsigned n,
 		putback_source(mm, e->src, e->order, p->owner);
 		mm_stat_add(&mm->compaction.pgmigrate_fail, 1ull << e->order);
 	}
+	if (moved)
+		mm_stat_add(&mm->compaction.pgmigrate_success, moved);
 	return failed;
 }
 
@@ -626,5 +644,5 @@ int mm_migrate_pages(struct mm *mm, struct mm_migration *list, unsigned n,
 {
 	if (!list && n)
 		return -EINVAL;
-	return migrate_pages_cb(mm, list, n, mode, &default_targets, mm);
+	return migrate_pages_cb(mm, list, n, mode, &default_targets, mm, false);
 }

@@ -15,7 +15,9 @@
  *     the watermarks stop a few blocks short;
  *  3. a 64 MiB mm_alloc_contig_pages() in such a fragmented zone.
  *
- * Runs are repeated (fresh instance each) and the median is printed.
+ * Runs are repeated (fresh instance each) and the median is printed; each
+ * ratio is taken run by run (a compaction against the memcpy() measured
+ * right after it), as the build machines are shared and noisy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@
 #include "mm/mm.h"
 #include "tests/unit/compaction_fx.h"
 
-#define RUNS	  5
+#define RUNS	  9
 #define RAM_PAGES (256ull << (20 - PAGE_SHIFT)) /* 256 MiB */
 #define BASE_PFN  (16ull << (20 - PAGE_SHIFT))	/* all of it DMA32 */
 
@@ -209,7 +211,8 @@ static double replay_copies(struct bench *b)
 
 static void bench_throughput(void)
 {
-	double cmp[RUNS], cpy[RUNS], pages[RUNS], moved_mib = 0;
+	double cmp[RUNS], cpy[RUNS], pages[RUNS], ratio[RUNS], pratio[RUNS];
+	double moved_mib = 0;
 	size_t half = RAM_PAGES * PAGE_SIZE / 2;
 	uint8_t *src = cfx_ram_alloc(half), *dst = cfx_ram_alloc(half);
 	struct cfx_pending *log = calloc(RAM_PAGES, sizeof(*log));
@@ -242,6 +245,9 @@ static void bench_throughput(void)
 		memcpy(dst, src, bytes);
 		t = now_s() - t;
 		cpy[r] = moved_mib / t;
+		/* Each run against its own limit, measured right after it. */
+		ratio[r] = cmp[r] / cpy[r];
+		pratio[r] = cmp[r] / pages[r];
 	}
 	double c = median(cmp, RUNS), m = median(cpy, RUNS);
 	double p = median(pages, RUNS);
@@ -255,9 +261,9 @@ static void bench_throughput(void)
 	printf("%-52s %10.0f MiB/s\n", "compaction, owner does not copy",
 	       compaction_nocopy_mib_s());
 	printf("%-52s %10.0f %%     goal >= 50%% (%.0f MiB moved)\n",
-	       "compaction / memcpy", 100.0 * c / m, moved_mib);
+	       "compaction / memcpy", 100.0 * median(ratio, RUNS), moved_mib);
 	printf("%-52s %10.0f %%\n", "compaction / page-by-page memcpy",
-	       100.0 * c / p);
+	       100.0 * median(pratio, RUNS));
 	cfx_ram_free(src, half);
 	cfx_ram_free(dst, half);
 	free(log);

@@ -84,7 +84,9 @@ static void fx_putback(void *opaque, uint64_t pfn, unsigned order)
 /*
  * Copy whole frames as a page-moving owner would: the new frame will not be
  * read again soon, so non-temporal stores (no read-for-ownership of the
- * target's lines, no cache pollution), the source prefetched ahead.
+ * target's lines, no cache pollution), and the next block to move (the
+ * prefetch() hint) brought into the cache meanwhile: a cold 4 KiB frame
+ * copies at about half the speed of a warm one on the build machines.
  */
 static void copy_frames(uint8_t *dst, const uint8_t *src, size_t bytes,
 			const uint8_t *next, size_t next_bytes)
@@ -92,11 +94,7 @@ static void copy_frames(uint8_t *dst, const uint8_t *src, size_t bytes,
 	__m128i *d = (__m128i *)dst;
 	const __m128i *s = (const __m128i *)src;
 
-	/* Many misses in flight from the start: a frame is cold. */
-	for (size_t off = 0; off < 1024 && off < bytes; off += 64)
-		_mm_prefetch((const char *)src + off, _MM_HINT_NTA);
 	for (size_t i = 0; i < bytes / 16; i += 4) {
-		_mm_prefetch((const char *)(s + i) + 1024, _MM_HINT_NTA);
 		/* Warm the next block while this one streams out. */
 		if (next && i * 16 < next_bytes)
 			_mm_prefetch((const char *)next + i * 16, _MM_HINT_T0);

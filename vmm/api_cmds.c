@@ -14,6 +14,7 @@
 #include "mm/mm.h"
 #include "vmm/api.h"
 #include "vmm/api_cmds.h"
+#include "vmm/api_compact.h"
 #include "abi/boot.h"
 #include "vmm/cli.h"
 #include "vmm/vm.h"
@@ -134,6 +135,7 @@ static void api_stat_mm(json_t *host, struct mm *mm)
 	api_set(host, "buddyinfo", api_mm_text(mm, mm_format_buddyinfo));
 	api_set(host, "zoneinfo", api_mm_text(mm, mm_format_zoneinfo));
 	api_set(host, "pagetypeinfo", api_mm_text(mm, mm_format_pagetypeinfo));
+	api_set(host, "compaction", api_compact_stat(mm));
 }
 
 /* VmRSS and friends of this process, from /proc/self/status, in bytes. */
@@ -435,5 +437,5 @@ int api_cmds_register(struct api_server *srv, struct api_cmds_ctx *ctx)
 		if (err)
 			return err;
 	}
-	return 0;
+	return api_compact_register(srv, ctx);
 }

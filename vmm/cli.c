@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/vm_compaction.h"
 
 const char cli_run_help[] =
 	"usage: vmm run [OPTIONS] GUEST.elf\n"
@@ -46,6 +47,12 @@ const char cli_run_help[] =
 	"                      unreadable or not a usable size is a bad\n"
 	"                      command line (exit status 2); one locked by\n"
 	"                      another process exits 1\n"
+	"  --cma SIZE[@ZONE]   a CMA area for large DMA buffers: SIZE\n"
+	"                      (rounded up to 2M) of pageblocks in ZONE\n"
+	"                      (dma, dma32 or normal; default: dma32 if it\n"
+	"                      fits, else normal) that serve movable\n"
+	"                      allocations until a device needs them\n"
+	"                      (native model: passed to the guest as cma=)\n"
 	"  --stats             at exit print the host view (buddyinfo,\n"
 	"                      pagetypeinfo, zoneinfo, frame states, pvmem\n"
 	"                      counters, host RSS of guest RAM) and the\n"
@@ -301,6 +308,9 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 		return cli_check_api_path(arg, &cfg->api_path, err, errlen);
 	if (strcmp(name, "--disk") == 0)
 		return cli_check_disk(arg, cfg, err, errlen);
+	if (strcmp(name, "--cma") == 0)
+		return vm_cma_parse(arg, &cfg->cma_bytes, &cfg->cma_zone, err,
+				    errlen);
 	if (strcmp(name, "--cmdline") == 0) {
 		cfg->cmdline = arg;
 		return 0;
@@ -330,8 +340,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 }
 
 static const char *const cli_value_options[] = {
-	"--mem",	  "--vcpus",	 "--cmdline", "--timeout",
-	"--memory-model", "--mem-limit", "--api",     "--disk",
+	"--mem",       "--vcpus", "--cmdline", "--timeout", "--memory-model",
+	"--mem-limit", "--api",	  "--disk",    "--cma",
 };
 
 /* Options without a value: set a flag. */
@@ -437,6 +447,7 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
 		.nr_vcpus = 1,
 		.cmdline = "",
 		.memory_model = VM_MEMORY_HOSTED,
+		.cma_zone = VM_CMA_ZONE_FIT,
 	};
 	while (i < argc) {
 		const char *arg = argv[i];
@@ -469,5 +480,12 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
 	}
 	if (cli_check_limit(cfg, err, errlen) < 0)
 		return -EINVAL;
+	if (cfg->cma_bytes && cfg->cma_bytes >= cfg->mem_size) {
+		cli_error(err, errlen,
+			  "--cma: %llu MiB is not less than --mem (%llu MiB)",
+			  (unsigned long long)(cfg->cma_bytes >> 20),
+			  (unsigned long long)(cfg->mem_size >> 20));
+		return -EINVAL;
+	}
 	return cli_check_guest(cfg->guest_path, err, errlen);
 }

@@ -11,6 +11,7 @@
 #include "abi/boot.h"
 #include "vmm/cli.h"
 #include "vmm/cli_api.h"
+#include "vmm/cli_compact.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
@@ -91,6 +92,8 @@ static const struct vmm_command vmm_commands[] = {
 	{"pause", "stop a running VM's vCPUs (--api)", cli_api_main},
 	{"resume", "restart a paused VM's vCPUs (--api)", cli_api_main},
 	{"quit", "stop a running VM; vmm run exits 0 (--api)", cli_api_main},
+	{"compact", "run compaction in a running VM now (--api)",
+	 cli_compact_main},
 };
 
 static void vmm_help(FILE *out)

@@ -20,6 +20,7 @@
 #include "vmm/elf_load.h"
 #include "vmm/fdt_build.h"
 #include "vmm/frame_db.h"
+#include "vmm/vm_compaction.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 #include "vmm/x86_boot.h"
@@ -346,6 +347,8 @@ static const struct vm_initcall vm_core_initcalls[] = {
 	{"loader", VM_LEVEL_LOADER, vm_init_loader, NULL, NULL},
 	{"kvm", VM_LEVEL_KVM, vm_init_kvm, vm_exit_kvm, NULL},
 	{"frame-db", VM_LEVEL_MM, vm_init_frame_db, vm_exit_frame_db, NULL},
+	{"compaction", VM_LEVEL_MM, vm_compaction_init, vm_compaction_exit,
+	 &vm_compaction_stats},
 	{"debug-ports", VM_LEVEL_DEVICE, debug_ports_init, NULL, NULL},
 	{"boot", VM_LEVEL_BOOT, vm_init_boot, NULL, NULL},
 	{"vcpus", VM_LEVEL_VCPU, vm_init_vcpus, vm_free_vcpus, NULL},

@@ -51,6 +51,8 @@ struct vm_config {
 	const char *api_path;	/* --api: control socket; NULL: none */
 	struct vm_disk_config disks[VM_MAX_DISKS]; /* --disk, in order */
 	unsigned nr_disks;
+	uint64_t cma_bytes; /* --cma: CMA area (vmm/vm_cma.h); 0: none */
+	int cma_zone;	    /* its zone, or VM_CMA_ZONE_FIT */
 };
 
 /*

@@ -13,6 +13,7 @@ VMM_SRCS += vmm/debug_ports.c
 VMM_SRCS += vmm/vcpu.c
 VMM_SRCS += vmm/vm.c
 VMM_SRCS += vmm/frame_db.c
+VMM_SRCS += vmm/vm_compaction.c
 VMM_SRCS += vmm/guest_stats.c
 VMM_SRCS += vmm/vm_stats.c
 
@@ -20,5 +21,7 @@ VMM_SRCS += vmm/vm_stats.c
 # clients of its commands (vmm stat, balloon, pause, resume, quit).
 VMM_SRCS += vmm/api.c
 VMM_SRCS += vmm/api_cmds.c
+VMM_SRCS += vmm/api_compact.c
 VMM_SRCS += vmm/api_vm.c
 VMM_SRCS += vmm/cli_api.c
+VMM_SRCS += vmm/cli_compact.c

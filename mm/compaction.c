@@ -446,13 +446,17 @@ static bool source_pageblock_ok(struct compact_control *cc, uint64_t pb)
 static void isolate_migratepages_block(struct compact_control *cc, uint64_t end)
 {
 	struct mm *mm = cc->mm;
-	uint64_t pfn = cc->migrate_pfn;
+	uint64_t pfn = cc->migrate_pfn, frames = 0;
+	unsigned first = cc->nr_mig, kept = first;
 
+	/* One zone lock for the scan, as Linux holds the LRU lock. */
+	mm_lock(&cc->zone->lock);
 	while (pfn < end && cc->nr_mig < COMPACT_CLUSTER_MAX) {
 		const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
 		const struct page *p;
 		unsigned order;
 		uint8_t flags;
+		int ord;
 
 		if (!r) {
 			pfn++;
@@ -466,23 +470,32 @@ static void isolate_migratepages_block(struct compact_control *cc, uint64_t end)
 			pfn++;
 			continue;
 		}
-		if ((flags & PG_BUDDY) || !page_movable(mm, p) ||
-		    order >= PAGEBLOCK_ORDER) {
+		if ((flags & PG_BUDDY) || order >= PAGEBLOCK_ORDER ||
+		    (ord = __isolate_source(mm, pfn)) < 0) {
 			pfn += 1ull << order;
 			continue;
 		}
-		if (!isolate_movable_block(mm, pfn, &order)) {
-			struct mm_migration *e = &cc->mig[cc->nr_mig++];
-
-			e->src = pfn;
-			e->dst = MM_PFN_NONE;
-			e->order = order;
-			cc->mig_frames += 1ull << order;
-			cc->res.isolated += 1ull << order;
-		}
-		pfn += 1ull << order;
+		cc->mig[cc->nr_mig].src = pfn;
+		cc->mig[cc->nr_mig].dst = MM_PFN_NONE;
+		cc->mig[cc->nr_mig].order = (unsigned)ord;
+		cc->nr_mig++;
+		frames += 1ull << ord;
+		pfn += 1ull << ord;
 	}
+	mm_unlock(&cc->zone->lock);
 	cc->migrate_pfn = pfn;
+	isolated_add(mm, (int64_t)frames);
+	/* The owners' say, without the lock; keep those that agree. */
+	for (unsigned i = first; i < cc->nr_mig; i++) {
+		struct mm_migration *e = &cc->mig[i];
+
+		if (isolate_source_ask_owner(mm, e->src, e->order))
+			continue;
+		cc->res.isolated += 1ull << e->order;
+		cc->mig_frames += 1ull << e->order;
+		cc->mig[kept++] = *e;
+	}
+	cc->nr_mig = kept;
 }
 
 /* Isolate the next batch; moves cc->migrate_pfn on. */

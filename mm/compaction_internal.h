@@ -81,11 +81,21 @@ static inline void mm_stat_add(_Atomic uint64_t *c, uint64_t n)
 /* Is @owner a registered movable owner id? */
 bool mm_owner_valid(struct mm *mm, uint32_t owner);
 /*
- * Isolate the movable block headed at @pfn (a frame in @r) if it is one,
- * and call its owner's isolate(). Takes the zone lock.
+ * Isolate the movable block headed at @pfn if it is one, and call its
+ * owner's isolate(). Takes the zone lock.
  * Return: 0 and *@order, or negative.
  */
 int isolate_movable_block(struct mm *mm, uint64_t pfn, unsigned *order);
+/*
+ * The same in two steps, for batches: mark the block headed at @pfn
+ * isolated (caller holds the zone lock; returns its order or negative),
+ * then, without the lock and after isolated_add(), ask the owner (which
+ * undoes the isolation if it refuses: -EBUSY).
+ */
+int __isolate_source(struct mm *mm, uint64_t pfn);
+int isolate_source_ask_owner(struct mm *mm, uint64_t pfn, unsigned order);
+/* Frames isolated now (sources and targets): the count mm_check() checks. */
+void isolated_add(struct mm *mm, int64_t n);
 /*
  * Take the free buddy block at @idx (@order, off no list yet) as an
  * isolated target. Caller holds the zone lock.

@@ -92,7 +92,7 @@ static void block_mark_isolated(struct page *p, unsigned order, bool on)
 	}
 }
 
-static void isolated_add(struct mm *mm, int64_t n)
+void isolated_add(struct mm *mm, int64_t n)
 {
 	atomic_fetch_add_explicit(&mm->compaction.nr_isolated, n,
 				  memory_order_relaxed);
@@ -157,24 +157,14 @@ int mm_set_movable_owner(struct mm *mm, uint64_t pfn, unsigned order,
 
 /* Isolation of sources -------------------------------------------------- */
 
-int isolate_movable_block(struct mm *mm, uint64_t pfn, unsigned *order)
+int __isolate_source(struct mm *mm, uint64_t pfn)
 {
 	struct page *p = pfn_page(mm, pfn);
-	const struct mm_movable_owner *o;
-	struct zone *zone;
-	unsigned ord;
-	uint8_t state;
+	unsigned ord = p->order;
+	uint8_t state = mm_page_state(p);
 
-	if (!p)
-		return -ERANGE;
-	zone = pfn_zone(mm, pfn);
-	mm_lock(&zone->lock);
-	state = mm_page_state(p);
-	ord = p->order;
-	if (!page_movable(mm, p) || !block_uniform(mm, pfn, ord, state)) {
-		mm_unlock(&zone->lock);
+	if (!page_movable(mm, p) || !block_uniform(mm, pfn, ord, state))
 		return -EINVAL;
-	}
 	block_mark_isolated(p, ord, true);
 	/*
 	 * An order-0 free takes no zone lock: it moves the state first and
@@ -183,20 +173,44 @@ int isolate_movable_block(struct mm *mm, uint64_t pfn, unsigned *order)
 	 */
 	if (!state_movable(mm_page_state(p))) {
 		block_mark_isolated(p, ord, false);
-		mm_unlock(&zone->lock);
 		return -EBUSY;
 	}
-	o = owner_of(mm, p->owner);
+	return (int)ord;
+}
+
+int isolate_source_ask_owner(struct mm *mm, uint64_t pfn, unsigned order)
+{
+	struct page *p = pfn_page(mm, pfn);
+	const struct mm_movable_owner *o = owner_of(mm, p->owner);
+	struct zone *zone;
+
+	if (!o->ops.isolate || !o->ops.isolate(o->opaque, pfn, order))
+		return 0;
+	zone = pfn_zone(mm, pfn);
+	mm_lock(&zone->lock);
+	block_mark_isolated(p, order, false);
 	mm_unlock(&zone->lock);
+	isolated_add(mm, -(1ll << order));
+	return -EBUSY;
+}
+
+int isolate_movable_block(struct mm *mm, uint64_t pfn, unsigned *order)
+{
+	struct zone *zone;
+	int ord;
+
+	if (!pfn_page(mm, pfn))
+		return -ERANGE;
+	zone = pfn_zone(mm, pfn);
+	mm_lock(&zone->lock);
+	ord = __isolate_source(mm, pfn);
+	mm_unlock(&zone->lock);
+	if (ord < 0)
+		return ord;
 	isolated_add(mm, 1ll << ord);
-	if (o->ops.isolate && o->ops.isolate(o->opaque, pfn, ord)) {
-		mm_lock(&zone->lock);
-		block_mark_isolated(p, ord, false);
-		mm_unlock(&zone->lock);
-		isolated_add(mm, -(1ll << ord));
+	if (isolate_source_ask_owner(mm, pfn, (unsigned)ord))
 		return -EBUSY;
-	}
-	*order = ord;
+	*order = (unsigned)ord;
 	return 0;
 }
 
@@ -405,25 +419,22 @@ static uint8_t source_state(const struct page *p)
  * were (isolated, same order, the source uniform and still @owner's).
  * Return: 0, or -ESTALE with nothing changed.
  */
-static int commit_migration(struct mm *mm, uint64_t src, uint64_t dst,
-			    unsigned order, uint32_t owner)
+static int __commit_migration(struct mm *mm, uint64_t src, uint64_t dst,
+			      unsigned order, uint32_t owner, uint8_t *state)
 {
 	struct zone *zs = pfn_zone(mm, src), *zd = pfn_zone(mm, dst);
 	const struct mm_rng *rs = mm_rng_of_pfn(mm, src);
 	struct page *ps = pfn_page(mm, src), *pd = pfn_page(mm, dst);
 	uint64_t n = 1ull << order;
-	unsigned o, mask;
+	unsigned o;
 	uint32_t own;
 	uint8_t st;
 
-	mask = lock_two(mm, src, dst);
 	st = source_state(ps);
 	if (!isolated_source(mm, src, &o, &own) || o != order || own != owner ||
 	    !state_movable(st) || !block_uniform(mm, src, order, st) ||
-	    !is_target(mm, dst, order)) {
-		mm_unlock_zones(mm, mask);
+	    !is_target(mm, dst, order))
 		return -ESTALE;
-	}
 	for (uint64_t i = 0; i < n; i++) {
 		pd[i].flags = 0;
 		mm_page_set_state(&pd[i], st);
@@ -444,12 +455,29 @@ static int commit_migration(struct mm *mm, uint64_t src, uint64_t dst,
 	zs->nr_state[st] -= (int64_t)n;
 	zs->nr_state[FRAME_FREE] += (int64_t)n;
 	__buddy_free_block(mm, zs, src, order, 0);
-	mm_unlock_zones(mm, mask);
-	isolated_add(mm, -2 * (int64_t)n);
-	/* A balloon frame holds nothing: its new frame needs no backing. */
-	if (st == FRAME_BALLOON && mm->ops.discard)
-		mm->ops.discard(mm->opaque, dst, n);
+	*state = st;
 	return 0;
+}
+
+/* After the commit, outside the locks: a balloon frame holds nothing. */
+static void committed(struct mm *mm, uint64_t dst, unsigned order, uint8_t st)
+{
+	isolated_add(mm, -(2ll << order));
+	if (st == FRAME_BALLOON && mm->ops.discard)
+		mm->ops.discard(mm->opaque, dst, 1ull << order);
+}
+
+static int commit_migration(struct mm *mm, uint64_t src, uint64_t dst,
+			    unsigned order, uint32_t owner)
+{
+	unsigned mask = lock_two(mm, src, dst);
+	uint8_t st;
+	int ret = __commit_migration(mm, src, dst, order, owner, &st);
+
+	mm_unlock_zones(mm, mask);
+	if (!ret)
+		committed(mm, dst, order, st);
+	return ret;
 }
 
 static void release_target_locked(struct mm *mm, uint64_t dst, unsigned order)
@@ -506,6 +534,58 @@ int mm_migrate_finish(struct mm *mm, uint64_t src, uint64_t dst, int result)
 
 /* Migrating a list ------------------------------------------------------ */
 
+/* migrate_one()'s results for a block its owner moved (internal). */
+#define MOVED_UNCOMMITTED 1
+#define MOVED_COMMITTED	  2
+
+/*
+ * Commit the entries of @list[0..n) (n <= COMPACT_CLUSTER_MAX) that their
+ * owners moved, under one acquisition of the zone locks they need (a
+ * compaction batch is one zone).
+ */
+static void commit_chunk(struct mm *mm, struct mm_migration *list, unsigned n)
+{
+	uint8_t st[COMPACT_CLUSTER_MAX];
+	unsigned mask = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (list[i].result == MOVED_UNCOMMITTED)
+			mask |= (1u << mm_zone_of_pfn(mm, list[i].src)) |
+				(1u << mm_zone_of_pfn(mm, list[i].dst));
+	if (!mask)
+		return;
+	for (int z = 0; z < MM_NR_ZONES; z++)
+		if (mask & (1u << z))
+			mm_lock(&mm->zones[z].lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct mm_migration *e = &list[i];
+		uint32_t owner;
+
+		if (e->result != MOVED_UNCOMMITTED)
+			continue;
+		owner = pfn_page(mm, e->src)->owner;
+		e->result = __commit_migration(mm, e->src, e->dst, e->order,
+					       owner, &st[i]);
+		/* Committed now: not to be committed again below. */
+		if (!e->result)
+			e->result = MOVED_COMMITTED;
+	}
+	mm_unlock_zones(mm, mask);
+	for (unsigned i = 0; i < n; i++) {
+		if (list[i].result != MOVED_COMMITTED)
+			continue;
+		list[i].result = 0;
+		committed(mm, list[i].dst, list[i].order, st[i]);
+	}
+}
+
+static void commit_moved(struct mm *mm, struct mm_migration *list, unsigned n)
+{
+	for (unsigned base = 0; base < n; base += COMPACT_CLUSTER_MAX)
+		commit_chunk(mm, list + base,
+			     MM_MIN(n - base, (unsigned)COMPACT_CLUSTER_MAX));
+}
+
 /* Tell @next's owner that its block comes after the current one. */
 static void hint_next(struct mm *mm, const struct mm_migration *next)
 {
@@ -537,7 +617,7 @@ static void migrate_one(struct mm *mm, struct mm_migration *e,
 	rc = o ? o->ops.migrate(o->opaque, e->dst, e->src, e->order, mode)
 	       : -EINVAL;
 	if (rc == 0)
-		rc = commit_migration(mm, e->src, e->dst, e->order, owner);
+		rc = MOVED_UNCOMMITTED;
 	else if (rc > 0)
 		rc = -EIO; /* not a documented answer: it did not move */
 	e->result = rc;
@@ -596,6 +676,7 @@ int migrate_pages_cb(struct mm *mm, struct mm_migration *list, unsigned n,
 		if (!again)
 			break;
 	}
+	commit_moved(mm, list, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct mm_migration *e = &list[i];
 		const struct page *p;

@@ -58,13 +58,22 @@ static bool dma_dev_valid(const struct dma_dev *dev)
 
 uint64_t dma_max_coherent(const struct dma_dev *dev)
 {
+	const struct pvmem_info *info;
+
+	/* Native: contiguous ranges of our own buddy beyond a block. */
+	if (guest_boot.native)
+		return DMA_NATIVE_MAX_BYTES;
 	/*
-	 * Native: contiguous ranges beyond a buddy block. Hosted: one block
-	 * as far as the guest knows (pvmem ABI 1.0); the allocation itself
-	 * always leaves the decision to the host, which answers -E2BIG.
+	 * Hosted: what the host says (pvmem ABI 1.2: INFO max_dma_bytes),
+	 * else one buddy block. The allocation itself always leaves the
+	 * decision to the host, which answers -E2BIG.
 	 */
-	return guest_boot.native ? DMA_NATIVE_MAX_BYTES
-				 : PAGE_SIZE << MAX_PAGE_ORDER;
+	if (pv_init() != 0)
+		return 0;
+	info = pv_info();
+	if (info->features & PVMEM_F_CONTIG_DMA && info->max_dma_bytes)
+		return info->max_dma_bytes;
+	return PAGE_SIZE << MAX_PAGE_ORDER;
 }
 
 /*
@@ -181,8 +190,13 @@ static int dma_alloc_host(const struct dma_dev *dev, struct dma_rec *r)
 
 	r->source = DMA_FROM_HOST;
 	for (unsigned try = 1; !err; try++) {
-		err = pv_dma_alloc(dev->id, r->bytes, dev->dma_bits, __GFP_ZERO,
-				   &r->addr);
+		/*
+		 * GFP_KERNEL, as Linux's drivers ask: the host may move the
+		 * guest's movable blocks out of the way (it needs
+		 * __GFP_DIRECT_RECLAIM for that), and zeroes the buffer.
+		 */
+		err = pv_dma_alloc(dev->id, r->bytes, dev->dma_bits,
+				   GFP_KERNEL | __GFP_ZERO, &r->addr);
 		if (err != -EAGAIN || try == DMA_EAGAIN_TRIES)
 			break;
 		gmig_drain();

@@ -66,8 +66,8 @@ int dma_free_coherent(const struct dma_dev *dev, size_t size, void *cpu,
 
 /*
  * The largest buffer one call can return, in bytes: native 64 MiB (a
- * contiguous range of the guest's buddy); hosted, as far as the guest
- * knows, one block of 4 MiB (the host may grant more: it decides).
+ * contiguous range of the guest's buddy); hosted, the host's INFO
+ * max_dma_bytes (pvmem ABI 1.2: 64 MiB), else one 4 MiB block.
  */
 uint64_t dma_max_coherent(const struct dma_dev *dev);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tests/unit/compaction_fx.c - the movable-block owner of compaction_fx.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -193,11 +194,59 @@ static void fx_prefetch(void *opaque, uint64_t pfn, unsigned order)
 	}
 }
 
+/* With o->threaded, every callback runs under o->mu (see cfx_lock()). */
+static int fx_isolate_mt(void *opaque, uint64_t pfn, unsigned order)
+{
+	int ret;
+
+	cfx_lock(opaque);
+	ret = fx_isolate(opaque, pfn, order);
+	cfx_unlock(opaque);
+	return ret;
+}
+
+static int fx_migrate_mt(void *opaque, uint64_t dst, uint64_t src,
+			 unsigned order, enum migrate_mode mode)
+{
+	int ret;
+
+	cfx_lock(opaque);
+	ret = fx_migrate(opaque, dst, src, order, mode);
+	cfx_unlock(opaque);
+	return ret;
+}
+
+static void fx_putback_mt(void *opaque, uint64_t pfn, unsigned order)
+{
+	cfx_lock(opaque);
+	fx_putback(opaque, pfn, order);
+	cfx_unlock(opaque);
+}
+
+static void fx_prefetch_mt(void *opaque, uint64_t pfn, unsigned order)
+{
+	cfx_lock(opaque);
+	fx_prefetch(opaque, pfn, order);
+	cfx_unlock(opaque);
+}
+
+void cfx_lock(struct cfx_owner *o)
+{
+	if (o->threaded)
+		pthread_mutex_lock(&o->mu);
+}
+
+void cfx_unlock(struct cfx_owner *o)
+{
+	if (o->threaded)
+		pthread_mutex_unlock(&o->mu);
+}
+
 static const struct mm_movable_ops fx_ops = {
-	.isolate = fx_isolate,
-	.migrate = fx_migrate,
-	.putback = fx_putback,
-	.prefetch = fx_prefetch,
+	.isolate = fx_isolate_mt,
+	.migrate = fx_migrate_mt,
+	.putback = fx_putback_mt,
+	.prefetch = fx_prefetch_mt,
 };
 
 void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
@@ -215,6 +264,7 @@ void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
 	o->pending = calloc(o->max_pending, sizeof(*o->pending));
 	o->fail_rc = -EAGAIN;
 	o->next_src = MM_PFN_NONE;
+	pthread_mutex_init(&o->mu, NULL);
 	if (!o->mem || !o->slot || !o->h || !o->pending)
 		abort();
 	o->id = mm_register_movable_owner(mm, &fx_ops, o);

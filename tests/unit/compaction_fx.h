@@ -9,6 +9,7 @@
 #ifndef TESTS_UNIT_COMPACTION_FX_H
 #define TESTS_UNIT_COMPACTION_FX_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,6 +48,9 @@ struct cfx_owner {
 	uint64_t seed;	       /* 0: deterministic "every N"; else random */
 	struct cfx_pending *pending;
 	unsigned nr_pending, max_pending;
+	/* Threads: callbacks take mu; users call cfx_lock() around theirs. */
+	bool threaded;
+	pthread_mutex_t mu;
 	/* What happened. */
 	uint64_t isolates, putbacks, migrations, calls;
 };
@@ -60,6 +64,10 @@ void cfx_ram_free(void *mem, size_t bytes);
 void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
 	      uint64_t nr_frames, unsigned max_handles);
 void cfx_destroy(struct cfx_owner *o);
+
+/* o->mu when o->threaded (around cfx_alloc/cfx_free from other threads). */
+void cfx_lock(struct cfx_owner *o);
+void cfx_unlock(struct cfx_owner *o);
 
 /* Allocate a movable block and fill it. Return: handle or -errno. */
 int cfx_alloc(struct cfx_owner *o, gfp_t gfp, unsigned order);

@@ -7,6 +7,8 @@
  * allocations with mm_check() after every step.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "buddy_fx.h"
@@ -395,6 +397,112 @@ START_TEST(test_migration_model)
 }
 END_TEST
 
+/* Threads: compaction and contiguous allocation against allocs and frees --- */
+
+struct race {
+	struct mig_fx f;
+	atomic_bool stop;
+	uint64_t seed;
+	unsigned busy_frees; /* frees refused while the block was isolated */
+};
+
+static uint64_t race_rand(uint64_t *seed)
+{
+	*seed ^= *seed >> 12;
+	*seed ^= *seed << 25;
+	*seed ^= *seed >> 27;
+	return *seed * 2685821657736338717ull;
+}
+
+/* The guest: allocates and frees movable blocks and pinned frames. */
+static void *race_user(void *arg)
+{
+	struct race *r = arg;
+	struct cfx_owner *o = &r->f.o;
+	uint64_t pinned[256], seed = r->seed;
+	unsigned nr_pinned = 0;
+
+	while (!atomic_load(&r->stop)) {
+		unsigned op = (unsigned)(race_rand(&seed) % 8);
+
+		if (op < 3) {
+			cfx_lock(o);
+			cfx_alloc(o, GFP_HIGHUSER_MOVABLE,
+				  (unsigned)(race_rand(&seed) % 2));
+			cfx_unlock(o);
+		} else if (op < 6) {
+			unsigned i;
+			int ret;
+
+			cfx_lock(o);
+			i = o->nr_h ? (unsigned)(race_rand(&seed) % o->nr_h)
+				    : 0;
+			if (o->nr_h && o->h[i].live) {
+				ret = cfx_free(o, i);
+				ck_assert(ret == 0 || ret == -EBUSY);
+				r->busy_frees += ret == -EBUSY;
+			}
+			cfx_unlock(o);
+		} else if (op == 6 && nr_pinned < 256) {
+			if (!mm_alloc_pages(r->f.mm, GFP_KERNEL, 0,
+					    &pinned[nr_pinned]))
+				nr_pinned++;
+		} else if (nr_pinned) {
+			ck_assert_int_eq(
+				mm_free_pages(r->f.mm, pinned[--nr_pinned], 0),
+				0);
+		}
+	}
+	while (nr_pinned)
+		ck_assert_int_eq(mm_free_pages(r->f.mm, pinned[--nr_pinned], 0),
+				 0);
+	return NULL;
+}
+
+START_TEST(test_compaction_races_allocs_and_frees)
+{
+	struct race *r = calloc(1, sizeof(*r));
+	unsigned rounds = unit_sanitized() ? 100 : 400, contig = 0;
+	uint64_t seed = unit_seed() * 3 + 1;
+	struct mm_stats st;
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(r);
+	mig_setup(&r->f, true);
+	r->f.o.threaded = true;
+	r->seed = seed ^ 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < FRAMES / 2; i++)
+		cfx_alloc(&r->f.o, GFP_HIGHUSER_MOVABLE, 0);
+	for (unsigned i = 0; i < r->f.o.nr_h; i += 2)
+		cfx_free(&r->f.o, i);
+	ck_assert_int_eq(pthread_create(&t, NULL, race_user, r), 0);
+	for (unsigned k = 0; k < rounds; k++) {
+		uint64_t start = BASE + race_rand(&seed) % (FRAMES - 4096);
+
+		mm_compact_zone(
+			r->f.mm, ZONE_DMA32, (int)(race_rand(&seed) % 11) - 1,
+			(enum migrate_mode)(race_rand(&seed) % 2), NULL);
+		if (!mm_alloc_contig_range(r->f.mm, start, start + 600)) {
+			contig++;
+			ck_assert_int_eq(
+				mm_free_contig_range(r->f.mm, start, 600), 0);
+		}
+	}
+	atomic_store(&r->stop, true);
+	pthread_join(t, NULL);
+	mm_drain_pcp(r->f.mm);
+	buddy_fx_assert_clean(r->f.mm);
+	assert_owner_ok(&r->f.o);
+	mm_get_stats(r->f.mm, &st);
+	ck_assert_uint_eq(st.isolated, 0);
+	ck_assert_uint_gt(st.pgmigrate_success, 0);
+	ck_assert_uint_gt(contig, 0);
+	r->f.o.threaded = false;
+	mig_teardown(&r->f);
+	free(r);
+}
+END_TEST
+
 static Suite *migrate_suite(void)
 {
 	Suite *s = suite_create("migrate");
@@ -406,6 +514,7 @@ static Suite *migrate_suite(void)
 	tcase_add_test(tc, test_isolated_blocks_are_held);
 	tcase_add_test(tc, test_migrate_pending_finish_and_cancel);
 	tcase_add_loop_test(tc, test_migration_model, 0, 2);
+	tcase_add_test(tc, test_compaction_races_allocs_and_frees);
 	suite_add_tcase(s, tc);
 	return s;
 }

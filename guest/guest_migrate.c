@@ -33,11 +33,6 @@ __attribute__((weak)) bool gmig_balloon_swap(uint64_t src, uint64_t dst)
 	return false;
 }
 
-__attribute__((weak)) unsigned gmig_balloon_flush(void)
-{
-	return 0;
-}
-
 int gmig_init(void)
 {
 	struct pvmem_block *b;
@@ -194,8 +189,6 @@ int gmig_compact(uint64_t *migrated)
 		int err = mm_compact_zone(mm, (enum zone_type)z, -1,
 					  MIGRATE_SYNC, &res);
 
-		/* Balloon moves are pending until the host knows them. */
-		*migrated += gmig_balloon_flush();
 		if (err && err != -EINVAL)
 			return err;
 		if (!err)

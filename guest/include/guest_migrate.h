@@ -62,13 +62,6 @@ void gmig_get_stats(struct gmig_stats *st);
 bool gmig_balloon_has(uint64_t src);
 bool gmig_balloon_swap(uint64_t src, uint64_t dst);
 
-/*
- * Native: tell the host about the balloon moves compaction queued (inflate
- * the new pages, deflate the old) and commit them in the guest's mm.
- * Weak default: none. Return: pages moved.
- */
-unsigned gmig_balloon_flush(void);
-
 /**
  * gmig_compact() - native model: compact every zone of the guest's buddy
  * (mm_compact_zone(), order -1, sync) and sum what moved.

@@ -229,9 +229,8 @@ static void set_actual(void)
  * called by the ring drain) and, for a paused guest, logs moves it made
  * alone (applied by the drain before every inflate and deflate). Native,
  * the driver owns its pages in the guest's own mm: compaction's migrate()
- * queues the pair, and gmig_balloon_flush() tells the host as Linux's
- * balloon_page_migrate() does (inflate the new page, deflate the old)
- * before mm/ commits the moves.
+ * tells the host as Linux's balloon_page_migrate() does (inflate the new
+ * page, deflate the old) before mm/ commits the move.
  */
 static int held_index(uint64_t pfn)
 {
@@ -257,9 +256,6 @@ bool gmig_balloon_swap(uint64_t src, uint64_t dst)
 	return true;
 }
 
-static uint32_t mig_src[BATCH_PAGES], mig_dst[BATCH_PAGES];
-static uint32_t mig_sorted[BATCH_PAGES];
-static unsigned nr_mig;
 static int mig_owner; /* native: the driver's id in the guest's mm */
 
 static int mig_isolate(void *opaque, uint64_t pfn, unsigned order)
@@ -267,14 +263,25 @@ static int mig_isolate(void *opaque, uint64_t pfn, unsigned order)
 	return !busy && order == 0 && held_index(pfn) >= 0 ? 0 : -EBUSY;
 }
 
+/*
+ * Synchronous, as compaction and alloc_contig_range() want it: the host
+ * learns first (inflate the new page, deflate the old: two notifications),
+ * then the list names dst and mm/ frees src.
+ */
 static int mig_migrate(void *opaque, uint64_t dst, uint64_t src, unsigned order,
 		       enum migrate_mode mode)
 {
-	if (nr_mig == BATCH_PAGES)
+	uint32_t d = (uint32_t)dst, s = (uint32_t)src;
+
+	if (busy || info.needs_reset)
 		return -EAGAIN;
-	mig_src[nr_mig] = (uint32_t)src;
-	mig_dst[nr_mig++] = (uint32_t)dst;
-	return -EINPROGRESS; /* finished by gmig_balloon_flush() */
+	busy = true;
+	send_pfns(inflateq, &d, 1);
+	send_pfns(deflateq, &s, 1);
+	busy = false;
+	if (info.needs_reset)
+		return -EIO;
+	return gmig_balloon_swap(src, dst) ? 0 : -ENOENT;
 }
 
 static void mig_putback(void *opaque, uint64_t pfn, unsigned order)
@@ -286,37 +293,6 @@ static const struct mm_movable_ops mig_ops = {
 	.migrate = mig_migrate,
 	.putback = mig_putback,
 };
-
-/* Send a copy of @pfns sorted (the host moves runs). */
-static void send_sorted(struct gv_queue *q, const uint32_t *pfns, unsigned n)
-{
-	memcpy(mig_sorted, pfns, n * 4);
-	sort_pfns(mig_sorted, n);
-	send_pfns(q, mig_sorted, n);
-}
-
-unsigned gmig_balloon_flush(void)
-{
-	unsigned n = nr_mig;
-	int verdict;
-
-	if (!n)
-		return 0;
-	busy = true;
-	send_sorted(inflateq, mig_dst, n);
-	send_sorted(deflateq, mig_src, n);
-	verdict = info.needs_reset ? -EIO : 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (!verdict)
-			gmig_balloon_swap(mig_src[i], mig_dst[i]);
-		GUEST_ASSERT_EQ(mm_migrate_finish(native_mm(), mig_src[i],
-						  mig_dst[i], verdict),
-				0);
-	}
-	nr_mig = 0;
-	busy = false;
-	return verdict ? 0 : n;
-}
 
 /* Native: pages entering the balloon become the driver's movable pages. */
 static void mig_adopt(const uint32_t *pfns, unsigned n)

@@ -13,6 +13,8 @@
 #include "guest_migrate.h"
 #include "mbuf.h"
 #include "mm/errno.h"
+#include "mm/mm.h"
+#include "native_mm.h"
 #include "pvmem_guest.h"
 
 int guest_mm_init(void);
@@ -65,6 +67,46 @@ static void mb_compact_hosted(void)
 	}
 }
 
+/*
+ * Native: also take a whole pageblock that holds balloon pages with
+ * alloc_contig_range() (what a large DMA buffer does): its balloon pages
+ * must move out. Tries the pageblocks with balloon pages from the bottom
+ * until one has no pinned frame. Return: pages moved.
+ */
+static uint64_t mb_contig_native(void)
+{
+	struct mm *mm = native_mm();
+	struct gballoon_info bi;
+	uint64_t before, last_pb = UINT64_MAX;
+	unsigned tries = 0;
+
+	gballoon_get_info(&bi);
+	before = bi.migrated;
+	for (uint64_t pfn = 0; tries < 64; pfn++) {
+		const struct page *p = mm_pfn_to_page(mm, pfn);
+		uint64_t pb = pfn & ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
+
+		if (pfn >= (guest_boot.ram_bytes >> 12) + (1ull << 20))
+			break;
+		if (!p || pb == last_pb || !(p->flags & PG_HEAD) ||
+		    p->state != FRAME_GUEST || !p->owner ||
+		    p->owner == MM_OWNER_TARGET)
+			continue;
+		last_pb = pb;
+		tries++;
+		if (mm_alloc_contig_range(mm, pb, pb + PAGEBLOCK_NR_PAGES))
+			continue;
+		GUEST_ASSERT_EQ(
+			mm_free_contig_range(mm, pb, PAGEBLOCK_NR_PAGES), 0);
+		break;
+	}
+	gballoon_get_info(&bi);
+	guest_printf("migrate-balloon: alloc_contig_range moved %llu balloon "
+		     "pages (%u pageblocks tried)\n",
+		     (unsigned long long)(bi.migrated - before), tries);
+	return bi.migrated - before;
+}
+
 static void mb_run(void)
 {
 	struct gballoon_info bi;
@@ -85,9 +127,10 @@ static void mb_run(void)
 	mb_service_until(mb_inflated);
 	gballoon_get_info(&bi);
 	guest_printf("migrate-balloon: inflated %u pages\n", bi.actual);
-	if (guest_boot.native)
+	if (guest_boot.native) {
 		GUEST_ASSERT_EQ(gmig_compact(&frames), 0);
-	else
+		mb_contig_native();
+	} else
 		mb_compact_hosted();
 	gballoon_get_info(&bi);
 	guest_printf("migrate-balloon: %llu balloon pages moved\n",

@@ -99,6 +99,7 @@ mig_balloon() {
 		why=${why:-"balloon command failed"}
 		return 1
 	}
+	grep -E 'balloon pages moved' "$mig_log" | sed 's/^/  /'
 	expect 0 'migrate-balloon: inflated 8192 pages' \
 		'migrate-balloon: [1-9][0-9]* balloon pages moved' \
 		'migrate-balloon: done' '^balloon_bad_pfns 0$' \

@@ -207,6 +207,8 @@ struct pvmem_stats {
 	uint64_t tot_pages;  /* GUEST + DMA frames charged to the limit */
 	uint64_t discarded;  /* frames whose host backing is released */
 	uint64_t pcp_frames; /* FREE frames on per-CPU lists, not in a zone's */
+	/* ABI 1.2: free blocks per zone and order (the host's buddyinfo). */
+	uint64_t nr_free[PVMEM_NR_ZONES][PVMEM_NR_ORDERS];
 };
 
 /*

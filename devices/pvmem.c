@@ -449,7 +449,8 @@ static void pvmem_log_dma_fail(struct pvmem *p, const struct pvmem_req *req,
 		const char *why;
 	} whys[] = {
 		{-EBUSY, "unmovable frames in every range below dma_bits"},
-		{-ENOMEM, "too few free frames to empty a range"},
+		{-ENOMEM, "no free block, or too few free frames to empty "
+			  "a range"},
 		{-EADDRNOTAVAIL, "no range that large below dma_bits"},
 		{-E2BIG, "above the limit of 64 MiB"},
 		{-EDQUOT, "page limit (--mem-limit) reached"},
@@ -622,8 +623,11 @@ static void pvmem_fill_stats(struct pvmem *p, struct pvmem_stats *st)
 	for (unsigned s = 0; s < PVMEM_NR_FRAME_STATES; s++)
 		st->frames[s] = ms.frames[s];
 	for (unsigned z = 0; z < PVMEM_NR_ZONES; z++)
-		if (mm_zone_info(p->mm, z, &zi) == 0 && zi.populated)
+		if (mm_zone_info(p->mm, z, &zi) == 0 && zi.populated) {
 			st->free_per_zone[z] = zi.free;
+			for (unsigned o = 0; o < PVMEM_NR_ORDERS; o++)
+				st->nr_free[z][o] = zi.nr_free[o];
+		}
 	st->ram_pages = ms.total;
 	st->max_pages = pvmem_max_pages(p);
 	st->tot_pages = pvmem_tot_pages(p);

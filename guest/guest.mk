@@ -50,6 +50,7 @@ GUEST_SRCS += guest/workloads/virtio_hostile.c
 GUEST_SRCS += guest/workloads/migrate.c
 GUEST_SRCS += guest/workloads/migrate_hostile.c
 GUEST_SRCS += guest/workloads/migrate_balloon.c
+GUEST_SRCS += guest/workloads/fragment.c
 GUEST_SRCS += guest/workloads/blk.c
 GUEST_SRCS += guest/workloads/blk_hostile.c
 

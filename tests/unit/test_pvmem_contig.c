@@ -193,6 +193,23 @@ START_TEST(test_large_dma_migrates_only_when_allowed)
 }
 END_TEST
 
+START_TEST(test_stats_carry_buddyinfo)
+{
+	struct pvmem_block *b = fx_block_begin(FX_BLOCK_GPA);
+	struct pvmem_stats *st = fx_ptr(FX_OUT_GPA);
+	struct mm_zone_info zi;
+
+	fx_block_add(b, PVMEM_OP_STATS)->addr = FX_OUT_GPA;
+	b->reqs[0].size = sizeof(*st);
+	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+	ck_assert_uint_eq(b->reqs[0].done, sizeof(*st));
+	mm_zone_info(fx.mm, ZONE_DMA32, &zi);
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
+		ck_assert_uint_eq(st->nr_free[ZONE_DMA32][o], zi.nr_free[o]);
+	ck_assert_uint_gt(st->nr_free[ZONE_DMA32][MAX_PAGE_ORDER], 0);
+}
+END_TEST
+
 START_TEST(test_large_dma_enomem)
 {
 	int owner = mm_register_movable_owner(fx.mm, &sync_ops, NULL);
@@ -333,6 +350,7 @@ static Suite *pvmem_contig_suite(void)
 	tcase_add_test(tc, test_large_dma_error_codes);
 	tcase_add_test(tc, test_large_dma_migrates_only_when_allowed);
 	tcase_add_test(tc, test_large_dma_enomem);
+	tcase_add_test(tc, test_stats_carry_buddyinfo);
 	tcase_add_test(tc, test_small_dma_falls_back_to_contig);
 	tcase_add_test(tc, test_large_dma_guest_moves_its_blocks);
 	tcase_add_test(tc, test_large_dma_from_cma_first);

@@ -143,6 +143,7 @@ static void driver_init(uint64_t want)
 	 VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX))
 
 static bool create_direct; /* the next create_disk() opens O_DIRECT */
+static bool create_native; /* ... and without pvmem: any RAM is DMA */
 
 static int create_disk(const char *path, bool readonly, struct virtio_blk **b,
 		       char *err, size_t errlen)
@@ -154,7 +155,7 @@ static int create_disk(const char *path, bool readonly, struct virtio_blk **b,
 		.direct = create_direct,
 		.nr_queues = NR_QUEUES,
 		.link = {.mem = &fx.mem,
-			 .pvmem = fx.p,
+			 .pvmem = create_native ? NULL : fx.p,
 			 .dma_device_id = BLK_ID,
 			 .base = 0xd0002000ull,
 			 .irq = 18,
@@ -184,6 +185,7 @@ static void setup(void)
 	fx_setup();
 	memset(&t, 0, sizeof(t));
 	create_direct = false;
+	create_native = false;
 	snprintf(t.path, sizeof(t.path), "/tmp/test-virtio-blk.XXXXXX");
 	fd = mkstemp(t.path);
 	ck_assert_int_ge(fd, 0);
@@ -817,6 +819,41 @@ START_TEST(test_direct)
 END_TEST
 
 /*
+ * size_max: a data segment of 4 MiB is fine, one of 4 MiB + 512 (inside the
+ * disk) is refused with IOERR and nothing is written. Native-model link (no
+ * DMA registry), so one descriptor can be that large.
+ */
+START_TEST(test_segment_above_size_max)
+{
+	struct seg s[3] = {{HDR_GPA, 16, false},
+			   {8ull << 20, VIRTIO_BLK_SIZE_MAX + 512, false},
+			   {STATUS_GPA, 1, true}};
+	uint8_t host[512], zero[512] = {0};
+
+	virtio_blk_destroy(t.b);
+	pvmem_dma_release_device(fx.p, BLK_ID);
+	make_image(t.path, 16ull << 20);
+	create_native = true;
+	start(false);
+	memset(gp(8ull << 20), 0x3c, VIRTIO_BLK_SIZE_MAX + 512);
+	*(struct virtio_blk_outhdr *)gp(HDR_GPA) =
+		(struct virtio_blk_outhdr){.type = VIRTIO_BLK_T_OUT};
+	*status_byte() = 0xee;
+	post(0, s, 3);
+	kick_wait(0, 1);
+	ck_assert_uint_eq(*status_byte(), VIRTIO_BLK_S_IOERR);
+	host_pread(0, host, sizeof(host));
+	ck_assert(memcmp(host, zero, sizeof(host)) == 0);
+	s[1].len = VIRTIO_BLK_SIZE_MAX;
+	post(0, s, 3);
+	kick_wait(0, 2);
+	ck_assert_uint_eq(*status_byte(), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(stats().bytes_written, VIRTIO_BLK_SIZE_MAX);
+	ck_assert_uint_eq(stats().bad_requests, 1);
+}
+END_TEST
+
+/*
  * A reset while a batch is in its system calls: the reset waits for the
  * batch, which is then dropped (its status bytes and used entries never
  * written), so nothing touches the buffers once the reset has returned.
@@ -897,6 +934,7 @@ static Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, test_many_in_flight_mq);
 	tcase_add_test(tc, test_direct);
 	tcase_add_test(tc, test_reset_in_flight);
+	tcase_add_test(tc, test_segment_above_size_max);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -141,6 +141,10 @@ static void balloon_inflated(struct virtio_balloon *b, uint64_t pfn,
 			    strerror(-err));
 	b->inflated += nr;
 	balloon_charge(b, -(int64_t)nr);
+	/* A guest that can swap its balloon pages gets asked to (ABI 1.1). */
+	if (b->p.link.pvmem)
+		pvmem_migrate_adopt_balloon(pvmem_migration(b->p.link.pvmem),
+					    pfn, pfn + nr);
 }
 
 static void balloon_deflated(struct virtio_balloon *b, uint64_t nr)

@@ -83,6 +83,27 @@ static unsigned mg_compact_hosted(void)
 	return posted;
 }
 
+/*
+ * migrate.host=1: the operator compacts (vmm compact); drain what comes
+ * (woken by the 1 ms tick or the migration interrupt) until some buffer
+ * moved and nothing waits.
+ */
+static void mg_wait_host(void)
+{
+	struct mbuf_stats ms;
+
+	lapic_timer_periodic(1000);
+	guest_printf("migrate: waiting for the host\n");
+	for (;;) {
+		gmig_drain();
+		mbuf_get_stats(&ms);
+		if (ms.moved > 0 && !gmig_poll())
+			break;
+		guest_wait_for_interrupt();
+	}
+	lapic_timer_stop();
+}
+
 static void migrate_run(void)
 {
 	unsigned n = (unsigned)guest_cmdline_ulong("migrate.bufs", 256);
@@ -122,6 +143,8 @@ static void migrate_run(void)
 		GUEST_ASSERT_EQ(err, 0);
 		guest_printf("migrate: native compaction moved %llu frames\n",
 			     (unsigned long long)native_moved);
+	} else if (guest_cmdline_ulong("migrate.host", 0)) {
+		mg_wait_host();
 	} else {
 		mg_compact_hosted();
 	}

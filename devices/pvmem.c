@@ -178,6 +178,20 @@ static void pvmem_quota_give(struct pvmem *p, uint64_t pages)
 	atomic_fetch_sub(&p->tot_pages, pages);
 }
 
+/* All @nr frames (a power of two, or whole pageblocks) or none. */
+static bool pvmem_quota_take_frames(struct pvmem *p, uint64_t nr)
+{
+	unsigned order = nr % PAGEBLOCK_NR_PAGES ? (unsigned)__builtin_ctzll(nr)
+						 : PAGEBLOCK_ORDER;
+	unsigned want = (unsigned)(nr >> order);
+	unsigned got = pvmem_quota_take(p, want, order);
+
+	if (got == want)
+		return true;
+	pvmem_quota_give(p, (uint64_t)got << order);
+	return false;
+}
+
 /* DMA registry (caller holds dma_lock) ------------------------------------ */
 
 /* Index of the first mapping with pfn >= @pfn. */
@@ -448,7 +462,8 @@ static void pvmem_log_dma_fail(struct pvmem *p, const struct pvmem_req *req,
 		int err;
 		const char *why;
 	} whys[] = {
-		{-EBUSY, "unmovable frames in every range below dma_bits"},
+		{-EBUSY, "unmovable frames in every range below dma_bits "
+			 "(or movable ones, and the request may not wait)"},
 		{-ENOMEM, "no free block, or too few free frames to empty "
 			  "a range"},
 		{-EADDRNOTAVAIL, "no range that large below dma_bits"},
@@ -502,9 +517,13 @@ static void pvmem_op_dma_alloc(struct pvmem *p, const struct pvmem_req *req,
 		pvmem_log_dma_fail(p, req, res->status);
 		return;
 	}
+	/* A buddy block up to 4 MiB; beyond, whole pageblocks. */
 	order = mm_get_order(req->size);
-	nr = 1ull << order;
-	if (!pvmem_quota_take(p, 1, order)) {
+	nr = order <= MAX_PAGE_ORDER
+		     ? 1ull << order
+		     : (req->size + (PAGE_SIZE << PAGEBLOCK_ORDER) -
+			1) >> (PAGE_SHIFT + PAGEBLOCK_ORDER) << PAGEBLOCK_ORDER;
+	if (!pvmem_quota_take_frames(p, nr)) {
 		res->status = -EDQUOT;
 		pvmem_log_dma_fail(p, req, res->status);
 		return;

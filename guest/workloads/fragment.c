@@ -15,6 +15,9 @@
  * 4. For each size, fragment.reps buffers (held until the size is done):
  *    the time of each request, its status, and the frames migrated for it.
  *
+ * fragment.hold=1 then keeps the guest fragmented, serving the host's
+ * migration requests (vmm compact), until the host quits.
+ *
  * fragment.mode: on (default) - dma_alloc_coherent() (GFP_KERNEL: the
  * allocator may migrate movable frames out of the way); off - the same
  * request without __GFP_DIRECT_RECLAIM (no migration: only ranges that are
@@ -420,6 +423,22 @@ static unsigned fr_dma_phase(void)
 	return total_ok;
 }
 
+/*
+ * fragment.hold=1: stay fragmented and serve the host's migration requests
+ * (vmm compact) until the host quits: a timer tick polls the ring.
+ */
+static _Noreturn void fr_hold(void)
+{
+	guest_printf("fragment: holding\n");
+	lapic_timer_periodic(1000);
+	for (;;) {
+		if (!guest_boot.native)
+			gmig_drain();
+		guest_wait_for_interrupt();
+		guest_take_device_irqs();
+	}
+}
+
 /* Setup ---------------------------------------------------------------------- */
 
 /* Native: cma=SIZE[@ZONE] (vmm run --cma) becomes the guest's CMA area. */
@@ -504,6 +523,8 @@ static void fragment_run(void)
 	fr_print_buddyinfo("before");
 	total_ok = fr_dma_phase();
 	fr_print_buddyinfo("after");
+	if (guest_cmdline_ulong("fragment.hold", 0))
+		fr_hold();
 	for (unsigned i = 0; i < fr.nr_bufs; i += 2) {
 		if (!fr_buf_intact(i))
 			guest_fail(__FILE__, __LINE__,

@@ -116,7 +116,7 @@ START_TEST(test_large_dma_in_empty_ram)
 	uint64_t gpa[3], dma0 = fx_frames(FRAME_DMA);
 
 	for (unsigned i = 0; i < 3; i++) {
-		uint64_t nr = (1ull << mm_get_order(sizes[i]));
+		uint64_t nr = sizes[i] / PAGE_SIZE;
 
 		ck_assert_int_eq(dma_alloc_gfp(sizes[i], 32,
 					       GFP_KERNEL | __GFP_ZERO,
@@ -130,8 +130,8 @@ START_TEST(test_large_dma_in_empty_ram)
 		ck_assert_uint_eq(
 			*(uint64_t *)fx_ptr(gpa[i] + nr * PAGE_SIZE - 8), 0);
 	}
-	/* 8 MiB rounds up like 6 MiB: 2048 frames each, 4096 for 16. */
-	ck_assert_uint_eq(fx_frames(FRAME_DMA) - dma0, 2048 + 2048 + 4096);
+	/* Above 4 MiB, whole pageblocks: 6 MiB is 1536 frames, not 2048. */
+	ck_assert_uint_eq(fx_frames(FRAME_DMA) - dma0, 1536 + 2048 + 4096);
 	fx_assert_consistent();
 	for (unsigned i = 0; i < 3; i++)
 		ck_assert_int_eq(fx_dma_free(DEV, gpa[i]), 0);
@@ -152,6 +152,12 @@ START_TEST(test_large_dma_error_codes)
 			 -EADDRNOTAVAIL);
 	ck_assert_int_eq(dma_alloc_gfp(32 * MiB, 24, GFP_KERNEL, &res),
 			 -EADDRNOTAVAIL);
+	/* The page limit counts every frame, and takes nothing on failure. */
+	pvmem_set_max_pages(fx.p, pvmem_tot_pages(fx.p) + 2047);
+	ck_assert_int_eq(dma_alloc_gfp(8 * MiB, 64, GFP_KERNEL, &res), -EDQUOT);
+	ck_assert_int_eq(dma_alloc_gfp(5 * MiB, 64, GFP_KERNEL, &res), 0);
+	ck_assert_int_eq(fx_dma_free(DEV, res), 0);
+	pvmem_set_max_pages(fx.p, 0 - 1ull);
 	/* A pinned frame in every pageblock below 4 GiB: nothing to empty. */
 	fragment(0, false);
 	ck_assert_int_eq(dma_alloc_gfp(8 * MiB, 32, GFP_KERNEL, &res), -EBUSY);

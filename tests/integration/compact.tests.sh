@@ -1,0 +1,159 @@
+# tests/integration/compact.tests.sh - contiguous DMA buffers in a
+# fragmented guest, CMA areas and the compaction controls under KVM,
+# sourced by run.sh (uses its check/expect/run_vmm/start_with_api, $VMM,
+# $GUEST, $TMP). Every VM run passes --check: the page database is clean
+# at exit. The fragment workload is docs/compaction.md's experiment.
+
+# cmp_stat NAME: the value of "NAME value" in the last run's output.
+cmp_stat() {
+	awk -v k="$1" '$1 == k { print $2; exit }' <<<"$out"
+}
+
+# cmp_fragment MODEL MODE SIZES REPS [VMM ARGS...]: run workload=fragment
+# in a 1 GiB guest.
+cmp_fragment() {
+	local model=$1 mode=$2 sizes=$3 reps=$4
+	shift 4
+	out=$(timeout 120 "$VMM" run --mem 1G --memory-model "$model" \
+		--check --stats --timeout 100 "$@" --cmdline \
+		"workload=fragment fragment.mode=$mode fragment.sizes=$sizes fragment.reps=$reps" \
+		"$GUEST" 2>&1)
+	status=$?
+}
+
+# A guest that fragmented its memory still gets 64 MiB contiguous DMA
+# buffers: movable blocks are migrated out of the way (hosted: by the
+# guest through its ring, -EAGAIN then retry; native: mm/ in the guest).
+cmp_gets_64m() {
+	cmp_fragment "$1" on 64 2
+	expect 0 'fragment: fragmented: [0-9]+ movable buffers' \
+		'fragment: size 64 MiB ok 2/2 ' \
+		'fragment: dma size_mib 64 try [01] status 0 .* migrated_frames [1-9]' \
+		'fragment: [0-9]+ buffers granted, [1-9][0-9]* movable buffers moved' \
+		'fragment: ok' || return 1
+	grep -E 'fragment: dma size_mib 64' <<<"$out" | sed 's/^/  /'
+}
+test_compact_dma64_hosted() {
+	cmp_gets_64m hosted || return 1
+	expect 0 '^dma_contig_ok 2$' '^dma_contig_posted [1-9]' \
+		'^migrate_in_flight 0$'
+}
+test_compact_dma64_native() { cmp_gets_64m native; }
+
+# Without __GFP_DIRECT_RECLAIM nothing moves: the same request fails, and
+# the host says why (hosted) with a distinct status, logged.
+test_compact_dma64_off_hosted() {
+	cmp_fragment hosted off 64 2
+	expect 0 'fragment: dma size_mib 64 try 0 status -16 ' \
+		'fragment: size 64 MiB ok 0/2 ' \
+		'DMA_ALLOC of 67108864 bytes for device 63 below 2\^32 failed: unmovable frames' \
+		'^dma_contig_ebusy 2$' '^migrate_posted 0$' 'fragment: ok'
+}
+test_compact_dma64_off_native() {
+	cmp_fragment native off 64 2
+	expect 0 'fragment: dma size_mib 64 try 0 status -12 ' \
+		'fragment: size 64 MiB ok 0/2 ' 'fragment: ok'
+}
+
+# vmm run --cma: the area is MIGRATE_CMA (pagetypeinfo's CMA column,
+# nr_free_cma) and serves the large buffers first.
+test_compact_cma_hosted() {
+	cmp_fragment hosted cma 16,64 2 --cma 128M
+	expect 0 'fragment: size 64 MiB ok 2/2 ' 'fragment: ok' \
+		'^cma_area 0 base_pfn [0-9]+ count 32768 ' \
+		'^nr_free_cma [1-9]' '^dma_contig_cma [1-9]' || return 1
+	grep -Eq 'zone +DMA32, type +CMA( +[0-9]+){10} +[1-9][0-9]* *$' \
+		<<<"$out" || {
+		why="pagetypeinfo has no free order-10 CMA blocks in DMA32"
+		return 1
+	}
+}
+test_compact_cma_native() {
+	cmp_fragment native cma 16,64 2 --cma 128M
+	expect 0 'fragment: fragmented: .* cma area 0$' \
+		'fragment: size 64 MiB ok 2/2 ' 'fragment: ok'
+}
+
+# A CMA area that cannot fit is a clear error before the guest runs.
+test_compact_cma_too_big() {
+	run_vmm run --mem 256M --cma 32M@dma "$GUEST"
+	expect 1 '--cma: no free range of 32 MiB in zone dma'
+}
+
+check compact-dma64-hosted kvm test_compact_dma64_hosted
+check compact-dma64-native kvm test_compact_dma64_native
+check compact-dma64-off-hosted kvm test_compact_dma64_off_hosted
+check compact-dma64-off-native kvm test_compact_dma64_off_native
+check compact-cma-hosted kvm test_compact_cma_hosted
+check compact-cma-native kvm test_compact_cma_native
+check compact-cma-too-big kvm test_compact_cma_too_big
+
+# cmp_wait_for PATTERN: the running VM's output ($cmp_log) shows PATTERN
+# within 60 s (a state, polled).
+cmp_wait_for() {
+	for _ in $(seq 600); do
+		grep -Eq -- "$1" "$cmp_log" && return 0
+		sleep 0.1
+	done
+	why="never saw /$1/"
+	return 1
+}
+
+# vmm compact over the API, on a guest that stays fragmented: it prints
+# per zone what it did, the JSON has the counters, stat has
+# host.compaction, and the hosted guest answers the requests it posted.
+test_compact_api() {
+	local sock=$TMP/cmp.sock pid rc
+	cmp_log=$TMP/cmp.out
+	start_with_api "$sock" "$cmp_log" --timeout 200 --mem 512M --stats \
+		--check --cmdline \
+		'workload=fragment fragment.sizes=2 fragment.reps=1 fragment.hold=1' ||
+		return 1
+	pid=$vm_pid
+	cmp_wait_for 'fragment: holding' &&
+		"$VMM" compact --api "$sock" --zone dma32 >"$TMP/cmp.cli" 2>&1 &&
+		"$VMM" compact --api "$sock" --order 9 --json >"$TMP/cmp.json" 2>&1 &&
+		"$VMM" stat --api "$sock" --json >"$TMP/cmp.stat" 2>&1
+	rc=$?
+	"$VMM" quit --api "$sock" >/dev/null 2>&1
+	wait "$pid"
+	status=$?
+	out=$(cat "$cmp_log" "$TMP/cmp.cli" "$TMP/cmp.json")
+	[ $rc -eq 0 ] || {
+		why=${why:-"vmm compact or stat failed"}
+		return 1
+	}
+	sed 's/^/  /' "$TMP/cmp.cli"
+	expect 0 '^zone DMA32 +[a-z_]+: scanned [1-9][0-9]* \(migrate\)' \
+		'order-9 blocks [0-9]+ -> [0-9]+, fragmentation score' \
+		'"migrate_scanned": [0-9]+' '"blocks_before": [0-9]+' \
+		'"time_us": [0-9]+' '^compact_migrate_scanned [1-9]' ||
+		return 1
+	python3 - "$TMP/cmp.stat" <<'EOF' || {
+import json, sys
+c = json.load(open(sys.argv[1]))["host"]["compaction"]
+assert c["vmstat"]["compact_migrate_scanned"] > 0, c["vmstat"]
+z = {z["name"]: z for z in c["zones"]}["DMA32"]
+assert len(z["unusable_index"]) == 11 and len(z["extfrag_index"]) == 11
+assert 0 <= z["fragmentation_score"] <= 100
+EOF
+		why="stat's host.compaction is not as documented"
+		return 1
+	}
+}
+check compact-api kvm test_compact_api
+
+# Bad arguments are exit status 2, without a VM; no VMM is status 1.
+test_compact_cli_errors() {
+	run_vmm compact --api "$TMP/none.sock" --order 11
+	expect 2 "--order: '11' is not an order in 0 .. 10" || return 1
+	run_vmm compact --api "$TMP/none.sock" --zone High
+	expect 2 "--zone: 'High' is not DMA" || return 1
+	run_vmm run --cma 12X "$GUEST"
+	expect 2 "--cma: '12X' is not a size" || return 1
+	run_vmm run --cma 64M@movable "$GUEST"
+	expect 2 "--cma: unknown zone 'movable'" || return 1
+	run_vmm compact --api "$TMP/none.sock"
+	expect 1 'vmm compact: no VMM at'
+}
+check compact-cli-errors nokvm test_compact_cli_errors

@@ -72,3 +72,4 @@ bench_boot_SRCS := tests/bench/boot_bench.c
 BENCH_SCRIPTS += tests/bench/hosted_bench.sh
 BENCH_SCRIPTS += tests/bench/balloon_bench.sh
 BENCH_SCRIPTS += tests/bench/blk_bench.sh
+BENCH_SCRIPTS += tests/bench/contig_bench.sh

@@ -37,6 +37,12 @@ static void pvmem_vm_mig_notify(void *opaque)
 	vm_irq_line(opaque, PVMEM_MIG_IRQ, 0);
 }
 
+/* A paused guest's ballooned frames move without it (pvmem_migrate.h). */
+static void pvmem_vm_pause_hook(void *opaque, bool paused)
+{
+	pvmem_migrate_set_paused(pvmem_migration(opaque), paused);
+}
+
 int pvmem_vm_dev_init(struct vm *vm)
 {
 	/* --mem-limit (bytes, 0: all RAM) is the page limit max_pages. */
@@ -61,6 +67,7 @@ int pvmem_vm_dev_init(struct vm *vm)
 	if (err)
 		goto fail_destroy;
 	vm_pvmem = p;
+	vm_set_pause_hook(vm, pvmem_vm_pause_hook, p);
 	api_vm_set_pvmem_stat(pvmem_vm_api_stat);
 	return 0;
 
@@ -79,6 +86,7 @@ fail:
 void pvmem_vm_dev_exit(struct vm *vm)
 {
 	api_vm_set_pvmem_stat(NULL);
+	vm_set_pause_hook(vm, NULL, NULL);
 	pvmem_destroy(vm_pvmem);
 	vm_pvmem = NULL;
 }

@@ -508,13 +508,25 @@ int vm_pause(struct vm *vm, bool *was_paused)
 	while (vm->nr_paused < vm->nr_started && !vm->finished)
 		pthread_cond_wait(&vm->pause_cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
+	if (vm->pause_hook)
+		vm->pause_hook(vm->pause_hook_opaque, true);
 	return 0;
+}
+
+void vm_set_pause_hook(struct vm *vm, void (*fn)(void *opaque, bool paused),
+		       void *opaque)
+{
+	vm->pause_hook = fn;
+	vm->pause_hook_opaque = opaque;
 }
 
 int vm_resume(struct vm *vm, bool *was_paused)
 {
 	int err = 0;
 
+	/* Before any vCPU runs: the hook may wait for work in progress. */
+	if (vm->pause_hook)
+		vm->pause_hook(vm->pause_hook_opaque, false);
 	pthread_mutex_lock(&vm->lock);
 	*was_paused = vm->pause_requested;
 	if (vm->finished)

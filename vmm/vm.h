@@ -136,6 +136,9 @@ struct vm {
 	pthread_cond_t pause_cond;
 	bool pause_requested;
 	unsigned nr_paused, nr_started;
+	/* vm_set_pause_hook(): told once all are parked, and before resume. */
+	void (*pause_hook)(void *opaque, bool paused);
+	void *pause_hook_opaque;
 	uint64_t start_ns; /* CLOCK_MONOTONIC at vm_run(), for uptime */
 
 	/* Serializes console writes so lines of different vCPUs never mix. */
@@ -190,6 +193,16 @@ bool vm_is_finished(struct vm *vm);
  * the VM has finished.
  */
 int vm_pause(struct vm *vm, bool *was_paused);
+
+/**
+ * vm_set_pause_hook() - a device that acts only on a stopped guest (pvmem
+ * moves ballooned frames alone while paused) is told: @fn(@opaque, true)
+ * by vm_pause() once every vCPU is parked, @fn(@opaque, false) by
+ * vm_resume() before any vCPU runs again (it may wait for work in
+ * progress). One hook per VM; NULL removes it. Set it during init.
+ */
+void vm_set_pause_hook(struct vm *vm, void (*fn)(void *opaque, bool paused),
+		       void *opaque);
 
 /** vm_resume() - let parked vCPUs run again. Idempotent, as vm_pause(). */
 int vm_resume(struct vm *vm, bool *was_paused);

@@ -267,6 +267,58 @@ START_TEST(test_direct_compaction_on_costly_alloc)
 }
 END_TEST
 
+/*
+ * __GFP_NORETRY: only the asynchronous pass, which leaves UNMOVABLE
+ * pageblocks alone; without it the synchronous pass gets the block there.
+ */
+START_TEST(test_noretry_compacts_async_only)
+{
+	struct cmp_fx *f = malloc(sizeof(*f));
+	struct mm_stats st;
+	uint64_t pfn;
+
+	cmp_setup(f);
+	while (cfx_alloc(&f->o, GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, 0) >= 0)
+		;
+	/* Lower half: 16 frames kept per pageblock; upper: 2 holes each. */
+	for (unsigned i = 0; i < f->o.nr_h; i++) {
+		uint64_t off = f->o.h[i].pfn - BASE;
+		uint64_t in_pb = off % PAGEBLOCK_NR_PAGES;
+
+		if (off < FRAMES / 2 ? in_pb >= 16
+				     : in_pb == 100 || in_pb == 200)
+			ck_assert_int_eq(cfx_free(&f->o, i), 0);
+	}
+	for (uint64_t pb = BASE; pb < BASE + FRAMES / 2;
+	     pb += PAGEBLOCK_NR_PAGES)
+		ck_assert_int_eq(mm_set_pageblock_migratetype(
+					 f->mm, pb, PAGEBLOCK_NR_PAGES,
+					 MIGRATE_UNMOVABLE),
+				 0);
+	ck_assert_uint_eq(order9_blocks(f->mm), 0);
+	ck_assert_int_eq(mm_alloc_pages(f->mm,
+					GFP_HIGHUSER_MOVABLE | __GFP_NORETRY, 9,
+					&pfn),
+			 -ENOMEM);
+	mm_get_stats(f->mm, &st);
+	ck_assert_uint_eq(st.compact_stall, 1);
+	ck_assert_uint_eq(st.compact_fail, 1);
+	ck_assert_uint_eq(order9_blocks(f->mm), 0);
+	ck_assert_int_eq(mm_alloc_pages(f->mm, GFP_HIGHUSER_MOVABLE, 9, &pfn),
+			 0);
+	ck_assert_uint_lt(pfn, BASE + FRAMES / 2);
+	mm_get_stats(f->mm, &st);
+	ck_assert_uint_eq(st.compact_stall, 2);
+	ck_assert_uint_eq(st.compact_success, 1);
+	ck_assert_uint_gt(st.pgmigrate_success, 0);
+	ck_assert_ptr_null(cfx_verify(&f->o));
+	ck_assert_int_eq(mm_free_pages(f->mm, pfn, 9), 0);
+	buddy_fx_assert_clean(f->mm);
+	cmp_teardown(f);
+	free(f);
+}
+END_TEST
+
 /* After a failure, the next attempts skip compaction: 1, 2, 4... */
 START_TEST(test_deferred_after_failure)
 {
@@ -417,6 +469,7 @@ static Suite *compaction_suite(void)
 	tcase_add_loop_test(tc, test_async_skips_unmovable_pageblocks, 0, 2);
 	tcase_add_test(tc, test_stops_when_order_is_free);
 	tcase_add_test(tc, test_direct_compaction_on_costly_alloc);
+	tcase_add_test(tc, test_noretry_compacts_async_only);
 	tcase_add_test(tc, test_deferred_after_failure);
 	tcase_add_test(tc, test_proactive_compaction);
 	tcase_add_test(tc, test_vmstat_format);

@@ -48,7 +48,13 @@
 
 #define BLK_MAX_SEGS (VIRTIO_BLK_SEG_MAX + 2) /* + header + status */
 #define BLK_BATCH    32 /* chains an I/O thread takes per round */
-#define BLK_HDR_SIZE sizeof(struct virtio_blk_outhdr)
+/*
+ * ... stopping once it holds this many bytes: large requests complete a few
+ * at a time, so the driver refills while the thread copies the next ones
+ * (64 KiB and 1 MiB writes, 5 alternating runs: medians +10..20%).
+ */
+#define BLK_BATCH_BYTES (256u << 10)
+#define BLK_HDR_SIZE	sizeof(struct virtio_blk_outhdr)
 
 /* One popped request and what the I/O thread found out about it. */
 struct blk_req {
@@ -573,20 +579,22 @@ static void __blk_fail(struct virtio_blk *b, unsigned q, int err,
 }
 
 /*
- * Pop up to BLK_BATCH framed requests (device lock held) and mark the queue
- * busy, so that a reset waits for them. Return how many.
+ * Pop up to BLK_BATCH framed requests, BLK_BATCH_BYTES of them (device lock
+ * held), and mark the queue busy, so that a reset waits for them. Return
+ * how many.
  */
 static unsigned __blk_pop_batch(struct blk_queue *q, uint64_t *generation)
 {
 	struct virtio_blk *b = q->blk;
 	struct virtq *vq = __virtio_mmio_queue(b->dev, q->index);
 	char why[160];
+	uint64_t bytes = 0;
 	unsigned n = 0;
 	int err;
 
 	if (b->failed || !vq || !virtq_enabled(vq))
 		return 0;
-	while (n < BLK_BATCH) {
+	while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES) {
 		struct blk_req *r = &q->reqs[n];
 
 		err = virtq_pop(vq, &r->chain);
@@ -601,6 +609,7 @@ static unsigned __blk_pop_batch(struct blk_queue *q, uint64_t *generation)
 			__blk_fail(b, q->index, err, why);
 			break;
 		}
+		bytes += r->chain.read_bytes + r->chain.write_bytes;
 		n++;
 	}
 	pthread_mutex_lock(&q->qlock);

@@ -198,6 +198,30 @@ static unsigned score_wmark(const struct mm *mm, bool low)
 	return low ? wmark_low : MM_MIN(wmark_low + 10, 100u);
 }
 
+/*
+ * Linux's __fragmentation_index() for @order from @zone's free lists
+ * (locked), in thousandths: -1000 if a block is free, else 0 (failure for
+ * lack of memory) .. 1000 (failure for fragmentation).
+ */
+static int __frag_index(const struct zone *zone, unsigned order)
+{
+	uint64_t pages = 0, blocks = 0, suitable = 0;
+
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
+		uint64_t n = zone->area[o].nr_free;
+
+		blocks += n;
+		pages += n << o;
+		if (o >= order)
+			suitable += n << (o - order);
+	}
+	if (!blocks)
+		return 0;
+	if (suitable)
+		return -1000;
+	return 1000 - (int)((1000 + pages * 1000 / (1ull << order)) / blocks);
+}
+
 enum compact_result mm_compaction_suitable(struct mm *mm, enum zone_type zt,
 					   unsigned order)
 {
@@ -220,13 +244,13 @@ enum compact_result mm_compaction_suitable(struct mm *mm, enum zone_type zt,
 	mm_lock(&zone->lock);
 	ready = __zone_watermark_ok(zone, order, zone->wmark_low, zt);
 	ok = __zone_watermark_ok(zone, 0, mark, zt);
+	frag = ready || !ok ? 0 : __frag_index(zone, order);
 	mm_unlock(&zone->lock);
 	if (ready)
 		return COMPACT_SUCCESS;
 	if (!ok)
 		return COMPACT_SKIPPED;
 	/* Failure for lack of memory, not fragmentation: do not bother. */
-	frag = mm_extfrag_index(mm, zt, order);
 	if (order > PAGE_ALLOC_COSTLY_ORDER && frag >= 0 &&
 	    frag <= (int)mm->compaction.extfrag_threshold)
 		return COMPACT_SKIPPED;
@@ -749,19 +773,45 @@ int compaction_direct(struct mm *mm, gfp_t gfp, unsigned order,
 		      int (*retry)(void *ctx), void *ctx)
 {
 	struct mm_compaction *c = &mm->compaction;
-	unsigned skip = 0;
+	unsigned skip = 0, skipped = 0;
 	int ret;
 
 	if (order <= PAGE_ALLOC_COSTLY_ORDER || !(gfp & __GFP_DIRECT_RECLAIM))
+		return -ENOMEM;
+	/*
+	 * Linux's try_to_compact_pages(): a zone deferred (each attempt
+	 * counts once) or where compaction cannot help (too little free
+	 * memory, failure not due to fragmentation) is not compacted; when
+	 * no zone is worth it there is no stall at all, and a failing
+	 * allocation pays two watermark checks per zone, not a scan.
+	 */
+	for (int i = 0; i < nr_zones; i++) {
+		const struct zone *zone = &mm->zones[zones[i]];
+		enum compact_result r;
+
+		/* Plainly too full (a racy read is enough to say so). */
+		if (__atomic_load_n(&zone->free_pages, __ATOMIC_RELAXED) <=
+		    zone->wmark_low + (2ull << order)) {
+			skip |= 1u << i;
+			skipped |= 1u << i;
+			continue;
+		}
+		if (compaction_deferred(&c->zc[zones[i]], order)) {
+			skip |= 1u << i;
+			continue;
+		}
+		r = mm_compaction_suitable(mm, zones[i], order);
+		if (r != COMPACT_CONTINUE) {
+			skip |= 1u << i;
+			skipped |= 1u << i;
+		}
+	}
+	if (skipped == (1u << nr_zones) - 1)
 		return -ENOMEM;
 	/* Someone is compacting already (maybe an owner's callback: us). */
 	if (!mm_trylock(&c->run_lock))
 		return -ENOMEM;
 	mm_stat_add(&c->compact_stall, 1);
-	/* Each attempt counts once against a zone's deferral. */
-	for (int i = 0; i < nr_zones; i++)
-		if (compaction_deferred(&c->zc[zones[i]], order))
-			skip |= 1u << i;
 	ret = direct_pass(mm, gfp, order, zones, nr_zones, skip, MIGRATE_ASYNC,
 			  retry, ctx);
 	if (ret && !(gfp & __GFP_NORETRY))

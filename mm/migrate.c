@@ -480,7 +480,7 @@ static int commit_migration(struct mm *mm, uint64_t src, uint64_t dst,
 	return ret;
 }
 
-static void release_target_locked(struct mm *mm, uint64_t dst, unsigned order)
+static void release_target(struct mm *mm, uint64_t dst, unsigned order)
 {
 	struct zone *zone = pfn_zone(mm, dst);
 
@@ -494,7 +494,7 @@ static void cancel_migration(struct mm *mm, uint64_t src, uint64_t dst,
 			     unsigned order, uint32_t owner)
 {
 	if (dst != MM_PFN_NONE)
-		release_target_locked(mm, dst, order);
+		release_target(mm, dst, order);
 	putback_source(mm, src, order, owner);
 	mm_stat_add(&mm->compaction.pgmigrate_fail, 1ull << order);
 }
@@ -712,7 +712,7 @@ static int default_target_get(void *ctx, uint64_t src, unsigned order,
 
 static void default_target_put(void *ctx, uint64_t dst, unsigned order)
 {
-	release_target_locked(ctx, dst, order);
+	release_target(ctx, dst, order);
 }
 
 static const struct migrate_target_ops default_targets = {

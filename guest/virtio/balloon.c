@@ -429,8 +429,11 @@ uint64_t gballoon_deflate_on_oom(uint64_t pages)
 	if (!ready || busy || guest_cpu_id() != 0 ||
 	    !(bdev.features & VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM)))
 		return 0;
+	/*
+	 * No ring drain here: this runs inside a failed allocation, and a
+	 * deflate of a frame the host wants to move cancels that move.
+	 */
 	busy = true;
-	gmig_drain();
 	n = deflate(pages);
 	if (n) {
 		info.oom_deflated += n;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_fx.h"
@@ -66,6 +67,16 @@ START_TEST(test_cma_option)
 }
 END_TEST
 
+/* @req as compact JSON with sorted keys, compared to @want; frees both. */
+static void assert_json(json_t *req, const char *want)
+{
+	char *text = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
+
+	ck_assert_str_eq(text, want);
+	free(text);
+	json_decref(req);
+}
+
 static int compact_parse(struct cli_compact_opts *o, char *err, int argc, ...)
 {
 	char *argv[8] = {"compact"};
@@ -83,27 +94,20 @@ START_TEST(test_compact_cli_parse)
 {
 	struct cli_compact_opts o;
 	char err[256];
-	json_t *req;
 
 	ck_assert_int_eq(compact_parse(&o, err, 2, "--api", "/tmp/s"), 0);
 	ck_assert_str_eq(o.api_path, "/tmp/s");
 	ck_assert_ptr_null(o.zone);
 	ck_assert_int_eq(o.order, -1);
-	req = cli_compact_request(&o);
-	ck_assert_str_eq(json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS),
-			 "{\"cmd\":\"compact\"}");
-	json_decref(req);
+	assert_json(cli_compact_request(&o), "{\"cmd\":\"compact\"}");
 	ck_assert_int_eq(compact_parse(&o, err, 5, "--api=/s", "--zone",
 				       "dma32", "--order=9", "--json"),
 			 0);
 	ck_assert_str_eq(o.zone, "DMA32");
 	ck_assert_int_eq(o.order, 9);
 	ck_assert(o.json);
-	req = cli_compact_request(&o);
-	ck_assert_str_eq(
-		json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS),
-		"{\"cmd\":\"compact\",\"order\":9,\"zone\":\"DMA32\"}");
-	json_decref(req);
+	assert_json(cli_compact_request(&o),
+		    "{\"cmd\":\"compact\",\"order\":9,\"zone\":\"DMA32\"}");
 	ck_assert_int_eq(compact_parse(&o, err, 1, "--help"), 1);
 	ck_assert_int_eq(compact_parse(&o, err, 1, "--zone=DMA"), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "--api PATH is required"));

@@ -108,7 +108,7 @@ static void migrate_run(void)
 {
 	unsigned n = (unsigned)guest_cmdline_ulong("migrate.bufs", 256);
 	unsigned moved = 0, pinned = 0, live = 0;
-	uint64_t native_moved = 0;
+	uint64_t native_moved = 0, bytes = 0, t0, t1, d0, exits;
 	struct mbuf_stats ms;
 	int err;
 
@@ -138,6 +138,8 @@ static void migrate_run(void)
 			pinned++;
 		}
 	}
+	t0 = rdtsc();
+	d0 = pv_doorbell_count();
 	if (guest_boot.native) {
 		err = gmig_compact(&native_moved);
 		GUEST_ASSERT_EQ(err, 0);
@@ -148,6 +150,8 @@ static void migrate_run(void)
 	} else {
 		mg_compact_hosted();
 	}
+	t1 = rdtsc();
+	exits = pv_doorbell_count() - d0;
 	for (unsigned i = 0; i < n; i += 2) {
 		bool was_pinned = i % 16 == 0;
 
@@ -158,7 +162,10 @@ static void migrate_run(void)
 		if (!mg_intact(bufs[i], i))
 			guest_fail(__FILE__, __LINE__,
 				   "migrate: buffer %u lost its data", i);
-		moved += mbuf_pfn(bufs[i]) != before[i];
+		if (mbuf_pfn(bufs[i]) != before[i]) {
+			moved++;
+			bytes += PAGE_SIZE << mbuf_order(bufs[i]);
+		}
 		live++;
 	}
 	mbuf_get_stats(&ms);
@@ -166,6 +173,14 @@ static void migrate_run(void)
 		     "refused, %llu stale\n",
 		     moved, live, pinned, (unsigned long long)ms.refused,
 		     (unsigned long long)ms.stale);
+	if (!guest_cmdline_ulong("migrate.host", 0) &&
+	    !guest_cmdline_ulong("migrate.wait_irq", 0))
+		guest_printf("migrate: %llu KiB moved in %llu us, %llu "
+			     "doorbells\n",
+			     (unsigned long long)(bytes >> 10),
+			     (unsigned long long)((t1 - t0) * 1000 /
+						  guest_tsc_khz()),
+			     (unsigned long long)exits);
 	/* Woken late on a loaded host, the answers may all be stale. */
 	GUEST_ASSERT(moved > 0 || (guest_cmdline_ulong("migrate.wait_irq", 0) &&
 				   ms.stale > 0));

@@ -8,7 +8,10 @@
  * own status. RAM is the fixture's: [0, 64 MiB) and [4 GiB, +16 MiB).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mm/gfp.h"
 #include "mm/host/mm_port_impl.h"
@@ -345,6 +348,57 @@ START_TEST(test_large_dma_from_cma_first)
 }
 END_TEST
 
+/* A device reset releases its large buffers like its small ones. */
+START_TEST(test_large_dma_released_by_reset)
+{
+	uint64_t a, b, dma0 = fx_frames(FRAME_DMA),
+		       tot0 = pvmem_tot_pages(fx.p);
+
+	ck_assert_int_eq(dma_alloc_gfp(16 * MiB, 32, GFP_KERNEL, &a), 0);
+	ck_assert_int_eq(dma_alloc_gfp(8 * MiB, 64, GFP_KERNEL, &b), 0);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), tot0 + 6144);
+	ck_assert_uint_eq(pvmem_dma_release_device(fx.p, DEV), 2);
+	ck_assert_uint_eq(fx_frames(FRAME_DMA), dma0);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), tot0);
+	ck_assert(!pvmem_dma_contains(fx.p, DEV, a, 4096));
+	ck_assert_int_eq(fx_dma_free(DEV, a), -ENOENT);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* Failures are logged: the first 8, then one in 1024; -EAGAIN never. */
+START_TEST(test_large_dma_failures_logged_rate_limited)
+{
+	char path[] = "/tmp/contig-log.XXXXXX", line[512];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	unsigned lines = 0, why = 0;
+	uint64_t res;
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	for (unsigned i = 0; i < 1100; i++)
+		dma_alloc_gfp(64 * MiB, 64, GFP_KERNEL, &res);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	f = fdopen(fd, "r");
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		why += strstr(line, "DMA_ALLOC of 67108864 bytes for device 2 "
+				    "below 2^64 failed: no range that large "
+				    "below dma_bits") != NULL;
+	}
+	fclose(f);
+	unlink(path);
+	/* Requests 0..7, then 1024; the 8th says what follows. */
+	ck_assert_uint_eq(lines, 9);
+	ck_assert_uint_eq(why, 9);
+}
+END_TEST
+
 static Suite *pvmem_contig_suite(void)
 {
 	Suite *s = suite_create("pvmem_contig");
@@ -360,6 +414,8 @@ static Suite *pvmem_contig_suite(void)
 	tcase_add_test(tc, test_small_dma_falls_back_to_contig);
 	tcase_add_test(tc, test_large_dma_guest_moves_its_blocks);
 	tcase_add_test(tc, test_large_dma_from_cma_first);
+	tcase_add_test(tc, test_large_dma_released_by_reset);
+	tcase_add_test(tc, test_large_dma_failures_logged_rate_limited);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -47,10 +47,16 @@
 #include "vmm/vm_stats.h"
 
 #define BLK_MAX_SEGS (VIRTIO_BLK_SEG_MAX + 2) /* + header + status */
-#define BLK_BATCH    32 /* chains an I/O thread takes per round */
 /*
- * ... stopping once it holds this many bytes: large requests complete a few
- * at a time, so the driver refills while the thread copies the next ones
+ * Chains an I/O thread takes per round. Half of 32 in flight: the driver
+ * refills one half while the thread serves the other (4 KiB random reads,
+ * 32 in flight, medians of 5 alternating runs: 112k IOPS against 98k with
+ * 32 per round).
+ */
+#define BLK_BATCH 16
+/*
+ * A round also stops once it holds this many bytes: large requests complete
+ * a few at a time, so the driver refills while the thread copies the next ones
  * (64 KiB and 1 MiB writes, 5 alternating runs: medians +10..20%).
  */
 #define BLK_BATCH_BYTES (256u << 10)

@@ -15,19 +15,35 @@
 static struct pvmem *vm_pvmem;
 
 /* The control API's host.pvmem (docs/api.md). */
+static json_t *pvmem_vm_api_migrate(void)
+{
+	struct pvmem_migrate_stats m;
+
+	pvmem_migrate_get_stats(pvmem_migration(vm_pvmem), &m);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "posted",
+			 (json_int_t)m.posted, "committed",
+			 (json_int_t)m.committed, "refused",
+			 (json_int_t)m.refused, "timed_out",
+			 (json_int_t)m.timed_out, "cancelled_free",
+			 (json_int_t)m.cancelled_free, "bad_answers",
+			 (json_int_t)m.bad_answers, "balloon_paused",
+			 (json_int_t)m.balloon_paused, "in_flight",
+			 (json_int_t)m.in_flight);
+}
+
 static json_t *pvmem_vm_api_stat(void)
 {
 	struct pvmem_host_stats st;
 
 	pvmem_get_stats(vm_pvmem, &st);
 	return json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_pages",
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "max_pages",
 		(json_int_t)st.max_pages, "tot_pages", (json_int_t)st.tot_pages,
 		"doorbells", (json_int_t)st.doorbells, "pages_granted",
 		(json_int_t)st.pages_granted, "pages_freed",
 		(json_int_t)st.pages_freed, "edquot", (json_int_t)st.edquot,
 		"dma_pages", (json_int_t)st.dma_pages, "reported",
-		(json_int_t)st.reported);
+		(json_int_t)st.reported, "migrate", pvmem_vm_api_migrate());
 }
 
 /* Migration requests waited half their timeout: wake the guest. */

@@ -188,6 +188,9 @@ static void migrate_run(void)
 	for (unsigned i = 0; i < n; i += 2)
 		mbuf_free(bufs[i]);
 	guest_printf("migrate: ok\n");
+	/* migrate.host=1: the host reads its counters, then quits. */
+	while (guest_cmdline_ulong("migrate.host", 0))
+		guest_wait_for_interrupt();
 }
 
 GUEST_WORKLOAD(migrate, "migrate",

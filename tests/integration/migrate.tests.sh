@@ -148,7 +148,8 @@ test_migrate_vmm_compact() {
 	pid=$vm_pid
 	: >"$TMP/migc.cli"
 	mig_wait_for 'migrate: waiting for the host' &&
-		mig_compact_until "$sock" 'migrate: ok'
+		mig_compact_until "$sock" 'migrate: ok' &&
+		"$VMM" stat --api "$sock" --json >"$TMP/migc.json"
 	local rc=$?
 	"$VMM" quit --api "$sock" >/dev/null 2>&1
 	wait "$pid"
@@ -161,7 +162,15 @@ test_migrate_vmm_compact() {
 	expect 0 'pending [1-9][0-9]* frames' \
 		'migrate: [1-9][0-9]* of 128 buffers moved, 16 pinned' \
 		'migrate: ok' '^migrate_committed [1-9]' '^migrate_in_flight 0$' \
-		'^migrate_bad_answers 0$'
+		'^migrate_bad_answers 0$' || return 1
+	# The control API shows the same: stat's host.pvmem.migrate.
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1])); m = d.get("result", d)["host"]["pvmem"]["migrate"]
+sys.exit(0 if m["committed"] > 0 and m["posted"] >= m["committed"] else 1)' \
+		"$TMP/migc.json" || {
+		why="stat host.pvmem.migrate: $(cat "$TMP/migc.json" | head -c 300)"
+		return 1
+	}
 }
 check migrate-vmm-compact kvm test_migrate_vmm_compact
 

@@ -255,6 +255,24 @@ static int h_raw(const struct virtq_desc *d, unsigned n)
 	return h_result(&h_buf[16]);
 }
 
+/*
+ * Through the driver instead of raw chains: gblk_wait() must notice the
+ * device stopped (DEVICE_NEEDS_RESET) and return -EIO, not hang.
+ */
+static int h_driver_wait(uint64_t data_gpa)
+{
+	struct gblk_req r = {.type = VIRTIO_BLK_T_IN,
+			     .buf = (void *)(uintptr_t)data_gpa,
+			     .len = 4096,
+			     .raw = true};
+	int err = gblk_submit(hd, 0, &r);
+
+	if (err)
+		return err;
+	gblk_kick(hd, 0);
+	return gblk_wait(hd, 0, 1, H_TIMEOUT_MS);
+}
+
 /* Chains the device cannot answer: NEEDS_RESET each. */
 static unsigned h_reset_cases(void)
 {
@@ -286,7 +304,9 @@ static unsigned h_reset_cases(void)
 	b[0] = (struct gv_buf){hole, 16, false};
 	b[1] = status_buf();
 	h_judge("header in the MMIO hole", h_send(b, 2), EXPECT_RESET);
-	n += 5;
+	h_judge("the driver's own wait: data beyond RAM", h_driver_wait(beyond),
+		EXPECT_RESET);
+	n += 6;
 	{
 		const struct virtq_desc bad_next[2] = {
 			{gv_gpa(h_buf), 16, VIRTQ_DESC_F_NEXT, 999},

@@ -188,8 +188,8 @@ blk_hostile_test() {
 		return 1
 	fi
 }
-test_blk_hostile_hosted() { blk_hostile_test hosted 8; }
-test_blk_hostile_native() { blk_hostile_test native 7; }
+test_blk_hostile_hosted() { blk_hostile_test hosted 9; }
+test_blk_hostile_native() { blk_hostile_test native 8; }
 
 # The control API's stat has the disk's counters while the guest holds
 # after its flush (blk.hold=1); quit ends the VM.

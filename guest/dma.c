@@ -29,13 +29,19 @@ enum dma_source {
 	DMA_FROM_HOST,	 /* pvmem DMA_ALLOC */
 	DMA_FROM_BUDDY,	 /* native: one buddy block */
 	DMA_FROM_CONTIG, /* native: mm_alloc_contig_pages() */
+	DMA_FROM_CMA,	 /* native: the cma= area, mm_cma_alloc() */
 	DMA_FROM_POOL,	 /* native, early boot: the image */
 };
 
 /* Native: the largest buffer (hosted, the host decides: -E2BIG above). */
 #define DMA_NATIVE_MAX_BYTES (64ull << 20)
-/* Hosted: how often to move guest blocks out of the way and ask again. */
-#define DMA_EAGAIN_TRIES 8
+/*
+ * Hosted: each -EAGAIN round moves up to a ring of guest blocks (64) out of
+ * the way; give up after this many rounds that moved nothing, or rounds in
+ * all (a 64 MiB range of single pages is 256 rounds).
+ */
+#define DMA_EAGAIN_TRIES  8
+#define DMA_EAGAIN_ROUNDS 1024
 
 /* One live buffer. A free slot has bytes == 0. */
 struct dma_rec {
@@ -109,6 +115,20 @@ static int dma_alloc_pool(size_t bytes, uint64_t *addr)
 	return 0;
 }
 
+/* Native: the cma= area first, if it lies wholly below 2^@bits. */
+static int dma_alloc_cma(struct mm *mm, uint64_t nr, unsigned bits,
+			 uint64_t *pfn)
+{
+	struct mm_cma_info ci;
+	int id = native_mm_cma();
+
+	if (id < 0 || mm_cma_info(mm, id, &ci) ||
+	    (bits < 64 &&
+	     MM_PFN_TO_ADDR(ci.base_pfn + ci.count) > 1ull << bits))
+		return -ENOMEM;
+	return mm_cma_alloc(mm, id, nr, PAGEBLOCK_NR_PAGES, pfn);
+}
+
 /* Native: frames of our own buddy below dma_bits, zeroed. */
 static int dma_alloc_frames(const struct dma_dev *dev, struct dma_rec *r)
 {
@@ -126,8 +146,12 @@ static int dma_alloc_frames(const struct dma_dev *dev, struct dma_rec *r)
 			      ? mm_alloc_pages(mm, gfp, order, &pfn)
 			      : mm_alloc_pages_bits(mm, gfp, order, bits, &pfn);
 	} else {
-		err = mm_alloc_contig_pages(mm, r->bytes / PAGE_SIZE,
-					    GFP_KERNEL, 0, bits, &pfn);
+		err = dma_alloc_cma(mm, r->bytes / PAGE_SIZE, bits, &pfn);
+		if (!err)
+			r->source = DMA_FROM_CMA;
+		else
+			err = mm_alloc_contig_pages(mm, r->bytes / PAGE_SIZE,
+						    GFP_KERNEL, 0, bits, &pfn);
 		if (!err)
 			memset((void *)(uintptr_t)MM_PFN_TO_ADDR(pfn), 0,
 			       r->bytes);
@@ -146,6 +170,9 @@ static int dma_free_frames(const struct dma_rec *r)
 
 	if (r->source == DMA_FROM_BUDDY)
 		return mm_free_pages(mm, pfn, mm_get_order(r->bytes));
+	if (r->source == DMA_FROM_CMA)
+		return mm_cma_release(mm, native_mm_cma(), pfn,
+				      r->bytes / PAGE_SIZE);
 	return mm_free_contig_range(mm, pfn, r->bytes / PAGE_SIZE);
 }
 
@@ -189,7 +216,7 @@ static int dma_alloc_host(const struct dma_dev *dev, struct dma_rec *r)
 	int err = pv_init();
 
 	r->source = DMA_FROM_HOST;
-	for (unsigned try = 1; !err; try++) {
+	for (unsigned round = 1, idle = 0; !err; round++) {
 		/*
 		 * GFP_KERNEL, as Linux's drivers ask: the host may move the
 		 * guest's movable blocks out of the way (it needs
@@ -197,9 +224,11 @@ static int dma_alloc_host(const struct dma_dev *dev, struct dma_rec *r)
 		 */
 		err = pv_dma_alloc(dev->id, r->bytes, dev->dma_bits,
 				   GFP_KERNEL | __GFP_ZERO, &r->addr);
-		if (err != -EAGAIN || try == DMA_EAGAIN_TRIES)
+		if (err != -EAGAIN || round == DMA_EAGAIN_ROUNDS)
 			break;
-		gmig_drain();
+		idle = gmig_drain() ? 0 : idle + 1;
+		if (idle == DMA_EAGAIN_TRIES)
+			break;
 		err = 0;
 	}
 	return err;
@@ -215,6 +244,7 @@ static int dma_free_block(const struct dma_rec *r)
 		return pv_dma_free(r->dev, r->addr);
 	case DMA_FROM_BUDDY:
 	case DMA_FROM_CONTIG:
+	case DMA_FROM_CMA:
 		err = mm_set_frames_state(native_mm(), pfn,
 					  r->bytes / PAGE_SIZE, FRAME_DMA,
 					  FRAME_GUEST, 0);

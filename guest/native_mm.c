@@ -12,6 +12,7 @@
 #define NATIVE_MAX_RANGES 8
 
 static struct mm *native_instance;
+static int native_cma = -1; /* the cma= area's id */
 static struct mm_range native_ranges[NATIVE_MAX_RANGES];
 
 /*
@@ -50,6 +51,43 @@ static unsigned native_read_ranges(void)
 	return n;
 }
 
+/*
+ * cma=SIZE[@ZONE] on the command line (vmm run --cma passes it, as Linux's
+ * cma= parameter): SIZE in MiB ("64M"), ZONE dma, dma32 (default) or
+ * normal. Reserved right after the buddy exists, while all of it is free.
+ */
+static int native_cma_reserve(void)
+{
+	static const char *const zones[] = {"dma", "dma32", "normal"};
+	char arg[32], *end, *at;
+	unsigned long mib;
+	int zone = ZONE_DMA32, id;
+	uint64_t pfn;
+
+	if (!guest_cmdline_get("cma", arg, sizeof(arg)))
+		return -1;
+	mib = strtoul(arg, &end, 10);
+	at = strchr(arg, '@');
+	for (unsigned z = 0; at && z < 3; z++)
+		if (strcmp(at + 1, zones[z]) == 0)
+			zone = (int)z;
+	if (!mib || (*end != 'M' && *end != 'm')) {
+		guest_printf("native mm: cma=%s: not SIZE in MiB (e.g. 64M)\n",
+			     arg);
+		return -1;
+	}
+	id = mm_cma_reserve(native_instance, (enum zone_type)zone,
+			    (uint64_t)mib << (20 - PAGE_SHIFT), &pfn);
+	if (id < 0)
+		guest_printf("native mm: cma=%s: no room (%d)\n", arg, id);
+	return id < 0 ? -1 : id;
+}
+
+int native_mm_cma(void)
+{
+	return native_cma;
+}
+
 int native_mm_init(void)
 {
 	struct mm_config cfg = {.ops = &native_ops};
@@ -77,6 +115,8 @@ int native_mm_init(void)
 				       native_ranges[0].start_pfn);
 	if (err)
 		native_instance = NULL;
+	else
+		native_cma = native_cma_reserve();
 	return err;
 }
 

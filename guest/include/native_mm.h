@@ -26,6 +26,12 @@ int native_mm_init(void);
 struct mm *native_mm(void);
 
 /*
+ * The CMA area native_mm_init() reserved for cma=SIZE[@ZONE] (vmm run
+ * --cma), for large DMA buffers (guest/dma.c); -1: none.
+ */
+int native_mm_cma(void);
+
+/*
  * A naturally aligned block of 2^@order frames honouring @gfp's zone bits
  * and __GFP_ZERO, identity-mapped; NULL when the buddy has none.
  */

@@ -21,9 +21,9 @@
  * fragment.mode: on (default) - dma_alloc_coherent() (GFP_KERNEL: the
  * allocator may migrate movable frames out of the way); off - the same
  * request without __GFP_DIRECT_RECLAIM (no migration: only ranges that are
- * already free); cma - native: the guest's CMA area (cma=SIZE[@ZONE] on
- * the command line, vmm run --cma) first; hosted: as on (the host serves
- * from its CMA area first). Prints one line per request and per size
+ * already free); cma - as on, under vmm run --cma: the DMA API takes the
+ * CMA area first (hosted: the host's; native: the guest's, reserved from
+ * cma=SIZE[@ZONE] on its command line). Prints one line per request and per size
  * ("fragment: dma ..." / "fragment: size ..."), the buddyinfo before and
  * after the DMA phase (hosted: the host's, from pvmem STATS), and checks
  * at the end that every movable buffer kept its data.
@@ -302,26 +302,15 @@ static int fr_native_free_range(uint64_t nr, uint64_t *pfn)
 struct fr_buf {
 	uint64_t addr, bytes;
 	bool api; /* from dma_alloc_coherent() */
-	bool cma; /* native: from the guest's CMA area */
 };
 
-/* Native, off or cma: frames of our own buddy, then FRAME_DMA. */
+/* Native, off: a free range of our own buddy, then FRAME_DMA. */
 static int fr_native_alloc(struct fr_buf *b)
 {
 	struct mm *mm = native_mm();
 	uint64_t nr = b->bytes / PAGE_SIZE, pfn;
-	int err;
+	int err = fr_native_free_range(nr, &pfn);
 
-	if (fr.mode == FR_CMA && fr.cma_id >= 0) {
-		err = mm_cma_alloc(mm, fr.cma_id, nr, PAGEBLOCK_NR_PAGES, &pfn);
-		b->cma = !err;
-		if (err)
-			err = mm_alloc_contig_pages(mm, nr, GFP_KERNEL,
-						    PAGEBLOCK_NR_PAGES,
-						    fr.dev.dma_bits, &pfn);
-	} else {
-		err = fr_native_free_range(nr, &pfn);
-	}
 	if (err)
 		return err;
 	GUEST_ASSERT_EQ(mm_set_frames_state(mm, pfn, nr, FRAME_GUEST, FRAME_DMA,
@@ -337,7 +326,7 @@ static int fr_alloc(struct fr_buf *b)
 	void *cpu;
 
 	b->api = false;
-	if (fr.mode == FR_ON || (fr.mode == FR_CMA && !guest_boot.native)) {
+	if (fr.mode != FR_OFF) {
 		b->api = true;
 		return dma_alloc_coherent(&fr.dev, b->bytes, &cpu, &b->addr);
 	}
@@ -365,9 +354,7 @@ static void fr_free(const struct fr_buf *b)
 	}
 	GUEST_ASSERT_EQ(
 		mm_set_frames_state(mm, pfn, nr, FRAME_DMA, FRAME_GUEST, 0), 0);
-	GUEST_ASSERT_EQ(b->cma ? mm_cma_release(mm, fr.cma_id, pfn, nr)
-			       : mm_free_contig_range(mm, pfn, nr),
-			0);
+	GUEST_ASSERT_EQ(mm_free_contig_range(mm, pfn, nr), 0);
 }
 
 /* Every size, fr.reps tries each, held until the size is done. */
@@ -441,26 +428,6 @@ static _Noreturn void fr_hold(void)
 
 /* Setup ---------------------------------------------------------------------- */
 
-/* Native: cma=SIZE[@ZONE] (vmm run --cma) becomes the guest's CMA area. */
-static int fr_native_cma(void)
-{
-	static const char *const zones[] = {"dma", "dma32", "normal"};
-	char arg[32], *at, *end;
-	uint64_t mib, pfn;
-	int zone = ZONE_DMA32;
-
-	if (!guest_cmdline_get("cma", arg, sizeof(arg)))
-		return -1;
-	mib = strtoul(arg, &end, 10);
-	at = strchr(arg, '@');
-	for (unsigned z = 0; at && z < 3; z++)
-		if (strcmp(at + 1, zones[z]) == 0)
-			zone = (int)z;
-	GUEST_ASSERT(mib > 0 && (*end == 'M' || *end == 'm'));
-	return mm_cma_reserve(native_mm(), (enum zone_type)zone,
-			      mib << (20 - PAGE_SHIFT), &pfn);
-}
-
 static enum fr_mode fr_parse_mode(void)
 {
 	char m[8];
@@ -499,7 +466,7 @@ static void fragment_run(void)
 	if (err)
 		guest_fail(__FILE__, __LINE__, "fragment: init: %d", err);
 	if (guest_boot.native)
-		fr.cma_id = fr_native_cma();
+		fr.cma_id = native_mm_cma();
 	/* Default: a quarter of RAM, as many buffers as the table holds. */
 	cache_mib = guest_cmdline_ulong("fragment.cache_mib",
 					guest_boot.ram_bytes >> 22);

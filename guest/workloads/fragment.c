@@ -487,6 +487,15 @@ static void fragment_run(void)
 		     : fr.mode == FR_OFF ? "off"
 					 : "cma",
 		     fr.cma_id);
+	if (fr.cma_id >= 0) {
+		struct mm_cma_info ci;
+
+		GUEST_ASSERT_EQ(mm_cma_info(native_mm(), fr.cma_id, &ci), 0);
+		guest_printf("fragment: cma area base 0x%llx end 0x%llx\n",
+			     (unsigned long long)MM_PFN_TO_ADDR(ci.base_pfn),
+			     (unsigned long long)MM_PFN_TO_ADDR(ci.base_pfn +
+								ci.count));
+	}
 	fr_print_buddyinfo("before");
 	total_ok = fr_dma_phase();
 	fr_print_buddyinfo("after");

@@ -69,9 +69,24 @@ test_compact_cma_hosted() {
 	}
 }
 test_compact_cma_native() {
+	local base end
 	cmp_fragment native cma 16,64 2 --cma 128M
 	expect 0 'fragment: fragmented: .* cma area 0$' \
-		'fragment: size 64 MiB ok 2/2 ' 'fragment: ok'
+		'fragment: size 64 MiB ok 2/2 ' 'fragment: ok' || return 1
+	# The guest reserved the area from cma=128M; the buffers lie in it.
+	read -r base end < <(sed -nE \
+		's/^fragment: cma area base (0x[0-9a-f]+) end (0x[0-9a-f]+)$/\1 \2/p' \
+		<<<"$out")
+	[ $((end - base)) -eq $((128 << 20)) ] || {
+		why="cma area [$base, $end) is not 128 MiB"
+		return 1
+	}
+	while read -r addr; do
+		[ $((addr)) -ge $((base)) ] && [ $((addr)) -lt $((end)) ] || {
+			why="buffer at $addr outside the CMA area"
+			return 1
+		}
+	done < <(sed -nE 's/^fragment: dma size_mib 64 .* addr (0x[0-9a-f]+)$/\1/p' <<<"$out")
 }
 
 # A CMA area that cannot fit is a clear error before the guest runs.

@@ -16,6 +16,7 @@
 #include "abi/boot.h"
 #include "vmm/cli.h"
 #include "vmm/cli_api.h"
+#include "vmm/cli_compact.h"
 
 #define CLI_API_COMMON_HELP                                                    \
 	"  --api PATH          the control socket of `vmm run --api PATH`\n"   \
@@ -306,6 +307,7 @@ static void cli_api_print_host(FILE *out, json_t *host)
 		fprintf(out, "== buddyinfo ==\n%s== zoneinfo ==\n%s",
 			json_string_value(json_object_get(host, "buddyinfo")),
 			json_string_value(json_object_get(host, "zoneinfo")));
+	cli_compact_print_stat(out, json_object_get(host, "compaction"));
 }
 
 void cli_api_print_stat(FILE *out, json_t *r)

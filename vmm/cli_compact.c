@@ -196,6 +196,56 @@ void cli_compact_print(FILE *out, json_t *result)
 		(double)cli_compact_int(result, "time_us") / 1000.0);
 }
 
+/* One index row: thousandths as Linux prints them (-1.000 .. 1.000). */
+static void cli_compact_print_index(FILE *out, const char *name,
+				    const char *zone, json_t *arr)
+{
+	json_t *v;
+	size_t o;
+
+	fprintf(out, "%-14s %-7s", name, zone);
+	json_array_foreach(arr, o, v)
+	{
+		json_int_t t = json_integer_value(v);
+
+		fprintf(out, " %s%lld.%03lld", t < 0 ? "-" : "",
+			(long long)(t < 0 ? -t : t) / 1000,
+			(long long)(t < 0 ? -t : t) % 1000);
+	}
+	fputc('\n', out);
+}
+
+void cli_compact_print_stat(FILE *out, json_t *compaction)
+{
+	json_t *vmstat = json_object_get(compaction, "vmstat"), *v, *z;
+	const char *key;
+	size_t i;
+
+	if (!json_is_object(compaction))
+		return;
+	fprintf(out, "== compaction ==\n");
+	json_object_foreach(vmstat, key, v)
+	{
+		fprintf(out, "%s %" JSON_INTEGER_FORMAT "\n", key,
+			json_integer_value(v));
+	}
+	json_array_foreach(json_object_get(compaction, "zones"), i, z)
+	{
+		const char *name =
+			json_string_value(json_object_get(z, "name"));
+
+		fprintf(out,
+			"fragmentation_score %s %" JSON_INTEGER_FORMAT "\n",
+			name,
+			json_integer_value(
+				json_object_get(z, "fragmentation_score")));
+		cli_compact_print_index(out, "unusable_index", name,
+					json_object_get(z, "unusable_index"));
+		cli_compact_print_index(out, "extfrag_index", name,
+					json_object_get(z, "extfrag_index"));
+	}
+}
+
 int cli_compact_main(int argc, char **argv)
 {
 	struct cli_compact_opts o;

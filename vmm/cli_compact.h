@@ -35,6 +35,13 @@ json_t *cli_compact_request(const struct cli_compact_opts *o);
 /* Human-readable output of a compact result. */
 void cli_compact_print(FILE *out, json_t *result);
 
+/*
+ * `vmm stat`'s compaction section from stat's host.compaction: the vmstat
+ * counters, and per zone the fragmentation score and the unusable and
+ * extfrag indices by order (Linux's 3-decimal format). Nothing if absent.
+ */
+void cli_compact_print_stat(FILE *out, json_t *compaction);
+
 /* Run `vmm compact`; the exit status: 0, 1 (no VMM, API error), 2. */
 int cli_compact_main(int argc, char **argv);
 

@@ -253,6 +253,22 @@ START_TEST(test_stat_compaction)
 	ck_assert_int_gt(json_integer_value(json_array_get(
 				 json_object_get(z, "extfrag_index"), 9)),
 			 500);
+	/* vmm stat prints it in Linux's formats. */
+	{
+		char text[4096] = "";
+		FILE *f = fmemopen(text, sizeof(text) - 1, "w");
+
+		cli_compact_print_stat(f, s);
+		fclose(f);
+		ck_assert_ptr_nonnull(strstr(text, "== compaction ==\n"));
+		ck_assert_ptr_nonnull(strstr(text, "\ncompact_stall 0\n"));
+		ck_assert_ptr_nonnull(
+			strstr(text, "\nunusable_index DMA32   0.000 "));
+		ck_assert_ptr_nonnull(strstr(text, "\nextfrag_index  DMA32   "
+						   "-1.000 "));
+		ck_assert_ptr_nonnull(
+			strstr(text, "\nfragmentation_score DMA32 "));
+	}
 	json_decref(s);
 }
 END_TEST

@@ -129,13 +129,31 @@ static int dma_alloc_cma(struct mm *mm, uint64_t nr, unsigned bits,
 	return mm_cma_alloc(mm, id, nr, PAGEBLOCK_NR_PAGES, pfn);
 }
 
-/* Native: frames of our own buddy below dma_bits, zeroed. */
+/* Native: a contiguous range below dma_bits, the cma= area first. */
+static int dma_alloc_range(struct mm *mm, struct dma_rec *r, unsigned bits,
+			   uint64_t *pfn)
+{
+	int err = dma_alloc_cma(mm, r->bytes / PAGE_SIZE, bits, pfn);
+
+	r->source = err ? DMA_FROM_CONTIG : DMA_FROM_CMA;
+	if (err)
+		err = mm_alloc_contig_pages(mm, r->bytes / PAGE_SIZE,
+					    GFP_KERNEL, 0, bits, pfn);
+	if (!err)
+		memset((void *)(uintptr_t)MM_PFN_TO_ADDR(*pfn), 0, r->bytes);
+	return err;
+}
+
+/*
+ * Native: frames of our own buddy below dma_bits, zeroed. A block of 2 or
+ * 4 MiB the buddy does not have is a range too (as the host does).
+ */
 static int dma_alloc_frames(const struct dma_dev *dev, struct dma_rec *r)
 {
 	struct mm *mm = native_mm();
 	unsigned bits = dev->dma_bits;
 	uint64_t pfn;
-	int err;
+	int err = -ENOMEM;
 
 	if (r->source == DMA_FROM_BUDDY) {
 		gfp_t gfp = GFP_KERNEL | __GFP_ZERO;
@@ -145,16 +163,10 @@ static int dma_alloc_frames(const struct dma_dev *dev, struct dma_rec *r)
 		err = bits >= 64
 			      ? mm_alloc_pages(mm, gfp, order, &pfn)
 			      : mm_alloc_pages_bits(mm, gfp, order, bits, &pfn);
+		if (err == -ENOMEM && order >= PAGEBLOCK_ORDER)
+			err = dma_alloc_range(mm, r, bits, &pfn);
 	} else {
-		err = dma_alloc_cma(mm, r->bytes / PAGE_SIZE, bits, &pfn);
-		if (!err)
-			r->source = DMA_FROM_CMA;
-		else
-			err = mm_alloc_contig_pages(mm, r->bytes / PAGE_SIZE,
-						    GFP_KERNEL, 0, bits, &pfn);
-		if (!err)
-			memset((void *)(uintptr_t)MM_PFN_TO_ADDR(pfn), 0,
-			       r->bytes);
+		err = dma_alloc_range(mm, r, bits, &pfn);
 	}
 	if (err)
 		return err;

@@ -64,28 +64,29 @@ int dma_alloc_coherent(const struct dma_dev *dev, size_t size, void **cpu,
 int dma_free_coherent(const struct dma_dev *dev, size_t size, void *cpu,
 		      uint64_t dma_addr);
 
-/*
- * The largest buffer one call can return, in bytes: native 64 MiB (a
- * contiguous range of the guest's buddy); hosted, the host's INFO
- * max_dma_bytes (pvmem ABI 1.2: 64 MiB), else one 4 MiB block.
+/**
+ * dma_max_coherent() - the largest buffer one call can return, in bytes:
+ * native 64 MiB (a contiguous range of the guest's buddy); hosted, the
+ * host's INFO max_dma_bytes (pvmem ABI 1.2: 64 MiB), else one 4 MiB block.
  */
 uint64_t dma_max_coherent(const struct dma_dev *dev);
 
-/*
- * Free every buffer of @dev (hosted: one doorbell per 63 buffers). Call it
- * before resetting the device: hosted, a reset makes the host release the
- * device's blocks itself, after which the guest's frees would be refused.
+/**
+ * dma_free_all() - free every buffer of @dev (hosted: one doorbell per 63
+ * buffers). Call it while the device is stopped but before a reset:
+ * hosted, a reset makes the host release the device's blocks itself, and
+ * the guest's records of them are dropped (gv_reset()).
  */
 void dma_free_all(const struct dma_dev *dev);
 
-/*
- * Forget @dev's buffers without telling anyone: hosted, after a reset that
- * already released them on the host; native, their frames stay FRAME_DMA
- * (leaked), so prefer dma_free_all() there.
+/**
+ * dma_forget_all() - forget @dev's buffers without telling anyone: hosted,
+ * after a reset that already released them on the host; native, their
+ * frames would stay FRAME_DMA (leaked), so use dma_free_all() there.
  */
 void dma_forget_all(const struct dma_dev *dev);
 
-/* Bytes of DMA memory @dev holds now (whole blocks). */
+/* Bytes of DMA memory @dev holds now, as dma_alloc_coherent() rounded. */
 uint64_t dma_bytes_held(const struct dma_dev *dev);
 
 #endif /* GUEST_DMA_H */

@@ -64,9 +64,12 @@ struct gblk_disk;
  */
 int gblk_open(unsigned instance, uint64_t wanted, struct gblk_disk **out);
 
-/*
- * Free the disk's DMA memory (rings, request slots, and every buffer from
- * gblk_dma_alloc()) and reset the device. Requests in flight are lost.
+/**
+ * gblk_close() - reset the device, then give back the request slots. Hosted,
+ * the reset released every DMA block of the disk on the host (rings,
+ * slots, and any buffer still held); native, the slots go back to the
+ * guest's buddy and the library keeps the rings for the next probe.
+ * Requests in flight are lost; free your gblk_dma_alloc() buffers first.
  */
 void gblk_close(struct gblk_disk *d);
 
@@ -89,9 +92,10 @@ int gblk_submit(struct gblk_disk *d, unsigned q, struct gblk_req *r);
 /* Notify the device of what was submitted on @q, if it wants to know. */
 void gblk_kick(struct gblk_disk *d, unsigned q);
 
-/*
- * Take up to @max completed requests of @q into @done (status and written
- * set). No VM exit. Return how many.
+/**
+ * gblk_reap() - take up to @max completed requests of @q into @done, each
+ * with its status and written set. No VM exit.
+ * Return: how many.
  */
 unsigned gblk_reap(struct gblk_disk *d, unsigned q, struct gblk_req **done,
 		   unsigned max);
@@ -114,8 +118,9 @@ int gblk_wait(struct gblk_disk *d, unsigned q, unsigned n, unsigned timeout_ms);
  */
 int gblk_rw(struct gblk_disk *d, unsigned q, struct gblk_req *r);
 
-/*
- * How long gblk_wait() polls the used ring before it halts (default 50 us).
+/**
+ * gblk_set_poll_us() - how long gblk_wait() polls the used ring before it
+ * halts (default 50 us).
  * Polling saves a halt and a wakeup interrupt (VM exits) when the device
  * answers quickly, and takes a host CPU from the device's I/O thread
  * meanwhile: on a busy host, less is better.

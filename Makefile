@@ -41,7 +41,9 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -ls
 HOST_CFLAGS := $(COMMON_CFLAGS) $(HOST_DEFS) -O2 -pthread $(CFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	      -fno-omit-frame-pointer
-ASAN_CFLAGS := $(COMMON_CFLAGS) $(HOST_DEFS) -O1 -pthread $(ASAN_FLAGS) $(CFLAGS)
+# The sanitizer tree also runs mm/'s debug checks (MM_DEBUG_BUG_ON, the slab's
+# fast-path invariants), which compile to nothing elsewhere.
+ASAN_CFLAGS := $(COMMON_CFLAGS) $(HOST_DEFS) -DMM_DEBUG -O1 -pthread $(ASAN_FLAGS) $(CFLAGS)
 HOST_LDFLAGS := -pthread $(LDFLAGS)
 # The VMM links statically (libfdt, jansson and libc from Debian's .a files):
 # a VMM's own memory is overhead on every VM, and a static binary touches

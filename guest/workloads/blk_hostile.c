@@ -349,6 +349,29 @@ static unsigned h_reset_cases(void)
 	return n;
 }
 
+/*
+ * The DMA API's limit: twice the largest buffer is refused with -E2BIG
+ * (too big), not -ENOMEM (out of memory), in either model.
+ */
+static void h_dma_too_big(void)
+{
+	uint64_t max = dma_max_coherent(&gblk_gv(hd)->dma);
+	void *p;
+	int err = gblk_dma_alloc(hd, 2 * max, &p);
+
+	if (err == 0)
+		gblk_dma_free(hd, 2 * max, p);
+	if (err != -E2BIG)
+		guest_fail(__FILE__, __LINE__,
+			   "blk-hostile: DMA buffer of %llu bytes: %d, want "
+			   "-E2BIG",
+			   (unsigned long long)(2 * max), err);
+	guest_printf("blk-hostile: DMA buffer of %llu MiB: -E2BIG (limit %llu "
+		     "MiB)\n",
+		     (unsigned long long)(2 * max >> 20),
+		     (unsigned long long)(max >> 20));
+}
+
 static void blk_hostile_run(void)
 {
 	unsigned n;
@@ -358,6 +381,7 @@ static void blk_hostile_run(void)
 		guest_fail(__FILE__, __LINE__, "guest_mm_init: %d", err);
 	h_disk = (unsigned)guest_cmdline_ulong("blk-hostile.disk", 0);
 	h_open();
+	h_dma_too_big();
 	n = h_status_cases();
 	guest_printf("blk-hostile: %u bad requests answered with a status, "
 		     "device fine\n",

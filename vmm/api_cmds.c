@@ -326,6 +326,11 @@ static int api_cmd_balloon(void *opaque, json_t *args, json_t **result,
 		snprintf(msg, msg_size, "this VM has no balloon device");
 		err = -ENODEV;
 	}
+	/* As pause and resume: a stopped VM's memory no longer changes. */
+	if (!err && vm_is_finished(ctx->vm)) {
+		snprintf(msg, msg_size, "the VM has already stopped");
+		err = -EBUSY;
+	}
 	if (!err)
 		err = api_cmds_balloon_target(args, ctx->vm->cfg.mem_size,
 					      &pages, msg, msg_size);

@@ -391,6 +391,21 @@ START_TEST(quit_finishes_with_status_0)
 }
 END_TEST
 
+/* Issue 12 defect 6: a stopped VM's balloon target no longer changes. */
+START_TEST(balloon_after_quit_is_busy)
+{
+	json_t *resp;
+
+	call_ok("{\"cmd\":\"balloon\",\"target\":\"4M\"}", &resp);
+	json_decref(resp);
+	call_ok("{\"cmd\":\"quit\"}", &resp);
+	json_decref(resp);
+	assert_error("{\"cmd\":\"balloon\",\"target\":\"8M\"}", "EBUSY",
+		     "already stopped");
+	ck_assert_int_eq(fake.target, 1024);
+}
+END_TEST
+
 START_TEST(quit_keeps_an_earlier_status)
 {
 	json_t *resp, *r;
@@ -418,6 +433,7 @@ static Suite *api_cmds_suite(void)
 	tcase_add_test(tc, balloon_rounds_down_to_pages);
 	tcase_add_test(tc, balloon_rejects_bad_targets);
 	tcase_add_test(tc, balloon_errors_from_device_and_absence);
+	tcase_add_test(tc, balloon_after_quit_is_busy);
 	tcase_add_test(tc, balloon_target_parser);
 	tcase_add_test(tc, pause_resume_idempotent);
 	tcase_add_test(tc, quit_finishes_with_status_0);

@@ -308,7 +308,8 @@ static int h_dma_too_big(void)
 {
 	uint64_t gpa;
 
-	return pv_dma_alloc(1, 8ull << 20, 32, 0, &gpa);
+	/* ABI 1.2: one byte beyond the largest buffer (64 MiB). */
+	return pv_dma_alloc(1, PVMEM_MAX_DMA_BYTES + 1, 32, 0, &gpa);
 }
 
 /* --- the doorbell itself ----------------------------------------------- */
@@ -367,7 +368,7 @@ static const struct hostile_case hostile_cases[] = {
 	{"DMA device 0", h_dma_device_0, -EINVAL},
 	{"DMA device 64", h_dma_device_64, -EINVAL},
 	{"DMA bits 5", h_dma_bits, -EINVAL},
-	{"DMA size 8 MiB", h_dma_too_big, -E2BIG},
+	{"DMA size 64 MiB + 1", h_dma_too_big, -E2BIG},
 	{"bad doorbells, then STATS", h_bad_doorbells, 0},
 };
 

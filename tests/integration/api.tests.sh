@@ -98,15 +98,19 @@ api_balloon_test() {
 	local model=$1 sock=$TMP/api-balloon-$1.sock before after
 	api_boot "$sock" --mem 1G --memory-model "$model" --timeout 200 \
 		--cmdline 'workload=balloon balloon.touch=1024' || return 1
-	# Wait for the guest to finish touching (RAM stops growing).
-	before=0
-	for _ in $(seq 120); do
-		sleep 0.5
-		after=$(api_field "$sock" 'r["host"]["rss"]["guest_bytes"]')
-		[ "$after" -le $((before + 1048576)) ] && break
-		before=$after
+	# Wait for the guest to finish touching: it says so ('balloon: ready');
+	# RAM that stops growing for a moment may only be a descheduled guest.
+	for _ in $(seq 1200); do
+		grep -q 'balloon: ready' "$TMP/api-vm.log" && break
+		sleep 0.1
 	done
-	before=$after
+	if ! grep -q 'balloon: ready' "$TMP/api-vm.log"; then
+		why='guest never printed balloon: ready'
+		"$VMM" quit --api "$sock" >/dev/null 2>&1
+		api_wait_exit
+		return 1
+	fi
+	before=$(api_field "$sock" 'r["host"]["rss"]["guest_bytes"]')
 	out=$("$VMM" balloon --api "$sock" --target 512M --wait \
 		--timeout 90 2>&1)
 	status=$?

@@ -14,16 +14,20 @@ bal_start() {
 	return $rc
 }
 
-# bal_wait_ready: the guest has touched its memory and started the balloon.
-bal_wait_ready() {
-	for _ in $(seq 300); do
-		grep -q 'balloon: ready' "$TMP/bal.out" && return 0
+# bal_wait_for PATTERN [SECONDS]: the guest printed PATTERN (extended
+# regex) within SECONDS (default 30), a state, polled; otherwise stop the VM.
+bal_wait_for() {
+	for _ in $(seq $((${2:-30} * 10))); do
+		grep -Eq -- "$1" "$TMP/bal.out" && return 0
 		sleep 0.1
 	done
-	why="guest never reported ready"
+	why="guest never printed /$1/"
 	bal_stop
 	return 1
 }
+
+# bal_wait_ready: the guest has touched its memory and started the balloon.
+bal_wait_ready() { bal_wait_for 'balloon: ready'; }
 
 # bal_stop: quit the VM and collect its output and status.
 bal_stop() {
@@ -88,9 +92,12 @@ test_balloon_stats() {
 	local tot
 	bal_start --mem 256M --cmdline 'workload=balloon' || return 1
 	bal_wait_ready || return 1
-	"$VMM" stat --api "$bal_sock" --json >/dev/null # ask for fresh stats
-	sleep 0.3
-	tot=$(bal_json 'r["guest"]["balloon_stats"].get("total_memory", 0)')
+	# Each stat asks the guest for fresh numbers: poll until they came.
+	for _ in $(seq 300); do
+		tot=$(bal_json 'r["guest"]["balloon_stats"].get("total_memory", 0)')
+		[ "$tot" != 0 ] && break
+		sleep 0.1
+	done
 	bal_stop
 	if [ "$tot" != $((256 << 20)) ]; then
 		why="total_memory stat is '$tot'"
@@ -119,6 +126,9 @@ test_balloon_oom_native() { bal_oom --memory-model native; }
 # Native model: the guest touches 300 MiB, frees it, and reports it free
 # (after 3 s); the host's RSS of guest RAM falls with the balloon at 0, the
 # reported frames stay GUEST (PG_DISCARDED) and --check is clean at exit.
+# The guest prints 'reported N pages free' once the whole pass is done
+# (every chain used): only then are the host's figures final. A pass sends
+# its blocks 32 at a time, so the first nonzero reported_pages is not it.
 test_balloon_reporting_native() {
 	local before after reported
 	bal_start --mem 512M --memory-model native --stats --check --cmdline \
@@ -126,11 +136,8 @@ test_balloon_reporting_native() {
 		return 1
 	bal_wait_ready || return 1
 	before=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
-	for _ in $(seq 300); do
-		reported=$(bal_json 'r["balloon"]["reported_pages"]')
-		[ "$reported" -gt 0 ] && break
-		sleep 0.1
-	done
+	bal_wait_for 'balloon: reported [0-9]+ pages free' || return 1
+	reported=$(bal_json 'r["balloon"]["reported_pages"]')
 	after=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
 	actual=$(bal_json 'r["balloon"]["actual_pages"]')
 	bal_stop

@@ -388,16 +388,33 @@ static uint8_t blk_rw_finish(struct virtio_blk *b, struct blk_req *r, int err)
 	return VIRTIO_BLK_S_OK;
 }
 
+/*
+ * O_DIRECT refused the request (EINVAL: the filesystem wants a larger
+ * alignment than 512 bytes, which it checks before moving any data): do it
+ * through the page cache instead. Return 0 or a positive errno.
+ */
+static int blk_rw_buffered(struct virtio_blk *b, struct blk_req *r,
+			   uint64_t features)
+{
+	blk_rw_prepare(b, r, r->write, features); /* the iovecs afresh */
+	r->fd = b->fd;
+	return blk_rw(r->fd, r->iov, r->nr_iov, blk_rw_offset(r), r->write,
+		      r->rw_flags);
+}
+
 static uint8_t blk_do_rw(struct virtio_blk *b, struct blk_req *r, bool write,
 			 uint64_t features)
 {
 	uint8_t status = blk_rw_prepare(b, r, write, features);
+	int err;
 
 	if (status != VIRTIO_BLK_S_OK)
 		return status;
-	return blk_rw_finish(b, r,
-			     blk_rw(r->fd, r->iov, r->nr_iov, blk_rw_offset(r),
-				    write, r->rw_flags));
+	err = blk_rw(r->fd, r->iov, r->nr_iov, blk_rw_offset(r), write,
+		     r->rw_flags);
+	if (err == EINVAL && r->fd == b->fd_direct)
+		err = blk_rw_buffered(b, r, features);
+	return blk_rw_finish(b, r, err);
 }
 
 static uint8_t blk_do_flush(struct virtio_blk *b)
@@ -659,11 +676,14 @@ static void blk_uring_done(void *opaque, uint64_t user_data, int32_t res)
 }
 
 /* What the ring did, completed synchronously where it stopped short. */
-static int blk_uring_rest(struct blk_req *r)
+static int blk_uring_rest(struct virtio_blk *b, struct blk_req *r,
+			  uint64_t features)
 {
 	struct iovec *iov = r->iov;
 	unsigned n;
 
+	if (r->res == -EINVAL && r->fd == b->fd_direct)
+		return blk_rw_buffered(b, r, features);
 	if (r->res < 0)
 		return -r->res;
 	if ((uint64_t)r->res >= r->bytes)
@@ -713,7 +733,8 @@ static void blk_execute_uring(struct blk_queue *q, unsigned n,
 		struct blk_req *r = &q->reqs[i];
 
 		if (r->in_ring)
-			r->status = blk_rw_finish(b, r, blk_uring_rest(r));
+			r->status = blk_rw_finish(
+				b, r, blk_uring_rest(b, r, features));
 	}
 }
 

@@ -75,7 +75,10 @@ const char cli_run_help[] =
 	"  3  guest assertion failure or guest exception\n"
 	"  4  --timeout expired\n"
 	"  5  guest crashed: triple fault, KVM internal error, unhandled exit\n"
-	"     (the vCPU's registers are printed)\n";
+	"     (the vCPU's registers are printed)\n"
+	"  130, 143  stopped by SIGINT or SIGTERM (128 + the signal) as\n"
+	"     `vmm quit` stops it: report, --stats, --check, socket removed;\n"
+	"     a second signal exits at once\n";
 
 static void cli_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -3,9 +3,12 @@
  * vmm/main.c - the `vmm` command: a table of subcommands. Only main() and the
  * subcommands it calls decide the process exit status.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/api_vm.h"
 #include "abi/boot.h"
@@ -16,6 +19,8 @@
 #include "vmm/vm_stats.h"
 
 #define VMM_VERSION "0.1"
+/* vmm run stopped by SIGTERM or SIGINT: 128 + the signal (the shell's). */
+#define BVM_EXIT_SIGNAL_BASE 128
 
 struct vmm_command {
 	const char *name;
@@ -52,6 +57,75 @@ static void vmm_print_stats(void)
 	fprintf(stderr, "\n");
 }
 
+/*
+ * SIGTERM and SIGINT stop the VM as `quit` does, with status 128 + the
+ * signal's number (143, 130) unless the guest had already decided one: the
+ * report, --stats, --check and the socket's removal all run. They are
+ * blocked in every thread (set before the first thread starts, inherited)
+ * and taken by one thread with sigwait(), so no async handler does work.
+ * A second signal exits at once, for a stop that hangs.
+ */
+static void vmm_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/* Set before vm_destroy(): from then on a signal only exits. */
+static bool vmm_vm_gone;
+
+static void *vmm_signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	bool stopping = false;
+	const char *name;
+	sigset_t set;
+	int sig;
+
+	vmm_stop_signals(&set);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+
+		if (stopping ||
+		    __atomic_load_n(&vmm_vm_gone, __ATOMIC_ACQUIRE)) {
+			fprintf(stderr, "vmm: %s: exiting now\n", name);
+			_exit(BVM_EXIT_SIGNAL_BASE + sig);
+		}
+		stopping = true;
+		fprintf(stderr,
+			"vmm: %s: stopping the VM (a second signal exits at "
+			"once)\n",
+			name);
+		vm_finish(vm, BVM_EXIT_SIGNAL_BASE + sig);
+	}
+	return NULL;
+}
+
+/* Before any thread starts: every thread inherits the blocked set. */
+static int vmm_block_stop_signals(void)
+{
+	sigset_t set;
+
+	vmm_stop_signals(&set);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int vmm_start_signal_thread(struct vm *vm)
+{
+	pthread_t thread;
+	int err = pthread_create(&thread, NULL, vmm_signal_thread, vm);
+
+	if (err) {
+		fprintf(stderr, "vmm: signal thread: %s\n", strerror(err));
+		return -err;
+	}
+	pthread_detach(thread); /* lives until the process exits */
+	return 0;
+}
+
 static int vmm_cmd_run(int argc, char **argv)
 {
 	static struct vm vm; /* large; static keeps it off the stack */
@@ -66,8 +140,12 @@ static int vmm_cmd_run(int argc, char **argv)
 	}
 	if (r < 0)
 		return vmm_usage_error("run", err);
-	if (vm_create(&vm, &cfg) < 0)
+	if (vmm_block_stop_signals() < 0 || vm_create(&vm, &cfg) < 0)
 		return BVM_EXIT_VMM_ERROR;
+	if (vmm_start_signal_thread(&vm) < 0) {
+		vm_destroy(&vm);
+		return BVM_EXIT_VMM_ERROR;
+	}
 	if (cfg.api_path && api_vm_start(&vm, &api) < 0) {
 		vm_destroy(&vm);
 		return BVM_EXIT_VMM_ERROR;
@@ -81,6 +159,7 @@ static int vmm_cmd_run(int argc, char **argv)
 		r = BVM_EXIT_VMM_ERROR;
 	if (getenv("BUDDYVM_STATS"))
 		vmm_print_stats();
+	__atomic_store_n(&vmm_vm_gone, true, __ATOMIC_RELEASE);
 	vm_destroy(&vm);
 	return r;
 }

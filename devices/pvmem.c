@@ -471,10 +471,13 @@ static void pvmem_log_dma_fail(struct pvmem *p, const struct pvmem_req *req,
 		{-EDQUOT, "page limit (--mem-limit) reached"},
 		{-ENOSPC, "the DMA mapping table is full"},
 	};
-	uint64_t n = atomic_fetch_add(&p->dma_fail_logged, 1);
 	const char *why = "bad request";
+	uint64_t n;
 
-	if (err == -EAGAIN || (n >= 8 && n % 1024))
+	if (err == -EAGAIN)
+		return;
+	n = atomic_fetch_add(&p->dma_fail_logged, 1);
+	if (n >= 8 && n % 1024)
 		return;
 	for (size_t i = 0; i < sizeof(whys) / sizeof(whys[0]); i++)
 		if (whys[i].err == err)

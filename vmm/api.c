@@ -83,13 +83,78 @@ const char *api_errno_name(int err)
 	return "E?";
 }
 
+/* Bytes in the UTF-8 sequence at @s (lead byte checked, rest to check). */
+static size_t utf8_sequence_len(const unsigned char *s, unsigned *min_next,
+				unsigned *max_next)
+{
+	*min_next = 0x80;
+	*max_next = 0xbf;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return 2;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		*min_next = s[0] == 0xe0 ? 0xa0 : 0x80; /* no overlongs */
+		*max_next = s[0] == 0xed ? 0x9f : 0xbf; /* no surrogates */
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		*min_next = s[0] == 0xf0 ? 0x90 : 0x80;
+		*max_next = s[0] == 0xf4 ? 0x8f : 0xbf; /* <= U+10FFFF */
+		return 4;
+	}
+	return 0; /* a continuation byte, C0, C1 or F5..FF */
+}
+
+/* Length of a valid UTF-8 sequence at @s, 0 if it is not one. */
+static size_t utf8_valid_len(const unsigned char *s)
+{
+	unsigned lo, hi;
+	size_t n = utf8_sequence_len(s, &lo, &hi);
+
+	for (size_t i = 1; i < n; i++) {
+		if (s[i] < lo || s[i] > hi)
+			return 0; /* also stops at the terminating NUL */
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return n;
+}
+
+/*
+ * Make @s valid UTF-8 in place: every byte that does not start a valid
+ * sequence becomes '?'. Error texts quote the client's bytes (jansson's
+ * "near '...'") and cut them at a length ("%.64s"), possibly inside a
+ * character; JSON strings must be valid UTF-8 or the reply cannot be built.
+ */
+void api_utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_valid_len(p);
+
+		if (n) {
+			p += n;
+		} else {
+			*p++ = '?';
+		}
+	}
+}
+
 static char *response_error(int err, const char *msg)
 {
-	json_t *resp = json_pack(
-		"{s:b, s:{s:s, s:i, s:s}}", "ok", 0, "error", "code",
-		api_errno_name(err), "errno", err < 0 ? -err : err, "message",
-		msg && *msg ? msg : strerror(err < 0 ? -err : err));
-	char *line = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+	char text[1024];
+	json_t *resp;
+	char *line;
+
+	snprintf(text, sizeof(text), "%s",
+		 msg && *msg ? msg : strerror(err < 0 ? -err : err));
+	api_utf8_sanitize(text);
+	resp = json_pack("{s:b, s:{s:s, s:i, s:s}}", "ok", 0, "error", "code",
+			 api_errno_name(err), "errno", err < 0 ? -err : err,
+			 "message", text);
+	line = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
 
 	json_decref(resp);
 	return line;
@@ -133,6 +198,9 @@ char *api_handle_line(struct api_server *srv, const char *line, size_t len)
 	char known[256];
 	int err;
 
+	if (!len)
+		return response_error(-EINVAL, "empty request line (one JSON "
+					       "object per line)");
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req) {
 		snprintf(msg, sizeof(msg),
@@ -182,11 +250,14 @@ static int send_all(int fd, const char *buf, size_t len)
 
 static int send_line(int fd, char *line)
 {
+	/* Every request gets an answer, even when building it failed. */
+	static const char no_reply[] =
+		"{\"ok\":false,\"error\":{\"code\":\"ENOMEM\",\"errno\":12,"
+		"\"message\":\"the VMM could not build the reply\"}}";
 	int err;
 
-	if (!line)
-		return -ENOMEM;
-	err = send_all(fd, line, strlen(line));
+	err = send_all(fd, line ? line : no_reply,
+		       line ? strlen(line) : strlen(no_reply));
 	if (!err)
 		err = send_all(fd, "\n", 1);
 	free(line);
@@ -227,9 +298,7 @@ static int answer_lines(struct api_server *srv, int fd, char *buf, size_t *len)
 
 		if (line_len && start[line_len - 1] == '\r')
 			line_len--;
-		if (line_len)
-			err = send_line(fd,
-					api_handle_line(srv, start, line_len));
+		err = send_line(fd, api_handle_line(srv, start, line_len));
 		start = nl + 1;
 	}
 	*len -= (size_t)(start - buf);
@@ -446,8 +515,14 @@ static int recv_line(int fd, char **out)
 		n = recv(fd, buf + len, cap - 1 - len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break;
+		if (n <= 0) {
+			/* The VMM went away (exited, or was killed). */
+			int err = n == 0 || errno == ECONNRESET ? -ECONNRESET
+								: -errno;
+
+			free(buf);
+			return err;
+		}
 		len += (size_t)n;
 		nl = memchr(buf, '\n', len);
 		if (nl) {
@@ -458,6 +533,13 @@ static int recv_line(int fd, char **out)
 	}
 	free(buf);
 	return -EPROTO;
+}
+
+const char *api_call_strerror(int err)
+{
+	if (err == -ECONNRESET)
+		return "the VMM closed the connection before answering";
+	return strerror(err < 0 ? -err : err);
 }
 
 int api_call(const char *path, json_t *request, json_t **response)
@@ -478,6 +560,8 @@ int api_call(const char *path, json_t *request, json_t **response)
 	if (!err)
 		err = send_all(fd, "\n", 1);
 	free(line);
+	if (err == -EPIPE)
+		err = -ECONNRESET;
 	if (!err)
 		err = recv_line(fd, &reply);
 	close(fd);

@@ -56,15 +56,30 @@ void api_server_destroy(struct api_server *srv);
  */
 char *api_handle_line(struct api_server *srv, const char *line, size_t len);
 
+/**
+ * api_utf8_sanitize() - make @s valid UTF-8 in place: each byte that does
+ * not start a valid sequence (invalid, overlong, surrogate, or cut short)
+ * becomes '?'. Error messages quote client bytes; replies must be UTF-8.
+ */
+void api_utf8_sanitize(char *s);
+
 /* Client side ----------------------------------------------------------- */
 
 /**
  * api_call() - connect to @path, send @request (one JSON object, compact),
  * and read one response line.
  * Return: 0 and a new reference in *@response, or a negative errno
- * (-ENOENT no socket, -ECONNREFUSED no VMM behind it, -EPROTO bad reply).
+ * (-ENOENT no socket, -ECONNREFUSED no VMM behind it, -ENAMETOOLONG path
+ * too long for a socket, -ECONNRESET the VMM closed the connection before
+ * a whole reply, -EPROTO bad reply).
  */
 int api_call(const char *path, json_t *request, json_t **response);
+
+/**
+ * api_call_strerror() - what a client prints for an api_call() error:
+ * strerror(), except that -ECONNRESET says the VMM closed the connection.
+ */
+const char *api_call_strerror(int err);
 
 /* "EINVAL" for -EINVAL etc.; "E?" for values it does not know. */
 const char *api_errno_name(int err);

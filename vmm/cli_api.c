@@ -348,7 +348,8 @@ static json_t *cli_api_request(const char *cmd, const char *path,
 		return NULL;
 	}
 	if (err) {
-		fprintf(stderr, "vmm %s: %s: %s\n", cmd, path, strerror(-err));
+		fprintf(stderr, "vmm %s: %s: %s\n", cmd, path,
+			api_call_strerror(err));
 		return NULL;
 	}
 	if (!json_is_true(json_object_get(resp, "ok"))) {

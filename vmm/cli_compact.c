@@ -266,8 +266,9 @@ int cli_compact_main(int argc, char **argv)
 	r = req ? api_call(o.api_path, req, &resp) : -ENOMEM;
 	json_decref(req);
 	if (r) {
-		fprintf(stderr, "vmm compact: no VMM at %s: %s\n", o.api_path,
-			strerror(-r));
+		fprintf(stderr, "vmm compact: %s%s: %s\n",
+			r == -ECONNRESET ? "" : "no VMM at ", o.api_path,
+			api_call_strerror(r));
 		return BVM_EXIT_VMM_ERROR;
 	}
 	if (!json_is_true(json_object_get(resp, "ok"))) {

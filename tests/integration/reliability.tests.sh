@@ -50,3 +50,30 @@ test_signal_int() { signal_test INT 130; }
 
 check signal-term-stops-like-quit kvm test_signal_term
 check signal-int-stops-like-quit kvm test_signal_int
+
+# A VMM that goes away mid-request: a fake server reads the request and
+# closes. Every client says the VMM closed the connection, exit status 1.
+test_client_vmm_closes() {
+	local sock=$TMP/rel-closing.sock cmd
+	rm -f "$sock"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+for _ in range(3):
+    c, _ = s.accept(); c.recv(4096); c.close()' "$sock" &
+	local fake=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	for cmd in "stat" "balloon --target 1M" "compact"; do
+		# shellcheck disable=SC2086 # cmd is words
+		out=$(timeout 10 "$VMM" $cmd --api "$sock" 2>&1)
+		status=$?
+		expect 1 'the VMM closed the connection before answering' || {
+			why="vmm $cmd: $why"
+			kill "$fake" 2>/dev/null
+			return 1
+		}
+	done
+	wait "$fake"
+}
+
+check client-vmm-closes-connection nokvm test_client_vmm_closes

@@ -179,8 +179,9 @@ START_TEST(test_api_pipelined_and_oversized)
 	ck_assert_int_eq(api_server_start(srv), 0);
 	fd = raw_connect();
 	ck_assert_int_eq(send(fd, two, strlen(two), 0), (ssize_t)strlen(two));
-	read_reply(fd, reply, sizeof(reply), 2);
+	read_reply(fd, reply, sizeof(reply), 3); /* the empty line: an error */
 	ck_assert_ptr_nonnull(strstr(reply, "\"value\":2}"));
+	ck_assert_ptr_nonnull(strstr(reply, "empty request line"));
 	ck_assert_ptr_nonnull(strstr(reply, "\"value\":4}"));
 	close(fd);
 
@@ -194,10 +195,80 @@ START_TEST(test_api_pipelined_and_oversized)
 	/* The server is still there for the next client. */
 	fd = raw_connect();
 	send(fd, two, strlen(two), 0);
-	read_reply(fd, reply, sizeof(reply), 2);
+	read_reply(fd, reply, sizeof(reply), 3);
 	ck_assert_ptr_nonnull(strstr(reply, "\"value\":4}"));
 	close(fd);
 	drop_server(srv);
+}
+END_TEST
+
+/* A reply must parse as JSON: the checks above need valid UTF-8. */
+static void assert_error_line(struct api_server *srv, const char *line,
+			      const char *needle)
+{
+	assert_error(handle(srv, line), "EINVAL", needle);
+}
+
+/* "é" (2 bytes) @n times, inside @before and @after. */
+static const char *with_accents(char *buf, const char *before, int n,
+				const char *after)
+{
+	strcpy(buf, before);
+	for (int i = 0; i < n; i++)
+		strcat(buf, "\xc3\xa9");
+	return strcat(buf, after);
+}
+
+/*
+ * Issue 12 defect 10: a long multi-byte name, broken JSON near invalid
+ * UTF-8, and an empty line each get an error reply (the texts quote and
+ * cut client bytes), and over a socket the next line is still served.
+ */
+START_TEST(test_api_multibyte_and_invalid_utf8)
+{
+	struct api_server *srv = make_server();
+	const char *next = "{\"cmd\":\"echo\",\"value\":5}\n";
+	char line[512], reply[4096];
+	int fd;
+
+	for (int n = 30; n < 36; n++) /* each cut position of "%.64s" */
+		assert_error_line(srv,
+				  with_accents(line, "{\"cmd\":\"a", n, "\"}"),
+				  "unknown command 'a\xc3\xa9");
+	assert_error_line(srv, "{\"cmd\":\"\xff\xfe\"}", "not valid JSON");
+	assert_error_line(srv, "{\"cmd\" \xc3\xa9\xe9", "not valid JSON");
+	assert_error_line(srv, "\xed\xa0\x80{", "not valid JSON");
+	assert_error_line(srv, "", "empty request line");
+
+	ck_assert_int_eq(api_server_start(srv), 0);
+	fd = raw_connect();
+	with_accents(line, "{\"cmd\":\"a", 31, "\"}\n");
+	strcat(line, "{\"cmd\":\"\xff\n\n");
+	strcat(line, next);
+	send(fd, line, strlen(line), 0);
+	read_reply(fd, reply, sizeof(reply), 4);
+	ck_assert_ptr_nonnull(strstr(reply, "unknown command"));
+	ck_assert_ptr_nonnull(strstr(reply, "not valid JSON"));
+	ck_assert_ptr_nonnull(strstr(reply, "empty request line"));
+	ck_assert_ptr_nonnull(strstr(reply, "\"value\":10}"));
+	close(fd);
+	drop_server(srv);
+}
+END_TEST
+
+START_TEST(test_api_utf8_sanitize)
+{
+	char s[64];
+
+	strcpy(s, "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	api_utf8_sanitize(s);
+	ck_assert_str_eq(s, "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	strcpy(s, "cut \xc3"); /* a character cut at the end */
+	api_utf8_sanitize(s);
+	ck_assert_str_eq(s, "cut ?");
+	strcpy(s, "\xff\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82x");
+	api_utf8_sanitize(s); /* invalid, overlong, surrogate, > U+10FFFF */
+	ck_assert_str_eq(s, "????????????x");
 }
 END_TEST
 
@@ -254,6 +325,8 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_api_socket_clients_in_turn);
 	tcase_add_test(tc, test_api_pipelined_and_oversized);
 	tcase_add_test(tc, test_api_socket_path_rules);
+	tcase_add_test(tc, test_api_multibyte_and_invalid_utf8);
+	tcase_add_test(tc, test_api_utf8_sanitize);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 #include <time.h>
 
 #include "vmm/api.h"
@@ -47,8 +48,9 @@ static const struct cli_api_cmd {
 	 "  --target SIZE       the balloon size to reach (required)\n"
 	 "  --wait              poll until the actual size equals the target,\n"
 	 "                      printing progress\n"
-	 "  --timeout S         with --wait: give up after S seconds, exit\n"
-	 "                      status 1 (default 60)\n" CLI_API_COMMON_HELP},
+	 "  --timeout S         with --wait (an error without it): give up\n"
+	 "                      after S seconds, exit status 1 (default "
+	 "60)\n" CLI_API_COMMON_HELP},
 	{"pause",
 	 "usage: vmm pause --api PATH\n\n"
 	 "Stop every vCPU of the VM (idempotent). Devices and the control API\n"
@@ -91,6 +93,18 @@ static int cli_api_error(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int cli_api_check_path(const char *path, char *err, size_t errlen)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (!path || !*path || strlen(path) > max)
+		return cli_api_error(err, errlen,
+				     "--api: the socket path must have 1 .. "
+				     "%zu bytes",
+				     max);
+	return 0;
+}
+
 /* An option's value: "--name value" or "--name=value"; NULL if missing. */
 static const char *cli_api_value(int argc, char **argv, int *i,
 				 const char *name)
@@ -130,6 +144,7 @@ static int cli_api_balloon_option(struct cli_api_opts *o, int argc, char **argv,
 		return 0;
 	}
 	if (cli_api_is(arg, "--timeout")) {
+		o->has_timeout = true;
 		v = cli_api_value(argc, argv, i, "--timeout");
 		if (!v ||
 		    cli_parse_uint(v, 1, CLI_TIMEOUT_MAX, &o->timeout_s) < 0)
@@ -152,7 +167,7 @@ static int cli_api_option(const char *cmd, struct cli_api_opts *o, int argc,
 		if (!o->api_path || !*o->api_path)
 			return cli_api_error(err, errlen,
 					     "--api needs a socket path");
-		return 0;
+		return cli_api_check_path(o->api_path, err, errlen);
 	}
 	if (strcmp(cmd, "stat") == 0 && strcmp(arg, "--json") == 0) {
 		o->json = true;
@@ -189,6 +204,9 @@ int cli_api_parse(const char *cmd, int argc, char **argv,
 				     "`vmm run --api PATH`)");
 	if (strcmp(cmd, "balloon") == 0 && !o->has_target)
 		return cli_api_error(err, errlen, "--target SIZE is required");
+	if (o->has_timeout && !o->wait)
+		return cli_api_error(err, errlen,
+				     "--timeout applies to --wait only");
 	return 0;
 }
 

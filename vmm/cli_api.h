@@ -22,6 +22,7 @@ struct cli_api_opts {
 	uint64_t target_bytes;
 	bool wait;	    /* balloon: --wait */
 	unsigned timeout_s; /* balloon --wait: give up after (default 60) */
+	bool has_timeout;   /* balloon: --timeout given (needs --wait) */
 };
 
 /**
@@ -31,6 +32,13 @@ struct cli_api_opts {
  */
 int cli_api_parse(const char *cmd, int argc, char **argv,
 		  struct cli_api_opts *o, char *err, size_t errlen);
+
+/**
+ * cli_api_check_path() - a client's --api PATH must fit a UNIX socket
+ * address (1 .. 107 bytes), as `vmm run --api` checks it.
+ * Return: 0, or -EINVAL with a one-line message in @err.
+ */
+int cli_api_check_path(const char *path, char *err, size_t errlen);
 
 /* The --help text of @cmd, or NULL for a command that is not a client. */
 const char *cli_api_help(const char *cmd);

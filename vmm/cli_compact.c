@@ -10,6 +10,7 @@
 #include "abi/boot.h"
 #include "vmm/api.h"
 #include "vmm/cli.h"
+#include "vmm/cli_api.h"
 #include "vmm/cli_compact.h"
 
 const char cli_compact_help[] =
@@ -110,7 +111,7 @@ static int cli_compact_arg(int argc, char **argv, int *i,
 			return cli_compact_error(err, errlen,
 						 "--api needs a socket path");
 		o->api_path = v;
-		return 0;
+		return cli_api_check_path(v, err, errlen);
 	}
 	if (cli_compact_opt(argc, argv, i, "--zone", &v))
 		return cli_compact_zone(v, &o->zone, err, errlen);

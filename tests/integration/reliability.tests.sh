@@ -77,3 +77,28 @@ for _ in range(3):
 }
 
 check client-vmm-closes-connection nokvm test_client_vmm_closes
+
+# A socket path of 108 bytes cannot be a UNIX socket: every subcommand
+# says so and exits 2 (bad command line), as `vmm run --api` does.
+test_long_socket_path() {
+	local path cmd
+	path=/tmp/$(printf 'a%.0s' $(seq 103))
+	for cmd in "run" "stat" "balloon --target 1M" "pause" "resume" "quit" \
+		"compact"; do
+		local guest=()
+		[ "$cmd" = run ] && guest=("$GUEST")
+		# shellcheck disable=SC2086 # cmd is words
+		out=$(timeout 10 "$VMM" $cmd --api "$path" "${guest[@]}" 2>&1)
+		status=$?
+		expect 2 'socket path must have 1 .. 107 bytes' || {
+			why="vmm $cmd: $why"
+			return 1
+		}
+		if [ "$(wc -l <<<"$out")" -gt 2 ]; then
+			why="vmm $cmd: more than the message and the hint"
+			return 1
+		fi
+	done
+}
+
+check long-socket-path-exits-2 nokvm test_long_socket_path

@@ -91,6 +91,28 @@ START_TEST(parse_balloon)
 		     "--timeout: 'x'");
 	assert_usage(parse("stat", "--api", "/s", "--target", "1G", NULL),
 		     "unknown option '--target'");
+	/* Issue 12 defect 7: --timeout alone was silently ignored. */
+	assert_usage(parse("balloon", "--api", "/s", "--target", "1G",
+			   "--timeout", "5", NULL),
+		     "--timeout applies to --wait only");
+}
+END_TEST
+
+/* Issue 12 defect 7: a path no socket can have is a usage error (exit 2). */
+START_TEST(parse_long_socket_path)
+{
+	static const char *const cmds[] = {"stat", "balloon", "pause", "resume",
+					   "quit"};
+	char path[109];
+
+	memset(path, 'a', 108);
+	path[108] = '\0';
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		assert_usage(
+			parse(cmds[i], "--api", path, "--target", "1G", NULL),
+			"socket path must have 1 .. 107 bytes");
+	path[107] = '\0';
+	ck_assert_int_eq(parse("stat", "--api", path, NULL), 0);
 }
 END_TEST
 
@@ -207,6 +229,7 @@ static Suite *api_cmds_cli_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, parse_common);
 	tcase_add_test(tc, parse_balloon);
+	tcase_add_test(tc, parse_long_socket_path);
 	tcase_add_test(tc, help_texts);
 	tcase_add_test(tc, format_bytes);
 	tcase_add_test(tc, print_stat_shows_units);

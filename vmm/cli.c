@@ -163,7 +163,7 @@ static int cli_check_mem(const char *arg, uint64_t *bytes, char *err,
 	if (r == -EINVAL) {
 		cli_error(err, errlen,
 			  "--mem: '%s' is not a size (use e.g. 256M, 1G, "
-			  "1536K or bytes)",
+			  "1536M or bytes)",
 			  arg);
 		return r;
 	}
@@ -407,11 +407,21 @@ static int cli_parse_option(int argc, char **argv, int *i,
 	return cli_apply_option(cfg, name, value, err, errlen);
 }
 
+/* What the loader cannot even open as an ELF file is a bad command line. */
 static int cli_check_guest(const char *path, char *err, size_t errlen)
 {
-	if (access(path, R_OK) < 0) {
+	struct stat st;
+
+	if (access(path, R_OK) < 0 || stat(path, &st) < 0) {
 		cli_error(err, errlen, "cannot read guest '%s': %s", path,
 			  strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		cli_error(err, errlen, "guest '%s' %s, not an ELF file", path,
+			  S_ISDIR(st.st_mode)	? "is a directory"
+			  : S_ISREG(st.st_mode) ? "is empty"
+						: "is not a regular file");
 		return -EINVAL;
 	}
 	return 0;

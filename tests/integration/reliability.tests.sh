@@ -102,3 +102,39 @@ test_long_socket_path() {
 }
 
 check long-socket-path-exits-2 nokvm test_long_socket_path
+
+# A guest that is a directory, empty or not a regular file is a bad command
+# line: exit 2, one message and the hint, no loader failure lines.
+test_guest_not_a_file() {
+	local empty=$TMP/rel-empty.elf path
+	: >"$empty"
+	for path in "$TMP" "$empty" /dev/null; do
+		run_vmm run "$path"
+		expect 2 "guest '$path' is (a directory|empty|not a regular file)" \
+			"try 'vmm run --help'" || { why="$path: $why"; return 1; }
+		if [ "$(wc -l <<<"$out")" -ne 2 ] || grep -q 'init of' <<<"$out"; then
+			why="$path: more than the message and the hint"
+			return 1
+		fi
+	done
+}
+
+# Every size the --mem hint suggests is accepted.
+test_mem_hint_sizes_accepted() {
+	local size
+	run_vmm run --mem 12X "$GUEST"
+	expect 2 'use e\.g\.' || return 1
+	local hint=$out
+	for size in $(sed -n 's/.*use e\.g\. \([^)]*\) or bytes.*/\1/p' <<<"$hint" |
+		tr -d ,); do
+		run_vmm run --mem "$size" /nonexistent.elf
+		expect 2 "cannot read guest" || {
+			why="--mem $size from the hint is refused: $out"
+			return 1
+		}
+	done
+	[ -n "${size:-}" ] || { why="no sizes in the hint: $hint"; return 1; }
+}
+
+check guest-not-a-file-exits-2 nokvm test_guest_not_a_file
+check mem-hint-sizes-accepted nokvm test_mem_hint_sizes_accepted

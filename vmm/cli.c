@@ -22,6 +22,13 @@ const char cli_run_help[] =
 	"                      number with K, M, G or T (powers of 1024);\n"
 	"                      16M .. 64G, a multiple of 2M. RAM above 3G\n"
 	"                      continues at 4G (the MMIO hole is [3G, 4G)).\n"
+	"  --mem-backing B     host memory behind guest RAM: anon (default:\n"
+	"                      private anonymous memory on transparent huge\n"
+	"                      pages, 2M aligned), anon-4k (the same on 4K\n"
+	"                      pages), memfd (shared memory, 4K pages) or\n"
+	"                      hugetlbfs (2M pages from the host's hugetlb\n"
+	"                      pool, which must hold all of --mem: exit\n"
+	"                      status 1 otherwise)\n"
 	"  --vcpus N           virtual CPUs, 1 .. 32 (default 1)\n"
 	"  --cmdline STR       guest command line, /chosen/bootargs in the "
 	"FDT\n"
@@ -314,6 +321,15 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 	if (strcmp(name, "--cma") == 0)
 		return vm_cma_parse(arg, &cfg->cma_bytes, &cfg->cma_zone, err,
 				    errlen);
+	if (strcmp(name, "--mem-backing") == 0) {
+		if (guest_mem_parse_backing(arg, &cfg->mem_backing) == 0)
+			return 0;
+		cli_error(err, errlen,
+			  "--mem-backing: '%s' is not one of anon, anon-4k, "
+			  "memfd, hugetlbfs",
+			  arg);
+		return -EINVAL;
+	}
 	if (strcmp(name, "--cmdline") == 0) {
 		cfg->cmdline = arg;
 		return 0;
@@ -344,7 +360,7 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 
 static const char *const cli_value_options[] = {
 	"--mem",       "--vcpus", "--cmdline", "--timeout", "--memory-model",
-	"--mem-limit", "--api",	  "--disk",    "--cma",
+	"--mem-limit", "--api",	  "--disk",    "--cma",	    "--mem-backing",
 };
 
 /* Options without a value: set a flag. */

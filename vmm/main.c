@@ -36,15 +36,17 @@ static int vmm_usage_error(const char *cmd, const char *msg)
 
 /*
  * With BUDDYVM_STATS set, print the VMM's own memory use at the end of a run
- * (for tests/bench/boot_bench): guest RAM is the memfd, so it shows up as
- * RssShmem; VmRSS - RssShmem is what the VMM itself costs.
+ * (for tests/bench/boot_bench), and the resident guest RAM (mincore) with
+ * its backing: guest RAM is in RssAnon (anon, anon-4k) or RssShmem (memfd),
+ * so VmRSS - guest_ram is what the VMM itself costs (hugetlbfs pages are
+ * outside VmRSS).
  */
-static void vmm_print_stats(void)
+static void vmm_print_stats(const struct vm *vm)
 {
 	static const char *const keys[] = {
 		"VmHWM:", "VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"};
 	enum { NR_KEYS = sizeof(keys) / sizeof(keys[0]) };
-	uint64_t kib[NR_KEYS];
+	uint64_t kib[NR_KEYS], ram = 0;
 
 	if (vm_stats_proc_status(keys, NR_KEYS, kib) < 0)
 		return;
@@ -54,7 +56,11 @@ static void vmm_print_stats(void)
 			fprintf(stderr, " %.*s_kib=%llu",
 				(int)strlen(keys[i]) - 1, keys[i],
 				(unsigned long long)kib[i]);
-	fprintf(stderr, "\n");
+	if (vm_stats_ram_resident(&vm->mem, &ram) == 0)
+		fprintf(stderr, " guest_ram_kib=%llu",
+			(unsigned long long)(ram >> 10));
+	fprintf(stderr, " mem_backing=%s\n",
+		guest_mem_backing_name(vm->mem.backing));
 }
 
 /*
@@ -158,7 +164,7 @@ static int vmm_cmd_run(int argc, char **argv)
 	if (cfg.check_mm && vm_stats_check(&vm) < 0)
 		r = BVM_EXIT_VMM_ERROR;
 	if (getenv("BUDDYVM_STATS"))
-		vmm_print_stats();
+		vmm_print_stats(&vm);
 	__atomic_store_n(&vmm_vm_gone, true, __ATOMIC_RELEASE);
 	vm_destroy(&vm);
 	return r;

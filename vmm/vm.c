@@ -136,48 +136,35 @@ static int vm_register_memory(struct vm *vm)
 }
 
 /*
- * One memfd holds all of RAM, mapped once; the regions below and above the
- * MMIO hole are consecutive pieces of it. MAP_NORESERVE: pages are only
- * backed when touched, so host RSS follows what the guest uses.
+ * All of RAM is one mapping (vmm/guest_mem.c: anonymous THP memory unless
+ * --mem-backing says otherwise), 2 MiB aligned; the regions below and above
+ * the MMIO hole are consecutive pieces of it. Pages are only backed when
+ * touched, so host RSS follows what the guest uses.
  */
 static int vm_init_memory(struct vm *vm)
 {
 	uint64_t size = vm->cfg.mem_size;
 	uint64_t low = size < BVM_LOWMEM_END ? size : BVM_LOWMEM_END;
 	uint8_t *base;
+	char err[256];
 	int r;
 
-	vm->mem.fd = memfd_create("buddyvm-ram", MFD_CLOEXEC);
-	if (vm->mem.fd < 0)
-		return vm_kvm_fail("memfd_create");
-	if (ftruncate(vm->mem.fd, (off_t)size) < 0) {
-		r = vm_kvm_fail("ftruncate of guest RAM");
-		goto fail_close;
+	r = guest_mem_map(&vm->mem, vm->cfg.mem_backing, size, &base, err,
+			  sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return r;
 	}
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_NORESERVE, vm->mem.fd, 0);
-	if (base == MAP_FAILED) {
-		r = vm_kvm_fail("mmap of guest RAM");
-		goto fail_close;
-	}
-	vm->mem.size = size;
 	vm_add_region(vm, base, 0, low, 0);
 	if (size > low)
 		vm_add_region(vm, base, BVM_HIGHMEM_START, size - low, low);
 	return 0;
-
-fail_close:
-	close(vm->mem.fd);
-	vm->mem.fd = -1;
-	return r;
 }
 
 static void vm_exit_memory(struct vm *vm)
 {
-	if (vm->mem.nr_regions)
-		munmap(vm->mem.regions[0].hva, vm->mem.size);
-	if (vm->mem.fd >= 0)
-		close(vm->mem.fd);
+	guest_mem_unmap(&vm->mem,
+			vm->mem.nr_regions ? vm->mem.regions[0].hva : NULL);
 	vm->mem.nr_regions = 0;
 }
 

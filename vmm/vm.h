@@ -53,6 +53,7 @@ struct vm_config {
 	unsigned nr_disks;
 	uint64_t cma_bytes; /* --cma: CMA area (vmm/vm_cma.h); 0: none */
 	int cma_zone;	    /* its zone, or VM_CMA_ZONE_FIT */
+	enum guest_mem_backing mem_backing; /* --mem-backing (default anon) */
 };
 
 /*
@@ -65,7 +66,7 @@ struct vm_config {
  * exactly once. So an exit may assume its init completed.
  */
 enum vm_init_level {
-	VM_LEVEL_MEMORY, /* guest RAM (memfd + mapping) */
+	VM_LEVEL_MEMORY, /* guest RAM (vmm/guest_mem.c mapping) */
 	VM_LEVEL_LOADER, /* guest image into RAM: bad images fail before KVM */
 	VM_LEVEL_KVM,	 /* /dev/kvm, VM, irqchip, RAM as memory slots */
 	VM_LEVEL_MM,	 /* the frame database over guest RAM */

@@ -143,8 +143,10 @@ static void vm_stats_print_rss(struct vm *vm, FILE *out)
 		fprintf(out, "ram_resident unavailable (%s)\n", strerror(-r));
 		return;
 	}
-	fprintf(out, "ram_bytes %llu\nram_resident_bytes %llu\n",
-		(unsigned long long)vm->mem.size, (unsigned long long)resident);
+	fprintf(out,
+		"ram_bytes %llu\nram_resident_bytes %llu\nram_backing %s\n",
+		(unsigned long long)vm->mem.size, (unsigned long long)resident,
+		guest_mem_backing_name(vm->mem.backing));
 	vm_stats_print_steps(vm, VM_STATS_HOST_MEMORY, out);
 	fprintf(out, "reserved_bytes %llu\n",
 		(unsigned long long)vm->kernel_end);

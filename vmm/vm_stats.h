@@ -46,7 +46,7 @@ void vm_stats_print_text(FILE *out, const char *name,
 
 /**
  * vm_stats_ram_resident() - bytes of guest RAM that have host backing now
- * (mincore() over the mapping: memfd pages present in the page cache).
+ * (mincore() over the mapping: pages present, whatever the backing).
  * Return: 0 and *@bytes, or a negative errno.
  */
 int vm_stats_ram_resident(const struct guest_mem *mem, uint64_t *bytes);

@@ -6,10 +6,11 @@
  * Each run spawns `vmm run --mem 256M --vcpus 2 guest.elf` (workload hello)
  * and measures, from just before the spawn: the first byte of guest output
  * on stdout, and the process's exit. With BUDDYVM_STATS=1 the VMM prints its
- * /proc/self/status memory figures at the end of the run; VmRSS - RssShmem
- * (guest RAM is a memfd, so it is RssShmem) is the VMM's own footprint:
- * its heap, stacks and the pages of its binary and shared libraries it
- * touched.
+ * /proc/self/status memory figures and its resident guest RAM (guest_ram_kib,
+ * by mincore) at the end of the run; VmRSS - guest_ram is the VMM's own
+ * footprint: its heap, stacks and the pages of its binary and shared
+ * libraries it touched. Guest RAM is anonymous memory by default (RssAnon),
+ * so RssAnon - guest_ram is the VMM's private part.
  *
  * usage: boot_bench [RUNS]   (VMM and guest from $BUILD, default: the
  *                             build directory this program lives in)
@@ -35,7 +36,7 @@ extern char **environ;
 struct boot_sample {
 	double first_output_ms;
 	double exit_ms;
-	long rss_beyond_guest_kib; /* VmRSS - RssShmem */
+	long rss_beyond_guest_kib; /* VmRSS - guest_ram */
 	long anon_kib;
 };
 
@@ -67,6 +68,7 @@ static int boot_once(const char *vmm, const char *guest, struct boot_sample *s)
 	double t0;
 	pid_t pid;
 	ssize_t n;
+	long guest_kib;
 
 	errfd = mkstemp(errpath);
 	if (errfd < 0 || pipe(out) < 0)
@@ -97,9 +99,15 @@ static int boot_once(const char *vmm, const char *guest, struct boot_sample *s)
 			status, stats);
 		return -1;
 	}
-	s->rss_beyond_guest_kib = stat_field(stats, "VmRSS_kib=") -
-				  stat_field(stats, "RssShmem_kib=");
-	s->anon_kib = stat_field(stats, "RssAnon_kib=");
+	guest_kib = stat_field(stats, "guest_ram_kib=");
+	if (guest_kib < 0) {
+		fprintf(stderr, "boot_bench: vmm printed no guest_ram_kib\n");
+		return -1;
+	}
+	s->rss_beyond_guest_kib = stat_field(stats, "VmRSS_kib=") - guest_kib;
+	/* Only anonymous guest RAM is in RssAnon. */
+	s->anon_kib = stat_field(stats, "RssAnon_kib=") -
+		      (strstr(stats, "mem_backing=anon") ? guest_kib : 0);
 	return 0;
 }
 
@@ -178,9 +186,8 @@ int main(int argc, char **argv)
 	printf("%-36s %9.0f %9.0f %10s  %s\n",
 	       "  of which private (RssAnon, KiB)", med_anon, anon[0], "-",
 	       "-");
-	printf("\nRSS beyond guest RAM = VmRSS - RssShmem at the end of the "
-	       "run "
-	       "(guest RAM is a memfd);\nit counts the VMM's heap and stacks "
+	printf("\nRSS beyond guest RAM = VmRSS - resident guest RAM (mincore) "
+	       "at the end of the run;\nit counts the VMM's heap and stacks "
 	       "plus the touched pages of its binary and shared libraries.\n");
 	return 0;
 }

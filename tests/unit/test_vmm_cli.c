@@ -116,6 +116,11 @@ START_TEST(test_run_errors)
 		{{"--memory-model", "x", CLI_FX_GUEST}, "'x' is neither"},
 		{{"/nonexistent/guest.elf"}, "cannot read guest"},
 		{{"--vcpus", "2"}, "missing GUEST.elf"},
+		{{"--mem-backing", "thp", CLI_FX_GUEST},
+		 "'thp' is not one of anon, anon-4k, memfd, hugetlbfs"},
+		{{"--mem-backing", "", CLI_FX_GUEST}, "'' is not one of"},
+		{{CLI_FX_GUEST, "--mem-backing"},
+		 "'--mem-backing' needs a value"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -133,6 +138,46 @@ START_TEST(test_run_errors)
 			      "case %zu: '%s' lacks '%s'", i, err,
 			      cases[i].message);
 	}
+}
+END_TEST
+
+/* --mem-backing: anonymous THP memory unless told otherwise; every name. */
+START_TEST(test_run_mem_backing)
+{
+	static const struct {
+		const char *name;
+		enum guest_mem_backing backing;
+	} ok[] = {
+		{"anon", GUEST_MEM_ANON},
+		{"anon-4k", GUEST_MEM_ANON_4K},
+		{"memfd", GUEST_MEM_MEMFD},
+		{"hugetlbfs", GUEST_MEM_HUGETLBFS},
+	};
+	struct vm_config cfg;
+	char err[256] = "";
+
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 2, "run", CLI_FX_GUEST),
+			 0);
+	ck_assert_int_eq(cfg.mem_backing, GUEST_MEM_ANON);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char opt[64];
+
+		snprintf(opt, sizeof(opt), "--mem-backing=%s", ok[i].name);
+		cfg.mem_backing = GUEST_MEM_NR_BACKINGS;
+		ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 3, "run", opt,
+						  CLI_FX_GUEST),
+				 0);
+		ck_assert_int_eq(cfg.mem_backing, ok[i].backing);
+		ck_assert_str_eq(guest_mem_backing_name(ok[i].backing),
+				 ok[i].name);
+		cfg.mem_backing = GUEST_MEM_NR_BACKINGS;
+		ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 4, "run",
+						  "--mem-backing", ok[i].name,
+						  CLI_FX_GUEST),
+				 0);
+		ck_assert_int_eq(cfg.mem_backing, ok[i].backing);
+	}
+	ck_assert_str_eq(guest_mem_backing_name(GUEST_MEM_NR_BACKINGS), "?");
 }
 END_TEST
 
@@ -204,6 +249,7 @@ static Suite *vmm_cli_suite(void)
 	tcase_add_test(tc, test_run_defaults_and_options);
 	tcase_add_test(tc, test_run_errors);
 	tcase_add_test(tc, test_run_disks);
+	tcase_add_test(tc, test_run_mem_backing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the hosted-model options of `vmm run` (--mem-limit,
- * --stats, --check) and the RSS measure behind --stats.
+ * --stats, --check), the RSS measure behind --stats, and guest RAM's
+ * backings (vmm/guest_mem.c: mapping and release).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -97,6 +99,125 @@ START_TEST(test_ram_resident_follows_touch_and_punch)
 }
 END_TEST
 
+#define MiB (1ull << 20)
+
+/* Is every byte of [p, p + len) equal to @v? */
+static bool bytes_are(const uint8_t *p, size_t len, uint8_t v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/*
+ * guest_mem_discard() on each mappable backing: the released range reads
+ * zeros and is no longer resident, and every byte around it (the rest of
+ * its 2 MiB page too) keeps its data. The mapping starts 2 MiB aligned.
+ */
+static void check_release(enum guest_mem_backing backing)
+{
+	const uint64_t size = 8 * MiB;
+	struct guest_mem mem = {.nr_regions = 1};
+	uint64_t before, after;
+	uint8_t *p;
+	char err[256] = "";
+
+	ck_assert_msg(
+		guest_mem_map(&mem, backing, size, &p, err, sizeof(err)) == 0,
+		"%s", err);
+	ck_assert_int_eq(mem.backing, backing);
+	ck_assert_uint_eq((uintptr_t)p % (2 * MiB), 0);
+	ck_assert_int_eq(mem.fd >= 0, backing == GUEST_MEM_MEMFD);
+	mem.regions[0] = (struct guest_mem_region){.size = size, .hva = p};
+	memset(p, 0xa5, size);
+	ck_assert_int_eq(vm_stats_ram_resident(&mem, &before), 0);
+	ck_assert_uint_eq(before, size);
+	/* One frame inside the first 2 MiB page, then a whole 2 MiB page. */
+	ck_assert_int_eq(guest_mem_discard(&mem, 1 * MiB, 4096), 0);
+	ck_assert_int_eq(guest_mem_discard(&mem, 4 * MiB, 2 * MiB), 0);
+	/* (Before reading: mincore counts a read-mapped zero page.) */
+	ck_assert_int_eq(vm_stats_ram_resident(&mem, &after), 0);
+	ck_assert_uint_eq(after, size - 2 * MiB - 4096);
+	ck_assert(bytes_are(p + 1 * MiB, 4096, 0));
+	ck_assert(bytes_are(p + 4 * MiB, 2 * MiB, 0));
+	ck_assert(bytes_are(p, 1 * MiB, 0xa5));
+	ck_assert(bytes_are(p + 1 * MiB + 4096, 3 * MiB - 4096, 0xa5));
+	ck_assert(bytes_are(p + 6 * MiB, 2 * MiB, 0xa5));
+	/* Outside RAM, unaligned or empty: refused, nothing released. */
+	ck_assert_int_eq(guest_mem_discard(&mem, size, 4096), -EINVAL);
+	ck_assert_int_eq(guest_mem_discard(&mem, 4096 + 1, 4096), -EINVAL);
+	ck_assert_int_eq(guest_mem_discard(&mem, 0, 0), -EINVAL);
+	ck_assert(bytes_are(p, 4096, 0xa5));
+	guest_mem_unmap(&mem, p);
+	ck_assert_int_eq(mem.fd, -1);
+}
+
+START_TEST(test_release_anon_reads_zeros)
+{
+	check_release(GUEST_MEM_ANON);
+}
+END_TEST
+
+START_TEST(test_release_anon_4k_reads_zeros)
+{
+	check_release(GUEST_MEM_ANON_4K);
+}
+END_TEST
+
+START_TEST(test_release_memfd_reads_zeros)
+{
+	check_release(GUEST_MEM_MEMFD);
+}
+END_TEST
+
+/*
+ * hugetlbfs needs the host's pool to hold all of guest RAM: without one the
+ * request fails at once and says what to do (on a host with a pool, the
+ * mapping works and releases as the others do).
+ */
+START_TEST(test_hugetlbfs_without_pool_fails_clearly)
+{
+	struct guest_mem mem = {.nr_regions = 1};
+	char err[256] = "";
+	uint8_t *p = NULL;
+	int r;
+
+	ck_assert_int_eq(
+		guest_mem_hugetlb_check(64 * MiB, 31, err, sizeof(err)),
+		-ENOMEM);
+	ck_assert_msg(strstr(err, "has 31 free, the guest needs 32") &&
+			      strstr(err, "nr_hugepages") &&
+			      strstr(err, "--mem-backing anon"),
+		      "%s", err);
+	ck_assert_int_eq(
+		guest_mem_hugetlb_check(64 * MiB, 32, err, sizeof(err)), 0);
+	r = guest_mem_map(&mem, GUEST_MEM_HUGETLBFS, 8 * MiB, &p, err,
+			  sizeof(err));
+	if (r == 0) {
+		guest_mem_unmap(&mem, p);
+		check_release(GUEST_MEM_HUGETLBFS);
+		return;
+	}
+	ck_assert_int_eq(r, -ENOMEM);
+	ck_assert_msg(strstr(err, "--mem-backing hugetlbfs:"), "%s", err);
+	ck_assert_int_eq(mem.fd, -1);
+}
+END_TEST
+
+START_TEST(test_map_rejects_unaligned_size)
+{
+	struct guest_mem mem = {.nr_regions = 1};
+	char err[256] = "";
+	uint8_t *p;
+
+	ck_assert_int_eq(guest_mem_map(&mem, GUEST_MEM_ANON, 3 * MiB / 2, &p,
+				       err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "multiple of 2 MiB"), "%s", err);
+}
+END_TEST
+
 static Suite *vmm_hosted_suite(void)
 {
 	Suite *s = suite_create("vmm_hosted");
@@ -106,6 +227,11 @@ static Suite *vmm_hosted_suite(void)
 	tcase_add_test(tc, test_mem_limit_ok);
 	tcase_add_test(tc, test_mem_limit_rejects);
 	tcase_add_test(tc, test_ram_resident_follows_touch_and_punch);
+	tcase_add_test(tc, test_release_anon_reads_zeros);
+	tcase_add_test(tc, test_release_anon_4k_reads_zeros);
+	tcase_add_test(tc, test_release_memfd_reads_zeros);
+	tcase_add_test(tc, test_hugetlbfs_without_pool_fails_clearly);
+	tcase_add_test(tc, test_map_rejects_unaligned_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

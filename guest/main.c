@@ -18,6 +18,17 @@ extern volatile int guest_idt_ready;
 extern const struct guest_workload __start_guest_workloads[];
 extern const struct guest_workload __stop_guest_workloads[];
 
+void guest_require_hosted(const char *workload)
+{
+	if (!guest_boot.native)
+		return;
+	guest_printf("workload '%s' needs --memory-model hosted: it talks to "
+		     "the pvmem device, which the native model does not "
+		     "have\n",
+		     workload);
+	guest_exit(BVM_EXIT_USAGE);
+}
+
 void guest_main(const void *fdt, unsigned long cpu);
 void idt_init(void);
 

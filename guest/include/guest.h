@@ -218,6 +218,12 @@ struct guest_workload {
 	void (*run)(void); /* on vCPU 0, at CPL 3; ends with guest_done() */
 };
 
+/*
+ * A workload that talks to the pvmem device calls this first: in the native
+ * model (no such device) it says so and exits 2, a bad command line.
+ */
+void guest_require_hosted(const char *workload);
+
 #define GUEST_WORKLOAD(ident, wname, wsummary, wrun)                           \
 	static const struct guest_workload guest_workload_##ident              \
 		__attribute__((used, section("guest_workloads"),               \

@@ -376,8 +376,10 @@ static void hostile_run(void)
 {
 	struct pvmem_stats st0, st1;
 	unsigned wrong = 0;
-	int err = guest_mm_init();
+	int err;
 
+	guest_require_hosted("hostile");
+	err = guest_mm_init();
 	if (err)
 		guest_fail(__FILE__, __LINE__, "guest_mm_init: %d", err);
 	GUEST_ASSERT_EQ(pv_stats(&st0), 0);

@@ -117,8 +117,10 @@ static void mempool_run(void)
 	struct mempool *pages, *objs;
 	void **els, **held;
 	unsigned n_pages, n_objs, n_held;
-	int err = guest_mm_init();
+	int err;
 
+	guest_require_hosted("mempool");
+	err = guest_mm_init();
 	if (err)
 		guest_fail(__FILE__, __LINE__, "guest_mm_init: %d", err);
 	bio = kmem_cache_create("bio", BIO_SIZE, 0, 0, NULL);

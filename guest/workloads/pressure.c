@@ -125,8 +125,10 @@ static void pressure_run(void)
 	struct pr_state s = {0};
 	struct pvmem_stats st0, full, st1;
 	uint64_t released;
-	int err = guest_mm_init();
+	int err;
 
+	guest_require_hosted("pressure");
+	err = guest_mm_init();
 	if (err)
 		guest_fail(__FILE__, __LINE__, "guest_mm_init: %d", err);
 	s.scratch = pv_alloc_block(GFP_KERNEL, PR_SCRATCH_ORDER);

@@ -131,8 +131,10 @@ static void pvbench_run(void)
 	static const unsigned batches[] = {1, 64, 512, BENCH_MAX_BATCH};
 	uint64_t pages = guest_cmdline_ulong("pvbench.pages", 262144);
 	uint64_t khz;
-	int err = guest_mm_init();
+	int err;
 
+	guest_require_hosted("pvbench");
+	err = guest_mm_init();
 	if (err)
 		guest_fail(__FILE__, __LINE__, "guest_mm_init: %d", err);
 	bench_pfns = pv_alloc_block(GFP_KERNEL, 7); /* 64 Ki pfns */

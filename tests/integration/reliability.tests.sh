@@ -138,3 +138,23 @@ test_mem_hint_sizes_accepted() {
 
 check guest-not-a-file-exits-2 nokvm test_guest_not_a_file
 check mem-hint-sizes-accepted nokvm test_mem_hint_sizes_accepted
+
+# Workloads that talk to the pvmem device say in the native model that they
+# need the hosted one, exit 2 (bad command line), not an MMIO assertion.
+test_hosted_only_workloads_native() {
+	local w
+	for w in pressure mempool hostile pvbench; do
+		run_vmm run --memory-model native --timeout 30 \
+			--cmdline "workload=$w" "$GUEST"
+		expect 2 "workload '$w' needs --memory-model hosted" || {
+			why="workload=$w: $why"
+			return 1
+		}
+		if grep -Eq 'nothing there|assertion' <<<"$out"; then
+			why="workload=$w: an MMIO fault or assertion"
+			return 1
+		fi
+	done
+}
+
+check hosted-only-workloads-native-exit-2 kvm test_hosted_only_workloads_native

@@ -18,6 +18,7 @@
 #define PR_ENTS_ORDER	 10 /* held blocks: 256 Ki entries */
 #define PR_MAX_BLOCKS	 ((PS_PAGE_SIZE << PR_ENTS_ORDER) / 16)
 #define PR_BATCH	 (PVMEM_MAX_REQS * PVMEM_MAX_COUNT)
+#define PR_4G		 (1ull << 32)
 
 static const unsigned pr_orders[] = {9, 4, 0};
 
@@ -104,20 +105,35 @@ static void pr_print_stats(const char *when, const struct pvmem_stats *st)
 		     (unsigned long long)st->discarded);
 }
 
-/* Holding everything: tot_pages is ours, and nothing more is granted. */
+/*
+ * Holding everything: tot_pages is ours, and no more GFP_KERNEL pages are
+ * granted. A DMA page below 4 GiB is refused too, unless RAM reaches above
+ * 4 GiB and the host ran dry (not a quota): then DMA32 and DMA keep their
+ * lowmem_reserve (Linux's sysctl_lowmem_reserve_ratio: pages that requests
+ * able to use Normal may not take), and a request that can only use them
+ * may be served from it, as it must be: it lies below 4 GiB.
+ */
 static void pr_check_full(const struct pr_state *s,
 			  const struct pvmem_stats *st0,
 			  const struct pvmem_stats *full)
 {
+	bool reserve = s->refusal[2] == -ENOMEM && guest_boot.ram_end > PR_4G;
 	uint64_t gpa, pfn;
 	unsigned got;
+	int err;
 
 	GUEST_ASSERT_EQ(full->tot_pages, st0->tot_pages + s->pages);
 	if (s->refusal[2] == -EDQUOT)
 		GUEST_ASSERT_EQ(full->tot_pages, full->max_pages);
 	GUEST_ASSERT(pv_alloc(GFP_KERNEL, 0, 1, &pfn, &got) == s->refusal[2]);
 	GUEST_ASSERT_EQ(got, 0);
-	GUEST_ASSERT(pv_dma_alloc(1, PS_PAGE_SIZE, 32, 0, &gpa) < 0);
+	err = pv_dma_alloc(1, PS_PAGE_SIZE, 32, 0, &gpa);
+	if (err == 0) {
+		GUEST_ASSERT(reserve && gpa + PS_PAGE_SIZE <= PR_4G);
+		GUEST_ASSERT_EQ(pv_dma_free(1, gpa), 0);
+	}
+	guest_printf("pressure: a DMA32 page %s\n",
+		     err ? "refused too" : "served from the lowmem reserve");
 }
 
 static void pressure_run(void)

@@ -158,3 +158,15 @@ test_hosted_only_workloads_native() {
 }
 
 check hosted-only-workloads-native-exit-2 kvm test_hosted_only_workloads_native
+
+# workload=pressure on a guest with RAM above 4 GiB: when the host runs dry
+# the DMA32 zone still holds its lowmem_reserve, which a DMA32-only request
+# may use (it failed the workload's old "nothing more is granted" check).
+test_pressure_4g() {
+	run_vmm run --check --mem 4G --timeout 50 --cmdline workload=pressure \
+		"$GUEST"
+	expect 0 'order 0 refused with -12 ' \
+		'a DMA32 page served from the lowmem reserve' 'all returned'
+}
+
+check pressure-4g-lowmem-reserve kvm test_pressure_4g

@@ -606,9 +606,12 @@ static enum compact_result compact_zone(struct compact_control *cc)
 	unsigned cpu = mm_cpu_id();
 
 	if (cc->order >= 0 && !cc->proactive) {
+		/* SUCCESS: a block is free already; SKIPPED: too little free. */
 		ret = mm_compaction_suitable(mm, cc->zt, (unsigned)cc->order);
-		if (ret != COMPACT_CONTINUE)
+		if (ret != COMPACT_CONTINUE) {
+			cc->res.result = ret;
 			return ret;
+		}
 	}
 	if (zc->blockskip_flush) {
 		skip_reset_zone(mm, zone);

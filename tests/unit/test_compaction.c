@@ -222,7 +222,40 @@ START_TEST(test_stops_when_order_is_free)
 	ck_assert_int_eq(
 		mm_alloc_pages(f->mm, GFP_NOWAIT | __GFP_MOVABLE, 9, &pfn), 0);
 	ck_assert_int_eq(mm_free_pages(f->mm, pfn, 9), 0);
-	/* Too little free memory: compaction would not help. */
+	cmp_teardown(f);
+	free(f);
+}
+END_TEST
+
+/*
+ * When the suitability check answers before any scanning, the result says
+ * what it answered: a block of the order already free is a success, too
+ * little free memory to bother is skipped; nothing is scanned either way.
+ */
+START_TEST(test_suitability_answer_is_the_result)
+{
+	struct cmp_fx *f = malloc(sizeof(*f));
+	struct mm_compact_result res;
+
+	cmp_setup(f);
+	ck_assert_int_eq(mm_compaction_suitable(f->mm, ZONE_DMA32, 9),
+			 COMPACT_SUCCESS);
+	memset(&res, 0xff, sizeof(res));
+	ck_assert_int_eq(
+		mm_compact_zone(f->mm, ZONE_DMA32, 9, MIGRATE_SYNC, &res), 0);
+	ck_assert_int_eq(res.result, COMPACT_SUCCESS);
+	ck_assert_uint_eq(res.migrate_scanned + res.free_scanned, 0);
+	ck_assert_uint_eq(res.migrated + res.failed + res.pending, 0);
+	/* Too little free memory (every frame kept): compaction would not help. */
+	layout(f, 16, 0, 0);
+	ck_assert_int_eq(mm_compaction_suitable(f->mm, ZONE_DMA32, 9),
+			 COMPACT_SKIPPED);
+	memset(&res, 0xff, sizeof(res));
+	ck_assert_int_eq(
+		mm_compact_zone(f->mm, ZONE_DMA32, 9, MIGRATE_ASYNC, &res), 0);
+	ck_assert_int_eq(res.result, COMPACT_SKIPPED);
+	ck_assert_uint_eq(res.migrate_scanned + res.free_scanned, 0);
+	ck_assert_uint_eq(res.migrated + res.failed + res.pending, 0);
 	cmp_teardown(f);
 	free(f);
 }
@@ -468,6 +501,7 @@ static Suite *compaction_suite(void)
 			    (int)(sizeof(layouts) / sizeof(layouts[0])));
 	tcase_add_loop_test(tc, test_async_skips_unmovable_pageblocks, 0, 2);
 	tcase_add_test(tc, test_stops_when_order_is_free);
+	tcase_add_test(tc, test_suitability_answer_is_the_result);
 	tcase_add_test(tc, test_direct_compaction_on_costly_alloc);
 	tcase_add_test(tc, test_noretry_compacts_async_only);
 	tcase_add_test(tc, test_deferred_after_failure);

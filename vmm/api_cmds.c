@@ -313,6 +313,34 @@ int api_cmds_balloon_target(json_t *args, uint64_t ram_bytes, uint64_t *pages,
 	return 0;
 }
 
+/*
+ * The most the balloon can ever hold: RAM minus the reserved frames (guest
+ * kernel, boot tables), which are never the guest's to give. Below it the
+ * guest also keeps its own pages and the allocator's reserves (a few MiB,
+ * docs/api.md), so a target within that margin stops short.
+ */
+static int api_balloon_check_max(const struct api_cmds_ctx *ctx, uint64_t pages,
+				 char *msg, size_t msg_size)
+{
+	struct mm_stats st;
+	uint64_t max;
+
+	if (!ctx->mm)
+		return 0;
+	mm_get_stats(ctx->mm, &st);
+	max = st.total - st.frames[FRAME_RESERVED];
+	if (pages <= max)
+		return 0;
+	snprintf(msg, msg_size,
+		 "target %llu bytes is more than the balloon can ever hold: "
+		 "%llu bytes (RAM minus %llu reserved frames of the guest "
+		 "kernel and boot data)",
+		 (unsigned long long)(pages * API_PAGE_SIZE),
+		 (unsigned long long)(max * API_PAGE_SIZE),
+		 (unsigned long long)st.frames[FRAME_RESERVED]);
+	return -EINVAL;
+}
+
 static int api_cmd_balloon(void *opaque, json_t *args, json_t **result,
 			   char *msg, size_t msg_size)
 {
@@ -334,6 +362,8 @@ static int api_cmd_balloon(void *opaque, json_t *args, json_t **result,
 	if (!err)
 		err = api_cmds_balloon_target(args, ctx->vm->cfg.mem_size,
 					      &pages, msg, msg_size);
+	if (!err)
+		err = api_balloon_check_max(ctx, pages, msg, msg_size);
 	if (err)
 		return err;
 	api_balloon_status(ctx, &before);

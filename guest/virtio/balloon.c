@@ -35,8 +35,14 @@ static struct gv_queue *inflateq, *deflateq, *statsq, *reportq;
 /* PFN buffers and the stats buffer: DMA memory the device may read. */
 static uint32_t *pfn_bufs;
 static struct virtio_balloon_stat *stats_buf;
-/* Every page in the balloon, as a stack: deflate takes the newest. */
-static uint32_t *held;
+/*
+ * Every page in the balloon, as a stack: deflate takes the newest. Pfns are
+ * 4 bytes, in chunks of one 4 MiB block each (the largest block the page
+ * source gives): 4 GiB of balloon a chunk, 16 for the largest --mem (64G).
+ */
+#define HELD_CHUNK	(((uint64_t)4 << 20) / 4)
+#define HELD_MAX_CHUNKS 16
+static uint32_t *held[HELD_MAX_CHUNKS];
 static uint64_t nr_held, max_held;
 static uint32_t target;
 static gballoon_shrink_fn shrinker;
@@ -232,10 +238,15 @@ static void set_actual(void)
  * tells the host as Linux's balloon_page_migrate() does (inflate the new
  * page, deflate the old) before mm/ commits the move.
  */
+static uint32_t *held_at(uint64_t i)
+{
+	return &held[i / HELD_CHUNK][i % HELD_CHUNK];
+}
+
 static int held_index(uint64_t pfn)
 {
 	for (uint64_t i = 0; i < nr_held; i++)
-		if (held[i] == pfn)
+		if (*held_at(i) == pfn)
 			return (int)i;
 	return -1;
 }
@@ -251,7 +262,7 @@ bool gmig_balloon_swap(uint64_t src, uint64_t dst)
 
 	if (i < 0)
 		return false;
-	held[i] = (uint32_t)dst;
+	*held_at(i) = (uint32_t)dst;
 	info.migrated++;
 	return true;
 }
@@ -320,12 +331,14 @@ static uint64_t inflate(uint64_t want)
 	unsigned n;
 
 	want = min_u64(min_u64(want, BATCH_PAGES), max_held - nr_held);
+	/* A batch stays inside one chunk of the held list. */
+	want = min_u64(want, HELD_CHUNK - nr_held % HELD_CHUNK);
 	n = collect_pages(pfns, (unsigned)want);
 	if (n == 0)
 		return 0;
 	sort_pfns(pfns, n);
 	send_pfns(inflateq, pfns, n);
-	memcpy(held + nr_held, pfns, n * 4);
+	memcpy(held_at(nr_held), pfns, n * 4);
 	nr_held += n;
 	info.inflated += n;
 	mig_adopt(pfns, n);
@@ -335,11 +348,15 @@ static uint64_t inflate(uint64_t want)
 /* Tell the host first, then reuse the pages (MUST_TELL_HOST or not). */
 static uint64_t deflate(uint64_t want)
 {
-	unsigned n = (unsigned)min_u64(min_u64(want, BATCH_PAGES), nr_held);
-	const uint32_t *pfns = held + nr_held - n;
+	uint64_t in_chunk =
+		nr_held % HELD_CHUNK ? nr_held % HELD_CHUNK : HELD_CHUNK;
+	unsigned n = (unsigned)min_u64(min_u64(want, BATCH_PAGES),
+				       min_u64(nr_held, in_chunk));
+	const uint32_t *pfns;
 
 	if (n == 0)
 		return 0;
+	pfns = held_at(nr_held - n);
 	send_pfns(deflateq, pfns, n);
 	if (guest_boot.native)
 		for (unsigned i = 0; i < n; i++)
@@ -552,12 +569,18 @@ static int setup_buffers(void)
 
 	pfn_bufs = gv_dma_alloc(&bdev, BATCH_PAGES * 4);
 	stats_buf = gv_dma_alloc(&bdev, 4096);
-	/* The held list: 4 bytes a page, up to the largest block (4 MiB). */
-	max_held = min_u64(ram_pages, (4u << 20) / 4);
-	held = guest_page_source.ops->alloc_pages(
-		guest_page_source.opaque, GFP_KERNEL, order_of(max_held * 4));
-	if (!pfn_bufs || !stats_buf || !held)
+	/* The held list: 4 bytes a page of RAM (0.1%), so any target fits. */
+	max_held = min_u64(ram_pages, HELD_MAX_CHUNKS * HELD_CHUNK);
+	if (!pfn_bufs || !stats_buf)
 		return -ENOMEM;
+	for (uint64_t c = 0; c * HELD_CHUNK < max_held; c++) {
+		uint64_t n = min_u64(HELD_CHUNK, max_held - c * HELD_CHUNK);
+
+		held[c] = guest_page_source.ops->alloc_pages(
+			guest_page_source.opaque, GFP_KERNEL, order_of(n * 4));
+		if (!held[c])
+			return -ENOMEM;
+	}
 	return 0;
 }
 

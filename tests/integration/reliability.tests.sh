@@ -170,3 +170,33 @@ test_pressure_4g() {
 }
 
 check pressure-4g-lowmem-reserve kvm test_pressure_4g
+
+# A 6 GiB guest's balloon reaches 5 GiB (the driver's held list stopped at
+# 4 GiB), and a target of all RAM is refused with the real maximum.
+test_balloon_above_4g() {
+	local sock=$TMP/rel-bal.sock
+	rel_start "$sock" "$TMP/rel-bal.log" --mem 6G --timeout 120 \
+		--cmdline workload=balloon || return 1
+	out=$(timeout 60 "$VMM" balloon --api "$sock" --target 5G --wait \
+		--timeout 40 2>&1)
+	status=$?
+	expect 0 'actual 5\.0 GiB reached the target' || {
+		"$VMM" quit --api "$sock" >/dev/null 2>&1
+		wait "$rel_pid"
+		return 1
+	}
+	out=$(timeout 10 "$VMM" balloon --api "$sock" --target 6G 2>&1)
+	status=$?
+	expect 1 'EINVAL: target 6442450944 bytes is more than the balloon can ever hold: [0-9]+ bytes' || {
+		"$VMM" quit --api "$sock" >/dev/null 2>&1
+		wait "$rel_pid"
+		return 1
+	}
+	"$VMM" quit --api "$sock" >/dev/null
+	wait "$rel_pid"
+	status=$?
+	out=$(cat "$TMP/rel-bal.log")
+	expect 0 || return 1
+}
+
+check balloon-above-4g-and-max kvm test_balloon_above_4g

@@ -391,6 +391,24 @@ START_TEST(quit_finishes_with_status_0)
 }
 END_TEST
 
+/*
+ * Issue 12 defect 4: a target the balloon can never reach (all of RAM, the
+ * reserved frames included) is refused with the real maximum.
+ */
+START_TEST(balloon_refuses_more_than_it_can_hold)
+{
+	json_t *resp;
+
+	assert_error("{\"cmd\":\"balloon\",\"target\":\"64M\"}", "EINVAL",
+		     "more than the balloon can ever hold: 66060288 bytes "
+		     "(RAM minus 256 reserved frames");
+	ck_assert_int_eq(fake.set_calls, 0);
+	call_ok("{\"cmd\":\"balloon\",\"target_bytes\":66060288}", &resp);
+	ck_assert_int_eq(fake.target, FX_RAM_PAGES - 256);
+	json_decref(resp);
+}
+END_TEST
+
 /* Issue 12 defect 6: a stopped VM's balloon target no longer changes. */
 START_TEST(balloon_after_quit_is_busy)
 {
@@ -434,6 +452,7 @@ static Suite *api_cmds_suite(void)
 	tcase_add_test(tc, balloon_rejects_bad_targets);
 	tcase_add_test(tc, balloon_errors_from_device_and_absence);
 	tcase_add_test(tc, balloon_after_quit_is_busy);
+	tcase_add_test(tc, balloon_refuses_more_than_it_can_hold);
 	tcase_add_test(tc, balloon_target_parser);
 	tcase_add_test(tc, pause_resume_idempotent);
 	tcase_add_test(tc, quit_finishes_with_status_0);

@@ -409,6 +409,18 @@ START_TEST(balloon_refuses_more_than_it_can_hold)
 }
 END_TEST
 
+/* Issue 12 defect 10: a long multi-byte unknown key still gets an answer. */
+START_TEST(unknown_multibyte_key_gets_an_error)
+{
+	char line[256] = "{\"cmd\":\"stat\",\"k";
+
+	for (int i = 0; i < 40; i++)
+		strcat(line, "\xc3\xa9");
+	strcat(line, "\":1}");
+	assert_error(line, "EINVAL", "unknown argument 'k\xc3\xa9");
+}
+END_TEST
+
 /* Issue 12 defect 6: a stopped VM's balloon target no longer changes. */
 START_TEST(balloon_after_quit_is_busy)
 {
@@ -452,6 +464,7 @@ static Suite *api_cmds_suite(void)
 	tcase_add_test(tc, balloon_rejects_bad_targets);
 	tcase_add_test(tc, balloon_errors_from_device_and_absence);
 	tcase_add_test(tc, balloon_after_quit_is_busy);
+	tcase_add_test(tc, unknown_multibyte_key_gets_an_error);
 	tcase_add_test(tc, balloon_refuses_more_than_it_can_hold);
 	tcase_add_test(tc, balloon_target_parser);
 	tcase_add_test(tc, pause_resume_idempotent);

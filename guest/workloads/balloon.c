@@ -34,8 +34,18 @@ static void page_free(void *p)
 	guest_page_source.ops->free_pages(guest_page_source.opaque, p, 0);
 }
 
+/*
+ * Allocate and write @pages pages; say how long it took (guest TSC), the
+ * guest's own touch speed on the host's backing of its RAM.
+ */
 static void cache_fill(uint64_t pages)
 {
+	uint64_t khz, t0, ms, before = cache_pages;
+
+	if (!pages)
+		return;
+	khz = guest_tsc_khz(); /* calibrate before the clock starts */
+	t0 = rdtsc();
 	for (uint64_t i = 0; i < pages; i++) {
 		uint64_t *p = page_alloc();
 
@@ -46,6 +56,10 @@ static void cache_fill(uint64_t pages)
 		cache_head = p;
 		cache_pages++;
 	}
+	ms = (rdtsc() - t0) / khz;
+	guest_printf("balloon: touched %llu MiB in %llu ms\n",
+		     (unsigned long long)((cache_pages - before) >> 8),
+		     (unsigned long long)ms);
 }
 
 static uint64_t cache_shrink(uint64_t pages)

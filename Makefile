@@ -92,6 +92,7 @@ GUEST_FDT_SRCS :=   # guest/ sources that include <libfdt.h>
 UNIT_SRCS :=        # tests/unit/
 BENCHES :=          # build/bench/<name> from bench_<name>_SRCS, in run order
 BENCH_SCRIPTS :=    # benchmark scripts, run after the programs
+TEST_PROGS :=       # build/tests/<name> from test_<name>_SRCS: test helpers
 TEST_DEPS :=        # extra files `make test` needs built
 
 # Object paths of a source list, one function per tree.
@@ -104,6 +105,10 @@ ASAN_LIB := $(BUILD)/asan/libbuddyvm.a
 GUEST_MM_LIB := $(BUILD)/guest/libmm.a
 
 include mm/mm.mk vmm/vmm.mk devices/devices.mk guest/guest.mk tests/tests.mk
+
+# Helper programs of the integration tests, built by `make test-build`.
+TEST_PROG_PATHS := $(TEST_PROGS:%=$(BUILD)/tests/%)
+TEST_DEPS += $(TEST_PROG_PATHS)
 
 LIB_SRCS := $(MM_SRCS) $(MM_HOST_SRCS) $(VMM_SRCS) $(DEVICES_SRCS)
 
@@ -182,6 +187,12 @@ $(UNIT_ASAN): $(call asan_obj,$(UNIT_SRCS)) $(ASAN_LIB)
 # The guest archive comes twice: libfdt.a calls back into it (memcpy...).
 $(GUEST_ELF): $(call guest_obj,$(GUEST_SRCS)) $(GUEST_MM_LIB) guest/guest.ld
 	$(call LINK,$(GUEST_CC) $(GUEST_LDFLAGS) -Wl$(,)-T$(,)guest/guest.ld,$(GUEST_LIBFDT) $(GUEST_MM_LIB))
+
+# Helper programs the integration tests run (build/tests/<name>), linked the
+# same way.
+$(foreach t,$(TEST_PROGS),$(eval $(BUILD)/tests/$(t): $(call host_obj,$(test_$(t)_SRCS))))
+$(TEST_PROG_PATHS):
+	$(call LINK,$(CC) $(HOST_LDFLAGS),)
 
 BENCH_PROGS := $(BENCHES:%=$(BUILD)/bench/%)
 $(foreach b,$(BENCHES),$(eval $(BUILD)/bench/$(b): $(call host_obj,$(bench_$(b)_SRCS)) $(HOST_LIB)))

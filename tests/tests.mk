@@ -51,13 +51,18 @@ UNIT_SRCS += tests/unit/test_api_cmds_native.c
 UNIT_SRCS += tests/unit/main.c
 UNIT_SRCS += tests/unit/test_fmt.c
 
+# Helpers of the integration tests: build/tests/<name> from test_<name>_SRCS.
+# blk_image checks a disk image's bytes against the seeded pattern.
+TEST_PROGS += blk_image
+test_blk_image_SRCS := tests/integration/blk_image.c
+
 # Benchmarks: build/bench/<name> from bench_<name>_SRCS, linked with the host
 # library by the one rule in the Makefile; run in this order.
 BENCHES += page_alloc
 bench_page_alloc_SRCS := tests/bench/bench_page_alloc.c
-BENCHES += pvmem
 BENCHES += compaction
 bench_compaction_SRCS := tests/bench/bench_compaction.c tests/unit/compaction_fx.c
+BENCHES += pvmem
 bench_pvmem_SRCS := tests/bench/bench_pvmem.c
 BENCHES += slab
 bench_slab_SRCS := tests/bench/bench_slab.c tests/unit/host_page_source.c

@@ -2,17 +2,16 @@
 # (uses its check/expect/run_vmm, $VMM, $GUEST, $TMP). The guest's `blk`
 # workload writes a seeded pattern (abi/blk_pattern.h) over a disk, flushes
 # and reads it back; then the host checks the image file's bytes itself with
-# tests/integration/blk_image.c, built here into $TMP.
+# tests/integration/blk_image.c ($BUILD/tests/blk_image, built by
+# `make test-build`).
 
-BLK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BLK_IMAGE=$TMP/blk_image
+BLK_IMAGE=$BUILD/tests/blk_image
 
-# blk_helper: build the image checker once (a test helper, not the VMM).
+# blk_helper: the image checker is there (a test helper, not the VMM).
 blk_helper() {
 	[ -x "$BLK_IMAGE" ] && return 0
-	${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -I"$BLK_ROOT" -o "$BLK_IMAGE" \
-		"$BLK_ROOT/tests/integration/blk_image.c" 2>"$TMP/blk_image.err" ||
-		{ why="cannot build blk_image: $(cat "$TMP/blk_image.err")"; return 1; }
+	why="$BLK_IMAGE missing (run make test-build)"
+	return 1
 }
 
 # blk_stat NAME: the value of "NAME value" in the last run's --stats output.

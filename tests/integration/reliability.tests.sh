@@ -200,3 +200,49 @@ test_balloon_above_4g() {
 }
 
 check balloon-above-4g-and-max kvm test_balloon_above_4g
+
+# A second signal exits at once, even while the stop is stuck: the report
+# goes to a FIFO whose reader never reads (its pipe shrunk to one page), so
+# the --stats output blocks the main thread until the second SIGTERM.
+test_second_signal_exits_at_once() {
+	local sock=$TMP/rel-sig2.sock fifo=$TMP/rel-sig2.fifo
+	local log=$TMP/rel-sig2.log reader
+	rm -f "$fifo" "$sock"
+	mkfifo "$fifo"
+	python3 -c '
+import fcntl, os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ: one page
+signal.pause()' "$fifo" &
+	reader=$!
+	"$VMM" run --api "$sock" --timeout 60 --stats \
+		--cmdline workload=hang "$GUEST" >"$fifo" 2>"$log" &
+	rel_pid=$!
+	for _ in $(seq 200); do
+		[ -S "$sock" ] && break
+		sleep 0.05
+	done
+	kill -TERM "$rel_pid"
+	for _ in $(seq 200); do
+		grep -q 'stopping the VM' "$log" && break
+		sleep 0.05
+	done
+	kill -TERM "$rel_pid"
+	for _ in $(seq 200); do
+		kill -0 "$rel_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$rel_pid" 2>/dev/null; then
+		why="still running 10 s after the second SIGTERM"
+		kill -KILL "$rel_pid"
+	fi
+	wait "$rel_pid"
+	status=$?
+	kill "$reader" 2>/dev/null
+	wait "$reader" 2>/dev/null
+	out=$(cat "$log")
+	[ -z "$why" ] || return 1
+	expect 143 'vmm: SIGTERM: stopping the VM' 'vmm: SIGTERM: exiting now'
+}
+
+check second-signal-exits-at-once kvm test_second_signal_exits_at_once

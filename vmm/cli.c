@@ -85,7 +85,7 @@ const char cli_run_help[] =
 	"     (the vCPU's registers are printed)\n"
 	"  130, 143  stopped by SIGINT or SIGTERM (128 + the signal) as\n"
 	"     `vmm quit` stops it: report, --stats, --check, socket removed;\n"
-	"     a second signal exits at once\n";
+	"     a second signal, or a stop that takes over 10 s, exits at once\n";
 
 static void cli_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -3,6 +3,7 @@
  * vmm/main.c - the `vmm` command: a table of subcommands. Only main() and the
  * subcommands it calls decide the process exit status.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -69,8 +70,12 @@ static void vmm_print_stats(const struct vm *vm)
  * report, --stats, --check and the socket's removal all run. They are
  * blocked in every thread (set before the first thread starts, inherited)
  * and taken by one thread with sigwait(), so no async handler does work.
- * A second signal exits at once, for a stop that hangs.
+ * A second signal exits at once, for a stop that hangs; so does a stop that
+ * has not ended VMM_STOP_LIMIT_S after the first (a client that stalls the
+ * API thread must not keep the VMM alive: SIGTERM alone has to end it).
  */
+#define VMM_STOP_LIMIT_S 10
+
 static void vmm_stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
@@ -81,32 +86,40 @@ static void vmm_stop_signals(sigset_t *set)
 /* Set before vm_destroy(): from then on a signal only exits. */
 static bool vmm_vm_gone;
 
+static const char *vmm_signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
 static void *vmm_signal_thread(void *arg)
 {
+	static const struct timespec stop_limit = {VMM_STOP_LIMIT_S, 0};
 	struct vm *vm = arg;
-	bool stopping = false;
-	const char *name;
 	sigset_t set;
-	int sig;
+	int first, sig;
 
 	vmm_stop_signals(&set);
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		name = sig == SIGINT ? "SIGINT" : "SIGTERM";
-
-		if (stopping ||
-		    __atomic_load_n(&vmm_vm_gone, __ATOMIC_ACQUIRE)) {
-			fprintf(stderr, "vmm: %s: exiting now\n", name);
-			_exit(BVM_EXIT_SIGNAL_BASE + sig);
-		}
-		stopping = true;
+	while (sigwait(&set, &first) != 0)
+		;
+	if (!__atomic_load_n(&vmm_vm_gone, __ATOMIC_ACQUIRE)) {
 		fprintf(stderr,
 			"vmm: %s: stopping the VM (a second signal exits at "
 			"once)\n",
-			name);
-		vm_finish(vm, BVM_EXIT_SIGNAL_BASE + sig);
+			vmm_signal_name(first));
+		vm_finish(vm, BVM_EXIT_SIGNAL_BASE + first);
+		do
+			sig = sigtimedwait(&set, NULL, &stop_limit);
+		while (sig < 0 && errno == EINTR);
+		if (sig < 0) /* the stop hangs: a stuck client, a full pipe */
+			fprintf(stderr, "vmm: the VM did not stop within %d s",
+				VMM_STOP_LIMIT_S);
+		else
+			fprintf(stderr, "vmm: %s", vmm_signal_name(sig));
+	} else {
+		fprintf(stderr, "vmm: %s", vmm_signal_name(first));
 	}
+	fprintf(stderr, ": exiting now\n");
+	_exit(BVM_EXIT_SIGNAL_BASE + first);
 	return NULL;
 }
 

@@ -310,8 +310,6 @@ static const char *free_check_block(struct mm *mm, const struct page *p,
 		return "frame is not allocated (double free?)";
 	if ((p->flags & (PG_HEAD | PG_PCP | PG_BUDDY)) != PG_HEAD)
 		return "not the head of an allocated block";
-	if (p->flags & PG_ISOLATED)
-		return "block is isolated for migration";
 	if (p->order != order)
 		return "block was allocated with another order";
 	for (uint32_t i = 1; i < (1u << order); i++) {
@@ -330,6 +328,14 @@ static int free_to_buddy(struct mm *mm, struct zone *zone, uint64_t pfn,
 	uint8_t state;
 
 	mm_lock(&zone->lock);
+	/*
+	 * Isolated since mm_free_pages() looked (isolation takes this lock):
+	 * refused with -EBUSY as there, not a bad free.
+	 */
+	if (p->flags & PG_ISOLATED) {
+		mm_unlock(&zone->lock);
+		return -EBUSY;
+	}
 	why = free_check_block(mm, p, order);
 	state = mm_page_state(p);
 	/* The head's CAS excludes a racing order-0 free of the same frame. */

@@ -20,6 +20,7 @@
 #include "devices/pvmem.h"
 #include "devices/pvmem_contig.h"
 #include "mm/fmt.h"
+#include "vmm/stat_fields.h"
 
 _Static_assert(sizeof(struct pvmem_req) == 64, "pvmem_req is 64 bytes");
 _Static_assert(sizeof(struct pvmem_block_hdr) == 64, "header is 64 bytes");
@@ -1017,23 +1018,36 @@ void pvmem_get_stats(struct pvmem *p, struct pvmem_host_stats *out)
 }
 
 /* Large DMA buffers (pvmem_contig): what they cost and why they failed. */
-static void pvmem_format_contig(struct pvmem *p, struct mm_buf *b)
-{
-	struct pvmem_contig_stats cs;
+static const struct stat_field pvmem_contig_stat_fields[] = {
+	STAT_FIELD_AS("ok", struct pvmem_contig_stats, ok),
+	STAT_FIELD_AS("cma", struct pvmem_contig_stats, ok_cma),
+	STAT_FIELD_AS("pages", struct pvmem_contig_stats, frames),
+	STAT_FIELD(struct pvmem_contig_stats, eagain),
+	STAT_FIELD(struct pvmem_contig_stats, posted),
+	STAT_FIELD(struct pvmem_contig_stats, ebusy),
+	STAT_FIELD(struct pvmem_contig_stats, enomem),
+	STAT_FIELD(struct pvmem_contig_stats, eaddrnotavail),
+};
 
-	pvmem_contig_get_stats(p->contig, &cs);
-	mm_buf_printf(
-		b,
-		"dma_contig_ok %llu\ndma_contig_cma %llu\n"
-		"dma_contig_pages %llu\ndma_contig_eagain %llu\n"
-		"dma_contig_posted %llu\ndma_contig_ebusy %llu\n"
-		"dma_contig_enomem %llu\ndma_contig_eaddrnotavail %llu\n",
-		(unsigned long long)cs.ok, (unsigned long long)cs.ok_cma,
-		(unsigned long long)cs.frames, (unsigned long long)cs.eagain,
-		(unsigned long long)cs.posted, (unsigned long long)cs.ebusy,
-		(unsigned long long)cs.enomem,
-		(unsigned long long)cs.eaddrnotavail);
-}
+static const struct stat_table pvmem_contig_stat_table =
+	STAT_TABLE(pvmem_contig_stat_fields);
+
+/* The page limit, DMA mappings and request counters, in --stats order. */
+static const struct stat_field pvmem_host_stat_fields[] = {
+	STAT_FIELD(struct pvmem_host_stats, max_pages),
+	STAT_FIELD(struct pvmem_host_stats, tot_pages),
+	STAT_FIELD(struct pvmem_host_stats, dma_mappings),
+	STAT_FIELD(struct pvmem_host_stats, dma_pages),
+	STAT_FIELD(struct pvmem_host_stats, doorbells),
+	STAT_FIELD(struct pvmem_host_stats, bad_blocks),
+	STAT_FIELD(struct pvmem_host_stats, edquot),
+	STAT_FIELD(struct pvmem_host_stats, pages_granted),
+	STAT_FIELD(struct pvmem_host_stats, pages_freed),
+	STAT_FIELD(struct pvmem_host_stats, reported),
+};
+
+static const struct stat_table pvmem_host_stat_table =
+	STAT_TABLE(pvmem_host_stat_fields);
 
 static const char *const pvmem_state_names[PVMEM_NR_FRAME_STATES] = {
 	"free", "guest", "dma", "balloon", "reserved",
@@ -1041,6 +1055,7 @@ static const char *const pvmem_state_names[PVMEM_NR_FRAME_STATES] = {
 
 int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
 {
+	struct pvmem_contig_stats cs;
 	struct pvmem_host_stats hs;
 	struct pvmem_migrate_stats ms;
 	struct pvmem_stats st;
@@ -1055,37 +1070,11 @@ int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
 	mm_buf_printf(&b, "discarded %llu\nram_pages %llu\n",
 		      (unsigned long long)st.discarded,
 		      (unsigned long long)st.ram_pages);
-	mm_buf_printf(&b, "max_pages %llu\ntot_pages %llu\n",
-		      (unsigned long long)hs.max_pages,
-		      (unsigned long long)hs.tot_pages);
-	mm_buf_printf(&b, "dma_mappings %llu\ndma_pages %llu\n",
-		      (unsigned long long)hs.dma_mappings,
-		      (unsigned long long)hs.dma_pages);
-	mm_buf_printf(&b, "doorbells %llu\nbad_blocks %llu\nedquot %llu\n",
-		      (unsigned long long)hs.doorbells,
-		      (unsigned long long)hs.bad_blocks,
-		      (unsigned long long)hs.edquot);
-	mm_buf_printf(&b, "pages_granted %llu\npages_freed %llu\n",
-		      (unsigned long long)hs.pages_granted,
-		      (unsigned long long)hs.pages_freed);
-	mm_buf_printf(&b, "reported %llu\n", (unsigned long long)hs.reported);
-	pvmem_format_contig(p, &b);
+	stat_fields_format(&b, "", &pvmem_host_stat_table, &hs);
+	pvmem_contig_get_stats(p->contig, &cs);
+	stat_fields_format(&b, "dma_contig_", &pvmem_contig_stat_table, &cs);
 	pvmem_migrate_get_stats(p->mig, &ms);
-	mm_buf_printf(&b,
-		      "migrate_posted %llu\nmigrate_committed %llu\n"
-		      "migrate_refused %llu\nmigrate_timed_out %llu\n"
-		      "migrate_cancelled_free %llu\nmigrate_bad_answers %llu\n"
-		      "migrate_ring_full %llu\nmigrate_balloon_paused %llu\n"
-		      "migrate_in_flight %llu\n",
-		      (unsigned long long)ms.posted,
-		      (unsigned long long)ms.committed,
-		      (unsigned long long)ms.refused,
-		      (unsigned long long)ms.timed_out,
-		      (unsigned long long)ms.cancelled_free,
-		      (unsigned long long)ms.bad_answers,
-		      (unsigned long long)ms.ring_full,
-		      (unsigned long long)ms.balloon_paused,
-		      (unsigned long long)ms.in_flight);
+	stat_fields_format(&b, "migrate_", &pvmem_migrate_stat_table, &ms);
 	for (unsigned op = 0; op <= PVMEM_OP_MAX; op++)
 		mm_buf_printf(&b, "op_%s ok %llu err %llu\n", pvmem_op_name(op),
 			      (unsigned long long)hs.ops[op].ok,

@@ -33,6 +33,7 @@
 
 #include "devices/pvmem.h"
 #include "devices/pvmem_migrate.h"
+#include "vmm/stat_fields.h"
 
 _Static_assert(sizeof(struct pvmem_mig_req) == 32, "request is 32 bytes");
 _Static_assert(sizeof(struct pvmem_mig_ans) == 32, "answer is 32 bytes");
@@ -717,6 +718,21 @@ void pvmem_migrate_get_stats(struct pvmem_migrate *m,
 		.in_flight = atomic_load(&m->in_flight),
 	};
 }
+
+static const struct stat_field pvmem_migrate_stat_fields[] = {
+	STAT_FIELD(struct pvmem_migrate_stats, posted),
+	STAT_FIELD(struct pvmem_migrate_stats, committed),
+	STAT_FIELD(struct pvmem_migrate_stats, refused),
+	STAT_FIELD(struct pvmem_migrate_stats, timed_out),
+	STAT_FIELD(struct pvmem_migrate_stats, cancelled_free),
+	STAT_FIELD(struct pvmem_migrate_stats, bad_answers),
+	STAT_FIELD_TEXT(struct pvmem_migrate_stats, ring_full),
+	STAT_FIELD(struct pvmem_migrate_stats, balloon_paused),
+	STAT_FIELD(struct pvmem_migrate_stats, in_flight),
+};
+
+const struct stat_table pvmem_migrate_stat_table =
+	STAT_TABLE(pvmem_migrate_stat_fields);
 
 /* COMPACT ---------------------------------------------------------------- */
 

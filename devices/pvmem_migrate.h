@@ -140,6 +140,14 @@ void pvmem_migrate_set_paused(struct pvmem_migrate *m, bool paused);
 void pvmem_migrate_get_stats(struct pvmem_migrate *m,
 			     struct pvmem_migrate_stats *out);
 
+struct stat_table;
+
+/*
+ * The counters --stats prints (as migrate_<name>) and the API's
+ * host.pvmem.migrate lists (vmm/stat_fields.h), in their order.
+ */
+extern const struct stat_table pvmem_migrate_stat_table;
+
 /* mm/ owner ids (tests): the guest's blocks, ballooned frames. */
 int pvmem_migrate_guest_owner(const struct pvmem_migrate *m);
 int pvmem_migrate_balloon_owner(const struct pvmem_migrate *m);

@@ -9,41 +9,43 @@
 #include "vmm/api_vm.h"
 #include "vmm/bus.h"
 #include "vmm/frame_db.h"
+#include "vmm/stat_fields.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
 static struct pvmem *vm_pvmem;
 
-/* The control API's host.pvmem (docs/api.md). */
-static json_t *pvmem_vm_api_migrate(void)
-{
-	struct pvmem_migrate_stats m;
+/* The control API's host.pvmem (docs/api.md), in its own order. */
+static const struct stat_field pvmem_vm_api_fields[] = {
+	STAT_FIELD(struct pvmem_host_stats, max_pages),
+	STAT_FIELD(struct pvmem_host_stats, tot_pages),
+	STAT_FIELD(struct pvmem_host_stats, doorbells),
+	STAT_FIELD(struct pvmem_host_stats, pages_granted),
+	STAT_FIELD(struct pvmem_host_stats, pages_freed),
+	STAT_FIELD(struct pvmem_host_stats, edquot),
+	STAT_FIELD(struct pvmem_host_stats, dma_pages),
+	STAT_FIELD(struct pvmem_host_stats, reported),
+};
 
-	pvmem_migrate_get_stats(pvmem_migration(vm_pvmem), &m);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "posted",
-			 (json_int_t)m.posted, "committed",
-			 (json_int_t)m.committed, "refused",
-			 (json_int_t)m.refused, "timed_out",
-			 (json_int_t)m.timed_out, "cancelled_free",
-			 (json_int_t)m.cancelled_free, "bad_answers",
-			 (json_int_t)m.bad_answers, "balloon_paused",
-			 (json_int_t)m.balloon_paused, "in_flight",
-			 (json_int_t)m.in_flight);
-}
+static const struct stat_table pvmem_vm_api_table =
+	STAT_TABLE(pvmem_vm_api_fields);
 
 static json_t *pvmem_vm_api_stat(void)
 {
+	struct pvmem_migrate_stats m;
 	struct pvmem_host_stats st;
+	json_t *obj;
 
 	pvmem_get_stats(vm_pvmem, &st);
-	return json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "max_pages",
-		(json_int_t)st.max_pages, "tot_pages", (json_int_t)st.tot_pages,
-		"doorbells", (json_int_t)st.doorbells, "pages_granted",
-		(json_int_t)st.pages_granted, "pages_freed",
-		(json_int_t)st.pages_freed, "edquot", (json_int_t)st.edquot,
-		"dma_pages", (json_int_t)st.dma_pages, "reported",
-		(json_int_t)st.reported, "migrate", pvmem_vm_api_migrate());
+	pvmem_migrate_get_stats(pvmem_migration(vm_pvmem), &m);
+	obj = stat_fields_json(&pvmem_vm_api_table, &st);
+	if (obj && json_object_set_new(
+			   obj, "migrate",
+			   stat_fields_json(&pvmem_migrate_stat_table, &m))) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	return obj;
 }
 
 /* Migration requests waited half their timeout: wake the guest. */

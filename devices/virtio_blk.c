@@ -44,6 +44,7 @@
 #include "devices/virtio_blk.h"
 #include "vmm/api_vm.h"
 #include "vmm/vm.h"
+#include "vmm/stat_fields.h"
 #include "vmm/vm_stats.h"
 
 #define BLK_MAX_SEGS (VIRTIO_BLK_SEG_MAX + 2) /* + header + status */
@@ -1162,6 +1163,39 @@ static int virtio_blk_vm_add(struct vm *vm, unsigned i)
 	return ret;
 }
 
+/* A disk's counters in --stats (blkN_<name>) and the API's host.blk. */
+static const struct stat_field virtio_blk_stat_fields[] = {
+	STAT_FIELD_AS("capacity_sectors", struct virtio_blk_stats, capacity),
+	STAT_FIELD(struct virtio_blk_stats, reads),
+	STAT_FIELD(struct virtio_blk_stats, writes),
+	STAT_FIELD(struct virtio_blk_stats, flushes),
+	STAT_FIELD(struct virtio_blk_stats, discards),
+	STAT_FIELD(struct virtio_blk_stats, write_zeroes),
+	STAT_FIELD(struct virtio_blk_stats, bytes_read),
+	STAT_FIELD(struct virtio_blk_stats, bytes_written),
+	STAT_FIELD(struct virtio_blk_stats, io_errors),
+	STAT_FIELD(struct virtio_blk_stats, bad_requests),
+	STAT_FIELD(struct virtio_blk_stats, unsupported),
+	STAT_FIELD(struct virtio_blk_stats, failures),
+};
+
+static const struct stat_table virtio_blk_stat_table =
+	STAT_TABLE(virtio_blk_stat_fields);
+
+/* One disk's object in host.blk: its image, then its counters. */
+static json_t *virtio_blk_vm_api_disk(unsigned i,
+				      const struct virtio_blk_stats *st)
+{
+	json_t *disk = json_pack("{s:s, s:b}", "path", vm_disks[i]->path,
+				 "readonly", vm_disks[i]->p.readonly);
+
+	if (disk && stat_fields_json_set(disk, &virtio_blk_stat_table, st)) {
+		json_decref(disk);
+		disk = NULL;
+	}
+	return disk;
+}
+
 /* The API's host.blk: one object per disk, the --stats counters. */
 static json_t *virtio_blk_vm_api_stat(void)
 {
@@ -1169,24 +1203,7 @@ static json_t *virtio_blk_vm_api_stat(void)
 	struct virtio_blk_stats st;
 
 	for (unsigned i = 0; disks && virtio_blk_vm_stats(i, &st); i++)
-		json_array_append_new(
-			disks,
-			json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
-				  "s:I, s:I, s:I, s:I, s:I, s:I}",
-				  "path", vm_disks[i]->path, "readonly",
-				  vm_disks[i]->p.readonly, "capacity_sectors",
-				  (json_int_t)st.capacity, "reads",
-				  (json_int_t)st.reads, "writes",
-				  (json_int_t)st.writes, "flushes",
-				  (json_int_t)st.flushes, "discards",
-				  (json_int_t)st.discards, "write_zeroes",
-				  (json_int_t)st.write_zeroes, "bytes_read",
-				  (json_int_t)st.bytes_read, "bytes_written",
-				  (json_int_t)st.bytes_written, "io_errors",
-				  (json_int_t)st.io_errors, "bad_requests",
-				  (json_int_t)st.bad_requests, "unsupported",
-				  (json_int_t)st.unsupported, "failures",
-				  (json_int_t)st.failures));
+		json_array_append_new(disks, virtio_blk_vm_api_disk(i, &st));
 	return disks;
 }
 
@@ -1230,26 +1247,12 @@ static void virtio_blk_vm_print(struct vm *vm, enum vm_stats_place place,
 
 	if (place != VM_STATS_VIRTIO)
 		return;
-	for (unsigned i = 0; virtio_blk_vm_stats(i, &st); i++)
-		fprintf(out,
-			"blk%u_capacity_sectors %llu\nblk%u_reads %llu\n"
-			"blk%u_writes %llu\nblk%u_flushes %llu\n"
-			"blk%u_discards %llu\nblk%u_write_zeroes %llu\n"
-			"blk%u_bytes_read %llu\nblk%u_bytes_written %llu\n"
-			"blk%u_io_errors %llu\nblk%u_bad_requests %llu\n"
-			"blk%u_unsupported %llu\nblk%u_failures %llu\n",
-			i, (unsigned long long)st.capacity, i,
-			(unsigned long long)st.reads, i,
-			(unsigned long long)st.writes, i,
-			(unsigned long long)st.flushes, i,
-			(unsigned long long)st.discards, i,
-			(unsigned long long)st.write_zeroes, i,
-			(unsigned long long)st.bytes_read, i,
-			(unsigned long long)st.bytes_written, i,
-			(unsigned long long)st.io_errors, i,
-			(unsigned long long)st.bad_requests, i,
-			(unsigned long long)st.unsupported, i,
-			(unsigned long long)st.failures);
+	for (unsigned i = 0; virtio_blk_vm_stats(i, &st); i++) {
+		char prefix[16];
+
+		snprintf(prefix, sizeof(prefix), "blk%u_", i);
+		stat_fields_print(out, prefix, &virtio_blk_stat_table, &st);
+	}
 }
 
 const struct vm_stats_ops virtio_blk_vm_stats_ops = {

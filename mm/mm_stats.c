@@ -184,21 +184,38 @@ static int buf_result(const struct mm_buf *b)
 	return (int)b->len;
 }
 
+/* The first populated zone from *@z on, in *@zi; false past the last. */
+static bool next_populated_zone(struct mm *mm, int *z, struct mm_zone_info *zi)
+{
+	for (; *z < MM_NR_ZONES; (*z)++) {
+		mm_zone_info(mm, (enum zone_type) * z, zi);
+		if (zi->populated)
+			return true;
+	}
+	return false;
+}
+
+#define for_each_populated_zone(mm, z, zi)                                     \
+	for (int z = 0; next_populated_zone(mm, &z, zi); z++)
+
+/* The rest of a table row: @n values, each right-aligned in @width. */
+static void format_row(struct mm_buf *b, const uint64_t *v, unsigned n,
+		       int width)
+{
+	for (unsigned i = 0; i < n; i++)
+		mm_buf_printf(b, "%*llu ", width, (unsigned long long)v[i]);
+	mm_buf_printf(b, "\n");
+}
+
 int mm_format_buddyinfo(struct mm *mm, char *buf, size_t size)
 {
 	struct mm_zone_info zi;
 	struct mm_buf b;
 
 	mm_buf_init(&b, buf, size);
-	for (int z = 0; z < MM_NR_ZONES; z++) {
-		mm_zone_info(mm, (enum zone_type)z, &zi);
-		if (!zi.populated)
-			continue;
+	for_each_populated_zone (mm, z, &zi) {
 		mm_buf_printf(&b, "Node 0, zone %8s ", zi.name);
-		for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
-			mm_buf_printf(&b, "%6llu ",
-				      (unsigned long long)zi.nr_free[o]);
-		mm_buf_printf(&b, "\n");
+		format_row(&b, zi.nr_free, NR_PAGE_ORDERS, 6);
 	}
 	return buf_result(&b);
 }
@@ -216,31 +233,20 @@ int mm_format_pagetypeinfo(struct mm *mm, char *buf, size_t size)
 	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 		mm_buf_printf(&b, "%6u ", o);
 	mm_buf_printf(&b, "\n");
-	for (int z = 0; z < MM_NR_ZONES; z++) {
-		mm_zone_info(mm, (enum zone_type)z, &zi);
-		for (int mt = 0; zi.populated && mt < MIGRATE_TYPES; mt++) {
+	for_each_populated_zone (mm, z, &zi) {
+		for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
 			mm_buf_printf(&b, "Node %4d, zone %8s, type %12s ", 0,
 				      zi.name, mt_names[mt]);
-			for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
-				mm_buf_printf(&b, "%6llu ",
-					      (unsigned long long)
-						      zi.nr_free_mt[mt][o]);
-			mm_buf_printf(&b, "\n");
+			format_row(&b, zi.nr_free_mt[mt], NR_PAGE_ORDERS, 6);
 		}
 	}
 	mm_buf_printf(&b, "\n%-23s", "Number of blocks type ");
 	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 		mm_buf_printf(&b, "%12s ", mt_names[mt]);
 	mm_buf_printf(&b, "\n");
-	for (int z = 0; z < MM_NR_ZONES; z++) {
-		mm_zone_info(mm, (enum zone_type)z, &zi);
-		if (!zi.populated)
-			continue;
+	for_each_populated_zone (mm, z, &zi) {
 		mm_buf_printf(&b, "Node 0, zone %8s ", zi.name);
-		for (int mt = 0; mt < MIGRATE_TYPES; mt++)
-			mm_buf_printf(&b, "%12llu ",
-				      (unsigned long long)zi.pageblocks_mt[mt]);
-		mm_buf_printf(&b, "\n");
+		format_row(&b, zi.pageblocks_mt, MIGRATE_TYPES, 12);
 	}
 	return buf_result(&b);
 }

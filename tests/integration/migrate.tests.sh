@@ -121,18 +121,39 @@ test_migrate_wakeup() {
 }
 check migrate-wakeup kvm test_migrate_wakeup
 
-# mig_compact_until SOCK PATTERN: run `vmm compact` until the guest says
-# PATTERN (at most 20 passes: a pass posts at most the ring's 64 requests
-# and the guest answers them between passes).
+# mig_in_flight SOCK: the running VM's host.pvmem.migrate.in_flight
+# (requests posted and not yet answered, cancelled or timed out).
+mig_in_flight() {
+	"$VMM" stat --api "$1" --json 2>/dev/null | python3 -c 'import json,sys
+d = json.load(sys.stdin); print(d.get("result", d)["host"]["pvmem"]["migrate"]["in_flight"])'
+}
+
+# mig_compact_until SOCK PATTERN: while the guest has not said PATTERN,
+# run `vmm compact` whenever nothing is in flight (the guest answered the
+# last pass, or its requests timed out on a loaded host), as many passes
+# as it takes; then wait until nothing is in flight (a pass that raced
+# with the guest's last answer is cancelled or times out). Fails at once
+# when the VM exits; the 90 s bound (under the VM's --timeout) only stops
+# a hang.
 mig_compact_until() {
-	for _ in $(seq 20); do
-		"$VMM" compact --api "$1" >>"$TMP/migc.cli" 2>&1 || return 1
-		for _ in $(seq 10); do
-			grep -Eq -- "$2" "$mig_log" && return 0
-			sleep 0.05
-		done
+	local end=$((SECONDS + 90)) n
+	while [ $SECONDS -lt $end ]; do
+		kill -0 "$vm_pid" 2>/dev/null || {
+			why="the VM exited before /$2/ with nothing in flight"
+			return 1
+		}
+		n=$(mig_in_flight "$1") || n=''
+		if grep -Eq -- "$2" "$mig_log"; then
+			[ "$n" = 0 ] && return 0
+		elif [ "$n" = 0 ]; then
+			"$VMM" compact --api "$1" >>"$TMP/migc.cli" 2>&1 || {
+				why="vmm compact failed before /$2/"
+				return 1
+			}
+		fi
+		sleep 0.1
 	done
-	why="never saw /$2/ after 20 compactions"
+	why="no /$2/ with nothing in flight after 90 s of compactions"
 	return 1
 }
 

@@ -161,7 +161,12 @@ test_blk_locked() {
 	coproc BLKLOCK { exec "$VMM" run --timeout 60 --disk "$img" \
 		--cmdline workload=hang "$GUEST" 2>&1; }
 	pid=$BLKLOCK_PID
-	blk_read_until "${BLKLOCK[0]}" 'hang: idling'
+	blk_read_until "${BLKLOCK[0]}" 'hang: idling' || {
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		why="the first VMM never idled (it holds the lock from then on)"
+		return 1
+	}
 	run_vmm run --timeout 20 --disk "$img" --cmdline workload=hello "$GUEST"
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -197,8 +202,9 @@ test_blk_api_stat() {
 	img=$(blk_new_image blk-api.img 8M)
 	start_with_api "$sock" "$log" --disk "$img" \
 		--cmdline 'workload=blk blk.hold=1' || return 1
-	for _ in $(seq 600); do
-		grep -q 'blk: flush complete' "$log" && break
+	# The state, not a time: the flush is done (or the VM is gone).
+	while ! grep -q 'blk: flush complete' "$log" &&
+		kill -0 "$vm_pid" 2>/dev/null; do
 		sleep 0.05
 	done
 	json=$("$VMM" stat --api "$sock" --json)

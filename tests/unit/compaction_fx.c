@@ -2,6 +2,7 @@
 /* tests/unit/compaction_fx.c - the movable-block owner of compaction_fx.h. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -277,6 +278,42 @@ void cfx_destroy(struct cfx_owner *o)
 	free(o->h);
 	free(o->pending);
 	memset(o, 0, sizeof(*o));
+}
+
+static int cfx_free_all(struct cfx_owner *o, char *why, size_t size)
+{
+	for (unsigned i = 0; i < o->nr_h; i++) {
+		int ret = o->h[i].live ? cfx_free(o, i) : 0;
+
+		if (ret) {
+			snprintf(why, size, "cfx_free(%u): %d", i, ret);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cfx_teardown(struct cfx_owner *o, char *why, size_t size)
+{
+	struct mm *mm = o->mm;
+	struct mm_stats st;
+	int ret = cfx_free_all(o, why, size);
+
+	cfx_destroy(o);
+	if (ret)
+		return ret;
+	mm_drain_pcp(mm);
+	if (mm_check(mm, why, size))
+		return -1;
+	mm_get_stats(mm, &st);
+	if (st.frames[FRAME_FREE] != st.total || st.isolated) {
+		snprintf(why, size, "%llu of %llu frames free, %llu isolated",
+			 (unsigned long long)st.frames[FRAME_FREE],
+			 (unsigned long long)st.total,
+			 (unsigned long long)st.isolated);
+		return -1;
+	}
+	return 0;
 }
 
 int cfx_alloc(struct cfx_owner *o, gfp_t gfp, unsigned order)

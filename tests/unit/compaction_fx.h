@@ -65,6 +65,13 @@ void cfx_init(struct cfx_owner *o, struct mm *mm, uint64_t base_pfn,
 	      uint64_t nr_frames, unsigned max_handles);
 void cfx_destroy(struct cfx_owner *o);
 
+/*
+ * A test's end: free every live handle, drain the per-CPU lists, check that
+ * o->mm is whole again (mm_check(), every frame free, none isolated), then
+ * cfx_destroy(). Return: 0, or -1 with what is wrong in @why.
+ */
+int cfx_teardown(struct cfx_owner *o, char *why, size_t size);
+
 /* o->mu when o->threaded (around cfx_alloc/cfx_free from other threads). */
 void cfx_lock(struct cfx_owner *o);
 void cfx_unlock(struct cfx_owner *o);

@@ -34,17 +34,9 @@ static void cma_setup(struct cma_fx *f, bool pcp)
 
 static void cma_teardown(struct cma_fx *f)
 {
-	struct mm_stats st;
+	char why[256];
 
-	for (unsigned i = 0; i < f->o.nr_h; i++)
-		if (f->o.h[i].live)
-			ck_assert_int_eq(cfx_free(&f->o, i), 0);
-	mm_drain_pcp(f->mm);
-	buddy_fx_assert_clean(f->mm);
-	mm_get_stats(f->mm, &st);
-	ck_assert_uint_eq(st.frames[FRAME_FREE], st.total);
-	ck_assert_uint_eq(st.isolated, 0);
-	cfx_destroy(&f->o);
+	ck_assert_msg(cfx_teardown(&f->o, why, sizeof(why)) == 0, "%s", why);
 	buddy_fx_free(&f->fx);
 }
 

@@ -28,29 +28,28 @@ struct cmp_fx {
 	unsigned nr_pinned;
 };
 
-static void cmp_setup(struct cmp_fx *f)
+/* A new fixture: one zone of FRAMES frames, its owner, no per-CPU lists. */
+static struct cmp_fx *cmp_new(void)
 {
 	struct mm_config cfg = {.pcp_disabled = true};
+	struct cmp_fx *f = calloc(1, sizeof(*f));
 
-	memset(f, 0, sizeof(*f));
+	ck_assert_ptr_nonnull(f);
 	f->mm = buddy_fx_new(&f->fx, one_zone, 1, &cfg);
 	cfx_init(&f->o, f->mm, BASE, FRAMES, FRAMES);
+	return f;
 }
 
-static void cmp_teardown(struct cmp_fx *f)
+/* Free what the test holds, check the zone is whole, free @f. */
+static void cmp_done(struct cmp_fx *f)
 {
-	struct mm_stats st;
+	char why[256];
 
-	for (unsigned i = 0; i < f->o.nr_h; i++)
-		if (f->o.h[i].live)
-			ck_assert_int_eq(cfx_free(&f->o, i), 0);
 	for (unsigned i = 0; i < f->nr_pinned; i++)
 		ck_assert_int_eq(mm_free_pages(f->mm, f->pinned[i], 0), 0);
-	buddy_fx_assert_clean(f->mm);
-	mm_get_stats(f->mm, &st);
-	ck_assert_uint_eq(st.frames[FRAME_FREE], st.total);
-	cfx_destroy(&f->o);
+	ck_assert_msg(cfx_teardown(&f->o, why, sizeof(why)) == 0, "%s", why);
 	buddy_fx_free(&f->fx);
+	free(f);
 }
 
 /* Take the handle's block from its owner: pinned where it is from now. */
@@ -120,12 +119,11 @@ static const unsigned layouts[][3] = {
 START_TEST(test_scanners_make_every_achievable_block)
 {
 	const unsigned *l = layouts[_i];
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	struct mm_compact_result res;
 	uint64_t nfree, expect, unpinned;
 	struct mm_stats st;
 
-	cmp_setup(f);
 	layout(f, l[0], l[1], l[2]);
 	ck_assert_uint_eq(order9_blocks(f->mm), 0);
 	nfree = zone_free(f->mm);
@@ -158,20 +156,18 @@ START_TEST(test_scanners_make_every_achievable_block)
 	/* Again: nothing left to gain, nothing moves. */
 	mm_compact_zone(f->mm, ZONE_DMA32, -1, MIGRATE_SYNC, &res);
 	ck_assert_uint_eq(order9_blocks(f->mm), expect);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
 /* Async looks only at MOVABLE/CMA pageblocks; sync at every pageblock. */
 START_TEST(test_async_skips_unmovable_pageblocks)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	enum migrate_mode mode = _i ? MIGRATE_SYNC : MIGRATE_ASYNC;
 	struct mm_compact_result res;
 	unsigned moved_low = 0;
 
-	cmp_setup(f);
 	layout(f, 4, 0, 0);
 	/* Make the lower half UNMOVABLE pageblocks (their frames stay). */
 	for (uint64_t pb = BASE; pb < BASE + FRAMES / 2;
@@ -196,19 +192,17 @@ START_TEST(test_async_skips_unmovable_pageblocks)
 	else
 		ck_assert_uint_gt(moved_low, 0);
 	buddy_fx_assert_clean(f->mm);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
 /* Compaction for an order stops once a block of it is free. */
 START_TEST(test_stops_when_order_is_free)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	struct mm_compact_result res;
 	uint64_t pfn;
 
-	cmp_setup(f);
 	layout(f, 2, 0, 0);
 	ck_assert_int_eq(mm_compaction_suitable(f->mm, ZONE_DMA32, 9),
 			 COMPACT_CONTINUE);
@@ -222,8 +216,7 @@ START_TEST(test_stops_when_order_is_free)
 	ck_assert_int_eq(
 		mm_alloc_pages(f->mm, GFP_NOWAIT | __GFP_MOVABLE, 9, &pfn), 0);
 	ck_assert_int_eq(mm_free_pages(f->mm, pfn, 9), 0);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
@@ -234,10 +227,9 @@ END_TEST
  */
 START_TEST(test_suitability_answer_is_the_result)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	struct mm_compact_result res;
 
-	cmp_setup(f);
 	ck_assert_int_eq(mm_compaction_suitable(f->mm, ZONE_DMA32, 9),
 			 COMPACT_SUCCESS);
 	memset(&res, 0xff, sizeof(res));
@@ -256,18 +248,16 @@ START_TEST(test_suitability_answer_is_the_result)
 	ck_assert_int_eq(res.result, COMPACT_SKIPPED);
 	ck_assert_uint_eq(res.migrate_scanned + res.free_scanned, 0);
 	ck_assert_uint_eq(res.migrated + res.failed + res.pending, 0);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
 START_TEST(test_direct_compaction_on_costly_alloc)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	uint64_t pfns[64], got = 0;
 	struct mm_stats st;
 
-	cmp_setup(f);
 	layout(f, 2, 0, 0);
 	/* No reclaim allowed: no compaction, the allocation fails. */
 	ck_assert_int_eq(
@@ -295,8 +285,7 @@ START_TEST(test_direct_compaction_on_costly_alloc)
 	buddy_fx_assert_clean(f->mm);
 	while (got--)
 		ck_assert_int_eq(mm_free_pages(f->mm, pfns[got], 9), 0);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
@@ -306,11 +295,10 @@ END_TEST
  */
 START_TEST(test_noretry_compacts_async_only)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	struct mm_stats st;
 	uint64_t pfn;
 
-	cmp_setup(f);
 	while (cfx_alloc(&f->o, GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, 0) >= 0)
 		;
 	/* Lower half: 16 frames kept per pageblock; upper: 2 holes each. */
@@ -347,20 +335,18 @@ START_TEST(test_noretry_compacts_async_only)
 	ck_assert_ptr_null(cfx_verify(&f->o));
 	ck_assert_int_eq(mm_free_pages(f->mm, pfn, 9), 0);
 	buddy_fx_assert_clean(f->mm);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
 /* After a failure, the next attempts skip compaction: 1, 2, 4... */
 START_TEST(test_deferred_after_failure)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	uint64_t scanned[16], pfn;
 	struct mm_stats st;
 	unsigned runs = 0;
 
-	cmp_setup(f);
 	/* One pinned frame per pageblock: no order-9 block can be made. */
 	layout(f, 0, 0, NR_BLOCKS);
 	for (unsigned a = 0; a < 16; a++) {
@@ -385,19 +371,17 @@ START_TEST(test_deferred_after_failure)
 	ck_assert_int_eq(mm_free_pages(f->mm, f->pinned[0], 0), 0);
 	f->pinned[0] = f->pinned[--f->nr_pinned];
 	buddy_fx_assert_clean(f->mm);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
 START_TEST(test_proactive_compaction)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	struct mm_stats st;
 	unsigned before;
 	int64_t moved;
 
-	cmp_setup(f);
 	layout(f, 2, 0, 0);
 	before = mm_fragmentation_score(f->mm, ZONE_DMA32);
 	ck_assert_uint_eq(before, 100);
@@ -423,17 +407,15 @@ START_TEST(test_proactive_compaction)
 	ck_assert_uint_le(mm_fragmentation_score(f->mm, ZONE_DMA32), 5);
 	ck_assert_ptr_null(cfx_verify(&f->o));
 	buddy_fx_assert_clean(f->mm);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
 START_TEST(test_vmstat_format)
 {
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	char buf[2048];
 
-	cmp_setup(f);
 	layout(f, 2, 0, 0);
 	mm_compact_memory(f->mm);
 	ck_assert_int_gt(mm_format_vmstat(f->mm, buf, sizeof(buf)), 0);
@@ -442,8 +424,7 @@ START_TEST(test_vmstat_format)
 	ck_assert_ptr_nonnull(strstr(buf, "compact_daemon_wake 0\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "pgmigrate_success "));
 	ck_assert_ptr_null(strstr(buf, "pgmigrate_success 0\n"));
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 
@@ -451,12 +432,11 @@ END_TEST
 START_TEST(test_failing_owner_leaves_everything_in_place)
 {
 	static const int rcs[] = {-EIO, -EAGAIN, -EINPROGRESS};
-	struct cmp_fx *f = malloc(sizeof(*f));
+	struct cmp_fx *f = cmp_new();
 	struct mm_compact_result res;
 	struct mm_stats st;
 	uint64_t *where;
 
-	cmp_setup(f);
 	layout(f, 2, 0, 0);
 	where = calloc(f->o.nr_h, sizeof(*where));
 	for (unsigned i = 0; i < f->o.nr_h; i++)
@@ -486,8 +466,7 @@ START_TEST(test_failing_owner_leaves_everything_in_place)
 	ck_assert_ptr_null(cfx_verify(&f->o));
 	buddy_fx_assert_clean(f->mm);
 	free(where);
-	cmp_teardown(f);
-	free(f);
+	cmp_done(f);
 }
 END_TEST
 

@@ -7,10 +7,12 @@
  * model's owner callbacks do both at once.
  */
 #include "guest.h"
+#include "guest_migrate.h"
 #include "mbuf.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
 #include "mm/mm.h"
+#include "mm_stack.h"
 #include "native_mm.h"
 #include "pvmem_guest.h"
 
@@ -120,6 +122,17 @@ int mbuf_init(void)
 	}
 	ready = true;
 	return 0;
+}
+
+int mbuf_start(void)
+{
+	int err = guest_mm_init();
+
+	if (!err)
+		err = mbuf_init();
+	if (!err && !guest_boot.native)
+		err = gmig_init();
+	return err;
 }
 
 static int block_alloc(unsigned order, uint64_t *pfn)

@@ -27,6 +27,14 @@ struct mbuf;
 /* Register the owner (native: with the guest's mm). Idempotent. 0 or -errno. */
 int mbuf_init(void);
 
+/**
+ * mbuf_start() - all a workload of movable buffers needs: the guest's
+ * memory stack, the buffers' owner and, hosted, the migration ring, so
+ * that the host's requests move them. Idempotent.
+ * Return: 0 or the first step's -errno.
+ */
+int mbuf_start(void);
+
 /* A buffer of at least @size bytes (one block); NULL if none. */
 struct mbuf *mbuf_alloc(uint64_t size);
 void mbuf_free(struct mbuf *b);

@@ -458,11 +458,7 @@ static void fragment_run(void)
 	fr.cma_id = -1;
 	GUEST_ASSERT(fr.order <= MBUF_MAX_ORDER && fr.reps >= 1 &&
 		     fr.reps <= FR_REPS_MAX);
-	err = guest_mm_init();
-	if (!err)
-		err = mbuf_init();
-	if (!err && !guest_boot.native)
-		err = gmig_init();
+	err = mbuf_start();
 	if (err)
 		guest_fail(__FILE__, __LINE__, "fragment: init: %d", err);
 	if (guest_boot.native)

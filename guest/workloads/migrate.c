@@ -113,11 +113,7 @@ static void migrate_run(void)
 	int err;
 
 	GUEST_ASSERT(n >= 8 && n <= MG_MAX);
-	err = guest_mm_init();
-	if (!err)
-		err = mbuf_init();
-	if (!err && !guest_boot.native)
-		err = gmig_init();
+	err = mbuf_start();
 	if (err)
 		guest_fail(__FILE__, __LINE__, "migrate: init: %d", err);
 	for (unsigned i = 0; i < n; i++) {

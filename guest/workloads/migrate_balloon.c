@@ -134,9 +134,7 @@ static void mb_run(void)
 	if (!err)
 		err = gballoon_init();
 	if (!err)
-		err = mbuf_init();
-	if (!err && !guest_boot.native)
-		err = gmig_init();
+		err = mbuf_start();
 	if (err)
 		guest_fail(__FILE__, __LINE__, "migrate-balloon: init: %d",
 			   err);

@@ -46,14 +46,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static uint64_t brand(struct bench *b)
-{
-	b->seed ^= b->seed >> 12;
-	b->seed ^= b->seed << 25;
-	b->seed ^= b->seed >> 27;
-	return b->seed * 2685821657736338717ull;
-}
-
 static void bench_init(struct bench *b, bool touch_all, uint64_t seed)
 {
 	static const struct mm_range r[] = {{BASE_PFN, BASE_PFN + RAM_PAGES}};
@@ -83,7 +75,7 @@ static void fragment_movable(struct bench *b)
 	while (cfx_alloc(&b->o, GFP_HIGHUSER_MOVABLE, 0) >= 0)
 		;
 	for (unsigned i = 0; i < b->o.nr_h; i++)
-		if (brand(b) % 4)
+		if (cfx_rand(&b->seed) % 4)
 			cfx_free(&b->o, i);
 }
 
@@ -97,20 +89,20 @@ static unsigned fragment_mixed(struct bench *b, uint64_t *unmov, unsigned max)
 	unsigned n = 0;
 
 	for (;;) {
-		if (brand(b) % 24 == 0 && n < max) {
+		if (cfx_rand(&b->seed) % 24 == 0 && n < max) {
 			if (mm_alloc_pages(b->mm, GFP_KERNEL, 0, &unmov[n]))
 				break;
 			n++;
 		} else if (cfx_alloc(&b->o, GFP_HIGHUSER_MOVABLE,
-				     (unsigned)(brand(b) % 3)) < 0) {
+				     (unsigned)(cfx_rand(&b->seed) % 3)) < 0) {
 			break;
 		}
 	}
 	for (unsigned i = 0; i < b->o.nr_h; i++)
-		if (brand(b) % 10 < 6)
+		if (cfx_rand(&b->seed) % 10 < 6)
 			cfx_free(&b->o, i);
 	for (unsigned i = 0; i < n;) {
-		if (brand(b) % 3 == 0) {
+		if (cfx_rand(&b->seed) % 3 == 0) {
 			mm_free_pages(b->mm, unmov[i], 0);
 			unmov[i] = unmov[--n];
 		} else {

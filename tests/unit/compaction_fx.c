@@ -10,12 +10,12 @@
 
 #include "compaction_fx.h"
 
-static uint64_t fx_rand(struct cfx_owner *o)
+uint64_t cfx_rand(uint64_t *seed)
 {
-	o->seed ^= o->seed >> 12;
-	o->seed ^= o->seed << 25;
-	o->seed ^= o->seed >> 27;
-	return o->seed * 2685821657736338717ull;
+	*seed ^= *seed >> 12;
+	*seed ^= *seed << 25;
+	*seed ^= *seed >> 27;
+	return *seed * 2685821657736338717ull;
 }
 
 /* One in @every calls (counted by @n, or drawn when seeded). */
@@ -23,7 +23,7 @@ static bool one_in(struct cfx_owner *o, unsigned every, uint64_t n)
 {
 	if (!every)
 		return false;
-	return o->seed ? fx_rand(o) % every == 0 : n % every == 0;
+	return o->seed ? cfx_rand(&o->seed) % every == 0 : n % every == 0;
 }
 
 static uint8_t *frame_mem(struct cfx_owner *o, uint64_t pfn)

@@ -55,6 +55,9 @@ struct cfx_owner {
 	uint64_t isolates, putbacks, migrations, calls;
 };
 
+/* The next number of a xorshift64* sequence; *@seed nonzero. */
+uint64_t cfx_rand(uint64_t *seed);
+
 /* @bytes of anonymous memory, 2 MiB aligned, on transparent huge pages
  * (as the VMM maps guest RAM); cfx_ram_free() with the same size. */
 void *cfx_ram_alloc(size_t bytes);

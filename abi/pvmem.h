@@ -32,7 +32,8 @@
 
 #define PVMEM_MAGIC	0x4d4d5650u /* "PVMM" little-endian */
 #define PVMEM_ABI_MAJOR 1
-#define PVMEM_ABI_MINOR 2 /* 1.1: cooperative migration (MIGRATE_*);
+#define PVMEM_ABI_MINOR                                                        \
+	2 /* 1.1: cooperative migration (MIGRATE_*);
 			    * 1.2: DMA_ALLOC up to PVMEM_MAX_DMA_BYTES */
 
 /* Limits of ABI 1.0 (also reported by PVMEM_OP_INFO). */
@@ -77,30 +78,33 @@ enum pvmem_op {
  * so the guest needs no errno header.
  */
 #define PVMEM_OK      0
-#define PVMEM_PENDING 1	     /* guest's marker before ringing; never host's */
-#define PVMEM_EPERM   (-1)   /* frame/block not held by the guest/device */
-#define PVMEM_ENOENT  (-2)   /* DMA_FREE: no DMA block starts there */
-#define PVMEM_E2BIG   (-7)   /* count or size above the limit */
-#define PVMEM_ENOMEM  (-12)  /* allocator out of frames (partial grant) */
-#define PVMEM_EFAULT  (-14)  /* a guest buffer outside held RAM */
-#define PVMEM_EINVAL  (-22)  /* bad argument, nonzero reserved field */
-#define PVMEM_ENOSPC  (-28)  /* too many DMA mappings */
-#define PVMEM_ERANGE  (-34)  /* pfn outside RAM */
-#define PVMEM_ENOSYS  (-38)  /* unknown op */
-#define PVMEM_EPROTO  (-71)  /* bad magic or unsupported ABI major */
+#define PVMEM_PENDING 1	    /* guest's marker before ringing; never host's */
+#define PVMEM_EPERM   (-1)  /* frame/block not held by the guest/device */
+#define PVMEM_ENOENT  (-2)  /* DMA_FREE: no DMA block starts there */
+#define PVMEM_E2BIG   (-7)  /* count or size above the limit */
+#define PVMEM_ENOMEM  (-12) /* allocator out of frames (partial grant) */
+#define PVMEM_EFAULT  (-14) /* a guest buffer outside held RAM */
+#define PVMEM_EINVAL  (-22) /* bad argument, nonzero reserved field */
+#define PVMEM_ENOSPC  (-28) /* too many DMA mappings */
+#define PVMEM_ERANGE  (-34) /* pfn outside RAM */
+#define PVMEM_ENOSYS  (-38) /* unknown op */
+#define PVMEM_EPROTO  (-71) /* bad magic or unsupported ABI major */
 /* ABI 1.2, DMA_ALLOC above 4 MiB (why no contiguous range was found): */
-#define PVMEM_EAGAIN	    (-11) /* movable guest blocks in the way: the
+#define PVMEM_EAGAIN                                                           \
+	(-11) /* movable guest blocks in the way: the
 				   * host posted migration requests (result);
 				   * drain the ring, ask again */
-#define PVMEM_EADDRNOTAVAIL (-99) /* RAM below dma_bits has no range of
+#define PVMEM_EADDRNOTAVAIL                                                    \
+	(-99) /* RAM below dma_bits has no range of
 				   * that size at all */
 /* also: PVMEM_EBUSY (pinned frames in every range), PVMEM_ENOMEM (too few
  * free frames to move the blocks in the way to), PVMEM_E2BIG (above
  * PVMEM_MAX_DMA_BYTES) */
-#define PVMEM_EDQUOT  (-122) /* page limit reached (partial grant) */
+#define PVMEM_EDQUOT (-122) /* page limit reached (partial grant) */
 /* ABI 1.1, migration answers (struct pvmem_mig_ans.status): */
-#define PVMEM_EBUSY	(-16)  /* refused by the guest, or blocks pinned */
-#define PVMEM_ESTALE	(-116) /* no such request pending (timed out, done,
+#define PVMEM_EBUSY (-16) /* refused by the guest, or blocks pinned */
+#define PVMEM_ESTALE                                                           \
+	(-116) /* no such request pending (timed out, done,
 				* cancelled, never asked): keep using src */
 
 /* 64 bytes. Fields an op does not use must be zero (-EINVAL otherwise). */
@@ -172,16 +176,16 @@ struct pvmem_info {
 	uint64_t ram_pages; /* frames of RAM (all states) */
 	uint64_t max_pages; /* current page limit */
 	/* ABI 1.1 (a 1.0 host writes only the fields above). */
-	uint64_t features;	  /* PVMEM_F_* */
-	uint32_t mig_slots;	  /* request slots of the migration ring */
-	uint32_t mig_timeout_ms;  /* a request not answered by then is
+	uint64_t features;	 /* PVMEM_F_* */
+	uint32_t mig_slots;	 /* request slots of the migration ring */
+	uint32_t mig_timeout_ms; /* a request not answered by then is
 				   * cancelled */
 	/* ABI 1.2. */
 	uint64_t max_dma_bytes; /* largest DMA_ALLOC: PVMEM_MAX_DMA_BYTES */
 };
 
 /* INFO features. */
-#define PVMEM_F_MIGRATE (1ull << 0) /* MIGRATE_SETUP/ANSWER, COMPACT */
+#define PVMEM_F_MIGRATE	   (1ull << 0) /* MIGRATE_SETUP/ANSWER, COMPACT */
 #define PVMEM_F_CONTIG_DMA (1ull << 1) /* DMA_ALLOC above 4 MiB (1.2) */
 
 /* Frame states, in the order of mm/mm.h's enum frame_state. */
@@ -241,17 +245,18 @@ struct pvmem_stats {
 #define PVMEM_MIG_RING_OWNER 0x100u
 
 /* Request kinds. */
-#define PVMEM_MIG_MOVE	  1 /* a movable GUEST block: copy src -> dst */
-#define PVMEM_MIG_BALLOON 2 /* a ballooned frame: put dst in src's place
+#define PVMEM_MIG_MOVE 1 /* a movable GUEST block: copy src -> dst */
+#define PVMEM_MIG_BALLOON                                                      \
+	2 /* a ballooned frame: put dst in src's place
 			     * in the balloon list (no data to copy) */
 
 /* One request (32 bytes), written by the host only. */
 struct pvmem_mig_req {
-	uint64_t src;	/* pfn of the block to move (head) */
-	uint64_t dst;	/* pfn of its new place (head, same order) */
-	uint32_t seq;	/* the request's number (== ring index) */
+	uint64_t src; /* pfn of the block to move (head) */
+	uint64_t dst; /* pfn of its new place (head, same order) */
+	uint32_t seq; /* the request's number (== ring index) */
 	uint8_t order;
-	uint8_t kind;	/* PVMEM_MIG_MOVE / PVMEM_MIG_BALLOON */
+	uint8_t kind; /* PVMEM_MIG_MOVE / PVMEM_MIG_BALLOON */
 	uint16_t reserved;
 	uint64_t reserved1;
 };
@@ -274,13 +279,13 @@ struct pvmem_mig_log {
  * receiving requests.
  */
 struct pvmem_mig_ring {
-	uint32_t magic;	    /* host: PVMEM_MIG_MAGIC */
-	uint32_t nr_slots;  /* host: PVMEM_MIG_SLOTS */
-	uint32_t head;	    /* host: requests posted */
-	uint32_t tail;	    /* guest: requests taken */
-	uint32_t log_head;  /* host: balloon moves logged */
-	uint32_t log_tail;  /* guest: balloon moves applied */
-	uint32_t nr_log;    /* host: PVMEM_MIG_LOG */
+	uint32_t magic;	     /* host: PVMEM_MIG_MAGIC */
+	uint32_t nr_slots;   /* host: PVMEM_MIG_SLOTS */
+	uint32_t head;	     /* host: requests posted */
+	uint32_t tail;	     /* guest: requests taken */
+	uint32_t log_head;   /* host: balloon moves logged */
+	uint32_t log_tail;   /* guest: balloon moves applied */
+	uint32_t nr_log;     /* host: PVMEM_MIG_LOG */
 	uint32_t timeout_ms; /* host: as INFO mig_timeout_ms */
 	uint32_t reserved[8];
 	struct pvmem_mig_req reqs[PVMEM_MIG_SLOTS];
@@ -289,11 +294,11 @@ struct pvmem_mig_ring {
 
 /* MIGRATE_ANSWER entry (32 bytes): one per request taken from the ring. */
 struct pvmem_mig_ans {
-	uint64_t src;	 /* guest: the request's src, dst, order */
+	uint64_t src; /* guest: the request's src, dst, order */
 	uint64_t dst;
 	uint32_t order;
-	int32_t result;	 /* guest: 0 copied (commit), < 0 refused */
-	int32_t status;	 /* host: 0 done as asked, else PVMEM_E* */
+	int32_t result;	   /* guest: 0 copied (commit), < 0 refused */
+	int32_t status;	   /* host: 0 done as asked, else PVMEM_E* */
 	uint32_t reserved; /* 0 */
 };
 

@@ -77,7 +77,7 @@ VMM_LIBS := -lfdt $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljan
 # one), and only by the sources in GUEST_FDT_SRCS.
 GUEST_LIBFDT := $(shell $(GUEST_CC) -print-file-name=libfdt.a)
 GUEST_LIBFDT_INCDIR := $(patsubst %/libfdt.h,%,$(filter %/libfdt.h,$(shell \
-	$(CC) -xc -M -include libfdt.h /dev/null 2>/dev/null)))
+	$(GUEST_CC) -xc -M -include libfdt.h /dev/null 2>/dev/null)))
 
 # Filled in by the fragments below: one per top-level directory, each listing
 # its sources one per line. Rules live only in this file.

@@ -348,12 +348,7 @@ void cli_api_print_stat(FILE *out, json_t *r)
 
 /* Talking to the VMM ------------------------------------------------------- */
 
-/*
- * One request; on success a new reference to the result object. Prints why
- * on failure (no VMM, or the VMM's error code and message).
- */
-static json_t *cli_api_request(const char *cmd, const char *path,
-			       json_t *request)
+json_t *cli_api_request(const char *cmd, const char *path, json_t *request)
 {
 	json_t *resp = NULL, *result;
 	int err = api_call(path, request, &resp);

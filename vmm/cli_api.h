@@ -40,6 +40,14 @@ int cli_api_parse(const char *cmd, int argc, char **argv,
  */
 int cli_api_check_path(const char *path, char *err, size_t errlen);
 
+/**
+ * cli_api_request() - send @request (consumed; NULL fails as -EINVAL) for
+ * `vmm @cmd` to the VMM at @path.
+ * Return: a new reference to the result object; NULL after printing why
+ * (no VMM at @path, or the VMM's error code and message).
+ */
+json_t *cli_api_request(const char *cmd, const char *path, json_t *request);
+
 /* The --help text of @cmd, or NULL for a command that is not a client. */
 const char *cli_api_help(const char *cmd);
 

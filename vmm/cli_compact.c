@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "abi/boot.h"
-#include "vmm/api.h"
 #include "vmm/cli.h"
 #include "vmm/cli_api.h"
 #include "vmm/cli_compact.h"
@@ -250,7 +249,7 @@ void cli_compact_print_stat(FILE *out, json_t *compaction)
 int cli_compact_main(int argc, char **argv)
 {
 	struct cli_compact_opts o;
-	json_t *req, *resp = NULL, *e;
+	json_t *result;
 	char err[256];
 	int r = cli_compact_parse(argc, argv, &o, err, sizeof(err));
 
@@ -263,32 +262,16 @@ int cli_compact_main(int argc, char **argv)
 			err);
 		return BVM_EXIT_USAGE;
 	}
-	req = cli_compact_request(&o);
-	r = req ? api_call(o.api_path, req, &resp) : -ENOMEM;
-	json_decref(req);
-	if (r) {
-		fprintf(stderr, "vmm compact: %s%s: %s\n",
-			r == -ECONNRESET ? "" : "no VMM at ", o.api_path,
-			api_call_strerror(r));
+	result =
+		cli_api_request("compact", o.api_path, cli_compact_request(&o));
+	if (!result)
 		return BVM_EXIT_VMM_ERROR;
-	}
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		e = json_object_get(resp, "error");
-		fprintf(stderr, "vmm compact: %s: %s\n",
-			json_string_value(json_object_get(e, "code"))
-				?: "error",
-			json_string_value(json_object_get(e, "message"))
-				?: "(no message)");
-		json_decref(resp);
-		return BVM_EXIT_VMM_ERROR;
-	}
 	if (o.json) {
-		json_dumpf(json_object_get(resp, "result"), stdout,
-			   JSON_INDENT(2));
+		json_dumpf(result, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	} else {
-		cli_compact_print(stdout, json_object_get(resp, "result"));
+		cli_compact_print(stdout, result);
 	}
-	json_decref(resp);
+	json_decref(result);
 	return BVM_EXIT_OK;
 }

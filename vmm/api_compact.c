@@ -9,11 +9,7 @@
 #include "vmm/api.h"
 #include "vmm/api_cmds.h"
 #include "vmm/api_compact.h"
-
-static json_t *uint_json(uint64_t v)
-{
-	return json_integer((json_int_t)(v > INT64_MAX ? INT64_MAX : v));
-}
+#include "vmm/stat_fields.h"
 
 static const char *const compact_result_names[] = {
 	[COMPACT_NOT_SUITABLE_ZONE] = "not_suitable_zone",
@@ -190,9 +186,27 @@ static json_t *zone_indices(struct mm *mm, enum zone_type z,
 			 unusable, "extfrag_index", extfrag);
 }
 
+/* stat's host.compaction.vmstat, by Linux's /proc/vmstat names. */
+static const struct stat_field compact_vmstat_fields[] = {
+	STAT_FIELD(struct mm_stats, compact_migrate_scanned),
+	STAT_FIELD(struct mm_stats, compact_free_scanned),
+	STAT_FIELD(struct mm_stats, compact_isolated),
+	STAT_FIELD(struct mm_stats, compact_stall),
+	STAT_FIELD(struct mm_stats, compact_fail),
+	STAT_FIELD(struct mm_stats, compact_success),
+	STAT_FIELD(struct mm_stats, compact_daemon_wake),
+	STAT_FIELD(struct mm_stats, pgmigrate_success),
+	STAT_FIELD(struct mm_stats, pgmigrate_fail),
+	STAT_FIELD(struct mm_stats, cma_total),
+	STAT_FIELD(struct mm_stats, cma_allocated),
+};
+
+static const struct stat_table compact_vmstat_table =
+	STAT_TABLE(compact_vmstat_fields);
+
 json_t *api_compact_stat(struct mm *mm)
 {
-	json_t *zones = json_array(), *r;
+	json_t *zones = json_array();
 	struct mm_stats st;
 
 	mm_get_stats(mm, &st);
@@ -205,23 +219,6 @@ json_t *api_compact_stat(struct mm *mm)
 				zones,
 				zone_indices(mm, (enum zone_type)z, &zi));
 	}
-	r = json_pack("{s:o, s:o}", "zones", zones, "vmstat", json_object());
-	if (!r)
-		return NULL;
-#define VMSTAT(name)                                                           \
-	json_object_set_new(json_object_get(r, "vmstat"), #name,               \
-			    uint_json(st.name))
-	VMSTAT(compact_migrate_scanned);
-	VMSTAT(compact_free_scanned);
-	VMSTAT(compact_isolated);
-	VMSTAT(compact_stall);
-	VMSTAT(compact_fail);
-	VMSTAT(compact_success);
-	VMSTAT(compact_daemon_wake);
-	VMSTAT(pgmigrate_success);
-	VMSTAT(pgmigrate_fail);
-	VMSTAT(cma_total);
-	VMSTAT(cma_allocated);
-#undef VMSTAT
-	return r;
+	return json_pack("{s:o, s:o}", "zones", zones, "vmstat",
+			 stat_fields_json(&compact_vmstat_table, &st));
 }

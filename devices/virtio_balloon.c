@@ -31,6 +31,7 @@
 #include "mm/mm.h"
 #include "vmm/guest_mem.h"
 #include "vmm/api_vm.h"
+#include "vmm/stat_fields.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
@@ -720,7 +721,21 @@ void virtio_balloon_get_status(struct balloon_status *out)
 	pthread_mutex_unlock(&vm_balloon_lock);
 }
 
-/* --stats: the balloon's size and counters (a snapshot under its lock). */
+/* --stats: the balloon's size and counters, as balloon_<name>. */
+static const struct stat_field balloon_vm_stat_fields[] = {
+	STAT_FIELD(struct balloon_status, target_pages),
+	STAT_FIELD(struct balloon_status, actual_pages),
+	STAT_FIELD(struct balloon_status, bad_pfns),
+	STAT_FIELD(struct balloon_status, oom_deflates),
+	STAT_FIELD(struct balloon_status, reported_pages),
+	STAT_FIELD(struct balloon_status, stats_updates),
+	STAT_FIELD_AS("failures", struct balloon_status, device_failures),
+};
+
+static const struct stat_table balloon_vm_stat_table =
+	STAT_TABLE(balloon_vm_stat_fields);
+
+/* A snapshot under the balloon's lock, printed from the table. */
 static void balloon_vm_print(struct vm *vm, enum vm_stats_place place,
 			     FILE *out)
 {
@@ -729,20 +744,8 @@ static void balloon_vm_print(struct vm *vm, enum vm_stats_place place,
 	if (place != VM_STATS_VIRTIO)
 		return;
 	virtio_balloon_get_status(&st);
-	if (!st.present)
-		return;
-	fprintf(out,
-		"balloon_target_pages %llu\nballoon_actual_pages %llu\n"
-		"balloon_bad_pfns %llu\nballoon_oom_deflates %llu\n"
-		"balloon_reported_pages %llu\nballoon_stats_updates %llu\n"
-		"balloon_failures %llu\n",
-		(unsigned long long)st.target_pages,
-		(unsigned long long)st.actual_pages,
-		(unsigned long long)st.bad_pfns,
-		(unsigned long long)st.oom_deflates,
-		(unsigned long long)st.reported_pages,
-		(unsigned long long)st.stats_updates,
-		(unsigned long long)st.device_failures);
+	if (st.present)
+		stat_fields_print(out, "balloon_", &balloon_vm_stat_table, &st);
 }
 
 const struct vm_stats_ops virtio_balloon_vm_stats = {

@@ -43,16 +43,29 @@ static void copy_block(uint64_t dst, uint64_t src, unsigned order)
 	memcpy(pfn_to_virt(dst), pfn_to_virt(src), PAGE_SIZE << order);
 }
 
-int mbuf_prepare_move(uint64_t src, uint64_t dst, unsigned order)
+/*
+ * May @b (the buffer a pfn names, or NULL) move as a block of @order now?
+ * -ENOENT: no buffer's block, or one already moving; -EBUSY: mapped, counted
+ * as refused. Native isolation and the hosted ring ask the same question.
+ */
+static int may_move(const struct mbuf *b, unsigned order)
 {
-	struct mbuf *b = find_pfn(src);
-
 	if (!b || b->order != order || b->moving)
 		return -ENOENT;
 	if (b->mapped) {
 		stats.refused++;
 		return -EBUSY;
 	}
+	return 0;
+}
+
+int mbuf_prepare_move(uint64_t src, uint64_t dst, unsigned order)
+{
+	struct mbuf *b = find_pfn(src);
+	int err = may_move(b, order);
+
+	if (err)
+		return err;
 	copy_block(dst, src, order);
 	b->moving = true;
 	return 0;
@@ -76,15 +89,7 @@ void mbuf_finish_move(uint64_t src, uint64_t dst, bool moved)
 /* Native model: the owner callbacks of the guest's own mm. */
 static int native_isolate(void *opaque, uint64_t pfn, unsigned order)
 {
-	struct mbuf *b = find_pfn(pfn);
-
-	if (!b || b->order != order || b->moving)
-		return -ENOENT;
-	if (b->mapped) {
-		stats.refused++;
-		return -EBUSY;
-	}
-	return 0;
+	return may_move(find_pfn(pfn), order);
 }
 
 static int native_migrate(void *opaque, uint64_t dst, uint64_t src,

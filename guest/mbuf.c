@@ -175,11 +175,9 @@ static void block_free(uint64_t pfn, unsigned order)
 
 struct mbuf *mbuf_alloc(uint64_t size)
 {
-	unsigned order = 0;
+	unsigned order = mm_get_order(size);
 	uint64_t pfn;
 
-	while ((PAGE_SIZE << order) < size)
-		order++;
 	if (!ready || order > MBUF_MAX_ORDER)
 		return NULL;
 	for (unsigned i = 0; i < MBUF_MAX; i++) {

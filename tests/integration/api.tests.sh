@@ -100,12 +100,7 @@ api_balloon_test() {
 		--cmdline 'workload=balloon balloon.touch=1024' || return 1
 	# Wait for the guest to finish touching: it says so ('balloon: ready');
 	# RAM that stops growing for a moment may only be a descheduled guest.
-	for _ in $(seq 1200); do
-		grep -q 'balloon: ready' "$TMP/api-vm.log" && break
-		sleep 0.1
-	done
-	if ! grep -q 'balloon: ready' "$TMP/api-vm.log"; then
-		why='guest never printed balloon: ready'
+	if ! wait_for_output "$TMP/api-vm.log" 'balloon: ready' 120; then
 		"$VMM" quit --api "$sock" >/dev/null 2>&1
 		api_wait_exit
 		return 1

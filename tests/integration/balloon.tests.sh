@@ -17,11 +17,7 @@ bal_start() {
 # bal_wait_for PATTERN [SECONDS]: the guest printed PATTERN (extended
 # regex) within SECONDS (default 30), a state, polled; otherwise stop the VM.
 bal_wait_for() {
-	for _ in $(seq $((${2:-30} * 10))); do
-		grep -Eq -- "$1" "$TMP/bal.out" && return 0
-		sleep 0.1
-	done
-	why="guest never printed /$1/"
+	wait_for_output "$TMP/bal.out" "$@" && return 0
 	bal_stop
 	return 1
 }

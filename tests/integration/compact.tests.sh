@@ -103,17 +103,6 @@ check compact-cma-hosted kvm test_compact_cma_hosted
 check compact-cma-native kvm test_compact_cma_native
 check compact-cma-too-big kvm test_compact_cma_too_big
 
-# cmp_wait_for PATTERN: the running VM's output ($cmp_log) shows PATTERN
-# within 60 s (a state, polled).
-cmp_wait_for() {
-	for _ in $(seq 600); do
-		grep -Eq -- "$1" "$cmp_log" && return 0
-		sleep 0.1
-	done
-	why="never saw /$1/"
-	return 1
-}
-
 # vmm compact over the API, on a guest that stays fragmented: it prints
 # per zone what it did, the JSON has the counters, stat has
 # host.compaction, and the hosted guest answers the requests it posted.
@@ -125,7 +114,7 @@ test_compact_api() {
 		'workload=fragment fragment.sizes=2 fragment.reps=1 fragment.hold=1' ||
 		return 1
 	pid=$vm_pid
-	cmp_wait_for 'fragment: holding' &&
+	wait_for_output "$cmp_log" 'fragment: holding' 60 &&
 		"$VMM" compact --api "$sock" --zone dma32 >"$TMP/cmp.cli" 2>&1 &&
 		"$VMM" compact --api "$sock" --order 9 --json >"$TMP/cmp.json" 2>&1 &&
 		"$VMM" stat --api "$sock" --json >"$TMP/cmp.stat" 2>&1

@@ -62,17 +62,6 @@ check migrate-native kvm test_migrate_native
 check migrate-hostile kvm test_migrate_hostile
 check migrate-old-guest kvm test_migrate_old_guest
 
-# mig_wait_for PATTERN: the running VM's output ($mig_log) shows PATTERN
-# within 30 s (a state, polled).
-mig_wait_for() {
-	for _ in $(seq 300); do
-		grep -Eq -- "$1" "$mig_log" && return 0
-		sleep 0.1
-	done
-	why="never saw /$1/"
-	return 1
-}
-
 # mig_balloon MODEL: the host inflates 32 MiB, the guest compacts (the
 # ballooned pages move), the host deflates all: every pfn the driver names
 # is still a BALLOON frame to the host, and --check is clean.
@@ -83,13 +72,13 @@ mig_balloon() {
 		--memory-model "$1" --stats --check \
 		--cmdline workload=migrate-balloon || return 1
 	pid=$vm_pid
-	mig_wait_for 'migrate-balloon: ready' &&
+	wait_for_output "$mig_log" 'migrate-balloon: ready' &&
 		"$VMM" balloon --api "$sock" --target 32M --wait \
 			--timeout 30 >"$TMP/migb.cli" 2>&1 &&
-		mig_wait_for 'balloon pages moved' &&
+		wait_for_output "$mig_log" 'balloon pages moved' &&
 		"$VMM" balloon --api "$sock" --target 0 --wait \
 			--timeout 30 >>"$TMP/migb.cli" 2>&1 &&
-		mig_wait_for 'migrate-balloon: done'
+		wait_for_output "$mig_log" 'migrate-balloon: done'
 	local rc=$?
 	"$VMM" quit --api "$sock" >/dev/null 2>&1
 	wait "$pid"
@@ -168,7 +157,7 @@ test_migrate_vmm_compact() {
 		--check --cmdline 'workload=migrate migrate.host=1' || return 1
 	pid=$vm_pid
 	: >"$TMP/migc.cli"
-	mig_wait_for 'migrate: waiting for the host' &&
+	wait_for_output "$mig_log" 'migrate: waiting for the host' &&
 		mig_compact_until "$sock" 'migrate: ok' &&
 		"$VMM" stat --api "$sock" --json >"$TMP/migc.json"
 	local rc=$?
@@ -209,16 +198,16 @@ test_migrate_paused() {
 		return 1
 	pid=$vm_pid
 	: >"$TMP/migp.cli"
-	mig_wait_for 'migrate-balloon: ready' &&
+	wait_for_output "$mig_log" 'migrate-balloon: ready' &&
 		"$VMM" balloon --api "$sock" --target 32M --wait \
 			--timeout 30 >>"$TMP/migp.cli" 2>&1 &&
-		mig_wait_for 'migrate-balloon: waiting for the host' &&
+		wait_for_output "$mig_log" 'migrate-balloon: waiting for the host' &&
 		"$VMM" pause --api "$sock" >>"$TMP/migp.cli" 2>&1 &&
 		"$VMM" compact --api "$sock" >>"$TMP/migp.cli" 2>&1 &&
 		"$VMM" resume --api "$sock" >>"$TMP/migp.cli" 2>&1 &&
 		"$VMM" balloon --api "$sock" --target 0 --wait \
 			--timeout 30 >>"$TMP/migp.cli" 2>&1 &&
-		mig_wait_for 'migrate-balloon: done'
+		wait_for_output "$mig_log" 'migrate-balloon: done'
 	local rc=$?
 	"$VMM" quit --api "$sock" >/dev/null 2>&1
 	wait "$pid"

@@ -57,6 +57,17 @@ start_with_api() {
 	return 1
 }
 
+# wait_for_output LOG PATTERN [SECONDS]: LOG, a running VM's output, shows
+# PATTERN (extended regex) within SECONDS (default 30): a state, polled.
+wait_for_output() {
+	for _ in $(seq $((${3:-30} * 10))); do
+		grep -Eq -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	why="never saw /$2/"
+	return 1
+}
+
 # expect STATUS PATTERN...: the last run exited STATUS and printed every
 # (extended regex) PATTERN.
 expect() {

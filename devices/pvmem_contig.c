@@ -234,17 +234,6 @@ static int search(struct pvmem_contig *c, uint64_t lo, uint64_t hi, uint64_t nr,
 	return found ? 0 : -EBUSY;
 }
 
-/* One past the last frame of RAM. */
-static uint64_t ram_end(const struct guest_mem *mem)
-{
-	const struct guest_mem_region *last;
-
-	if (!mem->nr_regions)
-		return 0;
-	last = &mem->regions[mem->nr_regions - 1];
-	return MM_ADDR_TO_PFN(last->gpa + last->size);
-}
-
 /*
  * Choose the window: the device's hint if it still qualifies, else the CMA
  * area (when it lies below the limit), else all RAM below the limit.
@@ -385,7 +374,7 @@ int pvmem_contig_alloc(struct pvmem_contig *c, uint64_t nr, unsigned dma_bits,
 		       uint32_t gfp, uint32_t dev, uint64_t *pfn, bool *cma,
 		       unsigned *posted)
 {
-	uint64_t limit = ram_end(c->mem);
+	uint64_t limit = MM_ADDR_TO_PFN(guest_mem_end(c->mem));
 	struct window w;
 	int err;
 

@@ -831,24 +831,14 @@ static uint64_t compact_one(struct compact_run *c, uint64_t pfn)
 	return pfn + (1ull << order);
 }
 
-/* One past the last frame of RAM. */
-static uint64_t ram_end_pfn(const struct guest_mem *mem)
-{
-	const struct guest_mem_region *last;
-
-	if (!mem->nr_regions)
-		return 0;
-	last = &mem->regions[mem->nr_regions - 1];
-	return MM_ADDR_TO_PFN(last->gpa + last->size);
-}
-
 int pvmem_migrate_compact_range(struct pvmem_migrate *m, uint64_t start_pfn,
 				uint64_t end_pfn, unsigned *posted,
 				unsigned *busy)
 {
+	uint64_t ram_end_pfn = MM_ADDR_TO_PFN(guest_mem_end(m->mem));
 	struct compact_run *c;
 
-	end_pfn = end_pfn < ram_end_pfn(m->mem) ? end_pfn : ram_end_pfn(m->mem);
+	end_pfn = end_pfn < ram_end_pfn ? end_pfn : ram_end_pfn;
 	*posted = *busy = 0;
 	if (end_pfn <= start_pfn)
 		return -EINVAL;
@@ -859,7 +849,7 @@ int pvmem_migrate_compact_range(struct pvmem_migrate *m, uint64_t start_pfn,
 				  .start = start_pfn,
 				  .end = end_pfn,
 				  .anywhere = start_pfn == 0 &&
-					      end_pfn == ram_end_pfn(m->mem)};
+					      end_pfn == ram_end_pfn};
 	pvmem_migrate_adopt_balloon(m, start_pfn, end_pfn);
 	for (uint64_t pfn = start_pfn; pfn < end_pfn;)
 		pfn = compact_one(c, pfn);

@@ -49,6 +49,16 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	return r ? r->hva + (gpa - r->gpa) : NULL;
 }
 
+uint64_t guest_mem_end(const struct guest_mem *mem)
+{
+	const struct guest_mem_region *last;
+
+	if (!mem->nr_regions)
+		return 0;
+	last = &mem->regions[mem->nr_regions - 1];
+	return last->gpa + last->size;
+}
+
 /*
  * hugetlbfs pages cannot be split: release the whole 2 MiB pages inside
  * [p, p + len) and zero the partial ends, which stay backed (their other

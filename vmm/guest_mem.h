@@ -51,6 +51,12 @@ struct guest_mem {
 void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /**
+ * guest_mem_end() - one past the last guest-physical byte of RAM (the end of
+ * the highest region; regions are kept in ascending order), 0 without RAM.
+ */
+uint64_t guest_mem_end(const struct guest_mem *mem);
+
+/**
  * guest_mem_discard() - release the host backing of [gpa, gpa + len)
  * (page-aligned, inside one region): it reads as zeros afterwards. Only
  * that range is touched, whatever host page holds it: part of a transparent

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* vmm/vm_compaction.c - the VM's CMA area (vm_cma.h). */
+/*
+ * vmm/vm_compaction.c - the VM's CMA area and the compaction section of
+ * --stats (vm_compaction.h).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -397,8 +397,7 @@ bool gblk_needs_reset(struct gblk_disk *d)
 /* Used chains not yet reaped. */
 static unsigned gblk_ready(const struct gblk_queue *q)
 {
-	return (uint16_t)(__atomic_load_n(&q->vq->used->idx, __ATOMIC_ACQUIRE) -
-			  q->vq->last_used);
+	return gv_nr_used(q->vq);
 }
 
 static bool gblk_spin(const struct gblk_disk *d, const struct gblk_queue *q,

@@ -302,9 +302,15 @@ bool gv_kick(struct gv_dev *dev, struct gv_queue *q)
 	return notify;
 }
 
+uint16_t gv_nr_used(const struct gv_queue *q)
+{
+	return (uint16_t)(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) -
+			  q->last_used);
+}
+
 bool gv_has_used(const struct gv_queue *q)
 {
-	return __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) != q->last_used;
+	return gv_nr_used(q) != 0;
 }
 
 bool gv_enable_interrupts(struct gv_queue *q, uint16_t n)

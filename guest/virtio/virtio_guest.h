@@ -124,8 +124,9 @@ bool gv_kick(struct gv_dev *dev, struct gv_queue *q);
 bool gv_enable_interrupts(struct gv_queue *q, uint16_t n);
 void gv_disable_interrupts(struct gv_queue *q);
 
-/* Is a used chain waiting on @q (without taking it)? */
+/* Is a used chain waiting on @q (without taking it)? How many are? */
 bool gv_has_used(const struct gv_queue *q);
+uint16_t gv_nr_used(const struct gv_queue *q);
 
 /* The next used chain's token (and *len written), or NULL if none. */
 void *gv_get_used(struct gv_queue *q, uint32_t *len);

@@ -110,8 +110,7 @@ static void h_check_works(const char *after)
 	struct gblk_req r = {.type = VIRTIO_BLK_T_IN, .buf = p, .len = 4096};
 
 	if (!gblk_info(hd)->read_only) {
-		for (unsigned i = 0; i < 4096; i++)
-			p[i] = blk_pattern_byte(7, i);
+		blk_pattern_fill(p, 0, 4096, 7);
 		r.type = VIRTIO_BLK_T_OUT;
 		if (gblk_rw(hd, 0, &r) != VIRTIO_BLK_S_OK)
 			guest_fail(__FILE__, __LINE__,

@@ -362,6 +362,28 @@ static struct gblk_disk *blk_open(const char *prefix)
 	return d;
 }
 
+/* One request on queue 0 that must succeed (or, for @raw, get @want). */
+static void blk_one(struct gblk_disk *d, uint32_t type, void *buf, uint32_t len,
+		    bool raw, int want, const char *what)
+{
+	struct gblk_req r = {.type = type, .buf = buf, .len = len, .raw = raw};
+	int st = gblk_rw(d, 0, &r);
+
+	if (st != want)
+		guest_fail(__FILE__, __LINE__, "blk: %s: status %d, want %d",
+			   what, st, want);
+}
+
+/* WRITE_ZEROES or DISCARD (@type) of disk bytes [0, @len): must succeed. */
+static void blk_one_range(struct gblk_disk *d, uint32_t type, void *buf,
+			  uint64_t len, const char *what)
+{
+	struct virtio_blk_discard *rng = buf;
+
+	*rng = (struct virtio_blk_discard){0, (uint32_t)(len / 512), 0};
+	blk_one(d, type, rng, sizeof(*rng), false, VIRTIO_BLK_S_OK, what);
+}
+
 /* GET_ID, and WRITE_ZEROES / DISCARD of the first MiB when offered. */
 static void blk_exercise(struct gblk_disk *d, uint64_t region)
 {
@@ -381,18 +403,11 @@ static void blk_exercise(struct gblk_disk *d, uint64_t region)
 		     st == VIRTIO_BLK_S_OK ? (char *)buf : "");
 	if (in->features & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) &&
 	    len / 512 <= in->max_write_zeroes_sectors) {
-		struct virtio_blk_discard *rng = (void *)buf;
-
-		*rng = (struct virtio_blk_discard){0, (uint32_t)(len / 512), 0};
-		r = (struct gblk_req){.type = VIRTIO_BLK_T_WRITE_ZEROES,
-				      .buf = rng,
-				      .len = sizeof(*rng)};
-		GUEST_ASSERT_EQ(gblk_rw(d, 0, &r), VIRTIO_BLK_S_OK);
+		blk_one_range(d, VIRTIO_BLK_T_WRITE_ZEROES, buf, len,
+			      "WRITE_ZEROES");
 		memset(buf, 0xa5, len);
-		r = (struct gblk_req){.type = VIRTIO_BLK_T_IN,
-				      .buf = buf,
-				      .len = (uint32_t)len};
-		GUEST_ASSERT_EQ(gblk_rw(d, 0, &r), VIRTIO_BLK_S_OK);
+		blk_one(d, VIRTIO_BLK_T_IN, buf, (uint32_t)len, false,
+			VIRTIO_BLK_S_OK, "read after WRITE_ZEROES");
 		for (uint64_t i = 0; i < len; i++)
 			if (buf[i])
 				guest_fail(__FILE__, __LINE__,
@@ -405,13 +420,7 @@ static void blk_exercise(struct gblk_disk *d, uint64_t region)
 	}
 	if (in->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) &&
 	    len / 512 <= in->max_discard_sectors) {
-		struct virtio_blk_discard *rng = (void *)buf;
-
-		*rng = (struct virtio_blk_discard){0, (uint32_t)(len / 512), 0};
-		r = (struct gblk_req){.type = VIRTIO_BLK_T_DISCARD,
-				      .buf = rng,
-				      .len = sizeof(*rng)};
-		GUEST_ASSERT_EQ(gblk_rw(d, 0, &r), VIRTIO_BLK_S_OK);
+		blk_one_range(d, VIRTIO_BLK_T_DISCARD, buf, len, "DISCARD");
 		guest_printf("blk: DISCARD of %llu bytes ok\n",
 			     (unsigned long long)len);
 	}
@@ -491,18 +500,6 @@ static unsigned blk_setup_jobs(struct gblk_disk *d, uint64_t region,
 				   "blk: no DMA buffers for queue %u", i);
 	}
 	return nq;
-}
-
-/* One request on queue 0 that must succeed (or, for @raw, get @want). */
-static void blk_one(struct gblk_disk *d, uint32_t type, void *buf, uint32_t len,
-		    bool raw, int want, const char *what)
-{
-	struct gblk_req r = {.type = type, .buf = buf, .len = len, .raw = raw};
-	int st = gblk_rw(d, 0, &r);
-
-	if (st != want)
-		guest_fail(__FILE__, __LINE__, "blk: %s: status %d, want %d",
-			   what, st, want);
 }
 
 /*

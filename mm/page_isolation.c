@@ -29,6 +29,16 @@ static void pageblock_set_type(struct mm *mm, uint64_t pb, int mt)
 	}
 }
 
+/* Lock the zones a retype of [start, end) touches (whole max-order blocks). */
+static unsigned lock_retype_span(struct mm *mm, uint64_t start, uint64_t end)
+{
+	uint64_t lo = start & ~((1ull << MAX_PAGE_ORDER) - 1);
+	uint64_t hi = (end + (1ull << MAX_PAGE_ORDER) - 1) &
+		      ~((1ull << MAX_PAGE_ORDER) - 1);
+
+	return mm_lock_zones_range(mm, lo, hi - lo);
+}
+
 /*
  * Take every free block overlapping the pageblocks off the lists, set the
  * types, and free the pieces back through the merge path, which then joins
@@ -100,7 +110,6 @@ int mm_set_pageblock_migratetype(struct mm *mm, uint64_t pfn, uint64_t nr,
 				 enum migratetype mt)
 {
 	unsigned mask;
-	uint64_t lo, hi;
 
 	if ((unsigned)mt >= MIGRATE_TYPES || nr == 0 ||
 	    (pfn | nr) & (PAGEBLOCK_NR_PAGES - 1) || pfn + nr < pfn)
@@ -109,10 +118,7 @@ int mm_set_pageblock_migratetype(struct mm *mm, uint64_t pfn, uint64_t nr,
 		if (!any_present(mm, pb, PAGEBLOCK_NR_PAGES))
 			return -ERANGE;
 	mm_drain_pcp(mm);
-	lo = pfn & ~((1ull << MAX_PAGE_ORDER) - 1);
-	hi = (pfn + nr + (1ull << MAX_PAGE_ORDER) - 1) &
-	     ~((1ull << MAX_PAGE_ORDER) - 1);
-	mask = mm_lock_zones_range(mm, lo, hi - lo);
+	mask = lock_retype_span(mm, pfn, pfn + nr);
 	pageblocks_retype(mm, pfn, nr, mt);
 	mm_unlock_zones(mm, mask);
 	return 0;
@@ -200,15 +206,6 @@ static int isolation_range_ok(const struct mm *mm, uint64_t start, uint64_t end)
 	if (mm_zone_of_pfn(mm, start) != mm_zone_of_pfn(mm, end - 1))
 		return -ERANGE;
 	return 0;
-}
-
-static unsigned lock_retype_span(struct mm *mm, uint64_t start, uint64_t end)
-{
-	uint64_t lo = start & ~((1ull << MAX_PAGE_ORDER) - 1);
-	uint64_t hi = (end + (1ull << MAX_PAGE_ORDER) - 1) &
-		      ~((1ull << MAX_PAGE_ORDER) - 1);
-
-	return mm_lock_zones_range(mm, lo, hi - lo);
 }
 
 int isolate_range(struct mm *mm, uint64_t start, uint64_t end,

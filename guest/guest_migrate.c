@@ -123,7 +123,7 @@ static void apply_verdict(unsigned i)
 	const struct pvmem_mig_ans *a = &answers[i];
 	bool moved = a->result == 0 && a->status == 0;
 
-	if (a->result == 0 && a->status == 0)
+	if (moved)
 		gstats.committed++;
 	else if (a->status == 0)
 		gstats.refused++;

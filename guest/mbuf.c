@@ -113,7 +113,8 @@ static const struct mm_movable_ops native_ops = {
 	.putback = native_putback,
 };
 
-int mbuf_init(void)
+/* Register the owner (native: with the guest's mm). Idempotent. */
+static int mbuf_init(void)
 {
 	int id;
 

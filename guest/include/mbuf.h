@@ -24,9 +24,6 @@
 
 struct mbuf;
 
-/* Register the owner (native: with the guest's mm). Idempotent. 0 or -errno. */
-int mbuf_init(void);
-
 /**
  * mbuf_start() - all a workload of movable buffers needs: the guest's
  * memory stack, the buffers' owner and, hosted, the migration ring, so

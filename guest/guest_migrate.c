@@ -18,7 +18,6 @@
 #include "pvmem_guest.h"
 
 static struct pvmem_mig_ring *ring;
-static struct gmig_stats gstats;
 /* Answers: in the image, memory the host may read and write. */
 static struct pvmem_mig_ans answers[PVMEM_MIG_SLOTS];
 static uint8_t kinds[PVMEM_MIG_SLOTS];
@@ -57,11 +56,6 @@ int gmig_init(void)
 	return 0;
 }
 
-bool gmig_ready(void)
-{
-	return ring != NULL;
-}
-
 struct pvmem_mig_ring *gmig_ring(void)
 {
 	return ring;
@@ -90,7 +84,6 @@ unsigned gmig_apply_log(bool (*swap)(uint64_t src, uint64_t dst))
 				 __ATOMIC_RELEASE);
 		n++;
 	}
-	gstats.log_applied += n;
 	return n;
 }
 
@@ -123,16 +116,6 @@ static void apply_verdict(unsigned i)
 	const struct pvmem_mig_ans *a = &answers[i];
 	bool moved = a->result == 0 && a->status == 0;
 
-	if (moved)
-		gstats.committed++;
-	else if (a->status == 0)
-		gstats.refused++;
-	else
-		gstats.stale++;
-	if (a->status == 0)
-		gstats.answers_ok++;
-	else
-		gstats.answers_err++;
 	if (a->result != 0)
 		return; /* nothing was prepared */
 	if (kinds[i] == PVMEM_MIG_MOVE)
@@ -164,17 +147,10 @@ unsigned gmig_drain(void)
 	}
 	if (!n)
 		return 0;
-	gstats.drains++;
-	gstats.requests += n;
 	send_answers(n);
 	for (unsigned i = 0; i < n; i++)
 		apply_verdict(i);
 	return n;
-}
-
-void gmig_get_stats(struct gmig_stats *st)
-{
-	*st = gstats;
 }
 
 int gmig_compact(uint64_t *migrated)

@@ -26,18 +26,12 @@
  * Return: 0, -GUEST_ENODEV (native model or an ABI 1.0 host), or an error.
  */
 int gmig_init(void);
-bool gmig_ready(void);
 
 /* The ring itself (the hostile workload writes it); NULL before init. */
 struct pvmem_mig_ring *gmig_ring(void);
 
 /* Requests waiting in the ring (no exit). */
 unsigned gmig_poll(void);
-
-struct gmig_stats {
-	uint64_t drains, requests, answers_ok, answers_err;
-	uint64_t committed, refused, stale, log_applied;
-};
 
 /**
  * gmig_drain() - take every waiting request, let the owners act, answer in
@@ -51,8 +45,6 @@ unsigned gmig_drain(void);
  * list update). Return: entries applied.
  */
 unsigned gmig_apply_log(bool (*swap)(uint64_t src, uint64_t dst));
-
-void gmig_get_stats(struct gmig_stats *st);
 
 /*
  * Balloon owner (hosted, guest/virtio/balloon.c): is @src in the balloon?

@@ -12,6 +12,7 @@
 #include "mm/errno.h"
 #include "mm/gfp.h"
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
 #include "mm/slab.h"
 #include "native_mm.h"
 #include "mm_stack.h"
@@ -120,15 +121,6 @@ static void *guest_mm_block(gfp_t gfp, unsigned order)
 	return pv_alloc_block(gfp & PVMEM_GFP_ALLOWED, order);
 }
 
-static unsigned order_for_bytes(uint64_t bytes)
-{
-	unsigned order = 0;
-
-	while ((PS_PAGE_SIZE << order) < bytes)
-		order++;
-	return order;
-}
-
 static int slot_table_init(void)
 {
 	uint64_t frames = guest_boot.ram_end >> PS_PAGE_SHIFT;
@@ -142,7 +134,7 @@ static int slot_table_init(void)
 
 		/* Zeroed by the host: slots of frames not in a slab read 0. */
 		slot_chunks[i] = guest_mm_block(GFP_KERNEL | __GFP_ZERO,
-						order_for_bytes(n * 8));
+						mm_get_order(n * 8));
 		if (!slot_chunks[i])
 			return -ENOMEM;
 	}

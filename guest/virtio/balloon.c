@@ -59,15 +59,6 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-static unsigned order_of(uint64_t bytes)
-{
-	unsigned o = 0;
-
-	while ((4096ull << o) < bytes)
-		o++;
-	return o;
-}
-
 /*
  * Native: balloon pages are movable (compaction may swap them, as Linux's
  * balloon allocates with GFP_HIGHUSER_MOVABLE), so they sit in movable
@@ -577,7 +568,8 @@ static int setup_buffers(void)
 		uint64_t n = min_u64(HELD_CHUNK, max_held - c * HELD_CHUNK);
 
 		held[c] = guest_page_source.ops->alloc_pages(
-			guest_page_source.opaque, GFP_KERNEL, order_of(n * 4));
+			guest_page_source.opaque, GFP_KERNEL,
+			mm_get_order(n * 4));
 		if (!held[c])
 			return -ENOMEM;
 	}

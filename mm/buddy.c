@@ -230,11 +230,6 @@ static bool can_steal_fallback(unsigned order, int start_mt)
 	       start_mt == MIGRATE_RECLAIMABLE || start_mt == MIGRATE_UNMOVABLE;
 }
 
-static uint64_t pageblock_start(uint64_t pfn)
-{
-	return pfn & ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
-}
-
 /*
  * Move every free buddy block of @pfn's pageblock to @mt's lists. Returns
  * the free frames moved; *@movable counts frames of allocated blocks whose

@@ -19,16 +19,6 @@
 
 #define CONTIG_MIGRATE_PASSES 5
 
-static uint64_t pb_down(uint64_t pfn)
-{
-	return pfn & ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
-}
-
-static uint64_t pb_up(uint64_t pfn)
-{
-	return pb_down(pfn + PAGEBLOCK_NR_PAGES - 1);
-}
-
 /* Migrating the range out ------------------------------------------------ */
 
 /*
@@ -143,7 +133,8 @@ static void __take_range(struct mm *mm, struct zone *zone, uint64_t start,
 static int contig_range(struct mm *mm, uint64_t start, uint64_t end,
 			enum migratetype restore)
 {
-	uint64_t ostart = pb_down(start), oend = pb_up(end);
+	uint64_t ostart = pageblock_start(start),
+		 oend = pageblock_round_up(end);
 	struct zone *zone = &mm->zones[mm_zone_of_pfn(mm, start)];
 	unsigned mask;
 	int ret;
@@ -166,12 +157,16 @@ static int contig_range(struct mm *mm, uint64_t start, uint64_t end,
 /* [start, end) in one RAM range and one zone, its pageblocks present. */
 static int contig_range_ok(struct mm *mm, uint64_t start, uint64_t end)
 {
+	const struct zone *zone;
+
 	if (start >= end)
 		return -EINVAL;
 	if (!mm_range_present(mm, start, end - start) ||
-	    mm_zone_of_pfn(mm, start) != mm_zone_of_pfn(mm, end - 1) ||
-	    pb_down(start) < mm->zones[mm_zone_of_pfn(mm, start)].start_pfn ||
-	    pb_up(end) > mm->zones[mm_zone_of_pfn(mm, start)].end_pfn)
+	    mm_zone_of_pfn(mm, start) != mm_zone_of_pfn(mm, end - 1))
+		return -ERANGE;
+	zone = &mm->zones[mm_zone_of_pfn(mm, start)];
+	if (pageblock_start(start) < zone->start_pfn ||
+	    pageblock_round_up(end) > zone->end_pfn)
 		return -ERANGE;
 	return 0;
 }
@@ -182,7 +177,8 @@ static int range_restore_type(struct mm *mm, uint64_t start, uint64_t end)
 {
 	int cma = 0, other = 0;
 
-	for (uint64_t pb = pb_down(start); pb < end; pb += PAGEBLOCK_NR_PAGES) {
+	for (uint64_t pb = pageblock_start(start); pb < end;
+	     pb += PAGEBLOCK_NR_PAGES) {
 		int mt = mm_get_pageblock_migratetype(mm, MM_MAX(pb, start));
 
 		if (mt == MIGRATE_CMA)
@@ -261,7 +257,8 @@ static int contig_zones(const struct mm *mm, gfp_t gfp, enum zone_type *out)
 /* Does [start, end) touch a CMA pageblock? */
 static bool range_has_cma(struct mm *mm, uint64_t start, uint64_t end)
 {
-	for (uint64_t pb = pb_down(start); pb < end; pb += PAGEBLOCK_NR_PAGES)
+	for (uint64_t pb = pageblock_start(start); pb < end;
+	     pb += PAGEBLOCK_NR_PAGES)
 		if (mm_get_pageblock_migratetype(mm, MM_MAX(pb, start)) ==
 		    MIGRATE_CMA)
 			return true;
@@ -361,8 +358,8 @@ int mm_cma_reserve(struct mm *mm, enum zone_type zt, uint64_t nr, uint64_t *pfn)
 	zone = &mm->zones[zt];
 	if (!zone->populated)
 		return -ENOMEM;
-	nr = pb_up(nr);
-	for (uint64_t s = pb_down(zone->end_pfn) - nr;
+	nr = pageblock_round_up(nr);
+	for (uint64_t s = pageblock_start(zone->end_pfn) - nr;
 	     s >= zone->start_pfn && s < zone->end_pfn;
 	     s -= PAGEBLOCK_NR_PAGES) {
 		int id;

@@ -57,11 +57,6 @@ struct compact_control {
 	struct mm_compact_result res;
 };
 
-static uint64_t pageblock_start(uint64_t pfn)
-{
-	return pfn & ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
-}
-
 /* Skip hints ------------------------------------------------------------ */
 
 static uint8_t *skip_slot(struct mm *mm, uint64_t pfn)

@@ -269,8 +269,7 @@ static uint64_t movable_start(const struct mm *mm, uint64_t pages)
 		if (pages <= len) {
 			uint64_t s = r->end_pfn - pages;
 
-			return (s + PAGEBLOCK_NR_PAGES - 1) &
-			       ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
+			return pageblock_round_up(s);
 		}
 		pages -= len;
 	}

@@ -167,6 +167,17 @@ static inline uint8_t *mm_pb_slot(const struct mm *mm, const struct mm_rng *r,
 			  ((pfn >> PAGEBLOCK_ORDER) - r->pb_first)];
 }
 
+/* The first frame of @pfn's pageblock; @pfn rounded up to a pageblock. */
+static inline uint64_t pageblock_start(uint64_t pfn)
+{
+	return pfn & ~(uint64_t)(PAGEBLOCK_NR_PAGES - 1);
+}
+
+static inline uint64_t pageblock_round_up(uint64_t pfn)
+{
+	return pageblock_start(pfn + PAGEBLOCK_NR_PAGES - 1);
+}
+
 static inline enum zone_type mm_zone_of_pfn(const struct mm *mm, uint64_t pfn)
 {
 	if (pfn >= mm->movable_start_pfn)

@@ -12,10 +12,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/pvmem.h"
 #include "devices/pvmem_contig.h"
@@ -372,6 +374,40 @@ static void pvmem_op_alloc(struct pvmem *p, const struct pvmem_req *req,
 }
 
 /*
+ * A block on its way elsewhere: the guest let go first, so cancel its
+ * migration request. Compaction isolates a block before it posts the
+ * request (another thread, microseconds apart); a FREE that lands between
+ * the two finds nothing to cancel yet, and mm_free_pages() would refuse the
+ * isolated block with -EBUSY although the guest holds it. So wait until the
+ * request is posted (then cancel it) or the isolation ends. The isolating
+ * thread waits on nothing of the guest's, so this ends; the bound only keeps
+ * a vCPU from spinning forever on a bug (then the FREE answers -EBUSY).
+ */
+#define PVMEM_FREE_ISOLATION_WAIT_NS 1000000000ull
+
+static uint64_t pvmem_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void pvmem_free_wait_isolation(struct pvmem *p, const struct page *pg,
+				      uint64_t pfn)
+{
+	uint64_t deadline;
+
+	if (!(__atomic_load_n(&pg->flags, __ATOMIC_ACQUIRE) & PG_ISOLATED))
+		return;
+	deadline = pvmem_monotonic_ns() + PVMEM_FREE_ISOLATION_WAIT_NS;
+	while (!pvmem_migrate_cancel_src(p->mig, pfn) &&
+	       (__atomic_load_n(&pg->flags, __ATOMIC_ACQUIRE) & PG_ISOLATED) &&
+	       pvmem_monotonic_ns() < deadline)
+		sched_yield();
+}
+
+/*
  * Free one entry. Only FRAME_GUEST blocks: a DMA block goes back through
  * DMA_FREE so that the registry never names a freed frame. mm_free_pages()
  * refuses tails, wrong orders and anything not allocated.
@@ -389,9 +425,7 @@ static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
 		return -ERANGE;
 	if (__atomic_load_n(&pg->state, __ATOMIC_RELAXED) != FRAME_GUEST)
 		return -EPERM;
-	/* A block on its way elsewhere: the guest let go first, cancel. */
-	if (__atomic_load_n(&pg->flags, __ATOMIC_RELAXED) & PG_ISOLATED)
-		pvmem_migrate_cancel_src(p->mig, e->pfn);
+	pvmem_free_wait_isolation(p, pg, e->pfn);
 	err = mm_free_pages(p->mm, e->pfn, e->order);
 	if (err)
 		return err;

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mm/host/mm_port_impl.h"
 #include "pvmem_fx.h"
@@ -473,6 +474,41 @@ START_TEST(test_free_cancels)
 }
 END_TEST
 
+/*
+ * A FREE that lands between compaction's isolation of a block and its post
+ * (another thread) has no request to cancel yet: it waits for the isolation
+ * to end instead of failing with -EBUSY. Here the "compaction" thread
+ * isolates, then puts the block back a little later.
+ */
+static void *putback_later(void *arg)
+{
+	uint64_t pfn = *(uint64_t *)arg;
+
+	usleep(20000);
+	ck_assert_int_eq(mm_putback_movable(fx.mm, pfn), 0);
+	return NULL;
+}
+
+START_TEST(test_free_waits_for_isolation)
+{
+	uint64_t pfn, tot0;
+	unsigned order;
+	pthread_t t;
+
+	guest_setup_ring();
+	tot0 = pvmem_tot_pages(fx.p);
+	alloc_movable(0, 1, &pfn);
+	ck_assert_int_eq(mm_isolate_movable(fx.mm, pfn, &order), 0);
+	ck_assert_uint_eq(order, 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, putback_later, &pfn), 0);
+	ck_assert_int_eq(fx_free1(pfn, 0), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_eq(state_of(pfn), FRAME_FREE);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), tot0);
+	fx_assert_consistent();
+}
+END_TEST
+
 /* A guest without a ring (ABI 1.0) is never asked; its blocks are pinned. */
 START_TEST(test_old_guest_never_asked)
 {
@@ -803,6 +839,7 @@ static Suite *pvmem_migrate_suite(void)
 	tcase_add_test(tc, test_duplicate_answers);
 	tcase_add_test(tc, test_frames_never_held);
 	tcase_add_test(tc, test_free_cancels);
+	tcase_add_test(tc, test_free_waits_for_isolation);
 	tcase_add_test(tc, test_old_guest_never_asked);
 	tcase_add_test(tc, test_lying_ring_reads_full);
 	tcase_add_test(tc, test_ring_full);

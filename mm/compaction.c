@@ -725,15 +725,6 @@ int mm_compact_memory(struct mm *mm)
 	return 0;
 }
 
-static int gfp_to_mt(gfp_t gfp)
-{
-	if (gfp & __GFP_MOVABLE)
-		return MIGRATE_MOVABLE;
-	if (gfp & __GFP_RECLAIMABLE)
-		return MIGRATE_RECLAIMABLE;
-	return MIGRATE_UNMOVABLE;
-}
-
 /*
  * One pass of direct compaction over the zones not deferred (@skip, a mask),
  * retrying the allocation after each zone.
@@ -751,7 +742,7 @@ static int direct_pass(struct mm *mm, gfp_t gfp, unsigned order,
 		if (skip & (1u << i))
 			continue;
 		cc_init(&cc, mm, zones[i], (int)order, mode);
-		cc.migratetype = gfp_to_mt(gfp);
+		cc.migratetype = gfp_migratetype(gfp);
 		r = compact_zone(&cc);
 		if (r == COMPACT_SKIPPED || r == COMPACT_NOT_SUITABLE_ZONE)
 			continue;

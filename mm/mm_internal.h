@@ -167,6 +167,16 @@ static inline uint8_t *mm_pb_slot(const struct mm *mm, const struct mm_rng *r,
 			  ((pfn >> PAGEBLOCK_ORDER) - r->pb_first)];
 }
 
+/* The free lists an allocation with @gfp takes from. */
+static inline int gfp_migratetype(gfp_t gfp)
+{
+	if (gfp & __GFP_MOVABLE)
+		return MIGRATE_MOVABLE;
+	if (gfp & __GFP_RECLAIMABLE)
+		return MIGRATE_RECLAIMABLE;
+	return MIGRATE_UNMOVABLE;
+}
+
 /* The first frame of @pfn's pageblock; @pfn rounded up to a pageblock. */
 static inline uint64_t pageblock_start(uint64_t pfn)
 {

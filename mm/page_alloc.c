@@ -17,15 +17,6 @@ struct alloc_req {
 	int nr_zones;
 };
 
-static int gfp_migratetype(gfp_t gfp)
-{
-	if (gfp & __GFP_MOVABLE)
-		return MIGRATE_MOVABLE;
-	if (gfp & __GFP_RECLAIMABLE)
-		return MIGRATE_RECLAIMABLE;
-	return MIGRATE_UNMOVABLE;
-}
-
 /*
  * GFP zone modifiers are address-bit limits (DMA: 24, DMA32: 32), combined
  * with the caller's @addr_bits; the zone list is every populated zone that

@@ -9,6 +9,7 @@ GUEST_SRCS += guest/irq.c
 GUEST_SRCS += guest/console.c
 GUEST_SRCS += guest/smp.c
 GUEST_SRCS += guest/main.c
+GUEST_SRCS += guest/boot_fdt.c
 GUEST_SRCS += guest/lib/string.c
 GUEST_SRCS += guest/lib/prng.c
 GUEST_SRCS += guest/pvmem.c
@@ -59,6 +60,4 @@ GUEST_NOSSE_SRCS += guest/cpl0.c
 
 # Sources that include <libfdt.h> (found after guest/include, whose
 # libfdt_env.h replaces the host one).
-GUEST_FDT_SRCS += guest/main.c
-GUEST_FDT_SRCS += guest/native_mm.c
-GUEST_FDT_SRCS += guest/virtio/virtio.c
+GUEST_FDT_SRCS += guest/boot_fdt.c

@@ -4,9 +4,8 @@
  * tree (parsed with libfdt), the banner, and the workload the command line
  * names ("workload=NAME", default hello).
  */
-#include <libfdt.h>
-
 #include "guest.h"
+#include "guest/boot_fdt.h"
 #include "guest/virtio/console.h"
 
 struct guest_percpu guest_percpu_area[BVM_MAX_VCPUS];
@@ -32,119 +31,43 @@ void guest_require_hosted(const char *workload)
 void guest_main(const void *fdt, unsigned long cpu);
 void idt_init(void);
 
-static uint64_t fdt_read_u64(const void *p)
-{
-	fdt64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return fdt64_to_cpu(v);
-}
-
-/* Keep guest_boot.ram sorted by base (the FDT does not promise an order). */
-static void boot_add_ram(uint64_t base, uint64_t size)
-{
-	unsigned i = guest_boot.nr_ram++;
-
-	while (i > 0 && guest_boot.ram[i - 1].base > base) {
-		guest_boot.ram[i] = guest_boot.ram[i - 1];
-		i--;
-	}
-	guest_boot.ram[i] = (struct guest_ram_range){base, size};
-	guest_boot.ram_bytes += size;
-	if (base + size > guest_boot.ram_end)
-		guest_boot.ram_end = base + size;
-}
-
-/* Every /memory@ node, once: the memory stacks read guest_boot.ram. */
-static void boot_parse_memory(const void *fdt)
-{
-	int node;
-
-	fdt_for_each_subnode(node, fdt, 0)
-	{
-		const char *name = fdt_get_name(fdt, node, NULL);
-		const char *reg;
-		uint64_t base, size;
-		int len;
-
-		if (!name || strncmp(name, "memory@", 7) != 0)
-			continue;
-		reg = fdt_getprop(fdt, node, "reg", &len);
-		GUEST_ASSERT(reg && len == 16);
-		base = fdt_read_u64(reg);
-		size = fdt_read_u64(reg + 8);
-		GUEST_ASSERT(base + size > base);
-		GUEST_ASSERT(guest_boot.nr_ram < GUEST_MAX_RAM_RANGES);
-		boot_add_ram(base, size);
-		guest_printf("  memory [0x%llx, 0x%llx)\n",
-			     (unsigned long long)base,
-			     (unsigned long long)(base + size));
-	}
-}
-
-static void boot_parse_zones(const void *fdt, int node)
-{
-	const char *names;
-	const void *zones;
-	int len, names_len;
-
-	zones = fdt_getprop(fdt, node, "zones", &len);
-	names = fdt_getprop(fdt, node, "zone-names", &names_len);
-	GUEST_ASSERT(zones && len > 0 && len % 16 == 0 && names);
-	for (int i = 0; i < len / 16; i++) {
-		const char *z = (const char *)zones + 16 * i;
-		const char *name =
-			fdt_stringlist_get(fdt, node, "zone-names", i, NULL);
-
-		guest_printf("  zone %-7s [0x%llx, 0x%llx)\n",
-			     name ? name : "?",
-			     (unsigned long long)fdt_read_u64(z),
-			     (unsigned long long)fdt_read_u64(z + 8));
-	}
-}
-
-static void boot_parse_buddyvm(const void *fdt)
-{
-	int node = fdt_path_offset(fdt, "/buddyvm");
-	const char *model;
-	const void *kend;
-	int len;
-
-	GUEST_ASSERT(node >= 0);
-	model = fdt_getprop(fdt, node, "memory-model", &len);
-	GUEST_ASSERT(model);
-	guest_boot.native = strcmp(model, "native") == 0;
-	kend = fdt_getprop(fdt, node, "kernel-end", &len);
-	GUEST_ASSERT(kend && len == 8);
-	guest_boot.kernel_end = fdt_read_u64(kend);
-	boot_parse_zones(fdt, node);
-}
-
+/*
+ * The device tree, checked whole by boot_fdt_parse() (guest/boot_fdt.c, which
+ * the FDT fuzz harness runs on the host), then copied into guest_boot.
+ */
 static void boot_parse_fdt(const void *fdt)
 {
-	int node;
+	static struct boot_fdt bf;
+	const char *why;
 
-	GUEST_ASSERT_EQ(fdt_check_header(fdt), 0);
+	if (boot_fdt_parse(fdt, BVM_FDT_MAX, &bf, &why) < 0)
+		guest_fail(__FILE__, __LINE__, "device tree: %s", why);
 	guest_boot.fdt = fdt;
-	node = fdt_path_offset(fdt, "/chosen");
-	guest_boot.bootargs =
-		node >= 0 ? fdt_getprop(fdt, node, "bootargs", NULL) : NULL;
-	if (!guest_boot.bootargs)
-		guest_boot.bootargs = "";
-	node = fdt_path_offset(fdt, "/cpus");
-	GUEST_ASSERT(node >= 0);
-	{
-		int cpu;
-
-		fdt_for_each_subnode(cpu, fdt, node) guest_boot.nr_cpus++;
-	}
-	GUEST_ASSERT(guest_boot.nr_cpus >= 1 &&
-		     guest_boot.nr_cpus <= BVM_MAX_VCPUS);
+	guest_boot.bootargs = bf.bootargs;
+	guest_boot.nr_cpus = bf.nr_cpus;
 	guest_printf("buddyvm guest: %u vCPU%s, cmdline '%s'\n",
 		     guest_boot.nr_cpus, guest_boot.nr_cpus > 1 ? "s" : "",
 		     guest_boot.bootargs);
-	boot_parse_memory(fdt);
-	boot_parse_buddyvm(fdt);
+	for (unsigned i = 0; i < bf.nr_ram; i++) {
+		guest_boot.ram[i] = (struct guest_ram_range){bf.ram[i].base,
+							     bf.ram[i].size};
+		guest_printf(
+			"  memory [0x%llx, 0x%llx)\n",
+			(unsigned long long)bf.ram[i].base,
+			(unsigned long long)(bf.ram[i].base + bf.ram[i].size));
+	}
+	guest_boot.nr_ram = bf.nr_ram;
+	guest_boot.ram_bytes = bf.ram_bytes;
+	guest_boot.ram_end = bf.ram_end;
+	guest_boot.native = bf.native;
+	guest_boot.kernel_end = bf.kernel_end;
+	for (unsigned i = 0; i < bf.nr_zones; i++)
+		guest_printf("  zone %-7s [0x%llx, 0x%llx)\n", bf.zones[i].name,
+			     (unsigned long long)bf.zones[i].start,
+			     (unsigned long long)bf.zones[i].end);
+	for (unsigned i = 0; i < bf.nr_mmio; i++)
+		guest_boot.mmio[i] = bf.mmio[i];
+	guest_boot.nr_mmio = bf.nr_mmio;
 	guest_printf("  %llu MiB RAM, memory model %s, kernel ends at 0x%llx\n",
 		     (unsigned long long)(guest_boot.ram_bytes >> 20),
 		     guest_boot.native ? "native" : "hosted",

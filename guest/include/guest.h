@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest/boot_fdt.h"
+
 typedef void (*guest_work_fn)(void *arg);
 
 /* The frame exc_common builds (guest/entry.S), lowest address first. */
@@ -97,7 +99,7 @@ static inline unsigned guest_cpu_id(void)
 	return (unsigned)this_cpu()->cpu;
 }
 
-#define GUEST_MAX_RAM_RANGES 8
+#define GUEST_MAX_RAM_RANGES BOOT_FDT_MAX_RAM
 
 /* A RAM range from an FDT /memory node, in bytes. */
 struct guest_ram_range {
@@ -117,6 +119,9 @@ struct guest_boot_info {
 	bool native;
 	const char *bootargs;
 	uint64_t kernel_end;
+	/* The virtio-mmio devices (the FDT's virtio,mmio nodes), in order. */
+	struct boot_mmio_dev mmio[BOOT_FDT_MAX_MMIO];
+	unsigned nr_mmio;
 };
 
 extern struct guest_boot_info guest_boot;

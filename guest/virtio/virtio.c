@@ -7,8 +7,6 @@
  * one InterruptStatus read + ACK per interrupt; the rings themselves are
  * plain memory.
  */
-#include <libfdt.h>
-
 #include "abi/layout.h"
 #include "guest.h"
 #include "guest/virtio/virtio_guest.h"
@@ -62,59 +60,28 @@ static void wr(struct gv_dev *dev, unsigned off, uint32_t v)
 	dev->regs[off / 4] = v;
 }
 
-static uint64_t fdt_u64(const void *p)
+/* Fill @dev from a checked virtio,mmio entry; true if it is a device of @id. */
+static bool gv_match_node(struct gv_dev *dev, const struct boot_mmio_dev *m,
+			  uint32_t id)
 {
-	fdt64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return fdt64_to_cpu(v);
-}
-
-static uint32_t fdt_u32(const void *p)
-{
-	fdt32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return fdt32_to_cpu(v);
-}
-
-/* Fill @dev from a virtio,mmio node; true if it is a device of @id. */
-static bool gv_match_node(struct gv_dev *dev, int node, uint32_t id)
-{
-	const void *fdt = guest_boot.fdt;
-	const void *reg, *irq, *dma;
-	int len;
-
-	reg = fdt_getprop(fdt, node, "reg", &len);
-	if (!reg || len != 16)
-		return false;
-	irq = fdt_getprop(fdt, node, "interrupts", &len);
-	if (!irq || len != 4)
-		return false;
-	dev->base = fdt_u64(reg);
+	dev->base = m->base;
 	dev->regs = (volatile uint32_t *)(uintptr_t)dev->base;
-	dev->irq = fdt_u32(irq);
+	dev->irq = m->irq;
 	if (rd(dev, VIRTIO_MMIO_DEVICE_ID) != id)
 		return false;
 	/* DMA device id: the node's property, else the virtio device id. */
-	dma = fdt_getprop(fdt, node, BVM_FDT_DMA_ID_PROP, &len);
-	dev->dma.id = dma && len == 4 ? fdt_u32(dma) : id;
+	dev->dma.id = m->dma_id ? m->dma_id : id;
 	/* The rings' high address words are written as 0. */
 	dev->dma.dma_bits = 32;
 	return true;
 }
 
+/* The device tree's virtio,mmio nodes, checked at boot (guest/boot_fdt.c). */
 static int gv_find(struct gv_dev *dev, uint32_t device_id, unsigned instance)
 {
-	const void *fdt = guest_boot.fdt;
-	int node;
-
-	fdt_for_each_subnode(node, fdt, 0)
-	{
-		if (fdt_node_check_compatible(fdt, node,
-					      BVM_FDT_VIRTIO_COMPAT) != 0)
-			continue;
-		if (gv_match_node(dev, node, device_id) && instance-- == 0)
+	for (unsigned i = 0; i < guest_boot.nr_mmio; i++) {
+		if (gv_match_node(dev, &guest_boot.mmio[i], device_id) &&
+		    instance-- == 0)
 			return 0;
 	}
 	return -ENOENT;

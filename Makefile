@@ -9,8 +9,10 @@
 # per line; every rule is in this file, and every program is linked by LINK.
 #
 # make            build the VMM and the guest
-# make test       unit tests (plain and sanitized) and the KVM integration tests
+# make test       unit tests (plain and sanitized), the KVM integration tests
+#                 and a smoke run of the fuzz harnesses
 # make bench      benchmarks (tables on stdout)
+# make fuzz       each libFuzzer harness for FUZZ_TIME seconds (tests/fuzz/)
 # make format     reformat with clang-format;  make format-check  checks only
 # make V=1        show full commands
 
@@ -51,6 +53,17 @@ HOST_LDFLAGS := -pthread $(LDFLAGS)
 # dynamically.
 VMM_LDFLAGS ?= -static
 ASAN_LDFLAGS := -pthread $(ASAN_FLAGS) $(LDFLAGS)
+# The fuzz tree (build/fuzz-obj/, harnesses in build/fuzz/): the host code
+# built by clang with libFuzzer's coverage hooks, ASan and UBSan, and mm/'s
+# debug checks. Debian's clang 14 and libclang-rt-14-dev provide libFuzzer.
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(COMMON_CFLAGS) $(HOST_DEFS) -DMM_DEBUG -O1 -pthread \
+	       -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(CFLAGS)
+FUZZ_LDFLAGS := -pthread -fsanitize=fuzzer $(FUZZ_SAN) $(LDFLAGS)
+FUZZ_TIME ?= 60      # seconds per harness, make fuzz
+FUZZ_SMOKE_TIME ?= 5 # seconds per harness, make fuzz-smoke
 
 # The guest sees only abi/, mm/ and guest/ (no -I.): its include root holds
 # links to those three, so "vmm/..." or "devices/..." does not compile there.
@@ -99,12 +112,18 @@ TEST_DEPS :=        # extra files `make test` needs built
 host_obj = $(patsubst %.c,$(BUILD)/host/%.o,$(filter %.c,$(1)))
 asan_obj = $(patsubst %.c,$(BUILD)/asan/%.o,$(filter %.c,$(1)))
 guest_obj = $(patsubst %.S,$(BUILD)/guest/%.o,$(patsubst %.c,$(BUILD)/guest/%.o,$(1)))
+fuzz_obj = $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(filter %.c,$(1)))
 
 HOST_LIB := $(BUILD)/host/libbuddyvm.a
 ASAN_LIB := $(BUILD)/asan/libbuddyvm.a
 GUEST_MM_LIB := $(BUILD)/guest/libmm.a
+FUZZ_LIB := $(BUILD)/fuzz-obj/libbuddyvm.a
+
+FUZZERS :=          # build/fuzz/<name> from fuzz_<name>_SRCS (libFuzzer)
+FUZZ_COMMON_SRCS := # helpers every harness links
 
 include mm/mm.mk vmm/vmm.mk devices/devices.mk guest/guest.mk tests/tests.mk
+include tests/fuzz/fuzz.mk
 
 # Helper programs of the integration tests, built by `make test-build`.
 TEST_PROG_PATHS := $(TEST_PROGS:%=$(BUILD)/tests/%)
@@ -118,11 +137,11 @@ UNIT := $(BUILD)/tests/unit
 UNIT_ASAN := $(BUILD)/tests/unit-asan
 
 .PHONY: all test test-build unit unit-asan integration bench clean format \
-	format-check deps
+	format-check deps fuzz fuzz-smoke fuzz-build
 all: $(VMM) $(GUEST_ELF)
 
 # Everything `make test` runs, built (scripts/test builds this in parallel).
-test-build: all $(UNIT) $(UNIT_ASAN) $(TEST_DEPS)
+test-build: all $(UNIT) $(UNIT_ASAN) $(TEST_DEPS) $(FUZZ_PROGS)
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -136,6 +155,11 @@ $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC-ASAN $<")
 	$(Q)$(CC) $(ASAN_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz-obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC-FUZZ $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(GUEST_INCLUDE_ROOT):
 	@mkdir -p $@
@@ -154,6 +178,11 @@ $(BUILD)/guest/%.o: %.S | $(GUEST_INCLUDE_ROOT)
 # Per-file guest flags.
 $(call guest_obj,$(GUEST_NOSSE_SRCS)): GUEST_CFLAGS += -mgeneral-regs-only
 $(call guest_obj,$(GUEST_FDT_SRCS)): GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_INCDIR)
+# mm/ and the harnesses' checks loop over every frame: tracing each of
+# their comparisons for libFuzzer cost ~60% of a harness's time, and their
+# edges still count as coverage.
+$(call fuzz_obj,$(MM_SRCS) $(MM_HOST_SRCS) $(FUZZ_COMMON_SRCS)): \
+	FUZZ_CFLAGS += -fno-sanitize-coverage=trace-cmp
 
 # Archives: the linker pulls in only the objects a program uses.
 define ARCHIVE
@@ -165,6 +194,8 @@ $(HOST_LIB): $(call host_obj,$(LIB_SRCS))
 $(ASAN_LIB): $(call asan_obj,$(LIB_SRCS))
 	$(ARCHIVE)
 $(GUEST_MM_LIB): $(call guest_obj,$(MM_SRCS))
+	$(ARCHIVE)
+$(FUZZ_LIB): $(call fuzz_obj,$(LIB_SRCS))
 	$(ARCHIVE)
 
 # Every program is linked by this one rule: $(call LINK,driver+flags,libs)
@@ -199,6 +230,12 @@ $(foreach b,$(BENCHES),$(eval $(BUILD)/bench/$(b): $(call host_obj,$(bench_$(b)_
 $(BENCH_PROGS):
 	$(call LINK,$(CC) $(HOST_LDFLAGS),$(VMM_LIBS))
 
+# libFuzzer harnesses (build/fuzz/<name>), linked the same way with clang.
+FUZZ_PROGS := $(FUZZERS:%=$(BUILD)/fuzz/%)
+$(foreach f,$(FUZZERS),$(eval $(BUILD)/fuzz/$(f): $(call fuzz_obj,$(fuzz_$(f)_SRCS) $(FUZZ_COMMON_SRCS)) $(FUZZ_LIB)))
+$(FUZZ_PROGS):
+	$(call LINK,$(FUZZ_CC) $(FUZZ_LDFLAGS),$(VMM_LIBS))
+
 unit: $(UNIT)
 	@echo "== unit tests (Check) =="
 	$(Q)$(UNIT)
@@ -220,8 +257,21 @@ test:
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory unit-asan || rc=1; \
 	$(MAKE) --no-print-directory integration || rc=1; \
+	$(MAKE) --no-print-directory fuzz-smoke || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
 	exit $$rc
+
+# Fuzzing (tests/fuzz/run.sh): every harness replays its regression inputs
+# and seeds, then fuzzes a scratch copy of its corpus for FUZZ_TIME seconds
+# (fuzz-smoke: FUZZ_SMOKE_TIME). FUZZERS="a b" picks harnesses.
+fuzz-build: $(FUZZ_PROGS)
+
+fuzz: $(FUZZ_PROGS)
+	$(Q)tests/fuzz/run.sh $(BUILD)/fuzz $(strip $(FUZZ_TIME)) $(FUZZERS)
+
+fuzz-smoke: $(FUZZ_PROGS)
+	@echo "== fuzz smoke (libFuzzer, $(strip $(FUZZ_SMOKE_TIME)) s each) =="
+	$(Q)tests/fuzz/run.sh $(BUILD)/fuzz $(strip $(FUZZ_SMOKE_TIME)) $(FUZZERS)
 
 bench: $(BENCH_PROGS) $(VMM) $(GUEST_ELF)
 	$(Q)for b in $(BENCH_PROGS); do echo; echo "== $$b =="; $$b || exit 1; done

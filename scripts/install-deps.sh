@@ -8,6 +8,8 @@ set -euo pipefail
 
 pkgs=(gcc make pkg-config libc6-dev libfdt-dev device-tree-compiler check
       libsubunit-dev clang-format libjansson-dev)
+# libFuzzer (clang's -fsanitize=fuzzer) for the harnesses in tests/fuzz/.
+pkgs+=(clang libclang-rt-14-dev)
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs+=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev

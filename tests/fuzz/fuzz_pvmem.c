@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/fuzz/fuzz_pvmem.c - the pvmem request block (devices/pvmem*.c) of
+ * the hosted memory model, driven by a hostile guest.
+ *
+ * Each input is a fresh VM (28 MiB of guest RAM: DMA, DMA32 and, above the
+ * MMIO hole, Normal) and a sequence of steps: request batches built from
+ * the input (ALLOC, FREE of blocks the guest holds or of anything,
+ * DMA_ALLOC/DMA_FREE, INFO, STATS, migration set-up, answers and COMPACT),
+ * raw blocks copied byte for byte, doorbells at any address, page-limit
+ * changes and clock ticks. Like a guest, the harness writes into every
+ * block it was granted, so a frame handed out again unzeroed, or discarded
+ * while still held, shows. After every step:
+ *   - mm_check() and the frame-state counters adding up;
+ *   - tot_pages == GUEST + DMA frames, and pages granted minus pages freed
+ *     (plus the migration ring page) == tot_pages;
+ *   - every frame flagged discarded reads as zero;
+ *   - every block granted to an ALLOC with __GFP_ZERO read as zero.
+ */
+#include <string.h>
+
+#include "devices/pvmem.h"
+#include "devices/pvmem_migrate.h"
+#include "mm/gfp.h"
+#include "tests/fuzz/fuzz_common.h"
+
+#define LOW_BYTES  (24ull << 20) /* DMA [0, 16 MiB) and DMA32 */
+#define HIGH_BYTES (4ull << 20)	 /* Normal, at 4 GiB */
+#define KERNEL_END (2ull << 20)
+
+/* Guest buffers, in the reserved kernel image [1 MiB, 2 MiB). */
+#define BLOCK_GPA    0x100000ull
+#define SCRATCH_GPA  0x101000ull
+#define SCRATCH_END  KERNEL_END
+
+#define MAX_STEPS    64
+#define MAX_BATCH    8
+#define MAX_HELD     256
+#define MAX_DMA_HELD 32
+
+struct held {
+	uint64_t pfn;
+	unsigned order;
+};
+
+static struct guest_mem mem;
+static struct frame_db *fdb;
+static struct pvmem *pv;
+static struct mm *mm;
+static uint64_t now_ns;
+static uint64_t ring_gpa; /* migration ring, 0 before MIGRATE_SETUP */
+
+/* What the guest believes it holds (for building FREE lists). */
+static struct held held[MAX_HELD];
+static unsigned nr_held;
+static uint64_t dma_held[MAX_DMA_HELD];
+static uint32_t dma_dev[MAX_DMA_HELD];
+static unsigned nr_dma;
+
+static uint64_t fake_clock(void *opaque)
+{
+	return now_ns;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_ram_init(&mem, LOW_BYTES, HIGH_BYTES);
+	return 0;
+}
+
+static void vm_create(void)
+{
+	struct frame_db_config hc = {.kernel_end = KERNEL_END};
+	struct pvmem_config pc = {
+		.mig = {.timeout_ms = 50,
+			.clock_ns = fake_clock,
+			.no_timer = true},
+	};
+
+	fuzz_ram_wipe(&mem);
+	FUZZ_ASSERT(frame_db_create(&fdb, &mem, &hc) == 0, "frame_db_create");
+	FUZZ_ASSERT(pvmem_create(&pv, fdb, &pc) == 0, "pvmem_create");
+	mm = frame_db_mm(fdb);
+	now_ns = 1000000000ull;
+	ring_gpa = 0;
+	nr_held = nr_dma = 0;
+}
+
+static void vm_destroy(void)
+{
+	pvmem_destroy(pv);
+	frame_db_destroy(fdb);
+	pv = NULL;
+	fdb = NULL;
+}
+
+/* Invariants ------------------------------------------------------------ */
+
+/*
+ * Frames of migration targets in flight: the host charges them to
+ * tot_pages while the guest holds both copies, and they are neither
+ * granted nor freed.
+ */
+static uint64_t target_frames(void)
+{
+	uint64_t nr = 0;
+
+	for (unsigned r = 0; r < mem.nr_regions; r++) {
+		uint64_t first = mem.regions[r].gpa >> 12;
+
+		for (uint64_t i = 0; i < mem.regions[r].size >> 12; i++) {
+			const struct page *pg = mm_pfn_to_page(mm, first + i);
+
+			if (pg->state == FRAME_GUEST && (pg->flags & PG_HEAD) &&
+			    pg->owner == MM_OWNER_TARGET)
+				nr += 1ull << pg->order;
+		}
+	}
+	return nr;
+}
+
+/* After every step: the counters (cheap). */
+static void check_counters(const char *what)
+{
+	struct pvmem_host_stats hs;
+	struct mm_stats st;
+	uint64_t sum = 0;
+
+	mm_get_stats(mm, &st);
+	pvmem_get_stats(pv, &hs);
+	for (unsigned s = 0; s < FRAME_NR_STATES; s++)
+		sum += st.frames[s];
+	FUZZ_ASSERT(sum == st.total, "%s: frame states add up to %llu of %llu",
+		    what, (unsigned long long)sum,
+		    (unsigned long long)st.total);
+	FUZZ_ASSERT(hs.tot_pages ==
+			    st.frames[FRAME_GUEST] + st.frames[FRAME_DMA],
+		    "%s: tot_pages %llu != GUEST %llu + DMA %llu", what,
+		    (unsigned long long)hs.tot_pages,
+		    (unsigned long long)st.frames[FRAME_GUEST],
+		    (unsigned long long)st.frames[FRAME_DMA]);
+}
+
+/* After every input: the whole database and every frame. */
+static void check_all(const char *what)
+{
+	struct pvmem_host_stats hs;
+	struct mm_stats st;
+	uint64_t ring = ring_gpa ? 1 : 0, targets;
+
+	fuzz_check_mm(mm, what);
+	mm_get_stats(mm, &st);
+	pvmem_get_stats(pv, &hs);
+	FUZZ_ASSERT(hs.tot_pages ==
+			    st.frames[FRAME_GUEST] + st.frames[FRAME_DMA],
+		    "%s: tot_pages %llu != GUEST %llu + DMA %llu", what,
+		    (unsigned long long)hs.tot_pages,
+		    (unsigned long long)st.frames[FRAME_GUEST],
+		    (unsigned long long)st.frames[FRAME_DMA]);
+	targets = target_frames();
+	FUZZ_ASSERT(hs.pages_granted - hs.pages_freed + ring + targets ==
+			    hs.tot_pages,
+		    "%s: granted %llu - freed %llu + ring %llu + migration "
+		    "targets %llu != tot %llu",
+		    what, (unsigned long long)hs.pages_granted,
+		    (unsigned long long)hs.pages_freed,
+		    (unsigned long long)ring, (unsigned long long)targets,
+		    (unsigned long long)hs.tot_pages);
+	fuzz_check_discarded_zero(mm, &mem);
+}
+
+/* The guest's model ---------------------------------------------------- */
+
+static void held_add(uint64_t pfn, unsigned order)
+{
+	if (nr_held < MAX_HELD)
+		held[nr_held++] = (struct held){pfn, order};
+}
+
+static void held_remove(uint64_t pfn)
+{
+	for (unsigned i = 0; i < nr_held; i++) {
+		if (held[i].pfn == pfn) {
+			held[i] = held[--nr_held];
+			return;
+		}
+	}
+}
+
+static void dma_add(uint32_t dev, uint64_t gpa)
+{
+	if (nr_dma < MAX_DMA_HELD) {
+		dma_dev[nr_dma] = dev;
+		dma_held[nr_dma++] = gpa;
+	}
+}
+
+static void dma_remove(uint64_t gpa)
+{
+	for (unsigned i = 0; i < nr_dma; i++) {
+		if (dma_held[i] == gpa) {
+			dma_dev[i] = dma_dev[--nr_dma];
+			dma_held[i] = dma_held[nr_dma];
+			return;
+		}
+	}
+}
+
+/* A guest writes into what it holds: two words in every frame. */
+static void guest_dirty(uint64_t pfn, uint64_t nr, uint8_t tag)
+{
+	for (uint64_t i = 0; i < nr; i++) {
+		uint8_t *p = guest_mem_ptr(&mem, (pfn + i) << 12, 4096);
+
+		if (!p)
+			continue;
+		memset(p, 0xa0 | (tag & 15), 8);
+		memset(p + 4088, 0x5a, 8);
+	}
+}
+
+/* Requests ----------------------------------------------------------- */
+
+/* A request as the harness built it, for the checks after the batch. */
+struct built {
+	uint16_t op;
+	uint32_t gfp;
+	unsigned order;
+	uint64_t out_gpa, out_len; /* what the host writes for this request */
+};
+
+static uint64_t scratch_gpa(uint32_t arg, uint64_t len)
+{
+	uint64_t room = SCRATCH_END - SCRATCH_GPA;
+	uint64_t off = len >= room ? 0 : (arg % (room - len)) & ~7ull;
+
+	return SCRATCH_GPA + off;
+}
+
+/* FREE entries at a scratch address: the guest's blocks, maybe mangled. */
+static uint64_t build_free_list(struct fuzz_in *in, uint32_t count,
+				uint32_t arg, uint8_t mode)
+{
+	uint64_t len = (uint64_t)count * sizeof(struct pvmem_free_ent);
+	uint64_t gpa = scratch_gpa(arg, len);
+	struct pvmem_free_ent *e = fuzz_ram_ptr(&mem, gpa, len ? len : 1);
+
+	for (uint32_t i = 0; i < count; i++) {
+		e[i] = (struct pvmem_free_ent){0};
+		if (nr_held && !(mode & 0x20)) {
+			const struct held *h = &held[(arg + i) % nr_held];
+
+			e[i].pfn = h->pfn;
+			e[i].order = h->order;
+		} else {
+			e[i].pfn = fuzz_u32(in) % (mem.size / 4096 + 64);
+			if (e[i].pfn >= LOW_BYTES / 4096)
+				e[i].pfn +=
+					(4ull << 30) / 4096 - LOW_BYTES / 4096;
+		}
+		if (mode & 0x40) /* wrong order, tail pfn, reserved bits */
+			e[i].order ^= fuzz_u8(in) & 3;
+		if (mode & 0x10)
+			e[i].pfn += fuzz_u8(in) & 7;
+	}
+	return gpa;
+}
+
+/* Where a request's buffer goes (addr modes). */
+static uint64_t pick_addr(struct fuzz_in *in, uint8_t mode, uint32_t arg,
+			  uint64_t len)
+{
+	switch (mode & 3) {
+	case 0: /* the guest's own scratch buffer */
+		return scratch_gpa(arg, len);
+	case 1: /* anywhere */
+		return (uint64_t)arg << 4;
+	case 2: /* inside a block the guest holds */
+		return nr_held ? (held[arg % nr_held].pfn << 12) +
+					 ((arg >> 8) & 0xff8)
+			       : (uint64_t)arg << 12;
+	default: /* a DMA block, or the migration ring */
+		return nr_dma ? dma_held[arg % nr_dma] : ring_gpa;
+	}
+}
+
+static void build_req(struct fuzz_in *in, struct pvmem_req *r, struct built *bt)
+{
+	uint8_t op = fuzz_u8(in), order = fuzz_u8(in), dma_bits = fuzz_u8(in),
+		mode = fuzz_u8(in);
+	uint32_t gfp = fuzz_u32(in), count = fuzz_u16(in);
+	uint8_t dev = fuzz_u8(in);
+	uint32_t arg = fuzz_u32(in);
+
+	memset(r, 0, sizeof(*r));
+	r->status = PVMEM_PENDING;
+	r->op = op % (PVMEM_OP_MAX + 2); /* includes one unknown op */
+	if (!(mode & 0x80))
+		gfp &= PVMEM_GFP_ALLOWED;
+	*bt = (struct built){.op = r->op, .gfp = gfp, .order = order};
+	switch (r->op) {
+	case PVMEM_OP_ALLOC:
+		r->order = order % (PVMEM_NR_ORDERS + 1);
+		r->gfp = gfp;
+		r->count = count % (PVMEM_MAX_COUNT + 2);
+		r->addr = pick_addr(in, mode, arg, r->count * 8ull);
+		bt->order = r->order;
+		bt->out_gpa = r->addr;
+		bt->out_len = r->count * 8ull;
+		break;
+	case PVMEM_OP_FREE:
+		r->count = count % (PVMEM_MAX_COUNT + 2);
+		r->addr = (mode & 3) == 0
+				  ? build_free_list(in, r->count, arg, mode)
+				  : pick_addr(in, mode, arg, r->count * 16ull);
+		break;
+	case PVMEM_OP_DMA_ALLOC:
+		r->dma_bits = dma_bits % 70;
+		r->gfp = gfp;
+		r->device_id = dev % (PVMEM_MAX_DEVICE_ID + 2);
+		r->size = mode & 0x10 ? (uint64_t)arg << 8 : arg % (1u << 23);
+		break;
+	case PVMEM_OP_DMA_FREE:
+		r->device_id = nr_dma && !(mode & 0x20)
+				       ? dma_dev[arg % nr_dma]
+				       : dev % (PVMEM_MAX_DEVICE_ID + 2);
+		r->addr = pick_addr(in, (uint8_t)(mode | 3), arg, 1);
+		if (mode & 0x40)
+			r->addr += (uint64_t)(dma_bits & 3) << 12;
+		break;
+	case PVMEM_OP_INFO:
+	case PVMEM_OP_STATS:
+		r->size = count % 1024;
+		r->addr = pick_addr(in, mode, arg, r->size);
+		bt->out_gpa = r->addr;
+		bt->out_len = r->size;
+		break;
+	case PVMEM_OP_MIGRATE_ANSWER:
+		r->count = count % 70;
+		r->addr = pick_addr(in, mode, arg, r->count * 32ull);
+		bt->out_gpa = r->addr;
+		bt->out_len = r->count * 32ull;
+		break;
+	case PVMEM_OP_COMPACT:
+		r->addr = ((uint64_t)(arg & 0x1fff) << 12) |
+			  (mode & 0x40 ? 1 : 0);
+		if (arg & 0x80000000u)
+			r->addr += 4ull << 30;
+		r->size = (uint64_t)count << 12;
+		break;
+	default:
+		break;
+	}
+	if (mode & 0x80) { /* nonzero fields the op does not use */
+		r->reserved0 = dev & 1;
+		r->device_id |= dev & 0x80 ? 1 : 0;
+	}
+}
+
+/* Did a later request of the batch write into [gpa, gpa + len)? */
+static bool overwritten(const struct built *bt, unsigned from, unsigned n,
+			uint64_t gpa, uint64_t len)
+{
+	for (unsigned k = from; k < n; k++) {
+		if (bt[k].out_len && bt[k].out_gpa < gpa + len &&
+		    gpa < bt[k].out_gpa + bt[k].out_len)
+			return true;
+	}
+	return gpa < BLOCK_GPA + 4096 && BLOCK_GPA < gpa + len;
+}
+
+/* After the batch: the granted blocks, their zeroing, the guest's model. */
+static void after_alloc(const struct pvmem_req *r, const struct built *bt,
+			unsigned idx, unsigned n, uint8_t tag)
+{
+	const uint64_t *pfns;
+
+	if (!r->done || r->done > r->count)
+		return;
+	pfns = guest_mem_ptr(&mem, r->addr, r->done * 8ull);
+	if (!pfns || overwritten(bt, idx + 1, n, r->addr, r->done * 8ull))
+		return;
+	for (uint32_t i = 0; i < r->done; i++) {
+		uint64_t len = 4096ull << r->order;
+		const struct page *pg = mm_pfn_to_page(mm, pfns[i]);
+		void *p = guest_mem_ptr(&mem, pfns[i] << 12, len);
+
+		FUZZ_ASSERT(pg && p, "ALLOC granted pfn %#llx outside RAM",
+			    (unsigned long long)pfns[i]);
+		if (pg->state != FRAME_GUEST)
+			continue; /* freed again by a later request */
+		if ((r->gfp & __GFP_ZERO) &&
+		    !overwritten(bt, idx + 1, n, pfns[i] << 12, len))
+			FUZZ_ASSERT(fuzz_is_zero(p, len),
+				    "__GFP_ZERO block %#llx order %u not zero",
+				    (unsigned long long)pfns[i], r->order);
+		held_add(pfns[i], r->order);
+		guest_dirty(pfns[i], 1ull << r->order, tag);
+	}
+}
+
+static void after_batch(struct pvmem_block *blk, const struct built *bt,
+			unsigned n, uint8_t tag)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct pvmem_req *r = &blk->reqs[i];
+
+		if (r->op == PVMEM_OP_ALLOC)
+			after_alloc(r, bt, i, n, tag);
+		else if (r->op == PVMEM_OP_DMA_ALLOC && r->status == 0) {
+			dma_add(r->device_id, r->result);
+			guest_dirty(r->result >> 12, r->done, tag);
+		} else if (r->op == PVMEM_OP_DMA_FREE && r->status == 0)
+			dma_remove(r->addr);
+		else if (r->op == PVMEM_OP_MIGRATE_SETUP && r->status == 0)
+			ring_gpa = r->result;
+	}
+	/* Forget blocks that are no longer the guest's (freed, moved). */
+	for (unsigned i = 0; i < nr_held;) {
+		const struct page *pg = mm_pfn_to_page(mm, held[i].pfn);
+
+		if (!pg || pg->state != FRAME_GUEST || !(pg->flags & PG_HEAD))
+			held_remove(held[i].pfn);
+		else
+			i++;
+	}
+}
+
+static void step_batch(struct fuzz_in *in, uint8_t tag)
+{
+	struct pvmem_block *blk =
+		fuzz_ram_ptr(&mem, BLOCK_GPA, sizeof(struct pvmem_block));
+	struct built bt[MAX_BATCH];
+	unsigned n = 1 + fuzz_u8(in) % MAX_BATCH;
+
+	memset(blk, 0, sizeof(blk->hdr));
+	blk->hdr.magic = PVMEM_MAGIC;
+	blk->hdr.abi_major = PVMEM_ABI_MAJOR;
+	blk->hdr.abi_minor = PVMEM_ABI_MINOR;
+	blk->hdr.nr_reqs = (uint16_t)n;
+	for (unsigned i = 0; i < n; i++)
+		build_req(in, &blk->reqs[i], &bt[i]);
+	if (pvmem_doorbell(pv, BLOCK_GPA) == 0)
+		after_batch(blk, bt, n, tag);
+}
+
+/* A block copied byte for byte from the input (header validation). */
+static void step_raw(struct fuzz_in *in)
+{
+	uint8_t *blk = fuzz_ram_ptr(&mem, BLOCK_GPA, 4096);
+	size_t len = 64 + 64 * (size_t)(fuzz_u8(in) % 8);
+
+	memset(blk, 0, 4096);
+	fuzz_bytes(in, blk, len);
+	pvmem_doorbell(pv, BLOCK_GPA);
+	nr_held = 0; /* what a raw ALLOC granted is not tracked */
+}
+
+/* Drain the migration ring and answer, as a guest would (or would not). */
+static void step_answer(struct fuzz_in *in)
+{
+	struct pvmem_mig_ring *ring;
+	struct pvmem_mig_ans *ans =
+		fuzz_ram_ptr(&mem, SCRATCH_GPA, 64 * sizeof(*ans));
+	struct pvmem_block *blk =
+		fuzz_ram_ptr(&mem, BLOCK_GPA, sizeof(struct pvmem_block));
+	uint8_t how = fuzz_u8(in);
+	unsigned n = 0;
+
+	if (!ring_gpa)
+		return;
+	ring = fuzz_ram_ptr(&mem, ring_gpa, sizeof(*ring));
+	while (ring->tail != ring->head && n < 64) {
+		const struct pvmem_mig_req *q =
+			&ring->reqs[ring->tail % PVMEM_MIG_SLOTS];
+
+		ans[n] = (struct pvmem_mig_ans){
+			.src = q->src, .dst = q->dst, .order = q->order};
+		if (how & 1)
+			ans[n].result = -16;
+		if (how & 2)
+			ans[n].dst ^= fuzz_u8(in) & 1;
+		n++;
+		ring->tail++;
+	}
+	if (!n || (how & 4)) /* a guest that takes requests and never answers */
+		return;
+	memset(blk, 0, sizeof(blk->hdr) + sizeof(blk->reqs[0]));
+	blk->hdr.magic = PVMEM_MAGIC;
+	blk->hdr.abi_major = PVMEM_ABI_MAJOR;
+	blk->hdr.nr_reqs = 1;
+	blk->reqs[0].op = PVMEM_OP_MIGRATE_ANSWER;
+	blk->reqs[0].count = n;
+	blk->reqs[0].addr = SCRATCH_GPA;
+	pvmem_doorbell(pv, BLOCK_GPA);
+	for (unsigned i = 0; i < n; i++) {
+		if (ans[i].status == 0 && ans[i].result == 0) {
+			held_remove(ans[i].src);
+			held_add(ans[i].dst, ans[i].order);
+		}
+	}
+}
+
+static void run_step(struct fuzz_in *in, unsigned i)
+{
+	uint8_t kind = fuzz_u8(in);
+
+	switch (kind % 8) {
+	case 0:
+	case 1:
+	case 2:
+		step_batch(in, (uint8_t)i);
+		break;
+	case 3:
+		step_raw(in);
+		break;
+	case 4: /* a doorbell at any address: not a held page, not RAM */
+		pvmem_doorbell(pv, fuzz_u64(in) & 0x1ffffffffull);
+		break;
+	case 5:
+		pvmem_set_max_pages(pv, fuzz_u16(in));
+		break;
+	case 6: /* time passes: migration requests expire */
+		now_ns += (uint64_t)fuzz_u16(in) * 1000000ull;
+		break;
+	default:
+		step_answer(in);
+		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_in in;
+
+	fuzz_in_init(&in, data, size);
+	vm_create();
+	check_all("create");
+	for (unsigned i = 0; i < MAX_STEPS && fuzz_in_left(&in); i++) {
+		run_step(&in, i);
+		check_counters("step");
+	}
+	check_all("end");
+	vm_destroy();
+	return 0;
+}

@@ -3,12 +3,18 @@
  * guest/console.c - printf into a per-vCPU buffer that leaves the guest with
  * one debug-register write per line (each is a VM exit), and the report
  * channel: stage, done, fail, exit.
+ *
+ * Under QEMU (PVH entry) the debug channel is QEMU's isa-debugcon (one
+ * `rep outsb` per line, through CPL 0) and reports end the run through
+ * isa-debug-exit (QEMU exits with 65 + 2 * status, guest/include/pvh.h).
  */
 #include <stdarg.h>
 
 #include "guest.h"
 #include "mm/port.h"
 #include "mm/fmt.h"
+#include "pvh.h"
+#include "guest/virtio/console.h"
 
 static uint32_t guest_gpa(const void *p)
 {
@@ -34,6 +40,14 @@ void guest_console_panic_mode(void)
 	__atomic_store_n(&console_out, NULL, __ATOMIC_RELEASE);
 }
 
+static void debug_console_out(struct guest_console *c)
+{
+	if (guest_boot.platform == GUEST_PLATFORM_PVH)
+		guest_debugcon_write(c->data, c->hdr.len);
+	else
+		debug_write32(BVM_DEBUG_CONSOLE_BUF, guest_gpa(&c->hdr));
+}
+
 void guest_console_flush(void)
 {
 	struct guest_console *c = &this_cpu()->console;
@@ -44,7 +58,7 @@ void guest_console_flush(void)
 		return;
 	/* A driver that cannot take the buffer leaves it to the debug one. */
 	if (!out || out(c->data, c->hdr.len) != 0)
-		debug_write32(BVM_DEBUG_CONSOLE_BUF, guest_gpa(&c->hdr));
+		debug_console_out(c);
 	c->hdr.len = 0;
 }
 
@@ -85,13 +99,38 @@ int guest_printf(const char *fmt, ...)
 	return n;
 }
 
+/*
+ * Under QEMU there is no report channel: the guest says what buddyvm's VMM
+ * would (the same failure line) and exits through isa-debug-exit.
+ */
+static void report_send_pvh(const struct bvm_report *r)
+{
+	if (r->kind != BVM_REPORT_STAGE)
+		gvcon_drain();
+	switch (r->kind) {
+	case BVM_REPORT_DONE:
+		guest_isa_debug_exit(PVH_EXIT_BASE + BVM_EXIT_OK);
+		break;
+	case BVM_REPORT_FAIL:
+		guest_printf("guest assertion failed at %s:%u: %s\n", r->file,
+			     r->line, r->msg);
+		guest_isa_debug_exit(PVH_EXIT_BASE + BVM_EXIT_GUEST_FAIL);
+		break;
+	default:
+		break;
+	}
+}
+
 static void report_send(unsigned kind, uint64_t value)
 {
 	struct bvm_report *r = &this_cpu()->report;
 
 	r->kind = kind;
 	r->value = value;
-	debug_write32(BVM_DEBUG_REPORT, guest_gpa(r));
+	if (guest_boot.platform == GUEST_PLATFORM_PVH)
+		report_send_pvh(r);
+	else
+		debug_write32(BVM_DEBUG_REPORT, guest_gpa(r));
 }
 
 void guest_stage(uint64_t n)
@@ -132,7 +171,12 @@ _Noreturn void guest_fail(const char *file, int line, const char *fmt, ...)
 _Noreturn void guest_exit(unsigned status)
 {
 	guest_console_flush();
-	debug_write32(BVM_DEBUG_EXIT, status);
+	if (guest_boot.platform == GUEST_PLATFORM_PVH) {
+		gvcon_drain();
+		guest_isa_debug_exit(PVH_EXIT_BASE + status);
+	} else {
+		debug_write32(BVM_DEBUG_EXIT, status);
+	}
 	guest_wait_forever();
 }
 

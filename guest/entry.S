@@ -23,6 +23,10 @@
  * to CPL 3.
  */
 _start:
+	xor	%r14d, %r14d /* GUEST_PLATFORM_BUDDYVM */
+/* guest/pvh_entry.S joins here: rdi = start_info, rsi = vCPU index, r14 = 1. */
+	.globl boot_common
+boot_common:
 	mov	%rdi, %r12
 	mov	%rsi, %r13
 	imul	$GUEST_PERCPU_BYTES, %rsi, %rax
@@ -47,11 +51,13 @@ _start:
 	pushq	$guest_user_entry
 	mov	%r12, %rdi
 	mov	%r13, %rsi
+	mov	%r14, %rdx
 	iretq
 	.size _start, . - _start
 
 	.text
-/* First CPL-3 code: a C call with the ABI's stack alignment. */
+/* First CPL-3 code: guest_main(boot data, vCPU, platform), with the ABI's
+ * stack alignment. */
 	.globl guest_user_entry
 guest_user_entry:
 	call	guest_main
@@ -118,6 +124,25 @@ guest_triple_ud2:
 	ret
 
 /*
+ * QEMU's debug devices are ports, and port I/O needs CPL 0 on PVM hosts:
+ * guest_debugcon_write(buf, len) writes len bytes to isa-debugcon (0xe9)
+ * with one rep outsb (one exit per call, KVM batches string I/O);
+ * guest_isa_debug_exit(status) writes isa-debug-exit (0xf4, QEMU exits with
+ * status * 2 + 1). Buddyvm's debug ports are the same two (abi/boot.h).
+ */
+	.globl guest_debugcon_write
+guest_debugcon_write:
+guest_debugcon_ud2:
+	ud2
+	ret
+
+	.globl guest_isa_debug_exit
+guest_isa_debug_exit:
+guest_exit_ud2:
+	ud2
+	ret
+
+/*
  * #UD (no error code: the saved rip is at 0(%rsp)). For the halt call: the
  * interrupt gate cleared IF, so an interrupt arriving after the pending check
  * is held until `sti; hlt` (sti's one-instruction shadow makes the pair
@@ -128,6 +153,10 @@ exc_ud:
 	je	1f
 	cmpq	$guest_triple_ud2, (%rsp)
 	je	3f
+	cmpq	$guest_debugcon_ud2, (%rsp)
+	je	4f
+	cmpq	$guest_exit_ud2, (%rsp)
+	je	5f
 	pushq	$0
 	pushq	$6
 	jmp	exc_common
@@ -139,6 +168,17 @@ exc_ud:
 2:	iretq
 3:	lidt	null_idt_descriptor
 	ud2	/* #UD without an IDT: #GP, #DF, then shutdown */
+4:	addq	$2, (%rsp) /* rdi = buf, esi = len; the C caller saved rcx, rdx, rsi */
+	mov	%esi, %ecx
+	mov	%rdi, %rsi
+	mov	$BVM_PORT_CONSOLE_BYTE, %edx
+	rep outsb
+	iretq
+5:	addq	$2, (%rsp)
+	mov	%edi, %eax
+	mov	$BVM_PORT_EXIT, %edx
+	outl	%eax, %dx
+	iretq
 
 /* Exceptions: push a uniform frame, save it, report at CPL 3 (no return). */
 .macro EXC_STUB vec, has_error

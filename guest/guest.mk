@@ -3,6 +3,8 @@
 
 # Boot, CPL-0 entry, traps, interrupts, console, SMP.
 GUEST_SRCS += guest/entry.S
+GUEST_SRCS += guest/pvh_entry.S
+GUEST_SRCS += guest/pvh.c
 GUEST_SRCS += guest/cpl0.c
 GUEST_SRCS += guest/trap.c
 GUEST_SRCS += guest/irq.c

@@ -7,6 +7,7 @@
 #include "guest.h"
 #include "guest/boot_fdt.h"
 #include "guest/virtio/console.h"
+#include "pvh.h"
 
 struct guest_percpu guest_percpu_area[BVM_MAX_VCPUS];
 uint8_t guest_user_stacks[BVM_MAX_VCPUS][USTACK_SIZE]
@@ -28,7 +29,7 @@ void guest_require_hosted(const char *workload)
 	guest_exit(BVM_EXIT_USAGE);
 }
 
-void guest_main(const void *fdt, unsigned long cpu);
+void guest_main(const void *boot, unsigned long cpu, unsigned long platform);
 void idt_init(void);
 
 /*
@@ -133,7 +134,11 @@ static _Noreturn void workload_unknown(const char *name)
 	guest_fail(__FILE__, __LINE__, "unknown workload '%s'", name);
 }
 
-void guest_main(const void *fdt, unsigned long cpu)
+/*
+ * @boot: the FDT (buddyvm) or struct hvm_start_info (PVH); @platform:
+ * GUEST_PLATFORM_* (guest/include/pvh.h), set by the entry path taken.
+ */
+void guest_main(const void *boot, unsigned long cpu, unsigned long platform)
 {
 	const struct guest_workload *w;
 	char name[32];
@@ -141,12 +146,18 @@ void guest_main(const void *fdt, unsigned long cpu)
 	/* Before any libfdt call: its canary must not change under it. */
 	this_cpu()->canary = rdtsc() * 0x9e3779b97f4a7c15ull;
 	if (cpu != 0) {
+		if (platform == GUEST_PLATFORM_PVH)
+			pvh_ap_online();
 		while (!__atomic_load_n(&guest_idt_ready, __ATOMIC_ACQUIRE))
 			__builtin_ia32_pause();
 		smp_ap_loop();
 	}
+	guest_boot.platform = (unsigned)platform;
 	idt_init();
-	boot_parse_fdt(fdt);
+	if (platform == GUEST_PLATFORM_PVH)
+		pvh_boot(boot);
+	else
+		boot_parse_fdt(boot);
 	/* From here console lines go over virtio (console=debug: not). */
 	if (!guest_cmdline_get("console", name, sizeof(name)) ||
 	    strcmp(name, "debug") != 0)

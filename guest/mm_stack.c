@@ -16,6 +16,7 @@
 #include "mm/slab.h"
 #include "native_mm.h"
 #include "mm_stack.h"
+#include "pvh.h"
 #include "pvmem_guest.h"
 
 /*
@@ -204,7 +205,10 @@ void guest_mm_publish(void)
 		return;
 	stats_buf->len =
 		(unsigned)guest_mm_format(stats_buf->text, stats_text_max);
-	debug_write32(BVM_DEBUG_GUEST_STATS, (uint32_t)(uintptr_t)stats_buf);
+	/* QEMU has no such channel (pvh.h): the text stays in the block. */
+	if (guest_boot.platform == GUEST_PLATFORM_BUDDYVM)
+		debug_write32(BVM_DEBUG_GUEST_STATS,
+			      (uint32_t)(uintptr_t)stats_buf);
 }
 
 /* A slabinfo data line with no objects (third column, num_objs, is 0). */

@@ -119,6 +119,8 @@ struct guest_boot_info {
 	bool native;
 	const char *bootargs;
 	uint64_t kernel_end;
+	unsigned platform; /* GUEST_PLATFORM_* (pvh.h): who booted us */
+	uint64_t rsdp;	   /* ACPI RSDP (PVH), 0 if none */
 	/* The virtio-mmio devices (the FDT's virtio,mmio nodes), in order. */
 	struct boot_mmio_dev mmio[BOOT_FDT_MAX_MMIO];
 	unsigned nr_mmio;

@@ -4,11 +4,12 @@
  * output only.
  *
  * Each flushed console buffer is copied into one of CON_SLOTS DMA slots and
- * sent as a one-descriptor chain with one notification. The device handles
- * the notification synchronously on the exiting vCPU, so the chain is
- * normally used when the kick returns; interrupts are suppressed
- * (VIRTQ_AVAIL_F_NO_INTERRUPT), as an interrupt per line would double the
- * exits. A chain that did not come back means the device failed
+ * sent as a one-descriptor chain with one notification. Buddyvm's device
+ * handles the notification synchronously on the exiting vCPU, so the chain is
+ * normally used when the kick returns (QEMU's uses it later, on its own
+ * thread: a line waits for a free slot, and gvcon_drain() for all);
+ * interrupts are suppressed (VIRTQ_AVAIL_F_NO_INTERRUPT), as an interrupt per
+ * line would double the exits. A chain that did not come back means the device failed
  * (DEVICE_NEEDS_RESET): the driver then gives the console back to the debug
  * channel until gvcon_init() runs again.
  */
@@ -22,6 +23,8 @@
 #define CON_SLOTS      8
 #define CON_SLOT_BYTES 1024
 #define CON_Q_SIZE     16
+/* Bound on waiting for the device to use a chain (~1 s of pause). */
+#define CON_WAIT_SPINS 100000000ul
 
 static struct mm_lock con_lock;
 static struct gv_dev con_dev;
@@ -48,6 +51,32 @@ static int con_free_slot(void)
 			return i;
 	}
 	return -1;
+}
+
+static bool con_any_busy(void)
+{
+	for (int i = 0; i < CON_SLOTS; i++) {
+		if (slot_busy[i])
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A device that uses chains on its own thread (QEMU's ioeventfd) may still
+ * hold every slot: wait for one, bounded (a device that never answers
+ * leaves the line to the debug channel, as before).
+ */
+static int con_wait_slot(void)
+{
+	int slot = con_free_slot();
+
+	for (unsigned long n = 0; slot < 0 && n < CON_WAIT_SPINS; n++) {
+		__builtin_ia32_pause();
+		con_reclaim();
+		slot = con_free_slot();
+	}
+	return slot;
 }
 
 static int con_send(int slot, unsigned len)
@@ -78,7 +107,7 @@ static int con_out(const char *buf, unsigned len)
 		return -EIO;
 	}
 	con_reclaim();
-	slot = con_free_slot();
+	slot = con_wait_slot();
 	if (slot < 0 || len > CON_SLOT_BYTES) {
 		info.fallbacks++;
 		mm_unlock(&con_lock);
@@ -143,6 +172,20 @@ void gvcon_release(void)
 	guest_console_set_output(NULL);
 	mm_lock(&con_lock);
 	info.active = false;
+	mm_unlock(&con_lock);
+}
+
+void gvcon_drain(void)
+{
+	mm_lock(&con_lock);
+	if (txq) {
+		con_reclaim();
+		for (unsigned long n = 0; con_any_busy() && n < CON_WAIT_SPINS;
+		     n++) {
+			__builtin_ia32_pause();
+			con_reclaim();
+		}
+	}
 	mm_unlock(&con_lock);
 }
 

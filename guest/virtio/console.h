@@ -34,6 +34,13 @@ int gvcon_init(void);
  */
 void gvcon_release(void);
 
+/*
+ * gvcon_drain() - wait (bounded, ~1 s) until the device has used every
+ * chain sent. Before the guest ends a run whose host stops at once (QEMU's
+ * isa-debug-exit), where the device works on its own thread.
+ */
+void gvcon_drain(void);
+
 void gvcon_get_info(struct gvcon_info *out);
 
 #endif /* GUEST_VIRTIO_CONSOLE_H */

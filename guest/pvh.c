@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest/pvh.c - booting under a PVH loader (QEMU microvm, q35), at CPL 3 on
+ * vCPU 0: what buddyvm's FDT says, read from where QEMU says it. The command
+ * line and memory map come from struct hvm_start_info, the CPUs from the ACPI
+ * MADT, the virtio-mmio devices from the `virtio_mmio.device=SIZE@BASE:IRQ`
+ * words QEMU microvm appends to the command line (as Linux's virtio_mmio
+ * module reads them). The guest owns its RAM there: the native memory model.
+ * Then the APs: INIT-SIPI-SIPI into the real-mode trampoline of pvh_entry.S.
+ */
+#include "guest.h"
+#include "mm/page_order.h"
+#include "mm/port.h"
+#include "pvh.h"
+
+#define PVH_CMDLINE_MAX 4096
+#define MiB		(1ull << 20)
+
+/* pvh_entry.S and the linker script. */
+extern const char pvh_trampoline[], pvh_trampoline_end[];
+extern char __guest_end[];
+
+static char pvh_cmdline[PVH_CMDLINE_MAX];
+static unsigned pvh_aps_online;
+/* The loader's RAM ranges, unclipped: the trampoline page must be one. */
+static struct guest_ram_range pvh_e820_ram[GUEST_MAX_RAM_RANGES * 2];
+static unsigned pvh_nr_e820_ram;
+
+#define pvh_fail(...) guest_fail(__FILE__, __LINE__, __VA_ARGS__)
+
+/* A physical range the identity map of pvh_entry.S covers, or NULL. */
+static const void *pvh_phys(uint64_t pa, uint64_t len)
+{
+	if (pa == 0 || len > PVH_MAPPED_END || pa > PVH_MAPPED_END - len)
+		return NULL;
+	return (const void *)(uintptr_t)pa;
+}
+
+static void pvh_copy_cmdline(const struct hvm_start_info *si)
+{
+	const char *src;
+	size_t len;
+
+	guest_boot.bootargs = pvh_cmdline;
+	if (!si->cmdline_paddr)
+		return;
+	src = pvh_phys(si->cmdline_paddr, 1);
+	if (!src)
+		pvh_fail("start_info: command line at 0x%llx is not mapped",
+			 (unsigned long long)si->cmdline_paddr);
+	/* Bounded by the map too: the string may end near 4 GiB. */
+	len = strnlen(src, MM_MIN(sizeof(pvh_cmdline),
+				  PVH_MAPPED_END - si->cmdline_paddr));
+	if (len >= sizeof(pvh_cmdline))
+		pvh_fail("start_info: command line longer than %zu bytes",
+			 sizeof(pvh_cmdline) - 1);
+	memcpy(pvh_cmdline, src, len);
+	pvh_cmdline[len] = '\0';
+}
+
+/* Keep guest_boot.ram sorted by base; ranges must not overlap. */
+static void pvh_add_ram(uint64_t base, uint64_t end)
+{
+	unsigned i;
+
+	/* [0, 1 MiB) is firmware, start_info, the trampoline: never RAM to
+	 * hand out (as under buddyvm, where it is the boot area). */
+	base = MM_MAX(base, BVM_KERNEL_BASE);
+	base = (base + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	end &= ~(uint64_t)(PAGE_SIZE - 1);
+	if (end > PVH_MAPPED_END) {
+		guest_printf("  memory [0x%llx, 0x%llx) above 4 GiB: not "
+			     "mapped, not used\n",
+			     (unsigned long long)MM_MAX(base, PVH_MAPPED_END),
+			     (unsigned long long)end);
+		end = PVH_MAPPED_END;
+	}
+	if (end <= base)
+		return;
+	if (guest_boot.nr_ram == GUEST_MAX_RAM_RANGES)
+		pvh_fail("memory map: more than %u RAM ranges",
+			 GUEST_MAX_RAM_RANGES);
+	for (i = 0; i < guest_boot.nr_ram; i++) {
+		const struct guest_ram_range *r = &guest_boot.ram[i];
+
+		if (base < r->base + r->size && r->base < end)
+			pvh_fail("memory map: RAM ranges overlap at 0x%llx",
+				 (unsigned long long)base);
+	}
+	i = guest_boot.nr_ram++;
+	while (i > 0 && guest_boot.ram[i - 1].base > base) {
+		guest_boot.ram[i] = guest_boot.ram[i - 1];
+		i--;
+	}
+	guest_boot.ram[i] = (struct guest_ram_range){base, end - base};
+	guest_boot.ram_bytes += end - base;
+	guest_boot.ram_end = MM_MAX(guest_boot.ram_end, end);
+}
+
+static void pvh_read_memmap(const struct hvm_start_info *si)
+{
+	const struct hvm_memmap_table_entry *e;
+	uint64_t kend = (uint64_t)(uintptr_t)__guest_end;
+
+	if (si->version < 1 || !si->memmap_entries)
+		pvh_fail("start_info version %u has no memory map: the loader "
+			 "must pass one (QEMU >= 4.0 does)",
+			 si->version);
+	e = pvh_phys(si->memmap_paddr,
+		     (uint64_t)si->memmap_entries * sizeof(*e));
+	if (!e)
+		pvh_fail("start_info: memory map at 0x%llx is not mapped",
+			 (unsigned long long)si->memmap_paddr);
+	for (uint32_t i = 0; i < si->memmap_entries; i++) {
+		if (e[i].type != HVM_MEMMAP_TYPE_RAM ||
+		    e[i].addr + e[i].size < e[i].addr)
+			continue;
+		if (pvh_nr_e820_ram < GUEST_MAX_RAM_RANGES * 2)
+			pvh_e820_ram[pvh_nr_e820_ram++] =
+				(struct guest_ram_range){e[i].addr, e[i].size};
+		pvh_add_ram(e[i].addr, e[i].addr + e[i].size);
+	}
+	if (!guest_boot.nr_ram || guest_boot.ram[0].base != BVM_KERNEL_BASE ||
+	    guest_boot.ram[0].size < kend - BVM_KERNEL_BASE)
+		pvh_fail("memory map: no RAM range holds the kernel "
+			 "[0x%llx, 0x%llx)",
+			 BVM_KERNEL_BASE, (unsigned long long)kend);
+	guest_boot.kernel_end = kend;
+}
+
+static bool pvh_is_e820_ram(uint64_t base, uint64_t len)
+{
+	for (unsigned i = 0; i < pvh_nr_e820_ram; i++) {
+		const struct guest_ram_range *r = &pvh_e820_ram[i];
+
+		if (base >= r->base && base + len <= r->base + r->size)
+			return true;
+	}
+	return false;
+}
+
+/* ACPI, as much as finding the CPUs needs. */
+struct acpi_rsdp {
+	char sig[8];
+	uint8_t checksum;
+	char oem[6];
+	uint8_t revision;
+	uint32_t rsdt;
+	uint32_t length;
+	uint64_t xsdt;
+	uint8_t xchecksum;
+	uint8_t reserved[3];
+} __attribute__((packed));
+
+struct acpi_sdt {
+	char sig[4];
+	uint32_t length;
+	uint8_t revision;
+	uint8_t checksum;
+	char oem[6];
+	char oem_table[8];
+	uint32_t oem_revision;
+	uint32_t creator;
+	uint32_t creator_revision;
+} __attribute__((packed));
+
+#define MADT_LAPIC   0
+#define MADT_IOAPIC  1
+#define MADT_X2APIC  9
+#define MADT_ENABLED 1u
+
+static bool acpi_checksum_ok(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += b[i];
+	return sum == 0;
+}
+
+static const struct acpi_rsdp *acpi_rsdp_at(uint64_t pa)
+{
+	const struct acpi_rsdp *r = pvh_phys(pa, sizeof(*r));
+
+	if (!r || memcmp(r->sig, "RSD PTR ", 8) != 0 ||
+	    !acpi_checksum_ok(r, 20))
+		return NULL;
+	return r;
+}
+
+/* start_info's RSDP, else the BIOS area search of the ACPI spec (5.2.5.1). */
+static const struct acpi_rsdp *acpi_find_rsdp(uint64_t hint)
+{
+	if (hint)
+		return acpi_rsdp_at(hint);
+	for (uint64_t pa = 0xe0000; pa < 0x100000; pa += 16) {
+		const struct acpi_rsdp *r = acpi_rsdp_at(pa);
+
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+/* A checked table (mapped, sane length, checksum), or NULL. */
+static const struct acpi_sdt *acpi_table(uint64_t pa)
+{
+	const struct acpi_sdt *t = pvh_phys(pa, sizeof(*t));
+
+	if (!t || t->length < sizeof(*t) || !pvh_phys(pa, t->length) ||
+	    !acpi_checksum_ok(t, t->length))
+		return NULL;
+	return t;
+}
+
+static const struct acpi_sdt *acpi_find(const struct acpi_rsdp *rsdp,
+					const char sig[4])
+{
+	bool x = rsdp->revision >= 2 && rsdp->xsdt;
+	const struct acpi_sdt *root = acpi_table(x ? rsdp->xsdt : rsdp->rsdt);
+	unsigned width = x ? 8 : 4;
+	const uint8_t *ent;
+	size_t n;
+
+	if (!root)
+		return NULL;
+	ent = (const uint8_t *)(root + 1);
+	n = (root->length - sizeof(*root)) / width;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pa = 0;
+		const struct acpi_sdt *t;
+
+		memcpy(&pa, ent + i * width, width);
+		t = acpi_table(pa);
+		if (t && memcmp(t->sig, sig, 4) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+static void madt_add_cpu(uint32_t apic_id, uint32_t flags, uint32_t *seen)
+{
+	if (!(flags & MADT_ENABLED))
+		return;
+	/* lapic_send_ipi() and pvh_entry.S take the vCPU index for the APIC id. */
+	if (apic_id >= BVM_MAX_VCPUS)
+		pvh_fail("ACPI MADT: APIC id %u: the guest takes vCPU index = "
+			 "APIC id, and has %u slots",
+			 apic_id, BVM_MAX_VCPUS);
+	*seen |= 1u << apic_id;
+}
+
+/*
+ * The MultiProcessor Specification 1.4's tables, which QEMU microvm's
+ * firmware (qboot) writes when ACPI is off: a floating pointer "_MP_" in the
+ * last KiB of base memory or the BIOS area, pointing at a "PCMP" table whose
+ * processor entries carry the APIC ids.
+ */
+struct mp_floating {
+	char sig[4];
+	uint32_t config;
+	uint8_t length; /* 16-byte units */
+	uint8_t revision;
+	uint8_t checksum;
+	uint8_t features[5];
+} __attribute__((packed));
+
+struct mp_config {
+	char sig[4];
+	uint16_t length;
+	uint8_t revision;
+	uint8_t checksum;
+	char oem[8];
+	char product[12];
+	uint32_t oem_table;
+	uint16_t oem_table_size;
+	uint16_t entries;
+	uint32_t lapic;
+	uint16_t ext_length;
+	uint8_t ext_checksum;
+	uint8_t reserved;
+} __attribute__((packed));
+
+#define MP_PROCESSOR	   0
+#define MP_PROCESSOR_BYTES 20
+#define MP_OTHER_BYTES	   8
+
+static const struct mp_floating *mp_find_in(uint64_t start, uint64_t end)
+{
+	for (uint64_t pa = start; pa + 16 <= end; pa += 16) {
+		const struct mp_floating *f = pvh_phys(pa, sizeof(*f));
+
+		if (memcmp(f->sig, "_MP_", 4) == 0 && f->length == 1 &&
+		    acpi_checksum_ok(f, sizeof(*f)))
+			return f;
+	}
+	return NULL;
+}
+
+static void madt_add_cpu(uint32_t apic_id, uint32_t flags, uint32_t *seen);
+
+/* The processors of the MP table; false if there is none. */
+static bool mp_find_cpus(uint32_t *seen)
+{
+	const struct mp_floating *f = mp_find_in(0x9fc00, 0xa0000);
+	const struct mp_config *c;
+	const uint8_t *p, *end;
+
+	if (!f)
+		f = mp_find_in(0xf0000, 0x100000);
+	if (!f)
+		return false;
+	c = pvh_phys(f->config, sizeof(*c));
+	if (!c || memcmp(c->sig, "PCMP", 4) != 0 || c->length < sizeof(*c) ||
+	    !pvh_phys(f->config, c->length) || !acpi_checksum_ok(c, c->length))
+		pvh_fail("MP table at 0x%x: bad signature, length or checksum",
+			 f->config);
+	p = (const uint8_t *)(c + 1);
+	end = (const uint8_t *)c + c->length;
+	/* By length, as Linux reads it: qboot leaves the entry count 0. */
+	for (unsigned i = 0; p < end; i++) {
+		unsigned len = p[0] == MP_PROCESSOR ? MP_PROCESSOR_BYTES
+						    : MP_OTHER_BYTES;
+
+		if (p + len > end)
+			pvh_fail("MP table: entry %u runs past the table", i);
+		if (p[0] == MP_PROCESSOR)
+			madt_add_cpu(p[1], p[3], seen);
+		p += len;
+	}
+	return true;
+}
+
+/* The vCPU index is the APIC id: the ids seen must be 0..n-1. */
+static void pvh_set_cpus(uint32_t seen, const char *source)
+{
+	unsigned n;
+
+	for (n = 0; n < 32 && (seen >> n & 1); n++)
+		;
+	if (!n || (n < 32 && seen >> n))
+		pvh_fail("%s: APIC ids 0x%x are not 0..n-1", source, seen);
+	guest_boot.nr_cpus = n;
+}
+
+/*
+ * The enabled processors of the ACPI MADT, else of the MP table (QEMU microvm
+ * with acpi=off), else just this one. Their APIC ids must be 0..n-1 (QEMU's
+ * for a plain -smp N): the guest's vCPU index is the APIC id.
+ */
+static void pvh_find_cpus(const struct acpi_rsdp *rsdp)
+{
+	const struct acpi_sdt *madt = rsdp ? acpi_find(rsdp, "APIC") : NULL;
+	const uint8_t *p, *end;
+	uint32_t seen = 0;
+
+	if (!madt) {
+		if (mp_find_cpus(&seen)) {
+			pvh_set_cpus(seen, "MP table");
+			return;
+		}
+		guest_printf("  neither ACPI MADT nor MP table: 1 vCPU\n");
+		guest_boot.nr_cpus = 1;
+		return;
+	}
+	p = (const uint8_t *)madt + sizeof(*madt) + 8; /* LAPIC addr, flags */
+	end = (const uint8_t *)madt + madt->length;
+	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+		uint32_t id, flags, gsi, addr;
+
+		if (p[0] == MADT_LAPIC && p[1] >= 8) {
+			memcpy(&flags, p + 4, 4);
+			madt_add_cpu(p[3], flags, &seen);
+		} else if (p[0] == MADT_X2APIC && p[1] >= 16) {
+			memcpy(&id, p + 4, 4);
+			memcpy(&flags, p + 8, 4);
+			madt_add_cpu(id, flags, &seen);
+		} else if (p[0] == MADT_IOAPIC && p[1] >= 12) {
+			memcpy(&addr, p + 4, 4);
+			memcpy(&gsi, p + 8, 4);
+			guest_printf("  IOAPIC %u at 0x%x, GSI base %u\n", p[2],
+				     addr, gsi);
+		}
+		p += p[1];
+	}
+	pvh_set_cpus(seen, "ACPI MADT");
+}
+
+/* "SIZE[K|M|G]" as Linux's memparse(); *end past it. */
+static uint64_t pvh_memparse(const char *s, char **end)
+{
+	uint64_t v = strtoul(s, end, 0);
+
+	switch (**end) {
+	case 'G':
+	case 'g':
+		v <<= 10;
+		/* fall through */
+	case 'M':
+	case 'm':
+		v <<= 10;
+		/* fall through */
+	case 'K':
+	case 'k':
+		v <<= 10;
+		(*end)++;
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+/*
+ * One `virtio_mmio.device=SIZE@BASE:IRQ[:ID]` word (Linux's syntax, which
+ * QEMU microvm writes for each transport with a device behind it). The
+ * window must lie in the MMIO hole and the pin be one the guest routes.
+ */
+static void pvh_add_virtio(const char *arg, size_t len)
+{
+	struct boot_mmio_dev d = {0};
+	char word[96], *p;
+
+	if (len >= sizeof(word))
+		pvh_fail("virtio_mmio.device=%.*s: too long", (int)len, arg);
+	memcpy(word, arg, len);
+	word[len] = '\0';
+	d.size = pvh_memparse(word, &p);
+	if (*p++ != '@')
+		goto bad;
+	d.base = strtoul(p, &p, 0);
+	if (*p++ != ':')
+		goto bad;
+	d.irq = (uint32_t)strtoul(p, &p, 0);
+	if (*p == ':')
+		strtoul(p + 1, &p, 0); /* a platform device id: unused */
+	if (*p)
+		goto bad;
+	if (d.size < 0x200 || d.base < BVM_LOWMEM_END ||
+	    d.base >= PVH_MAPPED_END || d.size > PVH_MAPPED_END - d.base ||
+	    d.irq >= GUEST_NR_DEVICE_IRQS)
+		pvh_fail(
+			"virtio_mmio.device=%s: the window must lie in [3 GiB, "
+			"4 GiB), be at least 512 bytes, the IRQ below %u",
+			word, GUEST_NR_DEVICE_IRQS);
+	if (guest_boot.nr_mmio == BOOT_FDT_MAX_MMIO)
+		pvh_fail("more than %u virtio_mmio.device= entries",
+			 BOOT_FDT_MAX_MMIO);
+	guest_boot.mmio[guest_boot.nr_mmio++] = d;
+	return;
+bad:
+	pvh_fail("virtio_mmio.device=%s: not SIZE@BASE:IRQ", word);
+}
+
+static void pvh_find_virtio(const char *cmdline)
+{
+	static const char key[] = "virtio_mmio.device=";
+
+	for (const char *p = cmdline; *p;) {
+		const char *end = strchr(p, ' ');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > sizeof(key) - 1 && !strncmp(p, key, sizeof(key) - 1))
+			pvh_add_virtio(p + sizeof(key) - 1,
+				       len - (sizeof(key) - 1));
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+void pvh_ap_online(void)
+{
+	smp_signal_done(&pvh_aps_online);
+}
+
+#define LAPIC_ID       0x20
+#define LAPIC_ICR_LOW  0x300
+#define LAPIC_ICR_HIGH 0x310
+#define ICR_INIT       0x4500 /* INIT, level assert */
+#define ICR_STARTUP    0x4600 /* SIPI, vector in the low byte */
+#define PVH_INIT_WAIT  10     /* ms: the MP spec's INIT to SIPI delay */
+#define PVH_AP_TIMEOUT 5000   /* ms */
+
+static void pvh_ipi_all_aps(uint32_t icr)
+{
+	for (unsigned cpu = 1; cpu < guest_boot.nr_cpus; cpu++) {
+		lapic_write(LAPIC_ICR_HIGH, cpu << 24);
+		lapic_write(LAPIC_ICR_LOW, icr);
+	}
+}
+
+/*
+ * INIT, SIPI, SIPI (the second only if some AP has not come: KVM starts an
+ * AP on the first and ignores SIPIs to a running one), then wait until every
+ * AP counted itself in (pvh_ap_online(), from guest_main()).
+ */
+static void pvh_start_aps(void)
+{
+	size_t len = (size_t)(pvh_trampoline_end - pvh_trampoline);
+	unsigned aps = guest_boot.nr_cpus - 1;
+	unsigned never = 0;
+
+	if (!aps)
+		return;
+	if (!pvh_is_e820_ram(PVH_TRAMPOLINE_ADDR, PVH_TRAMPOLINE_MAX))
+		pvh_fail("memory map: the AP trampoline page 0x%x is not RAM",
+			 PVH_TRAMPOLINE_ADDR);
+	memcpy((void *)(uintptr_t)PVH_TRAMPOLINE_ADDR, pvh_trampoline, len);
+	pvh_ipi_all_aps(ICR_INIT);
+	smp_wait_count(&never, 1, PVH_INIT_WAIT);
+	pvh_ipi_all_aps(ICR_STARTUP | PVH_TRAMPOLINE_ADDR >> 12);
+	if (!smp_wait_count(&pvh_aps_online, aps, 1))
+		pvh_ipi_all_aps(ICR_STARTUP | PVH_TRAMPOLINE_ADDR >> 12);
+	if (!smp_wait_count(&pvh_aps_online, aps, PVH_AP_TIMEOUT))
+		pvh_fail("only %u of %u APs came up within %u ms",
+			 __atomic_load_n(&pvh_aps_online, __ATOMIC_ACQUIRE),
+			 aps, PVH_AP_TIMEOUT);
+}
+
+void pvh_boot(const struct hvm_start_info *si)
+{
+	const struct acpi_rsdp *rsdp;
+
+	if (!si || si->magic != XEN_HVM_START_MAGIC_VALUE)
+		pvh_fail("PVH entry without a start_info (ebx 0x%llx)",
+			 (unsigned long long)(uintptr_t)si);
+	if (lapic_read(LAPIC_ID) >> 24 != 0)
+		pvh_fail("the boot CPU's APIC id is %u, not 0",
+			 lapic_read(LAPIC_ID) >> 24);
+	pvh_copy_cmdline(si);
+	guest_boot.native = true;
+	rsdp = acpi_find_rsdp(si->rsdp_paddr);
+	guest_boot.rsdp = (uint64_t)(uintptr_t)rsdp;
+	pvh_find_cpus(rsdp);
+	guest_printf("buddyvm guest: %u vCPU%s, cmdline '%s'\n",
+		     guest_boot.nr_cpus, guest_boot.nr_cpus > 1 ? "s" : "",
+		     guest_boot.bootargs);
+	guest_printf("  PVH entry: start_info 0x%llx, ACPI RSDP 0x%llx\n",
+		     (unsigned long long)(uintptr_t)si,
+		     (unsigned long long)guest_boot.rsdp);
+	pvh_read_memmap(si);
+	for (unsigned i = 0; i < guest_boot.nr_ram; i++)
+		guest_printf("  memory [0x%llx, 0x%llx)\n",
+			     (unsigned long long)guest_boot.ram[i].base,
+			     (unsigned long long)(guest_boot.ram[i].base +
+						  guest_boot.ram[i].size));
+	pvh_find_virtio(guest_boot.bootargs);
+	for (unsigned i = 0; i < guest_boot.nr_mmio; i++)
+		guest_printf("  virtio-mmio [0x%llx, 0x%llx) irq %u\n",
+			     (unsigned long long)guest_boot.mmio[i].base,
+			     (unsigned long long)(guest_boot.mmio[i].base +
+						  guest_boot.mmio[i].size),
+			     guest_boot.mmio[i].irq);
+	guest_printf("  %llu MiB RAM, memory model native, kernel ends at "
+		     "0x%llx\n",
+		     (unsigned long long)(guest_boot.ram_bytes / MiB),
+		     (unsigned long long)guest_boot.kernel_end);
+	pvh_start_aps();
+}

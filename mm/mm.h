@@ -180,6 +180,25 @@ int mm_alloc_bulk(struct mm *mm, gfp_t gfp, unsigned order, unsigned count,
  */
 int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order);
 
+/**
+ * mm_split_block() - make the allocated block at @pfn (the head of a GUEST
+ * or DMA block of @order) into 2^@order allocated order-0 blocks, each
+ * freed, moved or ballooned on its own afterwards (Linux's split_page()).
+ * Every frame keeps its state and the block's migratetype; a movable
+ * owner is forgotten (the caller sets one per page if it wants).
+ * Return: 0, -ERANGE (not RAM), -EINVAL (not the head of such a block) or
+ * -EBUSY (isolated for migration).
+ */
+int mm_split_block(struct mm *mm, uint64_t pfn, unsigned order);
+
+/**
+ * mm_count_frames_state() - how many of the frames [pfn, pfn + nr) are in
+ * @state now (frames outside RAM count as not). A snapshot: without the
+ * caller's own exclusion the answer may be stale when it returns.
+ */
+uint64_t mm_count_frames_state(const struct mm *mm, uint64_t pfn, uint64_t nr,
+			       enum frame_state state);
+
 /* The smallest order whose block holds @size bytes (size 0 -> order 0). */
 unsigned mm_get_order(uint64_t size);
 

@@ -401,6 +401,36 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 	return ret;
 }
 
+int mm_split_block(struct mm *mm, uint64_t pfn, unsigned order)
+{
+	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
+	struct zone *zone;
+	struct page *p;
+	int ret = 0;
+
+	if (!r)
+		return -ERANGE;
+	if (order >= NR_PAGE_ORDERS || (pfn & ((1ull << order) - 1)) ||
+	    pfn + (1ull << order) > r->end_pfn)
+		return -EINVAL;
+	zone = &mm->zones[mm_zone_of_pfn(mm, pfn)];
+	p = &mm->frames[mm_rng_idx(r, pfn)];
+	mm_lock(&zone->lock);
+	if (p->flags & PG_ISOLATED)
+		ret = -EBUSY;
+	else if (free_check_block(mm, p, order))
+		ret = -EINVAL;
+	for (uint32_t i = 0; !ret && i < (1u << order); i++) {
+		/* Tails carry no flags but PG_DISCARDED (mm_check()). */
+		p[i].flags = (uint8_t)(PG_HEAD | (p[i].flags & PG_DISCARDED));
+		p[i].order = 0;
+		p[i].migratetype = p->migratetype;
+		p[i].owner = mm_page_state(p) == FRAME_DMA ? p->owner : 0;
+	}
+	mm_unlock(&zone->lock);
+	return ret;
+}
+
 /* Lookups --------------------------------------------------------------- */
 
 const struct page *mm_pfn_to_page(const struct mm *mm, uint64_t pfn)
@@ -408,6 +438,28 @@ const struct page *mm_pfn_to_page(const struct mm *mm, uint64_t pfn)
 	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
 
 	return r ? &mm->frames[mm_rng_idx(r, pfn)] : NULL;
+}
+
+uint64_t mm_count_frames_state(const struct mm *mm, uint64_t pfn, uint64_t nr,
+			       enum frame_state state)
+{
+	uint64_t n = 0, end = pfn + nr;
+
+	while (pfn < end) {
+		const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
+		uint64_t stop;
+
+		if (!r) {
+			pfn++;
+			continue;
+		}
+		/* One range lookup per run of frames inside it. */
+		stop = MM_MIN(end, r->end_pfn);
+		for (const struct page *p = &mm->frames[mm_rng_idx(r, pfn)];
+		     pfn < stop; pfn++, p++)
+			n += mm_page_state(p) == state;
+	}
+	return n;
 }
 
 int mm_pfn_zone(const struct mm *mm, uint64_t pfn)

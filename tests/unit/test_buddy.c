@@ -482,6 +482,48 @@ START_TEST(test_get_order_and_bulk)
 }
 END_TEST
 
+/* An order-9 block split in order-0 pages, which go back one by one. */
+START_TEST(test_split_block)
+{
+	struct buddy_fx fx;
+	struct mm *mm = buddy_fx_new(&fx, sparse, 3, NULL);
+	char why[128];
+	uint64_t pfn, free_pfn;
+
+	ck_assert_int_eq(mm_alloc_pages(mm, GFP_HIGHUSER_MOVABLE, 9, &pfn), 0);
+	/* Not a head, the wrong order, not RAM: refused, nothing changes. */
+	ck_assert_int_eq(mm_split_block(mm, pfn + 1, 0), -EINVAL);
+	ck_assert_int_eq(mm_split_block(mm, pfn, 8), -EINVAL);
+	ck_assert_int_eq(mm_split_block(mm, pfn, NR_PAGE_ORDERS), -EINVAL);
+	ck_assert_int_eq(mm_split_block(mm, MIB_PFN(3500), 0), -ERANGE);
+	ck_assert_int_eq(mm_alloc_pages(mm, GFP_KERNEL, 0, &free_pfn), 0);
+	ck_assert_int_eq(mm_free_pages(mm, free_pfn, 0), 0);
+	ck_assert_int_eq(mm_split_block(mm, free_pfn, 0), -EINVAL);
+	ck_assert_int_eq(mm_check(mm, why, sizeof(why)), 0);
+	ck_assert_int_eq(mm_split_block(mm, pfn, 9), 0);
+	ck_assert_int_eq(mm_check(mm, why, sizeof(why)), 0);
+	ck_assert_uint_eq(mm_pfn_to_page(mm, pfn + 511)->order, 0);
+	ck_assert_uint_eq(mm_pfn_to_page(mm, pfn + 511)->migratetype,
+			  MIGRATE_MOVABLE);
+	/* The whole block is gone: only pages now. */
+	ck_assert_int_eq(mm_free_pages(mm, pfn, 9), -EINVAL);
+	/* Some pages change state on their own, then all go home. */
+	ck_assert_int_eq(mm_set_frames_state(mm, pfn + 7, 1, FRAME_GUEST,
+					     FRAME_BALLOON, 0),
+			 0);
+	ck_assert_int_eq(mm_set_frames_state(mm, pfn + 7, 1, FRAME_BALLOON,
+					     FRAME_GUEST, 0),
+			 0);
+	for (uint64_t i = 0; i < 512; i += 2)
+		ck_assert_int_eq(mm_free_pages(mm, pfn + i, 0), 0);
+	ck_assert_int_eq(mm_check(mm, why, sizeof(why)), 0);
+	for (uint64_t i = 1; i < 512; i += 2)
+		ck_assert_int_eq(mm_free_pages(mm, pfn + i, 0), 0);
+	buddy_fx_assert_clean(mm);
+	buddy_fx_free(&fx);
+}
+END_TEST
+
 static Suite *buddy_suite(void)
 {
 	Suite *s = suite_create("buddy");
@@ -502,6 +544,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_reserve_range);
 	tcase_add_test(tc, test_set_frames_state);
 	tcase_add_test(tc, test_get_order_and_bulk);
+	tcase_add_test(tc, test_split_block);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -39,6 +39,9 @@
 #define BALLOON_MAX_SEGS   64
 #define BALLOON_NR_QUEUES  4 /* inflate, deflate, stats, reporting */
 #define BALLOON_LOG_FIRST  8 /* bad PFNs logged one by one, then 1 in 1024 */
+/* Frames per host huge page, and part-ballooned huge pages remembered. */
+#define BALLOON_HUGE_FRAMES (GUEST_MEM_HUGE_SIZE / PAGE_SIZE)
+#define BALLOON_PENDING_MAX 64
 
 enum balloon_role {
 	ROLE_NONE,
@@ -65,6 +68,14 @@ struct virtio_balloon {
 	uint64_t stats_time_ms; /* UINT64_MAX: never */
 	uint64_t inflated, deflated, bad_pfns, oom_deflates, reported_pages;
 	uint64_t stats_updates;
+	/*
+	 * Host huge pages that an inflate run covered in part (index: pfn /
+	 * BALLOON_HUGE_FRAMES), released at the end of the notification
+	 * (balloon_flush_partial()) unless the rest of them comes first.
+	 */
+	uint64_t partial[BALLOON_PENDING_MAX];
+	unsigned nr_partial;
+	uint64_t huge_released, partial_released, partial_kept;
 };
 
 static const uint64_t balloon_features =
@@ -129,9 +140,8 @@ static void balloon_charge(struct virtio_balloon *b, int64_t delta)
 			    pvmem_max_pages(b->p.link.pvmem) + (uint64_t)delta);
 }
 
-/* GUEST -> BALLOON for a run already in that state; then drop the backing. */
-static void balloon_inflated(struct virtio_balloon *b, uint64_t pfn,
-			     uint64_t nr)
+/* Drop the host backing of frames [pfn, pfn + nr), all in the balloon. */
+static void balloon_discard(struct virtio_balloon *b, uint64_t pfn, uint64_t nr)
 {
 	int err = guest_mem_discard(b->p.link.mem, MM_PFN_TO_ADDR(pfn),
 				    nr * PAGE_SIZE);
@@ -140,6 +150,117 @@ static void balloon_inflated(struct virtio_balloon *b, uint64_t pfn,
 		balloon_log(b, "discard of [0x%llx, +%llu pages) failed: %s",
 			    (unsigned long long)pfn, (unsigned long long)nr,
 			    strerror(-err));
+}
+
+/* Is all of host huge page @hp in the balloon? */
+static bool balloon_huge_full(const struct virtio_balloon *b, uint64_t hp)
+{
+	return mm_count_frames_state(b->p.mm, hp * BALLOON_HUGE_FRAMES,
+				     BALLOON_HUGE_FRAMES,
+				     FRAME_BALLOON) == BALLOON_HUGE_FRAMES;
+}
+
+static void balloon_release_huge(struct virtio_balloon *b, uint64_t hp)
+{
+	balloon_discard(b, hp * BALLOON_HUGE_FRAMES, BALLOON_HUGE_FRAMES);
+	b->huge_released++;
+}
+
+/*
+ * A huge page still part-ballooned at the end of a notification. Anonymous
+ * memory and the memfd release its ballooned 4 KiB runs now (RSS falls;
+ * a transparent huge page is split). hugetlbfs cannot release part of a
+ * page: it stays backed until the rest of it is ballooned.
+ */
+static void balloon_release_part(struct virtio_balloon *b, uint64_t hp)
+{
+	uint64_t pfn = hp * BALLOON_HUGE_FRAMES,
+		 end = pfn + BALLOON_HUGE_FRAMES;
+
+	if (b->p.link.mem->backing == GUEST_MEM_HUGETLBFS) {
+		b->partial_kept++;
+		return;
+	}
+	while (pfn < end) {
+		uint64_t run = 0;
+
+		while (pfn + run < end &&
+		       mm_count_frames_state(b->p.mm, pfn + run, 1,
+					     FRAME_BALLOON))
+			run++;
+		if (run)
+			balloon_discard(b, pfn, run);
+		pfn += run + 1;
+	}
+	b->partial_released++;
+}
+
+/* Release or keep every remembered huge page (see balloon_edge()). */
+static void balloon_flush_partial(struct virtio_balloon *b)
+{
+	for (unsigned i = 0; i < b->nr_partial; i++) {
+		if (balloon_huge_full(b, b->partial[i]))
+			balloon_release_huge(b, b->partial[i]);
+		else
+			balloon_release_part(b, b->partial[i]);
+	}
+	b->nr_partial = 0;
+}
+
+/*
+ * Host huge page @hp is partly covered by an inflate run: release it whole
+ * if the rest of it is in the balloon already, else remember it. The
+ * guest sends a 2 MiB block as two buffers of 256 PFNs, so the first half
+ * waits here for the second rather than splitting the page.
+ */
+static void balloon_edge(struct virtio_balloon *b, uint64_t hp)
+{
+	unsigned i;
+
+	for (i = 0; i < b->nr_partial && b->partial[i] != hp; i++)
+		;
+	if (balloon_huge_full(b, hp)) {
+		balloon_release_huge(b, hp);
+		if (i < b->nr_partial)
+			b->partial[i] = b->partial[--b->nr_partial];
+		return;
+	}
+	if (i < b->nr_partial)
+		return;
+	if (b->nr_partial == BALLOON_PENDING_MAX)
+		balloon_flush_partial(b);
+	b->partial[b->nr_partial++] = hp;
+}
+
+/*
+ * Drop the backing of a run just ballooned in whole host huge pages: the
+ * ones inside the run at once (one call), the ones at its ends when the
+ * rest of them is ballooned too (balloon_edge()).
+ */
+static void balloon_release(struct virtio_balloon *b, uint64_t pfn, uint64_t nr)
+{
+	uint64_t end = pfn + nr, hp = BALLOON_HUGE_FRAMES;
+	uint64_t hs = (pfn + hp - 1) / hp, he = end / hp;
+
+	if (hs < he) {
+		balloon_discard(b, hs * hp, (he - hs) * hp);
+		b->huge_released += he - hs;
+		if (pfn < hs * hp)
+			balloon_edge(b, pfn / hp);
+		if (he * hp < end)
+			balloon_edge(b, he);
+		return;
+	}
+	balloon_edge(b, pfn / hp);
+	if ((end - 1) / hp != pfn / hp)
+		balloon_edge(b, (end - 1) / hp);
+}
+
+/* GUEST -> BALLOON for a run already in that state; then drop the backing. */
+static void balloon_inflated(struct virtio_balloon *b, uint64_t pfn,
+			     uint64_t nr)
+{
+	balloon_release(b, pfn, nr);
 	b->inflated += nr;
 	balloon_charge(b, -(int64_t)nr);
 	/* A guest that can swap its balloon pages gets asked to (ABI 1.1). */
@@ -375,6 +496,8 @@ static void balloon_notify(struct virtio_mmio_dev *dev, unsigned q)
 		return;
 	}
 	__virtio_mmio_process_queue(dev, q, &b->chain, fn, b);
+	if (b->roles[q] == ROLE_INFLATE)
+		balloon_flush_partial(b);
 }
 
 static int balloon_features_ok(struct virtio_mmio_dev *dev, uint64_t features)
@@ -398,6 +521,7 @@ static void balloon_reset(struct virtio_mmio_dev *dev)
 
 	memset(b->roles, 0, sizeof(b->roles));
 	b->stats_held = false;
+	balloon_flush_partial(b);
 }
 
 static void balloon_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
@@ -563,6 +687,9 @@ void virtio_balloon_dev_get_status(struct virtio_balloon *b,
 	out->reported_pages = b->reported_pages;
 	out->stats_updates = b->stats_updates;
 	out->device_failures = __virtio_mmio_failures(b->dev);
+	out->huge_released = b->huge_released;
+	out->partial_released = b->partial_released;
+	out->partial_kept = b->partial_kept;
 	/* Stale numbers: ask for fresh ones, for the next caller. */
 	if (b->p.stats_interval_ms && out->stats_age_ms != UINT64_MAX &&
 	    out->stats_age_ms >= b->p.stats_interval_ms)
@@ -730,6 +857,9 @@ static const struct stat_field balloon_vm_stat_fields[] = {
 	STAT_FIELD(struct balloon_status, reported_pages),
 	STAT_FIELD(struct balloon_status, stats_updates),
 	STAT_FIELD_AS("failures", struct balloon_status, device_failures),
+	STAT_FIELD(struct balloon_status, huge_released),
+	STAT_FIELD(struct balloon_status, partial_released),
+	STAT_FIELD(struct balloon_status, partial_kept),
 };
 
 static const struct stat_table balloon_vm_stat_table =

@@ -26,6 +26,8 @@ struct balloon_status {
 	uint64_t bad_pfns, oom_deflates, reported_pages;
 	uint64_t stats_updates;	  /* stats buffers the guest returned */
 	uint64_t device_failures; /* DEVICE_NEEDS_RESET protocol errors */
+	/* Host huge pages released whole, in part, or kept (hugetlbfs). */
+	uint64_t huge_released, partial_released, partial_kept;
 };
 
 struct api_balloon_ops {

@@ -315,6 +315,56 @@ START_TEST(test_inflate_releases_backing)
 }
 END_TEST
 
+/*
+ * Host huge pages go whole: a 2 MiB block in one buffer is released as one
+ * huge page; sent in two halves (two notifications), the first half is
+ * released in 4 KiB runs at the end of its notification and the second
+ * completes the huge page.
+ */
+START_TEST(test_inflate_whole_huge_pages)
+{
+	uint64_t blk[2], pfns[512];
+	unsigned done;
+	struct balloon_status st;
+
+	ck_assert_int_eq(fx_alloc(0, 9, 2, blk, &done), 0);
+	ck_assert_uint_eq(done, 2);
+	ck_assert_int_eq(mm_split_block(fx.mm, blk[0], 9), 0);
+	ck_assert_int_eq(mm_split_block(fx.mm, blk[1], 9), 0);
+	for (unsigned i = 0; i < 512; i++)
+		pfns[i] = blk[0] + i;
+	drv_pfns(true, pfns, 512);
+	st = status();
+	ck_assert_uint_eq(st.huge_released, 1);
+	ck_assert_uint_eq(st.partial_released, 0);
+	for (unsigned i = 0; i < 512; i++)
+		pfns[i] = blk[1] + i;
+	memset(fx_ptr(MM_PFN_TO_ADDR(blk[1])), 0x5a, 2u << 20);
+	drv_pfns(true, pfns, 256);
+	st = status();
+	ck_assert_uint_eq(st.huge_released, 1);
+	ck_assert_uint_eq(st.partial_released, 1);
+	ck_assert(!resident(blk[1]) && !resident(blk[1] + 255));
+	ck_assert(resident(blk[1] + 256) && resident(blk[1] + 511));
+	drv_pfns(true, pfns + 256, 256);
+	st = status();
+	ck_assert_uint_eq(st.huge_released, 2);
+	ck_assert_uint_eq(st.partial_released, 1);
+	ck_assert(!resident(blk[1] + 256) && !resident(blk[1] + 511));
+	ck_assert_uint_eq(st.inflated_frames, 1024);
+	fx_assert_consistent();
+	drv_pfns(false, pfns, 512);
+	for (unsigned i = 0; i < 512; i++)
+		pfns[i] = blk[0] + i;
+	drv_pfns(false, pfns, 512);
+	for (unsigned i = 0; i < 512; i++) {
+		ck_assert_int_eq(fx_free1(blk[0] + i, 0), 0);
+		ck_assert_int_eq(fx_free1(blk[1] + i, 0), 0);
+	}
+	fx_assert_consistent();
+}
+END_TEST
+
 START_TEST(test_deflate_restores)
 {
 	uint64_t pfns[64];
@@ -659,6 +709,7 @@ static Suite *virtio_balloon_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_config_space);
 	tcase_add_test(tc, test_inflate_releases_backing);
+	tcase_add_test(tc, test_inflate_whole_huge_pages);
 	tcase_add_test(tc, test_deflate_restores);
 	tcase_add_test(tc, test_bad_pfns_refused);
 	tcase_add_test(tc, test_oom_deflate_counted);

@@ -43,6 +43,7 @@ UNIT_SRCS += tests/unit/test_vmm_elf.c
 UNIT_SRCS += tests/unit/test_vmm_boot.c
 UNIT_SRCS += tests/unit/test_vmm_hosted.c
 UNIT_SRCS += tests/unit/test_api.c
+UNIT_SRCS += tests/unit/test_api_buf.c
 UNIT_SRCS += tests/unit/test_api_cmds.c
 UNIT_SRCS += tests/unit/test_api_cmds_cli.c
 UNIT_SRCS += tests/unit/test_api_cmds_native.c

@@ -2,29 +2,58 @@
 /*
  * vmm/api.c - the control API server and client (see api.h, docs/api.md).
  *
- * One thread accepts clients one after another and answers their request
- * lines in order. The socket is created mode 0600 (umask around bind(), so
- * there is no window in which another user could connect). Everything a
- * client sends is bounded: line length, idle time; a malformed request gets
- * an error response, never a crash or a dropped VMM.
+ * One thread serves every client through an epoll loop over non-blocking
+ * sockets. It blocks nowhere but in epoll_wait(): a reply goes into the
+ * client's output buffer and out as the client takes it; a client whose
+ * unsent replies reach the high-water mark is not read (its requests wait
+ * in its socket) and is dropped if it takes nothing for the send timeout.
+ * Each round answers at most one request line per client, starting with a
+ * different client each time, so a flood from one client delays another
+ * by at most one request per round. The socket is created mode 0600 (umask
+ * around bind(), so there is no window in which another user could
+ * connect). Everything a client sends is bounded: line length, idle time,
+ * connections; a malformed request gets an error response, never a crash
+ * or a dropped VMM.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/api.h"
+#include "vmm/api_buf.h"
 
-/* Responses can carry whole statistics dumps; requests cannot. */
-#define API_MAX_RESPONSE (4 * 1024 * 1024)
+#define API_EVENTS	    64	/* epoll events taken per wait */
+#define API_ACCEPT_BATCH    64	/* connections accepted per wait */
+#define API_LISTEN_RETRY_MS 100 /* after EMFILE and the like */
+#define API_LISTEN_BACKLOG  128
+
+/* One connected client: its socket, buffers and deadlines. */
+struct api_client {
+	int fd;
+	unsigned slot;	      /* index in api_server.clients */
+	uint32_t events;      /* what epoll watches for it now */
+	bool registered;      /* in the epoll set */
+	bool eof;	      /* it shut its sending side: answer, then close */
+	bool gone;	      /* it cannot take replies: they are dropped */
+	bool closing;	      /* close once the replies are out (E2BIG) */
+	uint64_t idle_since;  /* ms: connected, or its last request line */
+	uint64_t stuck_since; /* ms: replies pending and none taken since */
+	struct api_inbuf in;
+	struct api_outbuf out;
+};
 
 struct api_command {
 	char name[32];
@@ -35,9 +64,17 @@ struct api_command {
 struct api_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;
-	int wake_pipe[2]; /* written by destroy to stop the thread */
+	int wake_fd; /* eventfd: written by destroy to stop the thread */
+	int epoll_fd;
 	pthread_t thread;
 	bool started;
+	bool listen_paused;    /* accept() ran out of descriptors */
+	uint64_t listen_retry; /* ms: when to try accepting again */
+	struct api_limits limits;
+	unsigned nr_clients;
+	unsigned first;		       /* the client slot a round starts at */
+	struct api_client **clients;   /* limits.max_clients slots */
+	struct api_server_stats stats; /* written by the thread only */
 	unsigned nr_commands;
 	struct api_command commands[API_MAX_COMMANDS];
 };
@@ -70,6 +107,7 @@ static const struct {
 	{EADDRINUSE, "EADDRINUSE"},
 	{ENAMETOOLONG, "ENAMETOOLONG"},
 	{ECONNREFUSED, "ECONNREFUSED"},
+	{EUSERS, "EUSERS"},
 };
 
 const char *api_errno_name(int err)
@@ -233,121 +271,407 @@ char *api_handle_line(struct api_server *srv, const char *line, size_t len)
 	return response_ok(result);
 }
 
-static int send_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+/* Server: the event loop ------------------------------------------------ */
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+static uint64_t api_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int send_line(int fd, char *line)
-{
-	/* Every request gets an answer, even when building it failed. */
-	static const char no_reply[] =
-		"{\"ok\":false,\"error\":{\"code\":\"ENOMEM\",\"errno\":12,"
-		"\"message\":\"the VMM could not build the reply\"}}";
-	int err;
+/* Every request gets an answer, even when building it failed. */
+static const char api_no_reply[] =
+	"{\"ok\":false,\"error\":{\"code\":\"ENOMEM\",\"errno\":12,"
+	"\"message\":\"the VMM could not build the reply\"}}";
 
-	err = send_all(fd, line ? line : no_reply,
-		       line ? strlen(line) : strlen(no_reply));
-	if (!err)
-		err = send_all(fd, "\n", 1);
-	free(line);
-	return err;
+static void api_set_events(struct api_server *srv, struct api_client *c,
+			   uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	if (c->gone || (c->registered && c->events == events))
+		return;
+	if (epoll_ctl(srv->epoll_fd,
+		      c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+		      &ev) == 0) {
+		c->registered = true;
+		c->events = events;
+	}
+}
+
+static void api_client_close(struct api_server *srv, struct api_client *c)
+{
+	close(c->fd); /* also takes it out of the epoll set */
+	api_inbuf_free(&c->in);
+	api_outbuf_free(&c->out);
+	srv->clients[c->slot] = NULL;
+	srv->nr_clients--;
+	free(c);
 }
 
 /*
- * Wait until @fd is readable: 1 readable, 0 timed out, -ECANCELED when the
- * server is being destroyed, other negative errno on error.
+ * The client hung up or its socket failed: nothing more can reach it, so
+ * its replies are dropped. The lines already read are still carried out
+ * (a request that arrived is a request), one per round as for anyone.
  */
-static int wait_readable(struct api_server *srv, int fd, int timeout_ms)
+static void api_client_gone(struct api_server *srv, struct api_client *c)
 {
-	struct pollfd pfd[2] = {
-		{.fd = fd, .events = POLLIN},
-		{.fd = srv->wake_pipe[0], .events = POLLIN},
-	};
-	int n;
-
-	do
-		n = poll(pfd, 2, timeout_ms);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (pfd[1].revents)
-		return -ECANCELED;
-	return n > 0;
+	if (c->gone)
+		return;
+	if (c->registered)
+		epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->registered = false;
+	c->gone = true;
+	api_outbuf_free(&c->out);
 }
 
-/* Answer every complete line in buf[0, *len); keep the partial tail. */
-static int answer_lines(struct api_server *srv, int fd, char *buf, size_t *len)
+/* Send what the client takes now, without waiting. */
+static void api_client_flush(struct api_server *srv, struct api_client *c)
 {
-	char *start = buf, *nl;
-	int err = 0;
+	size_t len;
+	const char *p;
 
-	while (!err &&
-	       (nl = memchr(start, '\n', *len - (size_t)(start - buf)))) {
-		size_t line_len = (size_t)(nl - start);
+	while (!c->gone && (p = api_outbuf_pending(&c->out, &len))) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (line_len && start[line_len - 1] == '\r')
-			line_len--;
-		err = send_line(fd, api_handle_line(srv, start, line_len));
-		start = nl + 1;
-	}
-	*len -= (size_t)(start - buf);
-	memmove(buf, start, *len);
-	return err;
-}
-
-static void serve_client(struct api_server *srv, int fd, char *buf)
-{
-	size_t len = 0;
-
-	for (;;) {
-		ssize_t n;
-
-		if (wait_readable(srv, fd, API_CLIENT_TIMEOUT_MS) <= 0)
-			return;
-		n = recv(fd, buf + len, API_MAX_LINE + 1 - len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		len += (size_t)n;
-		if (answer_lines(srv, fd, buf, &len) < 0)
+		if (n <= 0) {
+			api_client_gone(srv, c);
 			return;
-		if (len > API_MAX_LINE) {
-			send_line(fd,
-				  response_error(-E2BIG, "request line longer "
-							 "than 65536 bytes"));
+		}
+		api_outbuf_consume(&c->out, (size_t)n);
+		c->stuck_since = api_now_ms();
+	}
+}
+
+/* One read of what fits in the input buffer. */
+static void api_client_read(struct api_server *srv, struct api_client *c)
+{
+	char *dst;
+	long room = api_inbuf_space(&c->in, &dst);
+	ssize_t n;
+
+	if (room < 0) {
+		api_client_gone(srv, c);
+		return;
+	}
+	if (room == 0 || c->eof)
+		return;
+	do
+		n = recv(c->fd, dst, (size_t)room, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		api_inbuf_commit(&c->in, (size_t)n);
+	else if (n == 0)
+		c->eof = true;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK)
+		api_client_gone(srv, c);
+}
+
+/* Queue @line (consumed; NULL: building it failed) and send what fits. */
+static void api_client_reply(struct api_server *srv, struct api_client *c,
+			     char *line)
+{
+	const char *text = line ? line : api_no_reply;
+	bool was_empty = c->out.len == 0;
+	int err;
+
+	if (c->gone) {
+		free(line);
+		return;
+	}
+	err = api_outbuf_append_line(&c->out, text, strlen(text));
+	free(line);
+	if (err) {
+		line = response_error(err, err == -ENOBUFS
+						   ? "the reply is larger than "
+						     "the API's output bound"
+						   : NULL);
+		text = line ? line : api_no_reply;
+		err = api_outbuf_append_line(&c->out, text, strlen(text));
+		free(line);
+		if (err) {
+			api_client_gone(srv, c);
 			return;
 		}
 	}
+	if (was_empty)
+		c->stuck_since = api_now_ms();
+	api_client_flush(srv, c);
+}
+
+/* Can the client's next line be answered in this round? */
+static bool api_client_ready(struct api_client *c)
+{
+	return !c->closing && (c->gone || !api_outbuf_full(&c->out)) &&
+	       api_inbuf_has_line(&c->in);
+}
+
+/* Answer the client's next request line (it is ready). */
+static void api_client_serve(struct api_server *srv, struct api_client *c)
+{
+	const char *line;
+	size_t len;
+	int r = api_inbuf_next_line(&c->in, &line, &len);
+
+	if (r == -E2BIG) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg),
+			 "request line longer than %d bytes: closing the "
+			 "connection",
+			 API_MAX_LINE);
+		c->closing = true;
+		srv->stats.too_long++;
+		api_client_reply(srv, c, response_error(-E2BIG, msg));
+		return;
+	}
+	if (r != 1)
+		return;
+	c->idle_since = api_now_ms();
+	srv->stats.requests++;
+	api_client_reply(srv, c, api_handle_line(srv, line, len));
+}
+
+/*
+ * After anything happened to @c: close it if it is done, or watch for what
+ * it waits on. Reading stops while a line is pending (it is answered in a
+ * round first) and while its replies are at the high-water mark: that is
+ * the backpressure that bounds what a client makes the VMM hold.
+ */
+static void api_client_update(struct api_server *srv, struct api_client *c)
+{
+	bool line = api_inbuf_has_line(&c->in);
+	uint32_t events = 0;
+
+	if ((c->gone && (!line || c->closing)) || (c->closing && !c->out.len) ||
+	    (c->eof && !line && !c->out.len)) {
+		api_client_close(srv, c);
+		return;
+	}
+	if (!c->eof && !c->closing && !line && !api_outbuf_full(&c->out))
+		events |= EPOLLIN | EPOLLRDHUP;
+	if (c->out.len)
+		events |= EPOLLOUT;
+	api_set_events(srv, c, events);
+}
+
+static void api_client_event(struct api_server *srv, struct api_client *c,
+			     uint32_t events)
+{
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		api_client_read(srv, c);
+	if (events & EPOLLOUT)
+		api_client_flush(srv, c);
+	if (events & (EPOLLHUP | EPOLLERR))
+		api_client_gone(srv, c);
+	api_client_update(srv, c);
+}
+
+/*
+ * Over the maximum: one refusal line into its empty socket, then close.
+ * EUSERS ("too many users") is this refusal's own code: no command answers
+ * it, so a client knows that nothing was done and may try again.
+ */
+static void api_refuse(struct api_server *srv, int fd)
+{
+	char msg[160];
+	char *line;
+
+	snprintf(msg, sizeof(msg),
+		 "the VMM is serving %u clients, its maximum: try again later",
+		 srv->limits.max_clients);
+	line = response_error(-EUSERS, msg);
+	if (line) {
+		size_t len = strlen(line);
+
+		if (send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+		    (ssize_t)len)
+			send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(line);
+	}
+	close(fd);
+	srv->stats.refused++;
+}
+
+static int api_client_add(struct api_server *srv, int fd)
+{
+	struct api_client *c;
+	unsigned slot = 0;
+
+	while (srv->clients[slot])
+		slot++;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	c->slot = slot;
+	c->idle_since = api_now_ms();
+	api_inbuf_init(&c->in, API_MAX_LINE);
+	api_outbuf_init(&c->out, srv->limits.out_high,
+			srv->limits.out_high + API_MAX_RESPONSE);
+	api_set_events(srv, c, EPOLLIN | EPOLLRDHUP);
+	if (!c->registered) {
+		free(c); /* the caller refuses and closes @fd */
+		return -ENOMEM;
+	}
+	srv->clients[slot] = c;
+	srv->nr_clients++;
+	srv->stats.accepted++;
+	return 0;
+}
+
+static void api_pause_listen(struct api_server *srv, bool pause)
+{
+	struct epoll_event ev = {.events = pause ? 0 : EPOLLIN,
+				 .data.ptr = &srv->listen_fd};
+
+	if (srv->listen_paused == pause)
+		return;
+	epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev);
+	srv->listen_paused = pause;
+	srv->listen_retry = api_now_ms() + API_LISTEN_RETRY_MS;
+}
+
+static void api_accept(struct api_server *srv)
+{
+	for (unsigned i = 0; i < API_ACCEPT_BATCH; i++) {
+		int fd = accept4(srv->listen_fd, NULL, NULL,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			/* Out of descriptors or memory: retry soon, not spin. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				api_pause_listen(srv, true);
+			return;
+		}
+		if (srv->nr_clients >= srv->limits.max_clients ||
+		    api_client_add(srv, fd) < 0)
+			api_refuse(srv, fd);
+	}
+}
+
+/* One round: at most one request line per client, a new first each time. */
+static void api_round(struct api_server *srv)
+{
+	unsigned max = srv->limits.max_clients;
+	unsigned first = srv->first;
+
+	srv->first = (first + 1) % max;
+	for (unsigned i = 0; i < max; i++) {
+		struct api_client *c = srv->clients[(first + i) % max];
+
+		if (c && api_client_ready(c)) {
+			api_client_serve(srv, c);
+			api_client_update(srv, c);
+		}
+	}
+}
+
+/* When @c runs out of time (ms, monotonic). */
+static uint64_t api_client_deadline(const struct api_server *srv,
+				    const struct api_client *c)
+{
+	if (c->out.len)
+		return c->stuck_since + srv->limits.send_timeout_ms;
+	return c->idle_since + srv->limits.idle_ms;
+}
+
+/* Drop clients past their deadline; resume accepting when it is time. */
+static void api_expire(struct api_server *srv)
+{
+	uint64_t now = api_now_ms();
+
+	for (unsigned i = 0; i < srv->limits.max_clients; i++) {
+		struct api_client *c = srv->clients[i];
+
+		if (!c || api_client_ready(c) ||
+		    now < api_client_deadline(srv, c))
+			continue;
+		if (c->out.len)
+			srv->stats.dropped_slow++;
+		else
+			srv->stats.dropped_idle++;
+		api_client_close(srv, c);
+	}
+	if (srv->listen_paused &&
+	    (now >= srv->listen_retry ||
+	     srv->nr_clients < srv->limits.max_clients / 2))
+		api_pause_listen(srv, false);
+}
+
+/* How long epoll_wait() may sleep: 0 when a line waits for a round. */
+static int api_wait_ms(const struct api_server *srv)
+{
+	uint64_t now = api_now_ms(), next = UINT64_MAX;
+
+	for (unsigned i = 0; i < srv->limits.max_clients; i++) {
+		struct api_client *c = srv->clients[i];
+		uint64_t d;
+
+		if (!c)
+			continue;
+		if (api_client_ready(c))
+			return 0;
+		d = api_client_deadline(srv, c);
+		next = d < next ? d : next;
+	}
+	if (srv->listen_paused && srv->listen_retry < next)
+		next = srv->listen_retry;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now
+		       ? 0
+		       : (int)(next - now < INT32_MAX ? next - now : INT32_MAX);
+}
+
+/* Handle one epoll_wait() batch; true when the server is being stopped. */
+static bool api_events(struct api_server *srv, struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.ptr == &srv->wake_fd)
+			return true; /* before anything else: exit on time */
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.ptr == &srv->listen_fd)
+			api_accept(srv);
+		else
+			api_client_event(srv, ev[i].data.ptr, ev[i].events);
+	}
+	return false;
 }
 
 static void *api_thread(void *arg)
 {
 	struct api_server *srv = arg;
-	char *buf = malloc(API_MAX_LINE + 1);
+	struct epoll_event ev[API_EVENTS];
 
-	while (buf && wait_readable(srv, srv->listen_fd, -1) > 0) {
-		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	for (;;) {
+		int n = epoll_wait(srv->epoll_fd, ev, API_EVENTS,
+				   api_wait_ms(srv));
 
-		if (fd < 0)
-			continue;
-		serve_client(srv, fd, buf);
-		close(fd);
+		if (n < 0 && errno != EINTR) {
+			perror("api: epoll_wait");
+			break;
+		}
+		if (n > 0 && api_events(srv, ev, n))
+			break;
+		api_round(srv);
+		api_expire(srv);
 	}
-	free(buf);
+	for (unsigned i = 0; i < srv->limits.max_clients; i++)
+		if (srv->clients[i])
+			api_client_close(srv, srv->clients[i]);
 	return NULL;
 }
+
+/* Server: setup ---------------------------------------------------------- */
 
 static int fill_addr(struct sockaddr_un *addr, const char *path)
 {
@@ -384,7 +708,8 @@ static int listen_at(struct api_server *srv, const struct sockaddr_un *addr)
 	mode_t old_umask;
 	int err = 0;
 
-	srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	srv->listen_fd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (srv->listen_fd < 0)
 		return -errno;
 	old_umask = umask(0177);
@@ -392,9 +717,29 @@ static int listen_at(struct api_server *srv, const struct sockaddr_un *addr)
 	    0)
 		err = -errno;
 	umask(old_umask);
-	if (!err && listen(srv->listen_fd, 8) < 0)
+	if (!err && listen(srv->listen_fd, API_LISTEN_BACKLOG) < 0)
 		err = -errno;
 	return err;
+}
+
+/* The epoll set with the wake eventfd and the listening socket in it. */
+static int api_setup_loop(struct api_server *srv)
+{
+	struct epoll_event wake = {.events = EPOLLIN,
+				   .data.ptr = &srv->wake_fd};
+	struct epoll_event lsn = {.events = EPOLLIN,
+				  .data.ptr = &srv->listen_fd};
+
+	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->wake_fd < 0)
+		return -errno;
+	srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->epoll_fd < 0)
+		return -errno;
+	if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->wake_fd, &wake) < 0 ||
+	    epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, &lsn) < 0)
+		return -errno;
+	return 0;
 }
 
 int api_server_create(struct api_server **out, const char *path)
@@ -412,20 +757,43 @@ int api_server_create(struct api_server **out, const char *path)
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
-	srv->listen_fd = -1;
+	srv->listen_fd = srv->wake_fd = srv->epoll_fd = -1;
+	srv->limits = (struct api_limits){
+		.max_clients = API_MAX_CLIENTS,
+		.idle_ms = API_CLIENT_TIMEOUT_MS,
+		.send_timeout_ms = API_SEND_TIMEOUT_MS,
+		.out_high = API_OUT_HIGH,
+	};
 	strcpy(srv->path, path);
-	if (pipe2(srv->wake_pipe, O_CLOEXEC) < 0) {
-		err = -errno;
-		free(srv);
-		return err;
-	}
 	err = listen_at(srv, &addr);
+	if (!err)
+		err = api_setup_loop(srv);
 	if (err) {
 		api_server_destroy(srv);
 		return err;
 	}
 	*out = srv;
 	return 0;
+}
+
+int api_server_set_limits(struct api_server *srv,
+			  const struct api_limits *limits)
+{
+	if (srv->started)
+		return -EBUSY;
+	if (!limits->max_clients || !limits->idle_ms ||
+	    !limits->send_timeout_ms || !limits->out_high)
+		return -EINVAL;
+	srv->limits = *limits;
+	return 0;
+}
+
+void api_server_get_stats(struct api_server *srv,
+			  struct api_server_stats *stats)
+{
+	/* Word-sized counters written by one thread: a torn read is harmless. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	*stats = srv->stats;
 }
 
 int api_register(struct api_server *srv, const char *name, api_cmd_fn fn,
@@ -448,10 +816,17 @@ int api_register(struct api_server *srv, const char *name, api_cmd_fn fn,
 
 int api_server_start(struct api_server *srv)
 {
-	int err = pthread_create(&srv->thread, NULL, api_thread, srv);
+	int err;
 
-	if (err)
+	srv->clients = calloc(srv->limits.max_clients, sizeof(*srv->clients));
+	if (!srv->clients)
+		return -ENOMEM;
+	err = pthread_create(&srv->thread, NULL, api_thread, srv);
+	if (err) {
+		free(srv->clients);
+		srv->clients = NULL;
 		return -err;
+	}
 	srv->started = true;
 	return 0;
 }
@@ -461,7 +836,9 @@ void api_server_destroy(struct api_server *srv)
 	if (!srv)
 		return;
 	if (srv->started) {
-		if (write(srv->wake_pipe[1], "x", 1) < 0)
+		uint64_t one = 1;
+
+		if (write(srv->wake_fd, &one, sizeof(one)) < 0)
 			perror("api: waking the API thread");
 		pthread_join(srv->thread, NULL);
 	}
@@ -469,15 +846,33 @@ void api_server_destroy(struct api_server *srv)
 		close(srv->listen_fd);
 		unlink(srv->path);
 	}
-	close(srv->wake_pipe[0]);
-	close(srv->wake_pipe[1]);
+	if (srv->epoll_fd >= 0)
+		close(srv->epoll_fd);
+	if (srv->wake_fd >= 0)
+		close(srv->wake_fd);
+	free(srv->clients);
 	free(srv);
 }
 
-static int connect_to(const char *path)
+/* Client ---------------------------------------------------------------- */
+
+/* Milliseconds left until @deadline (0: none left). */
+static int api_left_ms(uint64_t deadline)
+{
+	uint64_t now = api_now_ms();
+
+	return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/*
+ * A UNIX socket connect() waits while the server's backlog is full, for as
+ * long as SO_SNDTIMEO allows, then fails with EAGAIN.
+ */
+static int connect_to(const char *path, uint64_t deadline)
 {
 	struct sockaddr_un addr;
-	int fd, err;
+	struct timeval tv;
+	int fd, err, left;
 
 	err = fill_addr(&addr, path);
 	if (err)
@@ -485,7 +880,21 @@ static int connect_to(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	left = api_left_ms(deadline);
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000 + (left ? 0 : 1000);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	do
+		err = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	while (err < 0 && errno == EINTR && api_left_ms(deadline));
+	if (err < 0) {
+		err = errno == EAGAIN || errno == EINPROGRESS || errno == EINTR
+			      ? -ETIMEDOUT
+			      : -errno;
+		close(fd);
+		return err;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -493,8 +902,48 @@ static int connect_to(const char *path)
 	return fd;
 }
 
+/* Wait until @fd has @events or @deadline passes: 0 or -ETIMEDOUT. */
+static int api_wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = events};
+		int left = api_left_ms(deadline);
+		int n;
+
+		if (!left)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, left);
+		if (n > 0)
+			return 0; /* also POLLHUP/POLLERR: the next call says */
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		int err;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			err = api_wait_fd(fd, POLLOUT, deadline);
+			if (err)
+				return err;
+			continue;
+		}
+		if (n <= 0)
+			return errno == EPIPE ? -ECONNRESET : -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Read one line (bounded by API_MAX_RESPONSE) into a malloc'd string. */
-static int recv_line(int fd, char **out)
+static int recv_line(int fd, char **out, uint64_t deadline)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap);
@@ -502,9 +951,10 @@ static int recv_line(int fd, char **out)
 	while (buf) {
 		ssize_t n;
 		char *nl;
+		int err;
 
 		if (len + 1 >= cap) {
-			char *bigger = cap >= API_MAX_RESPONSE
+			char *bigger = cap >= API_MAX_RESPONSE + 2
 					       ? NULL
 					       : realloc(buf, cap * 2);
 			if (!bigger)
@@ -515,11 +965,18 @@ static int recv_line(int fd, char **out)
 		n = recv(fd, buf + len, cap - 1 - len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			err = api_wait_fd(fd, POLLIN, deadline);
+			if (err) {
+				free(buf);
+				return err;
+			}
+			continue;
+		}
 		if (n <= 0) {
 			/* The VMM went away (exited, or was killed). */
-			int err = n == 0 || errno == ECONNRESET ? -ECONNRESET
-								: -errno;
-
+			err = n == 0 || errno == ECONNRESET ? -ECONNRESET
+							    : -errno;
 			free(buf);
 			return err;
 		}
@@ -542,32 +999,58 @@ const char *api_call_strerror(int err)
 	return strerror(err < 0 ? -err : err);
 }
 
-int api_call(const char *path, json_t *request, json_t **response)
+const char *api_call_step_name(enum api_call_step step)
 {
+	switch (step) {
+	case API_CALL_CONNECT:
+		return "connecting to";
+	case API_CALL_SEND:
+		return "sending the request to";
+	case API_CALL_RECV:
+		break;
+	}
+	return "waiting for the reply from";
+}
+
+int api_call_timed(const char *path, json_t *request, unsigned timeout_ms,
+		   json_t **response, enum api_call_step *step)
+{
+	uint64_t deadline = api_now_ms() + timeout_ms;
+	enum api_call_step dummy;
 	char *line = json_dumps(request, JSON_COMPACT);
 	json_error_t jerr;
 	char *reply = NULL;
 	int fd, err;
 
+	if (!step)
+		step = &dummy;
+	*step = API_CALL_CONNECT;
 	if (!line)
 		return -EINVAL;
-	fd = connect_to(path);
+	fd = connect_to(path, deadline);
 	if (fd < 0) {
 		free(line);
 		return fd;
 	}
-	err = send_all(fd, line, strlen(line));
+	*step = API_CALL_SEND;
+	err = send_all(fd, line, strlen(line), deadline);
 	if (!err)
-		err = send_all(fd, "\n", 1);
+		err = send_all(fd, "\n", 1, deadline);
 	free(line);
-	if (err == -EPIPE)
-		err = -ECONNRESET;
-	if (!err)
-		err = recv_line(fd, &reply);
+	if (!err) {
+		*step = API_CALL_RECV;
+		err = recv_line(fd, &reply, deadline);
+	}
 	close(fd);
 	if (err)
 		return err;
 	*response = json_loads(reply, 0, &jerr);
 	free(reply);
 	return *response && json_is_object(*response) ? 0 : -EPROTO;
+}
+
+int api_call(const char *path, json_t *request, json_t **response)
+{
+	return api_call_timed(path, request, API_CALL_TIMEOUT_MS, response,
+			      NULL);
 }

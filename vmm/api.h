@@ -6,9 +6,11 @@
  * line, {"cmd": "<name>", ...arguments}; for each request the server answers
  * one line, {"ok": true, "result": {...}} or
  * {"ok": false, "error": {"code": "EINVAL", "errno": 22, "message": "..."}}.
- * Clients are served one after another; a connection may carry any number of
- * requests. Lines are bounded (API_MAX_LINE); an idle client is dropped after
- * API_CLIENT_TIMEOUT_MS so it cannot hold the socket.
+ * One thread serves every client through a non-blocking event loop (epoll):
+ * each round answers at most one request line per client, so no client can
+ * starve another, and nothing a client does (never reading, half a line, a
+ * flood, a crowd) can block the thread or keep the VMM from exiting. Every
+ * client is bounded (docs/api.md "Limits", struct api_limits).
  */
 #ifndef VMM_API_H
 #define VMM_API_H
@@ -16,9 +18,36 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define API_MAX_LINE	      (64 * 1024)
-#define API_CLIENT_TIMEOUT_MS 10000
-#define API_MAX_COMMANDS      32
+#define API_MAX_LINE	 (64 * 1024) /* request line, without its newline */
+#define API_MAX_RESPONSE (4 * 1024 * 1024) /* one reply line */
+#define API_MAX_COMMANDS 32
+
+/* The server's defaults (docs/api.md "Limits"). */
+#define API_MAX_CLIENTS	      64
+#define API_CLIENT_TIMEOUT_MS 10000 /* no complete request line: closed */
+#define API_SEND_TIMEOUT_MS   5000  /* replies pending, none taken: dropped */
+#define API_OUT_HIGH	      (256 * 1024) /* unsent replies: stop reading */
+
+/* A client's default bound on one call: connect, send and receive. */
+#define API_CALL_TIMEOUT_MS 5000
+
+/* How much a server lets its clients hold (api_server_set_limits()). */
+struct api_limits {
+	unsigned max_clients;	  /* connected at once; more are refused */
+	unsigned idle_ms;	  /* no complete request line for this long */
+	unsigned send_timeout_ms; /* replies pending, no byte taken this long */
+	size_t out_high;	  /* unsent reply bytes that stop reading */
+};
+
+/* What the server did to its clients, for tests and diagnostics. */
+struct api_server_stats {
+	unsigned long accepted;	    /* connections served */
+	unsigned long refused;	    /* over max_clients: refusal line, closed */
+	unsigned long dropped_slow; /* did not take replies in send_timeout */
+	unsigned long dropped_idle; /* no request line within idle_ms */
+	unsigned long too_long;	    /* line over API_MAX_LINE: E2BIG, closed */
+	unsigned long requests;	    /* request lines answered */
+};
 
 /*
  * A command handler. @args is the whole request object (borrowed). On
@@ -44,15 +73,34 @@ int api_server_create(struct api_server **out, const char *path);
 int api_register(struct api_server *srv, const char *name, api_cmd_fn fn,
 		 void *opaque);
 
+/*
+ * Replace the defaults (API_MAX_CLIENTS etc.) before api_server_start().
+ * -EINVAL for a zero field, -EBUSY once started.
+ */
+int api_server_set_limits(struct api_server *srv,
+			  const struct api_limits *limits);
+
+/* A snapshot of @srv's counters (safe while the thread runs). */
+void api_server_get_stats(struct api_server *srv,
+			  struct api_server_stats *stats);
+
 /* Start the thread that serves clients. */
 int api_server_start(struct api_server *srv);
 
-/* Stop serving, join the thread, unlink the socket, free @srv (NULL ok). */
+/*
+ * Stop serving, join the thread, unlink the socket, free @srv (NULL ok).
+ * Never waits on a client: the thread is woken through an eventfd and ends
+ * within one round, closing every connection.
+ */
 void api_server_destroy(struct api_server *srv);
 
-/*
- * Handle one request line and return the response line (malloc'd, no
- * newline); the socket thread uses it, and tests call it directly.
+/**
+ * api_handle_line() - the request parser and dispatcher, without a socket:
+ * handle one request line (@len bytes, no newline; any bytes) and return
+ * the response line (malloc'd, no newline), or NULL only when the reply
+ * could not be built (the socket thread then sends a fixed ENOMEM line).
+ * The event loop calls it; tests and the fuzz harness call it directly on
+ * a server that was created and never started.
  */
 char *api_handle_line(struct api_server *srv, const char *line, size_t len);
 
@@ -65,15 +113,30 @@ void api_utf8_sanitize(char *s);
 
 /* Client side ----------------------------------------------------------- */
 
+/* The steps of a call, to say which one failed or timed out. */
+enum api_call_step {
+	API_CALL_CONNECT,
+	API_CALL_SEND,
+	API_CALL_RECV,
+};
+
 /**
- * api_call() - connect to @path, send @request (one JSON object, compact),
- * and read one response line.
+ * api_call_timed() - connect to @path, send @request (one JSON object,
+ * compact), and read one response line, all within @timeout_ms.
+ * *@step (NULL: not wanted) is set to the step that failed or timed out.
  * Return: 0 and a new reference in *@response, or a negative errno
  * (-ENOENT no socket, -ECONNREFUSED no VMM behind it, -ENAMETOOLONG path
- * too long for a socket, -ECONNRESET the VMM closed the connection before
- * a whole reply, -EPROTO bad reply).
+ * too long for a socket, -ETIMEDOUT @timeout_ms passed, -ECONNRESET the
+ * VMM closed the connection before a whole reply, -EPROTO bad reply).
  */
+int api_call_timed(const char *path, json_t *request, unsigned timeout_ms,
+		   json_t **response, enum api_call_step *step);
+
+/* api_call_timed() with API_CALL_TIMEOUT_MS. */
 int api_call(const char *path, json_t *request, json_t **response);
+
+/* "connecting to", "sending the request to", "waiting for the reply from" */
+const char *api_call_step_name(enum api_call_step step);
 
 /**
  * api_call_strerror() - what a client prints for an api_call() error:

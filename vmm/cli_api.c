@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
@@ -19,25 +20,31 @@
 #include "vmm/cli_api.h"
 #include "vmm/cli_compact.h"
 
+#define CLI_API_TIMEOUT_HELP                                                   \
+	"  --timeout S         give up after S seconds (default 5), saying\n"  \
+	"                      whether connecting, sending or waiting for\n"   \
+	"                      the reply timed out; exit status 1\n"
 #define CLI_API_COMMON_HELP                                                    \
 	"  --api PATH          the control socket of `vmm run --api PATH`\n"   \
 	"  -h, --help          show this help\n"                               \
 	"\n"                                                                   \
-	"exit status: 0 done; 1 no VMM at PATH, or the VMM answered with an\n" \
-	"error (its code and message are printed); 2 bad arguments\n"
+	"exit status: 0 done; 1 no VMM at PATH, the VMM did not answer "       \
+	"within\n"                                                             \
+	"--timeout, or it answered with an error (its code and message are\n"  \
+	"printed); 2 bad arguments\n"
 
 static const struct cli_api_cmd {
 	const char *name;
 	const char *help;
 } cli_api_cmds[] = {
 	{"stat",
-	 "usage: vmm stat --api PATH [--json]\n\n"
+	 "usage: vmm stat --api PATH [--json] [--timeout S]\n\n"
 	 "Show a running VM's memory: balloon target and actual, the guest's\n"
 	 "statistics, the host page database (frame states, buddyinfo,\n"
 	 "zoneinfo), pvmem counters, host RSS of the VMM and of guest RAM.\n\n"
 	 "options:\n"
 	 "  --json              print the raw JSON result "
-	 "(docs/api.md)\n" CLI_API_COMMON_HELP},
+	 "(docs/api.md)\n" CLI_API_TIMEOUT_HELP CLI_API_COMMON_HELP},
 	{"balloon",
 	 "usage: vmm balloon --api PATH --target SIZE [--wait] [--timeout "
 	 "S]\n\n"
@@ -48,20 +55,22 @@ static const struct cli_api_cmd {
 	 "  --target SIZE       the balloon size to reach (required)\n"
 	 "  --wait              poll until the actual size equals the target,\n"
 	 "                      printing progress\n"
-	 "  --timeout S         with --wait (an error without it): give up\n"
-	 "                      after S seconds, exit status 1 (default "
-	 "60)\n" CLI_API_COMMON_HELP},
+	 "  --timeout S         give up after S seconds, exit status 1\n"
+	 "                      (default 5; with --wait the whole wait,\n"
+	 "                      default 60)\n" CLI_API_COMMON_HELP},
 	{"pause",
-	 "usage: vmm pause --api PATH\n\n"
+	 "usage: vmm pause --api PATH [--timeout S]\n\n"
 	 "Stop every vCPU of the VM (idempotent). Devices and the control API\n"
-	 "keep running.\n\noptions:\n" CLI_API_COMMON_HELP},
-	{"resume", "usage: vmm resume --api PATH\n\n"
+	 "keep running.\n\noptions:\n" CLI_API_TIMEOUT_HELP
+		 CLI_API_COMMON_HELP},
+	{"resume", "usage: vmm resume --api PATH [--timeout S]\n\n"
 		   "Let the vCPUs of a paused VM run again (idempotent).\n\n"
-		   "options:\n" CLI_API_COMMON_HELP},
+		   "options:\n" CLI_API_TIMEOUT_HELP CLI_API_COMMON_HELP},
 	{"quit",
-	 "usage: vmm quit --api PATH\n\n"
+	 "usage: vmm quit --api PATH [--timeout S]\n\n"
 	 "Stop the VM: `vmm run` exits with status 0 (unless the guest had\n"
-	 "already decided another status).\n\noptions:\n" CLI_API_COMMON_HELP},
+	 "already decided another status). A quit that times out may still\n"
+	 "take effect.\n\noptions:\n" CLI_API_TIMEOUT_HELP CLI_API_COMMON_HELP},
 };
 
 static const struct cli_api_cmd *cli_api_find(const char *cmd)
@@ -143,18 +152,18 @@ static int cli_api_balloon_option(struct cli_api_opts *o, int argc, char **argv,
 		o->has_target = true;
 		return 0;
 	}
-	if (cli_api_is(arg, "--timeout")) {
-		o->has_timeout = true;
-		v = cli_api_value(argc, argv, i, "--timeout");
-		if (!v ||
-		    cli_parse_uint(v, 1, CLI_TIMEOUT_MAX, &o->timeout_s) < 0)
-			return cli_api_error(err, errlen,
-					     "--timeout: '%s' is not a number "
-					     "of seconds in 1 .. %u",
-					     v ? v : "", CLI_TIMEOUT_MAX);
-		return 0;
-	}
 	return cli_api_error(err, errlen, "unknown option '%s'", arg);
+}
+
+int cli_api_parse_timeout(const char *v, unsigned *timeout_s, char *err,
+			  size_t errlen)
+{
+	if (!v || cli_parse_uint(v, 1, CLI_TIMEOUT_MAX, timeout_s) < 0)
+		return cli_api_error(err, errlen,
+				     "--timeout: '%s' is not a number of "
+				     "seconds in 1 .. %u",
+				     v ? v : "", CLI_TIMEOUT_MAX);
+	return 0;
 }
 
 static int cli_api_option(const char *cmd, struct cli_api_opts *o, int argc,
@@ -162,6 +171,12 @@ static int cli_api_option(const char *cmd, struct cli_api_opts *o, int argc,
 {
 	const char *arg = argv[*i];
 
+	if (cli_api_is(arg, "--timeout")) {
+		o->has_timeout = true;
+		return cli_api_parse_timeout(
+			cli_api_value(argc, argv, i, "--timeout"),
+			&o->timeout_s, err, errlen);
+	}
 	if (cli_api_is(arg, "--api")) {
 		o->api_path = cli_api_value(argc, argv, i, "--api");
 		if (!o->api_path || !*o->api_path)
@@ -181,7 +196,7 @@ static int cli_api_option(const char *cmd, struct cli_api_opts *o, int argc,
 int cli_api_parse(const char *cmd, int argc, char **argv,
 		  struct cli_api_opts *o, char *err, size_t errlen)
 {
-	*o = (struct cli_api_opts){.timeout_s = CLI_API_WAIT_DEFAULT_S};
+	*o = (struct cli_api_opts){0};
 	if (!cli_api_find(cmd))
 		return cli_api_error(err, errlen, "unknown command '%s'", cmd);
 	for (int i = 1; i < argc; i++) {
@@ -204,9 +219,9 @@ int cli_api_parse(const char *cmd, int argc, char **argv,
 				     "`vmm run --api PATH`)");
 	if (strcmp(cmd, "balloon") == 0 && !o->has_target)
 		return cli_api_error(err, errlen, "--target SIZE is required");
-	if (o->has_timeout && !o->wait)
-		return cli_api_error(err, errlen,
-				     "--timeout applies to --wait only");
+	if (!o->has_timeout)
+		o->timeout_s = o->wait ? CLI_API_WAIT_DEFAULT_S
+				       : CLI_API_TIMEOUT_DEFAULT_S;
 	return 0;
 }
 
@@ -348,16 +363,79 @@ void cli_api_print_stat(FILE *out, json_t *r)
 
 /* Talking to the VMM ------------------------------------------------------- */
 
-json_t *cli_api_request(const char *cmd, const char *path, json_t *request)
+static double cli_api_now(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * cli_api_request() with a deadline (CLOCK_MONOTONIC seconds) that may be
+ * shared by several requests; @timeout_s is what the user gave, for the
+ * message.
+ */
+/* The VMM refused the connection: it serves its maximum of clients. */
+static bool cli_api_refused(json_t *resp)
+{
+	json_t *e = json_object_get(resp, "error");
+
+	return json_is_false(json_object_get(resp, "ok")) &&
+	       json_is_string(json_object_get(e, "code")) &&
+	       strcmp(json_string_value(json_object_get(e, "code")),
+		      "EUSERS") == 0;
+}
+
+/*
+ * One call; a refusal (the VMM serves its maximum of clients, nothing was
+ * done) is tried again every CLI_API_POLL_MS until @deadline.
+ */
+static int cli_api_call_until(const char *path, json_t *request,
+			      double deadline, json_t **resp,
+			      enum api_call_step *step)
+{
+	for (;;) {
+		double left = deadline - cli_api_now();
+		int err = api_call_timed(
+			path, request,
+			left > 0 ? (unsigned)(left * 1000) + 1 : 1, resp, step);
+
+		if (err || !cli_api_refused(*resp) ||
+		    deadline - cli_api_now() < CLI_API_POLL_MS / 1000.0)
+			return err;
+		json_decref(*resp);
+		*resp = NULL;
+		nanosleep(&(struct timespec){0, CLI_API_POLL_MS * 1000000L},
+			  NULL);
+	}
+}
+
+/*
+ * cli_api_request() with a deadline (CLOCK_MONOTONIC seconds) that may be
+ * shared by several requests; @timeout_s is what the user gave, for the
+ * message.
+ */
+static json_t *cli_api_request_until(const char *cmd, const char *path,
+				     unsigned timeout_s, double deadline,
+				     json_t *request)
+{
+	enum api_call_step step;
 	json_t *resp = NULL, *result;
-	int err = api_call(path, request, &resp);
+	int err = request ? cli_api_call_until(path, request, deadline, &resp,
+					       &step)
+			  : -EINVAL;
 
 	json_decref(request);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		fprintf(stderr, "vmm %s: no VMM at %s: %s\n", cmd, path,
 			err == -ENOENT ? "no such socket"
 				       : "connection refused");
+		return NULL;
+	}
+	if (err == -ETIMEDOUT) {
+		fprintf(stderr, "vmm %s: timed out after %u s %s %s\n", cmd,
+			timeout_s, api_call_step_name(step), path);
 		return NULL;
 	}
 	if (err) {
@@ -381,25 +459,26 @@ json_t *cli_api_request(const char *cmd, const char *path, json_t *request)
 	return result;
 }
 
-static double cli_api_now(void)
+json_t *cli_api_request(const char *cmd, const char *path, unsigned timeout_s,
+			json_t *request)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return cli_api_request_until(cmd, path, timeout_s,
+				     cli_api_now() + timeout_s, request);
 }
 
 /* Poll stat until actual == target; print each change. */
-static int cli_api_wait(const struct cli_api_opts *o, uint64_t target_pages)
+static int cli_api_wait(const struct cli_api_opts *o, uint64_t target_pages,
+			double start)
 {
-	double start = cli_api_now();
 	uint64_t last = UINT64_MAX;
 	char a[32], t[32];
 
 	cli_api_format_bytes(target_pages * 4096, t, sizeof(t));
 	for (;;) {
-		json_t *r = cli_api_request("balloon", o->api_path,
-					    json_pack("{s:s}", "cmd", "stat"));
+		json_t *r = cli_api_request_until(
+			"balloon", o->api_path, o->timeout_s,
+			start + o->timeout_s,
+			json_pack("{s:s}", "cmd", "stat"));
 		uint64_t actual;
 
 		if (!r)
@@ -432,8 +511,9 @@ static int cli_api_wait(const struct cli_api_opts *o, uint64_t target_pages)
 
 static int cli_api_balloon(const struct cli_api_opts *o)
 {
-	json_t *r = cli_api_request(
-		"balloon", o->api_path,
+	double start = cli_api_now();
+	json_t *r = cli_api_request_until(
+		"balloon", o->api_path, o->timeout_s, start + o->timeout_s,
 		json_pack("{s:s, s:I}", "cmd", "balloon", "target_bytes",
 			  (json_int_t)(o->target_bytes > INT64_MAX
 					       ? INT64_MAX
@@ -447,12 +527,12 @@ static int cli_api_balloon(const struct cli_api_opts *o)
 	json_decref(r);
 	cli_api_format_bytes(target * 4096, t, sizeof(t));
 	printf("balloon: target set to %s (%" PRIu64 " pages)\n", t, target);
-	return o->wait ? cli_api_wait(o, target) : BVM_EXIT_OK;
+	return o->wait ? cli_api_wait(o, target, start) : BVM_EXIT_OK;
 }
 
 static int cli_api_simple(const char *cmd, const struct cli_api_opts *o)
 {
-	json_t *r = cli_api_request(cmd, o->api_path,
+	json_t *r = cli_api_request(cmd, o->api_path, o->timeout_s,
 				    json_pack("{s:s}", "cmd", cmd));
 
 	if (!r)

@@ -12,17 +12,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CLI_API_WAIT_DEFAULT_S 60u
-#define CLI_API_POLL_MS	       100u
+#define CLI_API_TIMEOUT_DEFAULT_S 5u  /* --timeout: one request */
+#define CLI_API_WAIT_DEFAULT_S	  60u /* --timeout with balloon --wait */
+#define CLI_API_POLL_MS		  100u
 
 struct cli_api_opts {
 	const char *api_path; /* --api PATH (required) */
 	bool json;	      /* --json: print the raw result */
 	bool has_target;      /* balloon: --target given */
 	uint64_t target_bytes;
-	bool wait;	    /* balloon: --wait */
-	unsigned timeout_s; /* balloon --wait: give up after (default 60) */
-	bool has_timeout;   /* balloon: --timeout given (needs --wait) */
+	bool wait; /* balloon: --wait */
+	unsigned
+		timeout_s; /* --timeout: give up after (5; balloon --wait 60) */
+	bool has_timeout;  /* --timeout given */
 };
 
 /**
@@ -41,12 +43,23 @@ int cli_api_parse(const char *cmd, int argc, char **argv,
 int cli_api_check_path(const char *path, char *err, size_t errlen);
 
 /**
- * cli_api_request() - send @request (consumed; NULL fails as -EINVAL) for
- * `vmm @cmd` to the VMM at @path.
- * Return: a new reference to the result object; NULL after printing why
- * (no VMM at @path, or the VMM's error code and message).
+ * cli_api_parse_timeout() - a client's --timeout value: whole seconds in
+ * 1 .. CLI_TIMEOUT_MAX.
+ * Return: 0, or -EINVAL with a one-line message in @err.
  */
-json_t *cli_api_request(const char *cmd, const char *path, json_t *request);
+int cli_api_parse_timeout(const char *v, unsigned *timeout_s, char *err,
+			  size_t errlen);
+
+/**
+ * cli_api_request() - send @request (consumed; NULL fails as -EINVAL) for
+ * `vmm @cmd` to the VMM at @path, giving up after @timeout_s seconds
+ * (connect, send and receive together).
+ * Return: a new reference to the result object; NULL after printing why
+ * (no VMM at @path; "timed out after N s waiting for the reply from PATH"
+ * naming the step; the VMM's error code and message).
+ */
+json_t *cli_api_request(const char *cmd, const char *path, unsigned timeout_s,
+			json_t *request);
 
 /* The --help text of @cmd, or NULL for a command that is not a client. */
 const char *cli_api_help(const char *cmd);

@@ -14,6 +14,7 @@
 
 const char cli_compact_help[] =
 	"usage: vmm compact --api PATH [--zone ZONE] [--order N] [--json]\n"
+	"                   [--timeout S]\n"
 	"\n"
 	"Run compaction in a running VM now (the host page database; in the\n"
 	"hosted model the guest's movable blocks move through its migration\n"
@@ -30,10 +31,14 @@ const char cli_compact_help[] =
 	"                      exists (default: compact the whole zone; the\n"
 	"                      blocks counted are then order 9, 2 MiB)\n"
 	"  --json              print the raw JSON result (docs/api.md)\n"
+	"  --timeout S         give up after S seconds (default 5), saying\n"
+	"                      whether connecting, sending or waiting for\n"
+	"                      the reply timed out; exit status 1\n"
 	"  -h, --help          show this help\n"
 	"\n"
-	"exit status: 0 done; 1 no VMM at PATH, or the VMM answered with an\n"
-	"error (its code and message are printed); 2 bad arguments\n";
+	"exit status: 0 done; 1 no VMM at PATH, the VMM did not answer within\n"
+	"--timeout, or it answered with an error (its code and message are\n"
+	"printed); 2 bad arguments\n";
 
 static int cli_compact_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -116,6 +121,8 @@ static int cli_compact_arg(int argc, char **argv, int *i,
 		return cli_compact_zone(v, &o->zone, err, errlen);
 	if (cli_compact_opt(argc, argv, i, "--order", &v))
 		return cli_compact_order(v, &o->order, err, errlen);
+	if (cli_compact_opt(argc, argv, i, "--timeout", &v))
+		return cli_api_parse_timeout(v, &o->timeout_s, err, errlen);
 	if (argv[*i][0] != '-')
 		return cli_compact_error(err, errlen,
 					 "unexpected argument '%s'", argv[*i]);
@@ -125,7 +132,8 @@ static int cli_compact_arg(int argc, char **argv, int *i,
 int cli_compact_parse(int argc, char **argv, struct cli_compact_opts *o,
 		      char *err, size_t errlen)
 {
-	*o = (struct cli_compact_opts){.order = -1};
+	*o = (struct cli_compact_opts){.order = -1,
+				       .timeout_s = CLI_API_TIMEOUT_DEFAULT_S};
 	for (int i = 1; i < argc; i++) {
 		int r;
 
@@ -262,8 +270,8 @@ int cli_compact_main(int argc, char **argv)
 			err);
 		return BVM_EXIT_USAGE;
 	}
-	result =
-		cli_api_request("compact", o.api_path, cli_compact_request(&o));
+	result = cli_api_request("compact", o.api_path, o.timeout_s,
+				 cli_compact_request(&o));
 	if (!result)
 		return BVM_EXIT_VMM_ERROR;
 	if (o.json) {

@@ -17,6 +17,7 @@ struct cli_compact_opts {
 	const char *zone;     /* --zone Z; NULL: every zone */
 	int order;	      /* --order N, -1 .. 10; -1: whole zone */
 	bool json;	      /* --json: print the raw result */
+	unsigned timeout_s;   /* --timeout S (default 5) */
 };
 
 extern const char cli_compact_help[];

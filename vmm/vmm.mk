@@ -21,6 +21,7 @@ VMM_SRCS += vmm/stat_fields.c
 # The control API (JSON lines over a UNIX socket, docs/api.md) and the CLI
 # clients of its commands (vmm stat, balloon, pause, resume, quit).
 VMM_SRCS += vmm/api.c
+VMM_SRCS += vmm/api_buf.c
 VMM_SRCS += vmm/api_cmds.c
 VMM_SRCS += vmm/api_compact.c
 VMM_SRCS += vmm/api_vm.c

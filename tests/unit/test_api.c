@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for the control API (vmm/api.c): protocol and socket. */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -314,6 +318,314 @@ START_TEST(test_api_socket_path_rules)
 }
 END_TEST
 
+/* The event loop (issue 12 defect 1) ------------------------------------- */
+
+/* A reply of 64 KiB: a few of them fill a socket that nobody reads. */
+static int big_cmd(void *opaque, json_t *args, json_t **result, char *msg,
+		   size_t msg_size)
+{
+	static char text[64 * 1024];
+
+	memset(text, 'b', sizeof(text) - 1);
+	*result = json_pack("{s:s}", "text", text);
+	return 0;
+}
+
+/*
+ * "order": records the order in which tags are served; the first call
+ * waits until the test says the other client's line is in its socket.
+ */
+static char order_log[256];
+static unsigned order_len;
+static volatile bool order_go;
+
+static int order_cmd(void *opaque, json_t *args, json_t **result, char *msg,
+		     size_t msg_size)
+{
+	const char *tag = json_string_value(json_object_get(args, "tag"));
+
+	for (int i = 0; order_len == 0 && !order_go && i < 1000; i++)
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	if (tag && order_len < sizeof(order_log) - 1)
+		order_log[order_len++] = tag[0];
+	return 0;
+}
+
+static struct api_server *make_loop_server(const struct api_limits *limits)
+{
+	struct api_server *srv = make_server();
+
+	ck_assert_int_eq(api_register(srv, "big", big_cmd, NULL), 0);
+	ck_assert_int_eq(api_register(srv, "order", order_cmd, NULL), 0);
+	if (limits)
+		ck_assert_int_eq(api_server_set_limits(srv, limits), 0);
+	ck_assert_int_eq(api_server_start(srv), 0);
+	return srv;
+}
+
+static void send_lines(int fd, const char *line, int n)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(send(fd, line, strlen(line), MSG_NOSIGNAL),
+				 (ssize_t)strlen(line));
+}
+
+/* Poll @srv's counters until @field reaches @want (bounded: 20 s). */
+#define wait_stat(srv, field, want)                                            \
+	do {                                                                   \
+		struct api_server_stats st_;                                   \
+		int i_;                                                        \
+		for (i_ = 0; i_ < 2000; i_++) {                                \
+			api_server_get_stats(srv, &st_);                       \
+			if (st_.field >= (want))                               \
+				break;                                         \
+			nanosleep(&(struct timespec){0, 10000000}, NULL);      \
+		}                                                              \
+		ck_assert_msg(i_ < 2000, #field " stayed at %lu, wanted %lu",  \
+			      st_.field, (unsigned long)(want));               \
+	} while (0)
+
+/* One echo over a new connection answers (the server is not stalled). */
+static void assert_echo_answers(int value)
+{
+	json_t *req = json_pack("{s:s, s:i}", "cmd", "echo", "value", value);
+	json_t *resp = NULL;
+
+	ck_assert_int_eq(api_call_timed(sock_path, req, 10000, &resp, NULL), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(resp, "result"), "value")),
+			 2 * value);
+	json_decref(req);
+	json_decref(resp);
+}
+
+/* The peer closed @fd (read until EOF, bounded by SO_RCVTIMEO 20 s). */
+static bool closed_by_server(int fd)
+{
+	struct timeval tv = {.tv_sec = 20};
+	char buf[65536];
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		;
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+/*
+ * A client that sends requests and never reads their answers: before,
+ * the API thread blocked in send(), every other client waited, and
+ * api_server_destroy() (the end of `vmm run`) never returned.
+ */
+START_TEST(test_api_client_that_never_reads)
+{
+	struct api_limits lim = {.max_clients = 8,
+				 .idle_ms = 60000,
+				 .send_timeout_ms = 60000,
+				 .out_high = 4096};
+	struct api_server *srv = make_loop_server(&lim);
+	struct api_server_stats st;
+	int hog = raw_connect();
+
+	send_lines(hog, "{\"cmd\":\"big\"}\n", 40); /* 2.5 MiB of replies */
+	wait_stat(srv, requests, 3);
+	/* Its replies fill its socket; others are still answered. */
+	for (int i = 0; i < 5; i++)
+		assert_echo_answers(i);
+	api_server_get_stats(srv, &st);
+	/* Backpressure: its requests wait unread, the VMM holds a bound. */
+	ck_assert_uint_lt(st.requests, 40 + 5);
+	drop_server(srv); /* returns: exit never waits on a client */
+	close(hog);
+}
+END_TEST
+
+/* A client that takes no reply within the send timeout is dropped. */
+START_TEST(test_api_slow_client_dropped)
+{
+	struct api_limits lim = {.max_clients = 8,
+				 .idle_ms = 60000,
+				 .send_timeout_ms = 100,
+				 .out_high = 4096};
+	struct api_server *srv = make_loop_server(&lim);
+	int hog = raw_connect();
+
+	send_lines(hog, "{\"cmd\":\"big\"}\n", 40);
+	wait_stat(srv, dropped_slow, 1);
+	ck_assert(closed_by_server(hog));
+	assert_echo_answers(3);
+	close(hog);
+	drop_server(srv);
+}
+END_TEST
+
+/* Half a line and then silence: closed after the idle time. */
+START_TEST(test_api_half_line_dropped)
+{
+	struct api_limits lim = {.max_clients = 8,
+				 .idle_ms = 100,
+				 .send_timeout_ms = 60000,
+				 .out_high = 4096};
+	struct api_server *srv = make_loop_server(&lim);
+	int fd = raw_connect();
+
+	send_lines(fd, "{\"cmd\":\"ec", 1);
+	ck_assert(closed_by_server(fd));
+	wait_stat(srv, dropped_idle, 1);
+	close(fd);
+	drop_server(srv);
+}
+END_TEST
+
+/* Read one line from @fd (bounded by SO_RCVTIMEO 20 s) into @buf. */
+static void read_line(int fd, char *buf, size_t size)
+{
+	struct timeval tv = {.tv_sec = 20};
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_uint_gt(read_reply(fd, buf, size, 1), 0);
+}
+
+/* Beyond the maximum: one JSON refusal line, then the connection closes. */
+START_TEST(test_api_max_clients_refused)
+{
+	struct api_limits lim = {.max_clients = 4,
+				 .idle_ms = 60000,
+				 .send_timeout_ms = 60000,
+				 .out_high = 4096};
+	struct api_server *srv = make_loop_server(&lim);
+	const char *echo = "{\"cmd\":\"echo\",\"value\":1}\n";
+	int fds[4], extra;
+	char reply[512];
+	json_t *resp;
+
+	for (int i = 0; i < 4; i++) { /* each one is being served */
+		fds[i] = raw_connect();
+		send_lines(fds[i], echo, 1);
+		read_line(fds[i], reply, sizeof(reply));
+		ck_assert_ptr_nonnull(strstr(reply, "\"value\":2"));
+	}
+	extra = raw_connect();
+	read_line(extra, reply, sizeof(reply));
+	resp = json_loads(reply, 0, NULL);
+	ck_assert_ptr_nonnull(resp);
+	assert_error(resp, "EUSERS", "serving 4 clients, its maximum");
+	ck_assert(closed_by_server(extra));
+	close(extra);
+	wait_stat(srv, refused, 1);
+	/* The others are still served; a freed slot takes a new client. */
+	send_lines(fds[3], echo, 1);
+	read_line(fds[3], reply, sizeof(reply));
+	ck_assert_ptr_nonnull(strstr(reply, "\"value\":2"));
+	close(fds[0]);
+	for (int i = 0;; i++) { /* the server sees the close in a moment */
+		struct api_server_stats st;
+
+		api_server_get_stats(srv, &st);
+		extra = raw_connect();
+		send_lines(extra, echo, 1);
+		read_line(extra, reply, sizeof(reply));
+		close(extra);
+		if (strstr(reply, "\"value\":2"))
+			break;
+		ck_assert_int_lt(i, 2000);
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	}
+	for (int i = 1; i < 4; i++)
+		close(fds[i]);
+	drop_server(srv);
+}
+END_TEST
+
+/*
+ * Fairness: a client with 50 requests queued does not make another wait
+ * for all of them; each round answers one line per client.
+ */
+START_TEST(test_api_flood_does_not_starve)
+{
+	struct api_server *srv;
+	char reply[512];
+	int flood, other;
+
+	order_len = 0;
+	order_go = false;
+	srv = make_loop_server(NULL);
+	flood = raw_connect();
+	send_lines(flood, "{\"cmd\":\"order\",\"tag\":\"a\"}\n", 50);
+	wait_stat(srv, accepted, 1);
+	other = raw_connect(); /* while the first "a" is being served */
+	send_lines(other, "{\"cmd\":\"order\",\"tag\":\"b\"}\n", 1);
+	order_go = true;
+	read_line(other, reply, sizeof(reply));
+	ck_assert_ptr_nonnull(strstr(reply, "\"ok\":true"));
+	order_log[order_len] = '\0';
+	ck_assert_msg(strchr(order_log, 'b') &&
+			      strchr(order_log, 'b') - order_log <= 5,
+		      "'b' served after %s", order_log);
+	close(flood);
+	close(other);
+	drop_server(srv);
+}
+END_TEST
+
+/* A client that disconnects in the middle of a large reply. */
+START_TEST(test_api_disconnect_mid_reply)
+{
+	struct api_server *srv = make_loop_server(NULL);
+	char buf[1000];
+
+	for (int i = 0; i < 20; i++) {
+		int fd = raw_connect();
+
+		send_lines(fd, "{\"cmd\":\"big\"}\n{\"cmd\":\"big\"}\n", 1);
+		ck_assert_int_gt(recv(fd, buf, sizeof(buf), 0), 0);
+		close(fd);
+	}
+	assert_echo_answers(9);
+	drop_server(srv);
+}
+END_TEST
+
+/* The client's timeouts say which step did not finish. */
+START_TEST(test_api_call_timeouts)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	json_t *req = json_pack("{s:s}", "cmd", "echo"), *resp = NULL;
+	enum api_call_step step;
+	int lfd, filler;
+
+	strcpy(sock_dir, "/tmp/bvm-api-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(sock_dir));
+	snprintf(sock_path, sizeof(sock_path), "%s/api.sock", sock_dir);
+	strcpy(addr.sun_path, sock_path);
+	/* A "VMM" that accepts nobody: its backlog of 1 taken by @filler. */
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	filler = raw_connect();
+	ck_assert_int_eq(api_call_timed(sock_path, req, 200, &resp, &step),
+			 -ETIMEDOUT);
+	ck_assert_int_eq(step, API_CALL_CONNECT);
+	ck_assert_str_eq(api_call_step_name(step), "connecting to");
+	/* Room in the backlog, but nobody answers. */
+	close(filler);
+	close(lfd);
+	unlink(sock_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(api_call_timed(sock_path, req, 200, &resp, &step),
+			 -ETIMEDOUT);
+	ck_assert_int_eq(step, API_CALL_RECV);
+	ck_assert_str_eq(api_call_step_name(step),
+			 "waiting for the reply from");
+	close(lfd);
+	unlink(sock_path);
+	rmdir(sock_dir);
+	json_decref(req);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -327,6 +639,16 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_api_socket_path_rules);
 	tcase_add_test(tc, test_api_multibyte_and_invalid_utf8);
 	tcase_add_test(tc, test_api_utf8_sanitize);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("event_loop");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_api_client_that_never_reads);
+	tcase_add_test(tc, test_api_slow_client_dropped);
+	tcase_add_test(tc, test_api_half_line_dropped);
+	tcase_add_test(tc, test_api_max_clients_refused);
+	tcase_add_test(tc, test_api_flood_does_not_starve);
+	tcase_add_test(tc, test_api_disconnect_mid_reply);
+	tcase_add_test(tc, test_api_call_timeouts);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -70,6 +70,10 @@ START_TEST(parse_balloon)
 	ck_assert(opts.has_target);
 	ck_assert_int_eq(opts.target_bytes, 512ull << 20);
 	ck_assert(!opts.wait);
+	ck_assert_int_eq(opts.timeout_s, CLI_API_TIMEOUT_DEFAULT_S);
+	ck_assert_int_eq(
+		parse("balloon", "--api", "/s", "--target=0", "--wait", NULL),
+		0);
 	ck_assert_int_eq(opts.timeout_s, CLI_API_WAIT_DEFAULT_S);
 	ck_assert_int_eq(parse("balloon", "--api", "/s", "--target=0", "--wait",
 			       "--timeout", "5", NULL),
@@ -91,10 +95,15 @@ START_TEST(parse_balloon)
 		     "--timeout: 'x'");
 	assert_usage(parse("stat", "--api", "/s", "--target", "1G", NULL),
 		     "unknown option '--target'");
-	/* Issue 12 defect 7: --timeout alone was silently ignored. */
-	assert_usage(parse("balloon", "--api", "/s", "--target", "1G",
-			   "--timeout", "5", NULL),
-		     "--timeout applies to --wait only");
+	/*
+	 * Issue 12 defect 7: --timeout without --wait was silently ignored;
+	 * it now bounds the request, as in every client.
+	 */
+	ck_assert_int_eq(parse("balloon", "--api", "/s", "--target", "1G",
+			       "--timeout", "7", NULL),
+			 0);
+	ck_assert(opts.has_timeout && !opts.wait);
+	ck_assert_int_eq(opts.timeout_s, 7);
 }
 END_TEST
 

@@ -98,16 +98,51 @@ static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
 }
 
 /*
+ * Native: whole 2 MiB blocks first (the host releases a huge page only
+ * when all of it is in the balloon, docs/ballooning.md), split into pages
+ * so that deflate, migration and the OOM path still move single pages.
+ * No compaction for them: a fragmented buddy just gives pages.
+ */
+#define BLOCK_ORDER PAGEBLOCK_ORDER
+#define BLOCK_GFP                                                              \
+	((GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY |      \
+	 __GFP_NOWARN)
+
+static unsigned take_blocks(uint32_t *pfns, unsigned want)
+{
+	unsigned n = 0;
+
+	while (want - n >= (1u << BLOCK_ORDER)) {
+		void *p = native_mm_alloc(BLOCK_GFP, BLOCK_ORDER);
+		uint64_t pfn;
+
+		if (!p)
+			break;
+		pfn = virt_to_pfn(p);
+		if (mm_split_block(native_mm(), pfn, BLOCK_ORDER)) {
+			/* Not ours to split after all: give it back whole. */
+			native_mm_free(p, BLOCK_ORDER);
+			break;
+		}
+		for (unsigned i = 0; i < (1u << BLOCK_ORDER); i++)
+			pfns[n++] = (uint32_t)(pfn + i);
+		info.blocks++;
+	}
+	return n;
+}
+
+/*
  * As many of @want pages as the page source has now, without shrinking;
  * hosted, after a shrink (!@ask_host), only what the page cache holds: the
  * host would refuse more (page limit) and the refusal costs an exit.
  */
 static unsigned take_pages(uint32_t *pfns, unsigned want, bool ask_host)
 {
-	unsigned n = 0;
+	unsigned n;
 
 	if (!guest_boot.native)
 		return take_hosted(pfns, want, ask_host);
+	n = take_blocks(pfns, want);
 	while (n < want) {
 		void *p = page_get();
 
@@ -372,6 +407,12 @@ static void stats_send(void)
 		free = st.max_pages > st.tot_pages
 			       ? (st.max_pages - st.tot_pages) << 12
 			       : 0;
+	} else if (guest_boot.native && native_mm()) {
+		/* Native: the guest's own buddy knows (MEMFREE was 0 here). */
+		struct mm_stats ms;
+
+		mm_get_stats(native_mm(), &ms);
+		free = ms.frames[FRAME_FREE] << 12;
 	}
 	page_cache_get_stats(&pc);
 	stats_buf[0] =

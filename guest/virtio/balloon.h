@@ -26,6 +26,7 @@ struct gballoon_info {
 	uint64_t reported_pages, report_passes, report_chains;
 	uint64_t features;
 	uint64_t migrated; /* pages swapped by balloon page migration */
+	uint64_t blocks;   /* native: whole 2 MiB blocks inflated */
 	bool needs_reset;
 };
 

@@ -153,6 +153,17 @@ static int elf_check_segments(const Elf64_Phdr *phdrs, unsigned phnum,
 	if (nr_load == 0)
 		return elf_error(err, errlen, "no loadable segment");
 	img->end = (img->end + 4095) & ~4095ull;
+	/*
+	 * The frame database reserves [1 MiB, end) as the kernel and the guest
+	 * finds its free RAM past kernel-end: the span must be RAM of one
+	 * region, so a segment above the MMIO hole cannot be loaded.
+	 */
+	if (!guest_mem_ptr(mem, BVM_KERNEL_BASE, img->end - BVM_KERNEL_BASE))
+		return elf_error(err, errlen,
+				 "image [0x%llx, 0x%llx) is not one stretch of "
+				 "RAM from 1 MiB (a segment above the MMIO "
+				 "hole?)",
+				 BVM_KERNEL_BASE, (unsigned long long)img->end);
 	return 0;
 }
 

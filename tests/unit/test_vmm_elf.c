@@ -186,6 +186,29 @@ START_TEST(test_elf_rejects_bad_segments)
 }
 END_TEST
 
+/*
+ * RAM above the MMIO hole is RAM, but the kernel image is [1 MiB, end) for
+ * the frame database: a segment there used to load, then `vmm run` failed
+ * in the frame database ("is RAM larger than the kernel image?").
+ */
+START_TEST(test_elf_rejects_segment_above_hole)
+{
+	void *high = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(high, MAP_FAILED);
+	mem.regions[1] = (struct guest_mem_region){BVM_HIGHMEM_START, 1 << 20,
+						   high, RAM_SIZE};
+	mem.nr_regions = 2;
+	image_init();
+	img.ph[1].p_vaddr = img.ph[1].p_paddr = BVM_HIGHMEM_START;
+	expect_reject("above the hole", "above the MMIO hole");
+	ck_assert_uint_eq(((uint8_t *)high)[0], 0);
+	mem.nr_regions = 1;
+	munmap(high, 1 << 20);
+}
+END_TEST
+
 START_TEST(test_elf_rejects_bad_entry)
 {
 	image_init();
@@ -257,6 +280,7 @@ static Suite *vmm_elf_suite(void)
 	tcase_add_test(tc, test_elf_loads_segments);
 	tcase_add_test(tc, test_elf_rejects_bad_headers);
 	tcase_add_test(tc, test_elf_rejects_bad_segments);
+	tcase_add_test(tc, test_elf_rejects_segment_above_hole);
 	tcase_add_test(tc, test_elf_rejects_bad_entry);
 	tcase_add_test(tc, test_elf_truncations_never_crash);
 	tcase_add_test(tc, test_elf_random_corruption);

@@ -116,21 +116,29 @@ int api_outbuf_append_line(struct api_outbuf *b, const char *line, size_t len)
 
 	if (need > b->max || b->len > b->max - need)
 		return -ENOBUFS;
-	if (b->head && b->head + b->len + need > b->cap) {
-		memmove(b->data, b->data + b->head, b->len);
-		b->head = 0;
-	}
 	if (b->len + need > b->cap) {
+		/*
+		 * A new buffer rather than realloc(): only the unsent bytes
+		 * move, and a large block is never mremap()ed (a call the
+		 * API thread's seccomp filter need not allow).
+		 */
 		size_t cap = b->cap ? b->cap : API_BUF_MIN;
 		char *data;
 
 		while (cap < b->len + need)
 			cap *= 2;
-		data = realloc(b->data, cap);
+		data = malloc(cap);
 		if (!data)
 			return -ENOMEM;
+		if (b->len)
+			memcpy(data, b->data + b->head, b->len);
+		free(b->data);
 		b->data = data;
 		b->cap = cap;
+		b->head = 0;
+	} else if (b->head + b->len + need > b->cap) {
+		memmove(b->data, b->data + b->head, b->len);
+		b->head = 0;
 	}
 	memcpy(b->data + b->head + b->len, line, len);
 	b->data[b->head + b->len + len] = '\n';

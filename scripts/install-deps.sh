@@ -10,6 +10,9 @@ pkgs=(gcc make pkg-config libc6-dev libfdt-dev device-tree-compiler check
       libsubunit-dev clang-format libjansson-dev)
 # libFuzzer (clang's -fsanitize=fuzzer) for the harnesses in tests/fuzz/.
 pkgs+=(clang libclang-rt-14-dev)
+# QEMU (microvm, PVH) and python3 (scripts/qmp.py) for the guest's QEMU
+# integration tests (tests/integration/qemu.tests.sh).
+pkgs+=(qemu-system-x86 python3)
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs+=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev

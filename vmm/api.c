@@ -68,6 +68,7 @@ struct api_server {
 	int epoll_fd;
 	pthread_t thread;
 	bool started;
+	bool stopping;	       /* set by destroy: a round ends early */
 	bool listen_paused;    /* accept() ran out of descriptors */
 	uint64_t listen_retry; /* ms: when to try accepting again */
 	struct api_limits limits;
@@ -568,6 +569,10 @@ static void api_round(struct api_server *srv)
 	for (unsigned i = 0; i < max; i++) {
 		struct api_client *c = srv->clients[(first + i) % max];
 
+		/* Handlers take time (stat of a large VM): exit in between. */
+		if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE))
+			return;
+
 		if (c && api_client_ready(c)) {
 			api_client_serve(srv, c);
 			api_client_update(srv, c);
@@ -838,6 +843,7 @@ void api_server_destroy(struct api_server *srv)
 	if (srv->started) {
 		uint64_t one = 1;
 
+		__atomic_store_n(&srv->stopping, true, __ATOMIC_RELEASE);
 		if (write(srv->wake_fd, &one, sizeof(one)) < 0)
 			perror("api: waking the API thread");
 		pthread_join(srv->thread, NULL);

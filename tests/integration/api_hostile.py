@@ -8,6 +8,8 @@ it is killed; probe and fakeserver end by themselves.
   halfline SOCK        send half a request line; hold
   flood SOCK           pipeline batches of 200 stat requests and read
                        the replies, forever (a client that never pauses)
+  poll SOCK            one connection kept open, a stat request every
+                       0.2 s and its reply read, forever (a monitor)
   crowd SOCK N         open N connections at once (non-blocking connects),
                        then say how many were refused with a JSON EUSERS
                        line and how many are held; hold
@@ -93,6 +95,20 @@ def flood(path):
         if not said:
             ready("flood")
             said = True
+
+
+def poller(path):
+    s = connect(path)
+    f = s.makefile("rb")
+    said = False
+    while True:
+        s.sendall(STAT)
+        if not f.readline():
+            return 1
+        if not said:
+            ready("poll")
+            said = True
+        time.sleep(0.2)
 
 
 def crowd(path, n):
@@ -189,6 +205,8 @@ def main(argv):
         halfline(path)
     elif mode == "flood":
         flood(path)
+    elif mode == "poll":
+        return poller(path)
     elif mode == "crowd":
         crowd(path, int(argv[3]))
     elif mode == "disconnect":

@@ -131,6 +131,23 @@ test_api_hostile_quit() {
 	expect 0
 }
 
+# A monitor that keeps one connection and polls stat: other clients are
+# still served, and quit works (before: served one connection at a time,
+# it starved everyone else for as long as it polled).
+test_api_hostile_poller() {
+	local sock=$TMP/hostile-p.sock
+	start_with_api "$sock" "$TMP/hostile-vm.log" --timeout 300 \
+		--cmdline workload=hang || return 1
+	hostile_start poll poll "$sock" || { hostile_fail; return 1; }
+	out=$(python3 "$HOSTILE_PY" probe "$sock" 30 2>&1) ||
+		{ hostile_fail "stat: $out"; return 1; }
+	out=$(python3 "$HOSTILE_PY" probe "$sock" 30 quit 2>&1) ||
+		{ hostile_fail "quit: $out"; return 1; }
+	hostile_vm_exits 30 || { hostile_fail; return 1; }
+	hostile_stop
+	expect 0
+}
+
 # The clients give up after --timeout and say which step did not finish.
 test_api_client_timeouts() {
 	local sock=$TMP/hostile-f.sock
@@ -156,4 +173,5 @@ test_api_client_timeouts() {
 check api-hostile-timeout-exits kvm test_api_hostile_timeout_exits
 check api-hostile-stat-answers kvm test_api_hostile_stat_answers
 check api-hostile-quit kvm test_api_hostile_quit
+check api-hostile-poller kvm test_api_hostile_poller
 check api-client-timeouts nokvm test_api_client_timeouts

@@ -14,10 +14,14 @@
 #include "pvh.h"
 
 #define PVH_CMDLINE_MAX 4096
+#define PVH_MAP_MAX	(512ull << 30) /* one PDPT */
+#define PTE_TABLE	0x07ull	       /* present, writable, user */
+#define PTE_2M		0x87ull	       /* ... a 2 MiB page */
 #define MiB		(1ull << 20)
 
 /* pvh_entry.S and the linker script. */
 extern const char pvh_trampoline[], pvh_trampoline_end[];
+extern uint64_t pvh_pdpt[512];
 extern char __guest_end[];
 
 static char pvh_cmdline[PVH_CMDLINE_MAX];
@@ -68,12 +72,12 @@ static void pvh_add_ram(uint64_t base, uint64_t end)
 	base = MM_MAX(base, BVM_KERNEL_BASE);
 	base = (base + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
 	end &= ~(uint64_t)(PAGE_SIZE - 1);
-	if (end > PVH_MAPPED_END) {
-		guest_printf("  memory [0x%llx, 0x%llx) above 4 GiB: not "
+	if (end > PVH_MAP_MAX) {
+		guest_printf("  memory [0x%llx, 0x%llx) above 512 GiB: not "
 			     "mapped, not used\n",
-			     (unsigned long long)MM_MAX(base, PVH_MAPPED_END),
+			     (unsigned long long)MM_MAX(base, PVH_MAP_MAX),
 			     (unsigned long long)end);
-		end = PVH_MAPPED_END;
+		end = PVH_MAP_MAX;
 	}
 	if (end <= base)
 		return;
@@ -95,6 +99,41 @@ static void pvh_add_ram(uint64_t base, uint64_t end)
 	guest_boot.ram[i] = (struct guest_ram_range){base, end - base};
 	guest_boot.ram_bytes += end - base;
 	guest_boot.ram_end = MM_MAX(guest_boot.ram_end, end);
+}
+
+/*
+ * Map RAM above 4 GiB (pvh_entry.S maps [0, 4 GiB)) with 2 MiB pages, in
+ * page directories taken from the top of the highest RAM range below 4 GiB,
+ * which the map already covers. At CPL 3 (the tables are user-writable),
+ * before anything uses that memory; the PDPT entries were not present, so
+ * no TLB holds them. Not 1 GiB pages: this PVM host's CPUID offers
+ * pdpe1gb under QEMU -cpu host, yet a 1 GiB mapping faults with the
+ * reserved-bit error code (measured), so CPUID cannot be trusted for it.
+ */
+static void pvh_map_high(void)
+{
+	uint64_t end = guest_boot.ram_end, gib = (end + (1ull << 30) - 1) >> 30;
+	struct guest_ram_range *low = NULL;
+	uint64_t *pd;
+
+	if (end <= PVH_MAPPED_END)
+		return;
+	for (unsigned i = 0; i < guest_boot.nr_ram; i++)
+		if (guest_boot.ram[i].base + guest_boot.ram[i].size <=
+		    PVH_MAPPED_END)
+			low = &guest_boot.ram[i];
+	if (!low || low->size < (gib - 4) * PAGE_SIZE + 16 * MiB)
+		pvh_fail("no room below 4 GiB for the page directories of "
+			 "RAM up to 0x%llx",
+			 (unsigned long long)end);
+	low->size -= (gib - 4) * PAGE_SIZE;
+	guest_boot.ram_bytes -= (gib - 4) * PAGE_SIZE;
+	pd = (uint64_t *)(uintptr_t)(low->base + low->size);
+	for (uint64_t g = 4; g < gib; g++, pd += 512) {
+		for (uint64_t m = 0; m < 512; m++)
+			pd[m] = g << 30 | m << 21 | PTE_2M;
+		pvh_pdpt[g] = (uint64_t)(uintptr_t)pd | PTE_TABLE;
+	}
 }
 
 static void pvh_read_memmap(const struct hvm_start_info *si)
@@ -126,6 +165,7 @@ static void pvh_read_memmap(const struct hvm_start_info *si)
 			 "[0x%llx, 0x%llx)",
 			 BVM_KERNEL_BASE, (unsigned long long)kend);
 	guest_boot.kernel_end = kend;
+	pvh_map_high();
 }
 
 static bool pvh_is_e820_ram(uint64_t base, uint64_t len)

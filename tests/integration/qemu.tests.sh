@@ -37,6 +37,15 @@ test_qemu_hello() {
 	expect 0 '^hello from vCPU 0 at CPL 3$'
 }
 
+# RAM above 4 GiB: the guest maps it itself (2 MiB pages) and its buddy
+# hands it out first (ZONE_NORMAL before DMA32), so the touch writes it.
+test_qemu_highmem() {
+	qemu_run --mem 3200M --cmdline \
+		'workload=balloon balloon.touch=200 balloon.ms=1'
+	expect 0 'memory \[0x100000000, 0x108000000\)' \
+		'balloon: touched 200 MiB' 'balloon: done'
+}
+
 qemu_smp_test() {
 	qemu_run --vcpus "$1" --cmdline workload=smp
 	expect 0 "smp: all $1 vCPUs reported in"
@@ -173,6 +182,7 @@ qemu_test() {
 
 qemu_available && qemu_accel_note
 check_qemu qemu-hello test_qemu_hello
+check_qemu qemu-highmem test_qemu_highmem
 check_qemu qemu-smp-2 test_qemu_smp_2
 check_qemu qemu-smp-4 test_qemu_smp_4
 check_qemu qemu-guest-failure test_qemu_guest_failure

@@ -747,6 +747,23 @@ static int api_setup_loop(struct api_server *srv)
 	return 0;
 }
 
+int api_server_new(struct api_server **out)
+{
+	struct api_server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return -ENOMEM;
+	srv->listen_fd = srv->wake_fd = srv->epoll_fd = -1;
+	srv->limits = (struct api_limits){
+		.max_clients = API_MAX_CLIENTS,
+		.idle_ms = API_CLIENT_TIMEOUT_MS,
+		.send_timeout_ms = API_SEND_TIMEOUT_MS,
+		.out_high = API_OUT_HIGH,
+	};
+	*out = srv;
+	return 0;
+}
+
 int api_server_create(struct api_server **out, const char *path)
 {
 	struct sockaddr_un addr;
@@ -759,16 +776,9 @@ int api_server_create(struct api_server **out, const char *path)
 	err = remove_stale_socket(&addr);
 	if (err)
 		return err;
-	srv = calloc(1, sizeof(*srv));
-	if (!srv)
-		return -ENOMEM;
-	srv->listen_fd = srv->wake_fd = srv->epoll_fd = -1;
-	srv->limits = (struct api_limits){
-		.max_clients = API_MAX_CLIENTS,
-		.idle_ms = API_CLIENT_TIMEOUT_MS,
-		.send_timeout_ms = API_SEND_TIMEOUT_MS,
-		.out_high = API_OUT_HIGH,
-	};
+	err = api_server_new(&srv);
+	if (err)
+		return err;
 	strcpy(srv->path, path);
 	err = listen_at(srv, &addr);
 	if (!err)
@@ -823,6 +833,8 @@ int api_server_start(struct api_server *srv)
 {
 	int err;
 
+	if (srv->listen_fd < 0 || srv->started)
+		return -EINVAL; /* api_server_new(): a parser, not a server */
 	srv->clients = calloc(srv->limits.max_clients, sizeof(*srv->clients));
 	if (!srv->clients)
 		return -ENOMEM;

@@ -69,6 +69,14 @@ struct api_server;
  */
 int api_server_create(struct api_server **out, const char *path);
 
+/**
+ * api_server_new() - a server without a socket: commands can be registered
+ * and api_handle_line() called (unit tests, the fuzz harness), but it
+ * cannot be started (-EINVAL). Free it with api_server_destroy().
+ * Return: 0 and *@out, or -ENOMEM.
+ */
+int api_server_new(struct api_server **out);
+
 /* Register @name before api_server_start(). -EEXIST, -ENOSPC, -EINVAL. */
 int api_register(struct api_server *srv, const char *name, api_cmd_fn fn,
 		 void *opaque);
@@ -99,8 +107,8 @@ void api_server_destroy(struct api_server *srv);
  * handle one request line (@len bytes, no newline; any bytes) and return
  * the response line (malloc'd, no newline), or NULL only when the reply
  * could not be built (the socket thread then sends a fixed ENOMEM line).
- * The event loop calls it; tests and the fuzz harness call it directly on
- * a server that was created and never started.
+ * The event loop calls it; tests and the fuzz harness call it directly,
+ * e.g. on a server from api_server_new().
  */
 char *api_handle_line(struct api_server *srv, const char *line, size_t len);
 

@@ -104,6 +104,26 @@ START_TEST(test_api_protocol_errors)
 }
 END_TEST
 
+/* No socket needed to parse and dispatch (the fuzz harness's way in). */
+START_TEST(test_api_server_without_socket)
+{
+	struct api_server *srv;
+	json_t *resp;
+
+	ck_assert_int_eq(api_server_new(&srv), 0);
+	ck_assert_int_eq(api_register(srv, "echo", echo_cmd, &echo_calls), 0);
+	resp = handle(srv, "{\"cmd\": \"echo\", \"value\": 4}");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(resp, "result"), "value")),
+			 8);
+	json_decref(resp);
+	assert_error(handle(srv, "{\"cmd\": \"nope\"}"), "EINVAL",
+		     "known: echo");
+	ck_assert_int_eq(api_server_start(srv), -EINVAL);
+	api_server_destroy(srv);
+}
+END_TEST
+
 START_TEST(test_api_success)
 {
 	struct api_server *srv = make_server();
@@ -634,6 +654,7 @@ static Suite *api_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_api_protocol_errors);
 	tcase_add_test(tc, test_api_success);
+	tcase_add_test(tc, test_api_server_without_socket);
 	tcase_add_test(tc, test_api_socket_clients_in_turn);
 	tcase_add_test(tc, test_api_pipelined_and_oversized);
 	tcase_add_test(tc, test_api_socket_path_rules);

@@ -15,7 +15,6 @@
 #include "guest/virtio/blk.h"
 #include "guest.h"
 #include "mm/errno.h"
-#include "pvh.h"
 
 #define GBLK_MAX_DISKS 4
 #define GBLK_Q_SIZE    256u
@@ -60,7 +59,6 @@ struct gblk_disk {
 	struct gblk_info info;
 	struct gblk_queue qs[GV_MAX_QUEUES];
 	uint64_t spin_cycles;
-	bool ack_irq; /* a level-triggered line (QEMU): acknowledge it */
 	bool open;
 };
 
@@ -181,13 +179,6 @@ int gblk_open(unsigned instance, uint64_t wanted, struct gblk_disk **out)
 	d->info.queue_size = d->qs[0].vq->size;
 	gblk_limits(d);
 	d->spin_cycles = guest_tsc_khz() * GBLK_SPIN_US / 1000;
-	/*
-	 * Buddyvm pulses the line, one edge per event, so the driver saves
-	 * the two exits of an acknowledgement. QEMU's virtio-mmio holds it
-	 * high until InterruptACK (as virtio 1.x 4.2.3.4 requires drivers to
-	 * write): unacknowledged, the edge-routed pin never fires again.
-	 */
-	d->ack_irq = guest_boot.platform == GUEST_PLATFORM_PVH;
 	gv_driver_ok(&d->gv);
 	d->open = true;
 	*out = d;
@@ -447,27 +438,13 @@ static void gblk_timer_stop(struct gblk_queue *q)
 /* Look at Status (one VM exit) this often while a wait makes no progress. */
 #define GBLK_CHECK_US 10000u
 
-/* The device's pin fired on this vCPU: lower a level-triggered line. */
-static void gblk_ack(struct gblk_disk *d)
-{
-	uint64_t bit = 1ull << d->gv.irq;
-
-	if (d->ack_irq &&
-	    (__atomic_fetch_and(&this_cpu()->irqs, ~bit, __ATOMIC_SEQ_CST) &
-	     bit))
-		gv_ack_interrupt(&d->gv);
-}
-
 /* Halt until the device or the timer wakes us; add the time waited. */
-static void gblk_halt(struct gblk_disk *d, struct gblk_queue *q,
-		      uint64_t *waited_us)
+static void gblk_halt(struct gblk_queue *q, uint64_t *waited_us)
 {
 	uint64_t ticks = this_cpu()->ticks;
 
 	q->stats.halts++;
-	gblk_ack(d);
 	guest_wait_for_interrupt();
-	gblk_ack(d);
 	*waited_us += (this_cpu()->ticks - ticks) * q->timer_us;
 }
 
@@ -490,7 +467,7 @@ int gblk_wait(struct gblk_disk *d, unsigned qi, unsigned n, unsigned timeout_ms)
 		if (gv_enable_interrupts(q->vq, (uint16_t)n) &&
 		    gblk_ready(q) >= n)
 			break;
-		gblk_halt(d, q, &waited_us);
+		gblk_halt(q, &waited_us);
 		if (gblk_ready(q) >= n)
 			break;
 		/*

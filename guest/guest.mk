@@ -29,8 +29,14 @@ GUEST_SRCS += guest/dma.c
 GUEST_SRCS += guest/mbuf.c
 GUEST_SRCS += guest/guest_migrate.c
 
-# The virtio library (virtio-mmio) and its drivers.
+# The virtio library, its two transports (virtio-mmio; virtio-pci over
+# ECAM, with ACPI's MCFG and the BAR placement of guest/pci.c) and drivers.
 GUEST_SRCS += guest/virtio/virtio.c
+GUEST_SRCS += guest/virtio/virtio_mmio.c
+GUEST_SRCS += guest/virtio/virtio_pci.c
+GUEST_SRCS += guest/virtio/pci_caps.c
+GUEST_SRCS += guest/pci.c
+GUEST_SRCS += guest/acpi.c
 GUEST_SRCS += guest/virtio/balloon.c
 GUEST_SRCS += guest/virtio/console.c
 GUEST_SRCS += guest/virtio/blk.c

@@ -104,12 +104,18 @@ uint32_t ioapic_read(unsigned reg)
 	return base[IOAPIC_WINDOW / 4];
 }
 
-void ioapic_route_edge(unsigned gsi, unsigned cpu)
+void ioapic_route_edge_to(unsigned gsi, unsigned cpu, unsigned irq)
 {
 	GUEST_ASSERT(gsi < GUEST_NR_DEVICE_IRQS);
+	GUEST_ASSERT(irq < GUEST_NR_DEVICE_IRQS);
 	/* Physical destination = APIC id = vCPU index; fixed delivery. */
 	ioapic_write(IOAPIC_REDIR(gsi) + 1, cpu << 24);
-	ioapic_write(IOAPIC_REDIR(gsi), GUEST_VEC_DEVICE + gsi);
+	ioapic_write(IOAPIC_REDIR(gsi), GUEST_VEC_DEVICE + irq);
+}
+
+void ioapic_route_edge(unsigned gsi, unsigned cpu)
+{
+	ioapic_route_edge_to(gsi, cpu, gsi);
 }
 
 #define LAPIC_TIMER_CUR	 0x390

@@ -27,6 +27,7 @@ UNIT_SRCS += tests/unit/test_pvmem.c
 UNIT_SRCS += tests/unit/test_pvmem_hostile.c
 UNIT_SRCS += tests/unit/test_pvmem_migrate.c
 UNIT_SRCS += tests/unit/test_pvmem_contig.c
+UNIT_SRCS += tests/unit/test_pvmem_ring.c
 UNIT_SRCS += tests/unit/test_compact_cli.c
 UNIT_SRCS += tests/unit/virtq_ring_fx.c
 UNIT_SRCS += tests/unit/test_virtq.c
@@ -35,6 +36,11 @@ UNIT_SRCS += tests/unit/test_virtio_mmio.c
 UNIT_SRCS += tests/unit/test_virtio_balloon.c
 UNIT_SRCS += tests/unit/test_virtio_console.c
 UNIT_SRCS += tests/unit/test_virtio_blk.c
+
+# Unit tests of guest/ code that builds on the host too: the virtio-pci
+# capability walk over synthetic configuration spaces.
+UNIT_SRCS += tests/unit/test_virtio_pci_caps.c
+UNIT_SRCS += guest/virtio/pci_caps.c
 
 # Unit tests of vmm/: CLI, ELF loader, boot, hosted-model options, the API.
 UNIT_SRCS += tests/unit/cli_fx.c

@@ -191,6 +191,8 @@ uint64_t guest_take_pending(void);
 uint64_t guest_take_device_irqs(void); /* bit n: IOAPIC pin n fired */
 /* Route IOAPIC pin @gsi, edge-triggered, to vCPU @cpu (unmasked). */
 void ioapic_route_edge(unsigned gsi, unsigned cpu);
+/* Route @gsi to the vector of device bit @irq (pins sharing one bit). */
+void ioapic_route_edge_to(unsigned gsi, unsigned cpu, unsigned irq);
 uint32_t ioapic_read(unsigned reg);
 void guest_wait_for_interrupt(void);
 void lapic_write(unsigned reg, uint32_t v);

@@ -13,8 +13,6 @@
 #include "mm/errno.h"
 #include "pvmem_guest.h"
 
-#define GV_ENODEV 19
-
 /*
  * Native model: a reset does not release the guest's own DMA memory, so a
  * device probed again (after a reset, e.g. DEVICE_NEEDS_RESET) gets the
@@ -50,41 +48,14 @@ static uint8_t *gv_ring_mem(struct gv_dev *dev, unsigned index)
 	return mem;
 }
 
-static uint32_t rd(struct gv_dev *dev, unsigned off)
-{
-	return dev->regs[off / 4];
-}
-
-static void wr(struct gv_dev *dev, unsigned off, uint32_t v)
-{
-	dev->regs[off / 4] = v;
-}
-
-/* Fill @dev from a checked virtio,mmio entry; true if it is a device of @id. */
-static bool gv_match_node(struct gv_dev *dev, const struct boot_mmio_dev *m,
-			  uint32_t id)
-{
-	dev->base = m->base;
-	dev->regs = (volatile uint32_t *)(uintptr_t)dev->base;
-	dev->irq = m->irq;
-	if (rd(dev, VIRTIO_MMIO_DEVICE_ID) != id)
-		return false;
-	/* DMA device id: the node's property, else the virtio device id. */
-	dev->dma.id = m->dma_id ? m->dma_id : id;
-	/* The rings' high address words are written as 0. */
-	dev->dma.dma_bits = 32;
-	return true;
-}
-
-/* The device tree's virtio,mmio nodes, checked at boot (guest/boot_fdt.c). */
+/* Each transport continues the instance count where the one before left. */
 static int gv_find(struct gv_dev *dev, uint32_t device_id, unsigned instance)
 {
-	for (unsigned i = 0; i < guest_boot.nr_mmio; i++) {
-		if (gv_match_node(dev, &guest_boot.mmio[i], device_id) &&
-		    instance-- == 0)
-			return 0;
-	}
-	return -ENOENT;
+	int err = gv_mmio_find(dev, device_id, &instance);
+
+	if (err == -ENOENT)
+		err = gv_pci_find(dev, device_id, &instance);
+	return err;
 }
 
 int gv_probe(struct gv_dev *dev, uint32_t device_id, uint64_t wanted)
@@ -103,28 +74,19 @@ int gv_probe_instance(struct gv_dev *dev, uint32_t device_id, unsigned instance,
 	err = gv_find(dev, device_id, instance);
 	if (err)
 		return err;
-	if (rd(dev, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC ||
-	    rd(dev, VIRTIO_MMIO_VERSION) != VIRTIO_MMIO_VERSION_2)
-		return -GV_ENODEV;
 	dev->device_id = device_id;
 	gv_reset(dev);
-	wr(dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(dev, VIRTIO_MMIO_STATUS, st);
-	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	offered = rd(dev, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	offered |= (uint64_t)rd(dev, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	dev->ops->set_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
+	dev->ops->set_status(dev, st);
+	offered = dev->ops->get_features(dev);
 	if (!(offered & VIRTIO_BIT(VIRTIO_F_VERSION_1)))
 		return -GV_ENODEV;
 	dev->features = offered & (wanted | VIRTIO_BIT(VIRTIO_F_VERSION_1));
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)dev->features);
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(dev->features >> 32));
+	dev->ops->set_features(dev, dev->features);
 	st |= VIRTIO_STATUS_FEATURES_OK;
-	wr(dev, VIRTIO_MMIO_STATUS, st);
-	if (!(rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK)) {
-		wr(dev, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_FAILED);
+	dev->ops->set_status(dev, st);
+	if (!(dev->ops->get_status(dev) & VIRTIO_STATUS_FEATURES_OK)) {
+		dev->ops->set_status(dev, st | VIRTIO_STATUS_FAILED);
 		return -EIO;
 	}
 	return 0;
@@ -148,8 +110,7 @@ int gv_setup_queue(struct gv_dev *dev, unsigned index, uint16_t size)
 
 	if (index >= GV_MAX_QUEUES)
 		return -EINVAL;
-	wr(dev, VIRTIO_MMIO_QUEUE_SEL, index);
-	max = rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	max = dev->ops->queue_max(dev, index);
 	if (max == 0)
 		return -ENOENT;
 	if (size > GV_MAX_QSIZE)
@@ -171,20 +132,12 @@ int gv_setup_queue(struct gv_dev *dev, unsigned index, uint16_t size)
 	q->event_idx = dev->features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 	for (uint16_t i = 0; i < size; i++)
 		q->desc[i].next = (uint16_t)(i + 1);
-	wr(dev, VIRTIO_MMIO_QUEUE_NUM, size);
-	wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)gv_gpa(q->desc));
-	wr(dev, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)gv_gpa(q->avail));
-	wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-	wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)gv_gpa(q->used));
-	wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-	wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
-	return rd(dev, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : -EIO;
+	return dev->ops->queue_setup(dev, q);
 }
 
 void gv_reset(struct gv_dev *dev)
 {
-	wr(dev, VIRTIO_MMIO_STATUS, 0);
+	dev->ops->reset(dev);
 	/* Hosted, the reset released the device's DMA blocks on the host. */
 	if (!guest_boot.native)
 		dma_forget_all(&dev->dma);
@@ -192,24 +145,21 @@ void gv_reset(struct gv_dev *dev)
 
 void gv_driver_ok(struct gv_dev *dev)
 {
-	ioapic_route_edge(dev->irq, 0);
-	wr(dev, VIRTIO_MMIO_STATUS,
-	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-		   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	dev->ops->route_irq(dev);
+	dev->ops->set_status(dev, VIRTIO_STATUS_ACKNOWLEDGE |
+					  VIRTIO_STATUS_DRIVER |
+					  VIRTIO_STATUS_FEATURES_OK |
+					  VIRTIO_STATUS_DRIVER_OK);
 }
 
 uint32_t gv_status(struct gv_dev *dev)
 {
-	return rd(dev, VIRTIO_MMIO_STATUS);
+	return dev->ops->get_status(dev);
 }
 
 uint32_t gv_ack_interrupt(struct gv_dev *dev)
 {
-	uint32_t bits = rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS);
-
-	if (bits)
-		wr(dev, VIRTIO_MMIO_INTERRUPT_ACK, bits);
-	return bits;
+	return dev->ops->ack_interrupt(dev);
 }
 
 int gv_add(struct gv_queue *q, const struct gv_buf *bufs, unsigned n,
@@ -265,7 +215,7 @@ bool gv_kick(struct gv_dev *dev, struct gv_queue *q)
 		notify = !(__atomic_load_n(&q->used->flags, __ATOMIC_RELAXED) &
 			   VIRTQ_USED_F_NO_NOTIFY);
 	if (notify)
-		wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
+		dev->ops->notify(dev, q);
 	return notify;
 }
 
@@ -330,15 +280,15 @@ void *gv_get_used(struct gv_queue *q, uint32_t *len)
 
 uint32_t gv_config_read32(struct gv_dev *dev, unsigned offset)
 {
-	return rd(dev, VIRTIO_MMIO_CONFIG + offset);
+	return dev->ops->config_read32(dev, offset);
 }
 
 void gv_config_write32(struct gv_dev *dev, unsigned offset, uint32_t v)
 {
-	wr(dev, VIRTIO_MMIO_CONFIG + offset, v);
+	dev->ops->config_write32(dev, offset, v);
 }
 
 uint32_t gv_config_generation(struct gv_dev *dev)
 {
-	return rd(dev, VIRTIO_MMIO_CONFIG_GENERATION);
+	return dev->ops->config_generation(dev);
 }

@@ -121,6 +121,7 @@ FUZZ_LIB := $(BUILD)/fuzz-obj/libbuddyvm.a
 
 FUZZERS :=          # build/fuzz/<name> from fuzz_<name>_SRCS (libFuzzer)
 FUZZ_COMMON_SRCS := # helpers every harness links
+FUZZ_NOCOV_SRCS :=  # harness helpers built without coverage feedback
 
 include mm/mm.mk vmm/vmm.mk devices/devices.mk guest/guest.mk tests/tests.mk
 include tests/fuzz/fuzz.mk
@@ -181,8 +182,12 @@ $(call guest_obj,$(GUEST_FDT_SRCS)): GUEST_CFLAGS += -idirafter $(GUEST_LIBFDT_I
 # mm/ and the harnesses' checks loop over every frame: tracing each of
 # their comparisons for libFuzzer cost ~60% of a harness's time, and their
 # edges still count as coverage.
-$(call fuzz_obj,$(MM_SRCS) $(MM_HOST_SRCS) $(FUZZ_COMMON_SRCS)): \
+$(call fuzz_obj,$(MM_SRCS) $(MM_HOST_SRCS)): \
 	FUZZ_CFLAGS += -fno-sanitize-coverage=trace-cmp
+# The harnesses' own helpers and checks are not what is being fuzzed: no
+# coverage feedback from them at all.
+$(call fuzz_obj,$(FUZZ_COMMON_SRCS) $(FUZZ_NOCOV_SRCS)): \
+	FUZZ_CFLAGS := $(filter-out -fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS))
 
 # Archives: the linker pulls in only the objects a program uses.
 define ARCHIVE

@@ -7,7 +7,19 @@
 # tests/fuzz/fuzz_<name>.c, and seeds in tests/fuzz/corpus/<name>/.
 
 FUZZ_COMMON_SRCS += tests/fuzz/fuzz_common.c
+# A VM without KVM, its guest and a virtio driver, for device harnesses
+# (list it in their fuzz_<name>_SRCS). Like fuzz_common.c it is built
+# without coverage feedback: its loops are checks, not code under test.
+FUZZ_NOCOV_SRCS += tests/fuzz/fuzz_vm.c
 
 # pvmem request blocks (hosted model): mm_check(), accounting, zeroing.
 FUZZERS += pvmem
 fuzz_pvmem_SRCS := tests/fuzz/fuzz_pvmem.c
+
+# Split virtqueues: every pop against a reference walk, the used ring.
+FUZZERS += virtq
+fuzz_virtq_SRCS := tests/fuzz/fuzz_virtq.c
+
+# virtio-balloon: PFN lists, free page reports, stats; accounting, zeroes.
+FUZZERS += balloon
+fuzz_balloon_SRCS := tests/fuzz/fuzz_balloon.c tests/fuzz/fuzz_vm.c

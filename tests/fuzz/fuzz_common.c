@@ -183,14 +183,25 @@ static bool fuzz_trust_mincore(void)
 	return trust;
 }
 
-static void fuzz_check_region_discarded(struct mm *mm,
-					const struct guest_mem_region *r)
+static bool fuzz_discarded(const struct page *pg)
+{
+	return pg->flags & PG_DISCARDED;
+}
+
+static void fuzz_check_region_zero(struct mm *mm,
+				   const struct guest_mem_region *r,
+				   bool (*pick)(const struct page *pg),
+				   const char *what)
 {
 	static unsigned char *vec;
 	static size_t vec_len;
 	uint64_t nr = r->size / FUZZ_PAGE, first = r->gpa / FUZZ_PAGE;
 	bool use_vec = fuzz_trust_mincore();
+	/* A region is one mm range: its frames are consecutive. */
+	const struct page *base = mm_pfn_to_page(mm, first);
 
+	FUZZ_ASSERT(base, "RAM region at pfn %#llx has no frames",
+		    (unsigned long long)first);
 	if (use_vec && vec_len < nr) {
 		free(vec);
 		vec = malloc(nr);
@@ -200,20 +211,35 @@ static void fuzz_check_region_discarded(struct mm *mm,
 	if (use_vec)
 		FUZZ_ASSERT(mincore(r->hva, r->size, vec) == 0, "mincore");
 	for (uint64_t i = 0; i < nr; i++) {
-		const struct page *pg = mm_pfn_to_page(mm, first + i);
-
-		if (!pg || !(pg->flags & PG_DISCARDED))
-			continue;
-		if (use_vec && !(vec[i] & 1))
+		if (!pick(&base[i]) || (use_vec && !(vec[i] & 1)))
 			continue;
 		FUZZ_ASSERT(fuzz_is_zero(r->hva + i * FUZZ_PAGE, FUZZ_PAGE),
-			    "discarded frame %#llx (state %u) is not zero",
-			    (unsigned long long)(first + i), pg->state);
+			    "%s frame %#llx (state %u) is not zero", what,
+			    (unsigned long long)(first + i), base[i].state);
 	}
+}
+
+void fuzz_check_frames_zero(struct mm *mm, const struct guest_mem *mem,
+			    bool (*pick)(const struct page *pg),
+			    const char *what)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		fuzz_check_region_zero(mm, &mem->regions[i], pick, what);
 }
 
 void fuzz_check_discarded_zero(struct mm *mm, const struct guest_mem *mem)
 {
-	for (unsigned i = 0; i < mem->nr_regions; i++)
-		fuzz_check_region_discarded(mm, &mem->regions[i]);
+	fuzz_check_frames_zero(mm, mem, fuzz_discarded, "discarded");
+}
+
+/* Released: discarded, or in the balloon (whose backing goes at once). */
+static bool fuzz_released(const struct page *pg)
+{
+	return (pg->flags & PG_DISCARDED) || pg->state == FRAME_BALLOON;
+}
+
+void fuzz_check_released_zero(struct mm *mm, const struct guest_mem *mem)
+{
+	fuzz_check_frames_zero(mm, mem, fuzz_released,
+			       "discarded or ballooned");
 }

@@ -83,6 +83,20 @@ void fuzz_check_mm(struct mm *mm, const char *what);
  */
 void fuzz_check_discarded_zero(struct mm *mm, const struct guest_mem *mem);
 
+/*
+ * The same for discarded frames and FRAME_BALLOON frames (the balloon
+ * releases their backing before its notification returns).
+ */
+void fuzz_check_released_zero(struct mm *mm, const struct guest_mem *mem);
+
+/*
+ * Every frame for which @pick() is true reads as zero (the same mincore()
+ * shortcut); @what names them in the message.
+ */
+void fuzz_check_frames_zero(struct mm *mm, const struct guest_mem *mem,
+			    bool (*pick)(const struct page *pg),
+			    const char *what);
+
 /* Whether the @len bytes at @p are all zero. */
 bool fuzz_is_zero(const void *p, size_t len);
 

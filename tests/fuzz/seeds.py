@@ -76,8 +76,138 @@ def pvmem_seeds():
     }
 
 
+# virtq --------------------------------------------------------------------
+# Set-up (17 bytes): size_log features place desc:u16 avail:u16 used:u16
+# cap:u32 win_lo:u16 win_hi:u16; then steps: kind byte and its arguments.
+VQ_INDIRECT, VQ_EVENT_IDX = 1, 2
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+
+
+def vq_setup(size_log=4, feat=0, place=0, cap=0, win=None):
+    lo, hi = win or (0, 0)
+    if win:
+        place |= 0x40
+    return struct.pack('<BBBHHHIHH', size_log, feat, place, 0, 0, 0, cap,
+                       lo, hi)
+
+
+def vq_d(addr, length, flags=0, nxt=0, aux=0):
+    return struct.pack('<IIBBH', addr, length, flags, aux, nxt)
+
+
+def vq_desc(i, *a, **k):
+    return bytes([0]) + struct.pack('<H', i) + vq_d(*a, **k)
+
+
+def vq_indirect(off, descs):
+    return bytes([1]) + struct.pack('<HB', off // 16, len(descs) - 1) + \
+        b''.join(descs)
+
+
+vq_enable = bytes([7, 0])
+vq_post = lambda head: bytes([2]) + struct.pack('<H', head)
+vq_pop = lambda max_segs=16: bytes([4, max_segs - 1])
+vq_push = lambda len_=0, how=0, head=0: bytes([6, how]) + struct.pack(
+    '<HI', head, len_)
+
+
+def virtq_seeds():
+    buf = 0x10000
+    blk_req = (vq_desc(0, buf, 16, F_NEXT, 1) +
+               vq_desc(1, buf + 0x1000, 512, F_NEXT | F_WRITE, 2) +
+               vq_desc(2, buf + 0x2000, 1, F_WRITE))
+    return {
+        'one-chain': vq_setup() + vq_enable + blk_req + vq_post(0) +
+        vq_pop() + vq_push(513),
+        'indirect': vq_setup(feat=VQ_INDIRECT) + vq_enable +
+        vq_indirect(0x8000, [vq_d(buf, 16, F_NEXT, 1),
+                             vq_d(buf + 0x100, 64, F_WRITE)]) +
+        vq_desc(3, 0x8000, 32, F_INDIRECT) + vq_post(3) + vq_pop() +
+        vq_push(64),
+        'event-idx': vq_setup(feat=VQ_EVENT_IDX) + vq_enable +
+        vq_desc(0, buf, 8) + vq_post(0) + vq_post(0) + vq_pop() +
+        vq_push(0) + bytes([3, 2, 1, 0]) + vq_pop() +
+        bytes([0x86, 0]) + struct.pack('<HI', 0, 0),
+        'loop': vq_setup() + vq_enable + vq_desc(0, buf, 8, F_NEXT, 1) +
+        vq_desc(1, buf, 8, F_NEXT, 0) + vq_post(0) + vq_pop(),
+        'window': vq_setup(win=(0x1000, 0x2000)) + vq_enable +
+        vq_desc(0, 0x10000, 8) + vq_post(0) + vq_pop(),
+        'idx-jump': vq_setup() + vq_enable + bytes([3, 0, 0x40, 0]) +
+        vq_pop(),
+        'segs-cap': vq_setup(size_log=5, cap=100) + vq_enable + b''.join(
+            vq_desc(i, buf + i * 16, 16, F_NEXT, i + 1) for i in range(8)) +
+        vq_desc(8, buf, 16) + vq_post(0) + vq_pop(4) + vq_enable +
+        vq_post(0) + vq_pop(),
+        'write-then-read': vq_setup() + vq_enable +
+        vq_desc(0, buf, 8, F_NEXT | F_WRITE, 1) + vq_desc(1, buf, 8) +
+        vq_post(0) + vq_pop(),
+        'push-bad': vq_setup() + vq_enable + vq_push(1, 1, 99) + vq_pop() +
+        bytes([7, 1]) + vq_pop(),
+        'misplaced': struct.pack('<BBBHHHIHH', 3, 3, 0x80 | 0x31, 1, 0x300,
+                                 0x400, 0, 0, 0) + vq_enable,
+    }
+
+
+# balloon ------------------------------------------------------------------
+# First byte: bit 0 native model, 1 STATS_VQ, 2 DEFLATE_ON_OOM, 3 REPORTING.
+# Steps: 0 take frames, 1-2 inflate, 3 deflate, 4 report (or config),
+# 5 stats, 6 config / target, 7 restart the driver.
+def bl_take(order, count, gfp=0, pfns=None):
+    if pfns is None:
+        return bytes([0, order, count - 1, gfp])
+    return bytes([0, order, len(pfns) - 1]) + b''.join(
+        struct.pack('<H', p) for p in pfns)
+
+
+def bl_list(kind, picks, shape=0):
+    out = bytes([kind, shape, len(picks) - 1])
+    for p in picks:
+        if p[0] == 'held':
+            out += bytes([0, p[1]])
+        elif p[0] == 'balloon':
+            out += bytes([0x80, p[1]])
+        else:
+            out += bytes([0xff]) + struct.pack('<I', p[1])
+    return out
+
+
+def balloon_seeds():
+    held = [('held', i) for i in range(16)]
+    return {
+        'inflate-deflate': bytes([0]) + bl_take(0, 16) +
+        bl_list(1, held) + bl_list(3, [('balloon', i) for i in range(16)]),
+        'inflate-huge': bytes([0]) + bl_take(3, 16) + bl_take(3, 16) +
+        bl_list(1, [('held', i) for i in range(128)], shape=2),
+        'bad-pfns': bytes([0]) + bl_take(0, 4) +
+        bl_list(1, [('raw', 0), ('raw', 0x100), ('raw', 0xffffffff),
+                    ('held', 0), ('held', 0)]) +
+        bl_list(3, [('raw', 0x2000), ('balloon', 0)]),
+        'bad-buffers': bytes([0]) + bl_take(0, 4) +
+        bl_list(1, held[:4], shape=0x20) + bytes([7]) +
+        bl_list(1, held[:4], shape=0x10) + bytes([7]) +
+        bl_list(1, held[:4], shape=0x08),
+        'stats': bytes([2]) + bytes([5, 0, 20]) +
+        struct.pack('<HQHQ', 4, 1 << 20, 5, 1 << 30) + bytes([5, 2]) +
+        bytes([5, 1, 10]) + bytes(10),
+        'native-report': bytes([1 | 8]) +
+        bl_take(0, 4, pfns=[0x800, 0x801, 0x900, 0x1234]) +
+        bytes([4, 1, 0, 0, 0, 1]) + bytes([4, 0, 0x80]) +
+        struct.pack('<H', 0x10) + bytes([4, 0, 0x20, 2]),
+        'native-inflate': bytes([1 | 4]) +
+        bl_take(0, 8, pfns=list(range(0x1000, 0x1008))) +
+        bl_list(1, [('held', i) for i in range(8)]) +
+        bl_list(3, [('balloon', i) for i in range(4)]),
+        'target-config': bytes([0]) + bytes([6, 4]) +
+        struct.pack('<I', 100) + bytes([6, 0x4a]) +
+        struct.pack('<I', 77) + bytes([6, 0x02]) + struct.pack('<I', 0) +
+        bytes([7]),
+    }
+
+
 HARNESSES = {
     'pvmem': pvmem_seeds,
+    'virtq': virtq_seeds,
+    'balloon': balloon_seeds,
 }
 
 

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/* tests/fuzz/fuzz_vm.c - a VM without KVM, its guest, a virtio driver. */
+#include <errno.h>
+#include <string.h>
+
+#include "abi/virtio.h"
+#include "tests/fuzz/fuzz_vm.h"
+
+void fuzz_vm_init(struct fuzz_vm *vm, uint64_t low_bytes, uint64_t high_bytes)
+{
+	memset(vm, 0, sizeof(*vm));
+	fuzz_ram_init(&vm->mem, low_bytes, high_bytes);
+	vm->ram_pages = vm->mem.size / 4096;
+}
+
+void fuzz_vm_start(struct fuzz_vm *vm, bool hosted,
+		   const struct pvmem_config *cfg)
+{
+	struct frame_db_config hc = {.kernel_end = FUZZ_VM_KERNEL_END};
+
+	fuzz_ram_wipe(&vm->mem);
+	FUZZ_ASSERT(frame_db_create(&vm->fdb, &vm->mem, &hc) == 0,
+		    "frame_db_create");
+	vm->mm = frame_db_mm(vm->fdb);
+	vm->pv = NULL;
+	if (hosted)
+		FUZZ_ASSERT(pvmem_create(&vm->pv, vm->fdb, cfg) == 0,
+			    "pvmem_create");
+	else
+		FUZZ_ASSERT(frame_db_give_all(vm->fdb) == 0,
+			    "frame_db_give_all");
+}
+
+void fuzz_vm_stop(struct fuzz_vm *vm)
+{
+	pvmem_destroy(vm->pv);
+	frame_db_destroy(vm->fdb);
+	vm->pv = NULL;
+	vm->fdb = NULL;
+	vm->mm = NULL;
+}
+
+/* One request in the block, rung; returns the request (results in it). */
+static struct pvmem_req *fuzz_vm_ring(struct fuzz_vm *vm,
+				      const struct pvmem_req *req)
+{
+	struct pvmem_block *b =
+		fuzz_ram_ptr(&vm->mem, FUZZ_VM_BLOCK_GPA, sizeof(*b));
+
+	memset(&b->hdr, 0, sizeof(b->hdr));
+	b->hdr.magic = PVMEM_MAGIC;
+	b->hdr.abi_major = PVMEM_ABI_MAJOR;
+	b->hdr.abi_minor = PVMEM_ABI_MINOR;
+	b->hdr.nr_reqs = 1;
+	b->reqs[0] = *req;
+	b->reqs[0].status = PVMEM_PENDING;
+	FUZZ_ASSERT(pvmem_doorbell(vm->pv, FUZZ_VM_BLOCK_GPA) == 0,
+		    "the guest's own block was refused");
+	return &b->reqs[0];
+}
+
+unsigned fuzz_vm_alloc(struct fuzz_vm *vm, uint32_t gfp, unsigned order,
+		       unsigned count, uint64_t *pfns)
+{
+	struct pvmem_req req = {.op = PVMEM_OP_ALLOC,
+				.order = (uint8_t)order,
+				.gfp = gfp,
+				.count = count,
+				.addr = FUZZ_VM_ARRAY_GPA};
+	const struct pvmem_req *r;
+
+	if (!vm->pv || !count || count > PVMEM_MAX_COUNT)
+		return 0;
+	r = fuzz_vm_ring(vm, &req);
+	FUZZ_ASSERT(r->done <= count, "ALLOC granted %u of %u", r->done, count);
+	memcpy(pfns, fuzz_ram_ptr(&vm->mem, FUZZ_VM_ARRAY_GPA, 8 * count),
+	       r->done * sizeof(*pfns));
+	return r->done;
+}
+
+int fuzz_vm_free(struct fuzz_vm *vm, uint64_t pfn, unsigned order)
+{
+	struct pvmem_free_ent *e =
+		fuzz_ram_ptr(&vm->mem, FUZZ_VM_ARRAY_GPA, sizeof(*e));
+	struct pvmem_req req = {
+		.op = PVMEM_OP_FREE, .count = 1, .addr = FUZZ_VM_ARRAY_GPA};
+
+	if (!vm->pv)
+		return -ENODEV;
+	*e = (struct pvmem_free_ent){.pfn = pfn, .order = order};
+	return fuzz_vm_ring(vm, &req)->status;
+}
+
+int fuzz_vm_dma_alloc(struct fuzz_vm *vm, uint32_t device_id, uint64_t size,
+		      uint64_t *gpa)
+{
+	struct pvmem_req req = {.op = PVMEM_OP_DMA_ALLOC,
+				.dma_bits = 64,
+				.device_id = device_id,
+				.size = size};
+	const struct pvmem_req *r;
+
+	if (!vm->pv)
+		return -ENODEV;
+	r = fuzz_vm_ring(vm, &req);
+	*gpa = r->result;
+	return r->status;
+}
+
+void fuzz_vm_check(struct fuzz_vm *vm, const char *what)
+{
+	struct pvmem_host_stats hs;
+	struct mm_stats st;
+
+	fuzz_check_mm(vm->mm, what);
+	fuzz_check_released_zero(vm->mm, &vm->mem);
+	if (!vm->pv)
+		return;
+	mm_get_stats(vm->mm, &st);
+	pvmem_get_stats(vm->pv, &hs);
+	FUZZ_ASSERT(hs.tot_pages ==
+			    st.frames[FRAME_GUEST] + st.frames[FRAME_DMA],
+		    "%s: tot_pages %llu != GUEST %llu + DMA %llu", what,
+		    (unsigned long long)hs.tot_pages,
+		    (unsigned long long)st.frames[FRAME_GUEST],
+		    (unsigned long long)st.frames[FRAME_DMA]);
+	FUZZ_ASSERT(hs.pages_granted - hs.pages_freed ==
+			    hs.tot_pages + st.frames[FRAME_BALLOON],
+		    "%s: granted %llu - freed %llu != tot %llu + BALLOON %llu",
+		    what, (unsigned long long)hs.pages_granted,
+		    (unsigned long long)hs.pages_freed,
+		    (unsigned long long)hs.tot_pages,
+		    (unsigned long long)st.frames[FRAME_BALLOON]);
+}
+
+/* The driver ---------------------------------------------------------- */
+
+void fuzz_vm_irq(void *opaque, uint32_t irq, bool level)
+{
+	if (level && opaque)
+		(*(unsigned *)opaque)++;
+}
+
+void fuzz_vm_log(void *opaque, const char *line)
+{
+}
+
+int fuzz_mmio_read(struct virtio_mmio_dev *dev, uint64_t off, uint32_t *val)
+{
+	return virtio_mmio_access(dev, off, val, 4, false);
+}
+
+int fuzz_mmio_write(struct virtio_mmio_dev *dev, uint64_t off, uint32_t val)
+{
+	return virtio_mmio_access(dev, off, &val, 4, true);
+}
+
+static uint64_t q_desc(const struct fuzz_vdrv *d, unsigned q)
+{
+	return d->area + q * (uint64_t)FUZZ_VDRV_QUEUE_BYTES;
+}
+
+static struct virtq_desc *q_desc_ptr(struct fuzz_vdrv *d, unsigned q)
+{
+	return fuzz_ram_ptr(&d->vm->mem, q_desc(d, q),
+			    VIRTQ_DESC_BYTES(d->qsize));
+}
+
+static struct virtq_avail *q_avail(struct fuzz_vdrv *d, unsigned q)
+{
+	return fuzz_ram_ptr(&d->vm->mem, q_desc(d, q) + 4096,
+			    VIRTQ_AVAIL_BYTES(d->qsize));
+}
+
+struct virtq_used *fuzz_vdrv_used(struct fuzz_vdrv *d, unsigned q)
+{
+	return fuzz_ram_ptr(&d->vm->mem, q_desc(d, q) + 8192,
+			    VIRTQ_USED_BYTES(d->qsize));
+}
+
+uint16_t fuzz_vdrv_used_idx(struct fuzz_vdrv *d, unsigned q)
+{
+	return __atomic_load_n(&fuzz_vdrv_used(d, q)->idx, __ATOMIC_ACQUIRE);
+}
+
+static int setup_queue(struct fuzz_vdrv *d, unsigned q)
+{
+	struct virtio_mmio_dev *dev = d->dev;
+	uint64_t desc = q_desc(d, q);
+	uint32_t max = 0, ready = 0;
+
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_SEL, q);
+	fuzz_mmio_read(dev, VIRTIO_MMIO_QUEUE_NUM_MAX, &max);
+	if (max < d->qsize)
+		return -EIO;
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_NUM, d->qsize);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_DESC_HIGH, desc >> 32);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW,
+			(uint32_t)(desc + 4096));
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, desc >> 32);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW,
+			(uint32_t)(desc + 8192));
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, desc >> 32);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_QUEUE_READY, 1);
+	fuzz_mmio_read(dev, VIRTIO_MMIO_QUEUE_READY, &ready);
+	return ready == 1 ? 0 : -EIO;
+}
+
+int fuzz_vdrv_start(struct fuzz_vdrv *d, struct fuzz_vm *vm,
+		    struct virtio_mmio_dev *dev, uint64_t area,
+		    uint64_t features, unsigned nr_queues, uint16_t qsize)
+{
+	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint32_t got = 0;
+
+	FUZZ_ASSERT(qsize && qsize <= 256 && !(qsize & (qsize - 1)) &&
+			    nr_queues <= VIRTIO_MMIO_MAX_QUEUES,
+		    "fuzz_vdrv_start: bad queue set-up");
+	memset(d, 0, sizeof(*d));
+	d->vm = vm;
+	d->dev = dev;
+	d->area = area;
+	d->qsize = qsize;
+	d->nr_queues = nr_queues;
+	memset(fuzz_ram_ptr(&vm->mem, area, nr_queues * FUZZ_VDRV_QUEUE_BYTES),
+	       0, nr_queues * FUZZ_VDRV_QUEUE_BYTES);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_STATUS, st);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	fuzz_mmio_write(dev, VIRTIO_MMIO_DRIVER_FEATURES, features >> 32);
+	st |= VIRTIO_STATUS_FEATURES_OK;
+	fuzz_mmio_write(dev, VIRTIO_MMIO_STATUS, st);
+	fuzz_mmio_read(dev, VIRTIO_MMIO_STATUS, &got);
+	if (got != st)
+		return -EIO;
+	for (unsigned q = 0; q < nr_queues; q++)
+		if (setup_queue(d, q))
+			return -EIO;
+	fuzz_mmio_write(dev, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
+	return 0;
+}
+
+uint16_t fuzz_vdrv_post(struct fuzz_vdrv *d, unsigned q,
+			const struct fuzz_vbuf *bufs, unsigned n)
+{
+	struct virtq_desc *desc = q_desc_ptr(d, q);
+	struct virtq_avail *av = q_avail(d, q);
+	uint16_t head = d->next[q] % d->qsize;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t at = (uint16_t)((head + i) % d->qsize);
+
+		desc[at] = (struct virtq_desc){
+			.addr = bufs[i].gpa,
+			.len = bufs[i].len,
+			.flags =
+				(uint16_t)((bufs[i].write ? VIRTQ_DESC_F_WRITE
+							  : 0) |
+					   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
+			.next = (uint16_t)((at + 1) % d->qsize),
+		};
+	}
+	d->next[q] = (uint16_t)((head + (n ? n : 1)) % d->qsize);
+	av->ring[d->avail[q] % d->qsize] = head;
+	__atomic_store_n(&av->idx, ++d->avail[q], __ATOMIC_RELEASE);
+	return head;
+}
+
+void fuzz_vdrv_kick(struct fuzz_vdrv *d, unsigned q)
+{
+	fuzz_mmio_write(d->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}

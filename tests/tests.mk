@@ -79,8 +79,10 @@ bench_boot_SRCS := tests/bench/boot_bench.c
 
 # Benchmarks under KVM, run after the programs: the hosted model end to end
 # (ns/page through pvmem, RSS after frees), a 1 GiB balloon inflate, and
-# virtio-blk throughput and IOPS from the guest beside fio on the host.
+# virtio-blk throughput and IOPS from the guest beside fio on the host, and
+# the control API's stat round trip beside hostile clients.
 BENCH_SCRIPTS += tests/bench/hosted_bench.sh
 BENCH_SCRIPTS += tests/bench/balloon_bench.sh
 BENCH_SCRIPTS += tests/bench/blk_bench.sh
 BENCH_SCRIPTS += tests/bench/contig_bench.sh
+BENCH_SCRIPTS += tests/bench/api_bench.sh

@@ -23,3 +23,7 @@ fuzz_virtq_SRCS := tests/fuzz/fuzz_virtq.c
 # virtio-balloon: PFN lists, free page reports, stats; accounting, zeroes.
 FUZZERS += balloon
 fuzz_balloon_SRCS := tests/fuzz/fuzz_balloon.c tests/fuzz/fuzz_vm.c
+
+# virtio-mmio registers: any access sequence against the transport's rules.
+FUZZERS += mmio
+fuzz_mmio_SRCS := tests/fuzz/fuzz_mmio.c tests/fuzz/fuzz_vm.c

@@ -204,10 +204,81 @@ def balloon_seeds():
     }
 
 
+# mmio ---------------------------------------------------------------------
+# fill:u16 and that many ring bytes (16 at a time), then accesses of 6
+# bytes: op sel value:u32. op bit 0 write, bits 1-3 size (0-2: 4 bytes,
+# 3: 1, 4: 2, 5: 8, 6: 3, 7: 16), bit 4 register from the harness's table
+# (sel indexes it), bit 5 with bit 4 misaligns, without it makes the value
+# an address in the DMA block; bits 6-7 add 128 bytes each to sel * 4.
+MMIO_REGS = ['MAGIC', 'VERSION', 'DEVICE_ID', 'VENDOR_ID', 'DEV_FEAT',
+             'DEV_FEAT_SEL', 'DRV_FEAT', 'DRV_FEAT_SEL', 'QUEUE_SEL',
+             'QUEUE_NUM_MAX', 'QUEUE_NUM', 'QUEUE_READY', 'QUEUE_NOTIFY',
+             'ISR', 'ISR_ACK', 'STATUS', 'DESC_LO', 'DESC_HI', 'DRIVER_LO',
+             'DRIVER_HI', 'DEVICE_LO', 'DEVICE_HI', 'SHM_SEL', 'SHM_LEN',
+             'QUEUE_RESET', 'CONFIG_GEN', 'CONFIG', 'CONFIG4']
+
+
+def mm_w(name, val, size=0):
+    return struct.pack('<BBI', 0x11 | size << 1, MMIO_REGS.index(name), val)
+
+
+def mm_r(name, size=0):
+    return struct.pack('<BBI', 0x10 | size << 1, MMIO_REGS.index(name), 0)
+
+
+def mm_addr(reg_off, off):
+    return struct.pack('<BBI', 0x21, reg_off // 4, off)
+
+
+def mm_bringup(nq=1, feat_hi=1, feat_lo=0, num=16):
+    out = mm_w('STATUS', 1) + mm_w('STATUS', 3) + \
+        mm_w('DRV_FEAT_SEL', 1) + mm_w('DRV_FEAT', feat_hi) + \
+        mm_w('DRV_FEAT_SEL', 0) + mm_w('DRV_FEAT', feat_lo) + \
+        mm_w('STATUS', 0xb)
+    for q in range(nq):
+        base = q * 0x3000
+        out += mm_w('QUEUE_SEL', q) + mm_w('QUEUE_NUM', num) + \
+            mm_addr(0x80, base) + mm_addr(0x90, base + 0x1000) + \
+            mm_addr(0xa0, base + 0x2000) + mm_w('QUEUE_READY', 1) + \
+            mm_r('QUEUE_READY')
+    return out + mm_w('STATUS', 0xf)
+
+
+def mmio_seeds():
+    ring = struct.pack('<QIHH', 0, 4, 0, 0)  # a desc the device may reject
+    return {
+        'bringup': struct.pack('<H', 0) + mm_bringup() +
+        mm_w('QUEUE_NOTIFY', 0) + mm_r('ISR') + mm_w('ISR_ACK', 3) +
+        mm_w('STATUS', 0),
+        'bringup-4q': struct.pack('<H', 0) + mm_bringup(4, 1, 0x6) +
+        mm_w('QUEUE_NOTIFY', 1) + mm_w('QUEUE_NOTIFY', 2),
+        'rings-filled': struct.pack('<H', 32) + ring + ring +
+        struct.pack('<HHHH', 0, 1, 0, 0) * 2 + mm_bringup() +
+        mm_w('QUEUE_NOTIFY', 0) + mm_r('STATUS'),
+        'identity': struct.pack('<H', 0) + b''.join(
+            mm_r(n) for n in ['MAGIC', 'VERSION', 'DEVICE_ID',
+                              'VENDOR_ID', 'DEV_FEAT', 'QUEUE_NUM_MAX',
+                              'SHM_LEN', 'CONFIG_GEN', 'CONFIG']),
+        'bad-sizes': struct.pack('<H', 0) + mm_w('STATUS', 1, 3) +
+        mm_r('STATUS', 4) + mm_r('CONFIG', 5) + mm_r('CONFIG4', 5) +
+        mm_w('CONFIG4', 7, 3) + struct.pack('<BBI', 0x31, 15, 1) +
+        struct.pack('<BBI', 0xc1, 0xff, 1),
+        'no-features-ok': struct.pack('<H', 0) + mm_w('STATUS', 3) +
+        mm_w('QUEUE_NUM', 16) + mm_w('QUEUE_READY', 1) +
+        mm_w('STATUS', 7) + mm_w('DRV_FEAT', 0) + mm_w('STATUS', 0xb) +
+        mm_w('STATUS', 1),
+        'frozen': struct.pack('<H', 0) + mm_bringup() +
+        mm_w('QUEUE_NUM', 8) + mm_addr(0x80, 0x100) + mm_w('DRV_FEAT', 0) +
+        mm_w('QUEUE_READY', 0) + mm_w('QUEUE_NUM', 3) +
+        mm_w('QUEUE_READY', 1),
+    }
+
+
 HARNESSES = {
     'pvmem': pvmem_seeds,
     'virtq': virtq_seeds,
     'balloon': balloon_seeds,
+    'mmio': mmio_seeds,
 }
 
 

@@ -311,6 +311,10 @@ int boot_fdt_parse(const void *fdt, size_t max_size, struct boot_fdt *out,
 	 * totalsize with anything. */
 	if (max_size < sizeof(struct fdt_header))
 		return fail(why, "buffer smaller than a device tree header");
+	/* libfdt 1.6.1's fdt_check_full() dereferences a NULL root name in
+	 * trees before version 16; the VMM writes version 17. */
+	if (fdt_magic(fdt) != FDT_MAGIC || fdt_version(fdt) < 17)
+		return fail(why, "not a version 17 device tree");
 	if (fdt_check_full(fdt, max_size) != 0)
 		return fail(why, "malformed device tree");
 	/* No /chosen or no bootargs: an empty command line. */

@@ -24,6 +24,10 @@ fuzz_virtq_SRCS := tests/fuzz/fuzz_virtq.c
 FUZZERS += balloon
 fuzz_balloon_SRCS := tests/fuzz/fuzz_balloon.c tests/fuzz/fuzz_vm.c
 
+# virtio-mmio registers: any access sequence against the transport's rules.
+FUZZERS += mmio
+fuzz_mmio_SRCS := tests/fuzz/fuzz_mmio.c tests/fuzz/fuzz_vm.c
+
 # Parsers of guest- and user-controlled data: the guest kernel ELF loader,
 # the guest's reading of its boot device tree (guest/boot_fdt.c built for
 # the host), the control API's request line.

@@ -274,11 +274,93 @@ def mmio_seeds():
     }
 
 
+# blk ------------------------------------------------------------------------
+# First byte: bit 0 native model, bit 1 read-only disk. Steps: 0-5 a batch,
+# 6 config read, 7 restart. Batch: (n - 1), then per request: tsel shape nd
+# sector:u32 [type:u32 when tsel >= 0xf0], nd % 5 segments of sel off:u16
+# len:u16 [up to 64 data bytes when the device reads it]. tsel % 10 indexes
+# IN OUT OUT IN FLUSH GET_ID DISCARD WRITE_ZEROES GET_LIFETIME SECURE_ERASE.
+# shape: bits 0-1 header (0/1 proper), 2-3 status (0/1 proper), 5 queue,
+# 6 data direction flipped, 7 raw sector. sel bit 0: len % 6000 bytes,
+# else (len % 8 + 1) * 512; sel >= 0xf0: a canary frame or anywhere.
+BLK_T = {'IN': 0, 'OUT': 1, 'FLUSH': 4, 'GET_ID': 5, 'DISCARD': 6,
+         'WZ': 7, 'LIFETIME': 8}
+
+
+def blk_seg(nbytes, data=b'', sel=0, off=0):
+    if nbytes % 512 == 0 and 0 < nbytes <= 4096 and sel & 1 == 0:
+        ln = nbytes // 512 - 1
+    else:
+        sel |= 1
+        ln = nbytes
+    return struct.pack('<BHH', sel, off, ln) + data[:64]
+
+
+def blk_req(t, sector=0, segs=(), shape=0, raw_type=None):
+    tsel = BLK_T[t] if raw_type is None else 0xf0
+    out = struct.pack('<BBBI', tsel, shape, len(segs), sector)
+    if raw_type is not None:
+        out += struct.pack('<I', raw_type)
+    return out + b''.join(segs)
+
+
+def blk_batch(*reqs):
+    return bytes([0, len(reqs) - 1]) + b''.join(reqs)
+
+
+def blk_seeds():
+    data = bytes(range(64))
+    rng = lambda s, n, f=0: struct.pack('<QII', s, n, f)
+    return {
+        'write-read': bytes([0]) +
+        blk_batch(blk_req('OUT', 8, [blk_seg(512, data)])) +
+        blk_batch(blk_req('IN', 8, [blk_seg(512)])),
+        'multi-seg': bytes([0]) +
+        blk_batch(blk_req('OUT', 100, [blk_seg(1024, data),
+                                       blk_seg(512, data[::-1])])) +
+        blk_batch(blk_req('IN', 100, [blk_seg(1536)])),
+        'flush-getid': bytes([0]) + blk_batch(blk_req('FLUSH'),
+                                              blk_req('GET_ID', 0,
+                                                      [blk_seg(20)])),
+        'discard-zeroes': bytes([0]) +
+        blk_batch(blk_req('OUT', 16, [blk_seg(4096, data)])) +
+        blk_batch(blk_req('WZ', 0, [blk_seg(16, rng(16, 8))])) +
+        blk_batch(blk_req('DISCARD', 0, [blk_seg(32, rng(0, 8) +
+                                                 rng(24, 8))])) +
+        blk_batch(blk_req('IN', 16, [blk_seg(4096)])),
+        'unsupported': bytes([0]) + blk_batch(
+            blk_req('LIFETIME', 0, [blk_seg(48)]),
+            blk_req('IN', 0, [], raw_type=77)),
+        'bad-header': bytes([0]) + blk_batch(
+            blk_req('OUT', 0, [blk_seg(512, data)], shape=2)) + bytes([7]) +
+        blk_batch(blk_req('IN', 0, [blk_seg(512)], shape=3 | 0x10)),
+        'bad-status': bytes([0]) + blk_batch(
+            blk_req('IN', 0, [blk_seg(512)], shape=8)) + bytes([7]) +
+        blk_batch(blk_req('IN', 0, [blk_seg(512)], shape=12)),
+        'flipped': bytes([0]) + blk_batch(
+            blk_req('OUT', 0, [blk_seg(512)], shape=0x40)),
+        'beyond': bytes([0]) + blk_batch(
+            blk_req('IN', 2047, [blk_seg(1024)]),
+            blk_req('OUT', 0xffffffff, [blk_seg(512, data)], shape=0x80),
+            blk_req('IN', 3, [blk_seg(100)])),
+        'canary': bytes([0]) + blk_batch(
+            blk_req('IN', 0, [blk_seg(512, sel=0xf0)])),
+        'readonly': bytes([2]) + blk_batch(
+            blk_req('OUT', 0, [blk_seg(512, data)])) +
+        blk_batch(blk_req('IN', 0, [blk_seg(512)])),
+        'native': bytes([1]) + blk_batch(
+            blk_req('OUT', 1, [blk_seg(512, data)], shape=0x20)) +
+        blk_batch(blk_req('IN', 1, [blk_seg(512)], shape=0x20)) +
+        bytes([6, 0, 3]),
+    }
+
+
 HARNESSES = {
     'pvmem': pvmem_seeds,
     'virtq': virtq_seeds,
     'balloon': balloon_seeds,
     'mmio': mmio_seeds,
+    'blk': blk_seeds,
 }
 
 

@@ -28,6 +28,14 @@ fuzz_balloon_SRCS := tests/fuzz/fuzz_balloon.c tests/fuzz/fuzz_vm.c
 FUZZERS += mmio
 fuzz_mmio_SRCS := tests/fuzz/fuzz_mmio.c tests/fuzz/fuzz_vm.c
 
+# Parsers of guest- and user-controlled data: the guest kernel ELF loader,
+# the guest's reading of its boot device tree (guest/boot_fdt.c built for
+# the host), the control API's request line.
+FUZZERS += elf
+fuzz_elf_SRCS := tests/fuzz/fuzz_elf.c
+FUZZERS += fdt
+fuzz_fdt_SRCS := tests/fuzz/fuzz_fdt.c guest/boot_fdt.c
+
 # virtio-blk requests on a memfd image: statuses, a reference image, the
 # DMA registry, canary frames.
 FUZZERS += blk

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libc6-dev libfdt-dev device-tree-compiler check
-      libsubunit-dev clang-format libjansson-dev)
+      libsubunit-dev clang-format libjansson-dev libseccomp-dev)
 # libFuzzer (clang's -fsanitize=fuzzer) for the harnesses in tests/fuzz/.
 pkgs+=(clang libclang-rt-14-dev)
 # QEMU (microvm, PVH) and python3 (scripts/qmp.py) for the guest's QEMU

@@ -52,8 +52,16 @@ static bool __free_block_ok(const struct mm *mm, const struct zone *zone,
 
 /* Free lists ------------------------------------------------------------ */
 
-static void __free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
-			    unsigned order, int mt)
+/*
+ * The list operations are inlined into the split and merge loops: the
+ * worst case (an order-0 block from an order-10 one and back) runs each ten
+ * times per allocation and free. list_link() and list_unlink() keep every
+ * counter but zone->free_pages, which the loops change once per call.
+ */
+#define MM_INLINE static inline __attribute__((always_inline))
+
+MM_INLINE void list_link(struct mm *mm, struct zone *zone, uint32_t idx,
+			 unsigned order, int mt)
 {
 	struct page *p = &mm->frames[idx];
 	struct free_area *a = &zone->area[order];
@@ -71,36 +79,54 @@ static void __free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
 	a->head[mt] = idx;
 	a->nr_free++;
 	a->nr_free_mt[mt]++;
-	zone->free_pages += 1ull << order;
 	if (p->flags & PG_DISCARDED)
 		zone->discarded += 1ull << order;
 	else
 		a->nr_backed++;
 }
 
-void __free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
+MM_INLINE void list_unlink(struct mm *mm, struct zone *zone, uint32_t idx)
 {
 	struct page *p = &mm->frames[idx];
-	struct free_area *a = &zone->area[p->order];
+	unsigned order = p->order, mt = p->migratetype;
+	struct free_area *a = &zone->area[order];
+	uint32_t next = p->next, prev = p->prev;
 
 	MM_DEBUG_BUG_ON(
-		!__free_block_ok(mm, zone, idx, p->order, PG_HEAD | PG_BUDDY));
-	MM_DEBUG_BUG_ON(!a->nr_free || !a->nr_free_mt[p->migratetype]);
-	if (p->prev != MM_NO_LINK)
-		mm->frames[p->prev].next = p->next;
+		!__free_block_ok(mm, zone, idx, order, PG_HEAD | PG_BUDDY));
+	MM_DEBUG_BUG_ON(!a->nr_free || !a->nr_free_mt[mt]);
+	if (prev != MM_NO_LINK)
+		mm->frames[prev].next = next;
 	else
-		a->head[p->migratetype] = p->next;
-	if (p->next != MM_NO_LINK)
-		mm->frames[p->next].prev = p->prev;
+		a->head[mt] = next;
+	if (next != MM_NO_LINK)
+		mm->frames[next].prev = prev;
 	p->next = p->prev = MM_NO_LINK;
 	p->flags &= (uint8_t)~PG_BUDDY;
 	a->nr_free--;
-	a->nr_free_mt[p->migratetype]--;
-	zone->free_pages -= 1ull << p->order;
+	a->nr_free_mt[mt]--;
 	if (p->flags & PG_DISCARDED)
-		zone->discarded -= 1ull << p->order;
+		zone->discarded -= 1ull << order;
 	else
 		a->nr_backed--;
+}
+
+MM_INLINE void __free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
+			       unsigned order, int mt)
+{
+	list_link(mm, zone, idx, order, mt);
+	zone->free_pages += 1ull << order;
+}
+
+MM_INLINE void free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
+{
+	zone->free_pages -= 1ull << mm->frames[idx].order;
+	list_unlink(mm, zone, idx);
+}
+
+void __free_list_del(struct mm *mm, struct zone *zone, uint32_t idx)
+{
+	free_list_del(mm, zone, idx);
 }
 
 static bool mt_mergeable(int mt)
@@ -152,6 +178,7 @@ void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 	uint64_t lo = MM_MAX(r->start_pfn, zone->start_pfn);
 	uint64_t hi = MM_MIN(r->end_pfn, zone->end_pfn);
 	uint8_t mt = *mm_pb_slot(mm, r, pfn);
+	uint64_t freed = 1ull << order;
 
 	MM_DEBUG_BUG_ON(order >= NR_PAGE_ORDERS ||
 			(pfn & ((1ull << order) - 1)));
@@ -172,7 +199,7 @@ void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 			    (!mt_mergeable(mt) || !mt_mergeable(bmt)))
 				break;
 		}
-		__free_list_del(mm, zone, mm_rng_idx(r, buddy_pfn));
+		list_unlink(mm, zone, mm_rng_idx(r, buddy_pfn));
 		discarded &= buddy->flags;
 		buddy->flags = 0;
 		mm->frames[mm_rng_idx(r, pfn)].flags = 0;
@@ -181,8 +208,9 @@ void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 	}
 	mm->frames[mm_rng_idx(r, pfn)].flags =
 		PG_HEAD | (discarded & PG_DISCARDED);
-	__free_list_add(mm, zone, mm_rng_idx(r, pfn), order,
-			*mm_pb_slot(mm, r, pfn));
+	list_link(mm, zone, mm_rng_idx(r, pfn), order, *mm_pb_slot(mm, r, pfn));
+	/* The buddies taken off were free already: only the block is new. */
+	zone->free_pages += freed;
 }
 
 /*
@@ -193,13 +221,14 @@ void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 static void expand(struct mm *mm, struct zone *zone, uint32_t idx,
 		   unsigned high, unsigned low, int mt, uint8_t discarded)
 {
+	zone->free_pages += (1ull << high) - (1ull << low);
 	while (high > low) {
 		uint32_t half;
 
 		high--;
 		half = idx + (1u << high);
 		mm->frames[half].flags = PG_HEAD | discarded;
-		__free_list_add(mm, zone, half, high, mt);
+		list_link(mm, zone, half, high, mt);
 	}
 }
 
@@ -214,7 +243,7 @@ static bool __rmqueue_smallest(struct mm *mm, struct zone *zone, unsigned order,
 		if (head == MM_NO_LINK)
 			continue;
 		discarded = mm->frames[head].flags & PG_DISCARDED;
-		__free_list_del(mm, zone, head);
+		free_list_del(mm, zone, head);
 		mm->frames[head].flags = discarded;
 		expand(mm, zone, head, o, order, mt, discarded);
 		*idx = head;

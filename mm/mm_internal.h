@@ -295,6 +295,41 @@ static inline int pcp_list_of_mt(int mt)
 	return mt == MIGRATE_CMA ? MIGRATE_MOVABLE : mt;
 }
 
+/*
+ * The order-0 fast path's pop (page_alloc.c, pcp_alloc()): take the first
+ * frame of @mt's list of @pcp, the caller's own, as an allocated GUEST
+ * frame. False when the list is empty or another CPU asked for a drain:
+ * pcp_alloc() then refills or drains first.
+ */
+static inline bool __pcp_pop(struct mm *mm, struct pcp *pcp, int mt,
+			     uint32_t *idx, bool *was_discarded)
+{
+	uint32_t i = pcp->head[mt];
+	struct page *p;
+
+	if (i == MM_NO_LINK ||
+	    atomic_load_explicit(&pcp->drain_req, memory_order_relaxed))
+		return false;
+	p = &mm->frames[i];
+	pcp->head[mt] = p->next;
+	/* Owner-only fields others may read: plain loads and stores. */
+	atomic_store_explicit(
+		&pcp->count,
+		atomic_load_explicit(&pcp->count, memory_order_relaxed) - 1,
+		memory_order_relaxed);
+	atomic_store_explicit(
+		&pcp->nr_guest,
+		atomic_load_explicit(&pcp->nr_guest, memory_order_relaxed) + 1,
+		memory_order_relaxed);
+	*was_discarded = p->flags & PG_DISCARDED;
+	p->flags = PG_HEAD;
+	p->next = MM_NO_LINK;
+	p->owner = 0;
+	mm_page_set_state(p, FRAME_GUEST);
+	*idx = i;
+	return true;
+}
+
 /* Per-CPU statistics ---------------------------------------------------- */
 
 static inline int64_t mm_counter_add(_Atomic uint64_t *c, uint64_t n)

@@ -201,6 +201,36 @@ static int alloc_retry(void *ctx)
 	return alloc_block(a->mm, a->cpu, a->req, a->idx, a->discarded);
 }
 
+/* GFP bits the order-0 fast path leaves to the general one. */
+#define GFP_NOT_FAST (~GFP_VALID_MASK | GFP_ZONEMASK | __GFP_ZERO)
+
+/*
+ * The common order-0 request (no address limit, no zone modifier, no
+ * zeroing) when the preferred zone's per-CPU list has a frame: what
+ * alloc_block()'s first step would do, without building the request and
+ * the zone list. Anything else (an empty list, a drain to honour, which
+ * involve watermarks) takes the general path.
+ */
+static inline bool alloc_fast(struct mm *mm, gfp_t gfp, unsigned addr_bits,
+			      uint64_t *pfn)
+{
+	bool movable = gfp & __GFP_MOVABLE, discarded;
+	unsigned cpu;
+	uint32_t idx;
+
+	if ((gfp & GFP_NOT_FAST) || addr_bits < 64 || mm->pcp_disabled ||
+	    (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK ||
+	    !mm->nr_zonelist[movable])
+		return false;
+	cpu = mm_cpu_id();
+	if (!__pcp_pop(mm, &mm->pcp[cpu][mm->zonelist[movable][0]],
+		       gfp_migratetype(gfp), &idx, &discarded))
+		return false;
+	mm_counter_add(&mm->cpu_stats[cpu].alloc_ok, 1);
+	*pfn = mm_idx_to_pfn(mm, idx);
+	return true;
+}
+
 int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 			unsigned addr_bits, uint64_t *pfn)
 {
@@ -213,6 +243,8 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 
 	if (!pfn)
 		return -EINVAL;
+	if (mm_likely(order == 0 && alloc_fast(mm, gfp, addr_bits, pfn)))
+		return 0;
 	ret = alloc_req_init(mm, &req, gfp, order, addr_bits);
 	if (ret)
 		return ret;

@@ -129,28 +129,12 @@ int pcp_alloc(struct mm *mm, unsigned cpu, enum zone_type zt, int mt,
 	      bool *was_discarded)
 {
 	struct pcp *pcp = &mm->pcp[cpu][zt];
-	struct page *p;
-	uint32_t i;
 
 	if (mm_unlikely(pcp_load(pcp->drain_req)))
 		pcp_honour_drain_req(mm, &mm->zones[zt], pcp);
-	i = pcp->head[mt];
-	if (i == MM_NO_LINK &&
-	    pcp_refill(mm, cpu, &mm->zones[zt], pcp, mt, mark, classzone))
-		i = pcp->head[mt];
-	if (i == MM_NO_LINK)
-		return -ENOMEM;
-	p = &mm->frames[i];
-	pcp->head[mt] = p->next;
-	pcp_store(pcp->count, pcp_load(pcp->count) - 1);
-	pcp_store(pcp->nr_guest, pcp_load(pcp->nr_guest) + 1);
-	*was_discarded = p->flags & PG_DISCARDED;
-	p->flags = PG_HEAD;
-	p->next = MM_NO_LINK;
-	p->owner = 0;
-	mm_page_set_state(p, FRAME_GUEST);
-	*idx = i;
-	return 0;
+	if (pcp->head[mt] == MM_NO_LINK)
+		pcp_refill(mm, cpu, &mm->zones[zt], pcp, mt, mark, classzone);
+	return __pcp_pop(mm, pcp, mt, idx, was_discarded) ? 0 : -ENOMEM;
 }
 
 /**

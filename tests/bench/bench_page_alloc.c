@@ -171,13 +171,37 @@ static void *thr_hot(void *p)
 	return NULL;
 }
 
-int main(void)
+/*
+ * --profile hot|worst: one short run of that row's loop and nothing else,
+ * for valgrind --tool=callgrind (instructions per operation are repeatable
+ * on a loaded machine where nanoseconds are not; docs/mm.md).
+ */
+static int profile(const char *row)
+{
+	void *meta;
+	bool worst = strcmp(row, "worst") == 0;
+	struct mm *mm = bench_mm(worst, &meta);
+
+	if (!worst && strcmp(row, "hot") != 0) {
+		fprintf(stderr, "bench: --profile hot|worst\n");
+		return 2;
+	}
+	run_hot(mm, 0, 1000); /* the per-CPU list filled, caches warm */
+	printf("P %s %.1f\n", row, run_hot(mm, 0, 100000));
+	free(meta);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	double a[RUNS], b[RUNS];
 	void *meta, *meta2;
-	struct mm *mm = bench_mm(false, &meta);
-	struct mm *raw = bench_mm(true, &meta2);
+	struct mm *mm, *raw;
 
+	if (argc > 2 && strcmp(argv[1], "--profile") == 0)
+		return profile(argv[2]);
+	mm = bench_mm(false, &meta);
+	raw = bench_mm(true, &meta2);
 	printf("page allocator: %llu MiB of DMA32, %d runs per row "
 	       "(median, min in ns/op)\n",
 	       RAM_PAGES >> (20 - PAGE_SHIFT), RUNS);

@@ -59,6 +59,12 @@ test_qemu_guest_failure() {
 		'guest assertion failed at .*trap.c:[0-9]+'
 }
 
+# A triple fault resets the machine; -no-reboot ends QEMU instead.
+test_qemu_triple_fault() {
+	qemu_run --cmdline 'workload=triple'
+	expect 5 'QEMU ended without a guest status: the guest reset'
+}
+
 test_qemu_slab() {
 	qemu_run --mem 512M --vcpus 2 --cmdline 'workload=slab slab.seed=7'
 	expect 0 '^dentry ' 'slab: every object checked, caches destroyed'
@@ -186,6 +192,7 @@ check_qemu qemu-highmem test_qemu_highmem
 check_qemu qemu-smp-2 test_qemu_smp_2
 check_qemu qemu-smp-4 test_qemu_smp_4
 check_qemu qemu-guest-failure test_qemu_guest_failure
+check_qemu qemu-triple-fault test_qemu_triple_fault
 check_qemu qemu-slab test_qemu_slab
 check_qemu qemu-kmalloc test_qemu_kmalloc
 check_qemu qemu-blk test_qemu_blk

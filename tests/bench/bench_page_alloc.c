@@ -12,6 +12,7 @@
 
 #include "mm/mm.h"
 #include "mm/port.h"
+#include "tests/bench/bench_goal.h"
 
 /*
  * Many short runs (a few ms each) rather than a few long ones: the build
@@ -53,10 +54,17 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void report(const char *name, double *runs, const char *goal)
+/* One row; a goal (@goal_ns > 0) is judged on the median. */
+static void report(const char *name, double *runs, double goal_ns)
 {
+	char verdict[BENCH_GOAL_LEN] = "";
+
 	qsort(runs, RUNS, sizeof(*runs), cmp_double);
-	printf("%-44s %9.1f %9.1f   %s\n", name, runs[RUNS / 2], runs[0], goal);
+	if (goal_ns > 0)
+		bench_goal(verdict, sizeof(verdict), runs[RUNS / 2],
+			   "<=", goal_ns, "ns");
+	printf("%-44s %9.1f %9.1f   %s\n", name, runs[RUNS / 2], runs[0],
+	       verdict);
 }
 
 static void must(int ret, const char *what)
@@ -209,22 +217,22 @@ int main(int argc, char **argv)
 	printf("%-44s %9s %9s   %s\n", "case", "median", "min", "goal");
 	for (int r = 0; r < RUNS; r++)
 		a[r] = run_lock(100000);
-	report("calibration: uncontended lock+unlock", a, "(host cost)");
+	report("calibration: uncontended lock+unlock", a, 0);
 	run_hot(mm, 0, 100000); /* warm up, fill the per-CPU list */
 	for (int r = 0; r < RUNS; r++)
 		a[r] = run_hot(mm, 0, 50000);
-	report("order-0 alloc+free, hot (per-CPU)", a, "<= 25 ns");
+	report("order-0 alloc+free, hot (per-CPU)", a, 25);
 	for (int r = 0; r < RUNS; r++)
 		a[r] = run_batch(mm, 10000);
-	report("order-0 10k batch alloc then free (per op)", a, "");
+	report("order-0 10k batch alloc then free (per op)", a, 0);
 	for (int r = 0; r < RUNS; r++)
 		a[r] = run_mixed(mm, 2000, &b[r]);
-	report("random orders 0..10: alloc", a, "");
-	report("random orders 0..10: free in random order", b, "");
+	report("random orders 0..10: alloc", a, 0);
+	report("random orders 0..10: free in random order", b, 0);
 	/* Worst case: a pristine NR_PAGE_ORDERS block, 10 splits and 10 merges. */
 	for (int r = 0; r < RUNS; r++)
 		a[r] = run_hot(raw, 0, 20000);
-	report("worst: order-0 from order-10, buddy only", a, "<= 60 ns");
+	report("worst: order-0 from order-10, buddy only", a, 60);
 	for (int r = 0; r < RUNS; r++) {
 		struct thr t[2] = {{mm, 50000, 0}, {mm, 50000, 0}};
 		pthread_t th[2];
@@ -236,7 +244,7 @@ int main(int argc, char **argv)
 		/* Aggregate throughput: ns per pair across both threads. */
 		a[r] = (t[0].ns + t[1].ns) / 4;
 	}
-	report("order-0 alloc+free, 2 threads (aggregate)", a, "");
+	report("order-0 alloc+free, 2 threads (aggregate)", a, 0);
 	{
 		char why[256];
 

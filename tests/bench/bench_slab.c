@@ -24,6 +24,7 @@
 
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
+#include "tests/bench/bench_goal.h"
 #include "tests/unit/host_page_source.h"
 
 #define BATCH	     10000
@@ -266,6 +267,43 @@ static void print_table(void)
 	}
 }
 
+/*
+ * The goal row: random kmalloc sizes within 1.2x of the faster of mimalloc
+ * and tcmalloc, against that peer's own process (same load).
+ */
+#define GOAL_PATTERN 4
+#define GOAL_RATIO   1.2
+
+static void print_goal(void)
+{
+	const struct peer *best = NULL;
+	char verdict[BENCH_GOAL_LEN];
+
+	for (unsigned int k = 0; k < sizeof(peers) / sizeof(peers[0]); k++) {
+		const struct peer *p = &peers[k];
+
+		if (p->ok &&
+		    (!strcmp(p->name, "mimalloc") ||
+		     !strcmp(p->name, "tcmalloc")) &&
+		    (!best || p->peer[GOAL_PATTERN] < best->peer[GOAL_PATTERN]))
+			best = p;
+	}
+	if (!best) {
+		printf("\n%s vs mimalloc/tcmalloc: neither installed, goal "
+		       "<= %gx not judged\n",
+		       patterns[GOAL_PATTERN].name, GOAL_RATIO);
+		return;
+	}
+	printf("\n%s vs the faster of mimalloc and tcmalloc (%s): "
+	       "%.2f / %.2f ns = %.2fx   %s\n",
+	       patterns[GOAL_PATTERN].name, best->name,
+	       best->ours[GOAL_PATTERN], best->peer[GOAL_PATTERN],
+	       best->ours[GOAL_PATTERN] / best->peer[GOAL_PATTERN],
+	       bench_goal(verdict, sizeof(verdict),
+			  best->ours[GOAL_PATTERN] / best->peer[GOAL_PATTERN],
+			  "<=", GOAL_RATIO, "x"));
+}
+
 int main(int argc, char **argv)
 {
 	char self[4096];
@@ -295,5 +333,6 @@ int main(int argc, char **argv)
 		failed |= peers[k].ok == 0 && !peers[k].preload;
 	}
 	print_table();
+	print_goal();
 	return failed;
 }

@@ -15,6 +15,7 @@
  * ratio compares runs under the same machine load.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,10 +156,11 @@ static void setup_random(void)
 
 /*
  * Prints "R <index> <ours ns> <peer ns>" per pattern; with @profile >= 0,
- * runs only pattern @profile's "ours" side once, without warm-up or peer (for
- * valgrind --tool=callgrind, whose instruction counts need a short run).
+ * runs only pattern @profile's "ours" side (@of_peer: malloc's, e.g. under
+ * LD_PRELOAD of tcmalloc) once, without warm-up (for valgrind
+ * --tool=callgrind, whose instruction counts need a short run).
  */
-static int run_worker(int profile)
+static int run_worker(int profile, bool of_peer)
 {
 	struct host_page_source *hps =
 		host_page_source_create(256ul << (20 - PS_PAGE_SHIFT), 0);
@@ -180,7 +182,9 @@ static int run_worker(int profile)
 	}
 	setup_random();
 	if (profile >= 0)
-		printf("P %d %.2f\n", profile, patterns[profile].ours());
+		printf("P %d %.2f\n", profile,
+		       of_peer ? patterns[profile].peer()
+			       : patterns[profile].ours());
 	for (int i = 0; i < NR_PATTERNS && profile < 0; i++) {
 		double ours = median_of(patterns[i].ours);
 		double peer = median_of(patterns[i].peer);
@@ -311,16 +315,17 @@ int main(int argc, char **argv)
 	int failed = 0;
 
 	if (argc > 1 && !strcmp(argv[1], "--worker"))
-		return run_worker(-1);
-	if (argc > 2 && !strcmp(argv[1], "--profile")) {
+		return run_worker(-1, false);
+	if (argc > 2 && (!strcmp(argv[1], "--profile") ||
+			 !strcmp(argv[1], "--profile-peer"))) {
 		int idx = atoi(argv[2]);
 
 		if (idx < 0 || idx >= NR_PATTERNS) {
-			fprintf(stderr, "bench_slab: --profile 0..%d\n",
+			fprintf(stderr, "bench_slab: %s 0..%d\n", argv[1],
 				NR_PATTERNS - 1);
 			return 2;
 		}
-		return run_worker(idx);
+		return run_worker(idx, !strcmp(argv[1], "--profile-peer"));
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {

@@ -23,6 +23,8 @@ set -uo pipefail
 BUILD=${BUILD:-build}
 VMM=$BUILD/vmm
 GUEST=$BUILD/guest.elf
+# shellcheck source=tests/bench/bench_goal.sh
+. "$(dirname "$0")/bench_goal.sh"
 SECS=${BLK_BENCH_SECS:-1}
 ROUNDS=${BLK_BENCH_ROUNDS:-3}
 MIB=${BLK_BENCH_MIB:-256}
@@ -114,11 +116,12 @@ END {
 echo "(best of $ROUNDS rounds of $SECS s per case; load average now" \
 	"$(cut -d' ' -f1-3 /proc/loadavg))"
 
-# The goals, from the table.
+# The goals, from the table: one line per case with a goal.
+echo
 awk '
-$1 ~ /^(read|write)$/ && $2 == 1048576 { seq = seq sprintf(" %s %s", $1, $NF) }
-$1 ~ /^rand/ && $2 == 4096 && $3 == 32 { rnd = rnd sprintf(" %s %s", $1, $NF) }
-END {
-	print "goal: 1 MiB sequential >= 80% of the host:" seq
-	print "goal: 4 KiB random, 32 in flight, >= 50% of the host IOPS:" rnd
-}' "$TMP/table"
+$1 ~ /^(read|write)$/ && $2 == 1048576 { print "1 MiB sequential " $1 "|" $NF "|80" }
+$1 ~ /^rand/ && $2 == 4096 && $3 == 32 { print "4 KiB " $1 ", 32 in flight|" $NF "|50" }
+' "$TMP/table" | while IFS='|' read -r what pct goal; do
+	printf '%-32s %6s of the host  %s\n' "$what" "$pct" \
+		"$(bench_goal "${pct%\%}" '>=' "$goal" '%')"
+done

@@ -33,8 +33,9 @@
 #define PVMEM_MAGIC	0x4d4d5650u /* "PVMM" little-endian */
 #define PVMEM_ABI_MAJOR 1
 #define PVMEM_ABI_MINOR                                                        \
-	2 /* 1.1: cooperative migration (MIGRATE_*);
-			    * 1.2: DMA_ALLOC up to PVMEM_MAX_DMA_BYTES */
+	3 /* 1.1: cooperative migration (MIGRATE_*);
+			    * 1.2: DMA_ALLOC up to PVMEM_MAX_DMA_BYTES;
+			    * 1.3: per-vCPU page rings (RING_SETUP, kick) */
 
 /* Limits of ABI 1.0 (also reported by PVMEM_OP_INFO). */
 #define PVMEM_PAGE_SHIFT    12
@@ -70,7 +71,9 @@ enum pvmem_op {
 	PVMEM_OP_MIGRATE_SETUP = 7,  /* -> the migration ring's GPA */
 	PVMEM_OP_MIGRATE_ANSWER = 8, /* struct pvmem_mig_ans[count] */
 	PVMEM_OP_COMPACT = 9,	     /* move the movable blocks of a range */
-	PVMEM_OP_MAX = PVMEM_OP_COMPACT,
+	/* ABI 1.3: exit-free page supply (struct pvmem_ring). */
+	PVMEM_OP_RING_SETUP = 10, /* one ring per vCPU -> their GPAs */
+	PVMEM_OP_MAX = PVMEM_OP_RING_SETUP,
 };
 
 /*
@@ -182,11 +185,15 @@ struct pvmem_info {
 				   * cancelled */
 	/* ABI 1.2. */
 	uint64_t max_dma_bytes; /* largest DMA_ALLOC: PVMEM_MAX_DMA_BYTES */
+	/* ABI 1.3. */
+	uint32_t max_rings;  /* RING_SETUP count: PVMEM_MAX_RINGS */
+	uint32_t ring_bytes; /* one ring: PVMEM_RING_BYTES */
 };
 
 /* INFO features. */
 #define PVMEM_F_MIGRATE	   (1ull << 0) /* MIGRATE_SETUP/ANSWER, COMPACT */
 #define PVMEM_F_CONTIG_DMA (1ull << 1) /* DMA_ALLOC above 4 MiB (1.2) */
+#define PVMEM_F_RINGS	   (1ull << 2) /* RING_SETUP and the kick (1.3) */
 
 /* Frame states, in the order of mm/mm.h's enum frame_state. */
 enum pvmem_frame_state {
@@ -300,6 +307,101 @@ struct pvmem_mig_ans {
 	int32_t result;	   /* guest: 0 copied (commit), < 0 refused */
 	int32_t status;	   /* host: 0 done as asked, else PVMEM_E* */
 	uint32_t reserved; /* 0 */
+};
+
+/*
+ * Page rings (ABI 1.3, docs/hosted-memory.md "Page rings").
+ *
+ * A doorbell is a VM exit (~30 us under PVM), a hundred times the host's
+ * cost of a page. So each vCPU gets a ring in shared memory: the host keeps
+ * its supply filled with free order-0 frames (GFP_KERNEL, any zone) and
+ * drains its returns of frames the guest gives back, both without an exit
+ * on the guest's side. The guest kicks (an MMIO write, one exit)
+ * only when the supply falls below sup_low or the returns reach ret_high,
+ * and not even then while the host says a thread of its own does that work
+ * (PVMEM_RING_F_POLL_SUP, PVMEM_RING_F_POLL_RET).
+ *
+ * RING_SETUP (op 10): count = vCPUs (1 .. PVMEM_MAX_RINGS), addr = GPA of
+ * uint64_t gpas[count] (out). The host allocates every ring (FRAME_DMA of
+ * owner PVMEM_RING_OWNER, zeroed, charged to the page limit: FREE and
+ * DMA_FREE refuse them) and writes their GPAs; done = count. Once per VM:
+ * a second RING_SETUP gets -EBUSY.
+ *
+ * Supply (host -> guest): sup[] slots hold pfns or 0. The host writes slot
+ * sup_prod % PVMEM_RING_SUP_SLOTS, then sup_prod (release). The guest takes
+ * slot sup_cons % SLOTS with an atomic exchange against 0 and then advances
+ * sup_cons: a nonzero value is its frame (it holds it, as if ALLOCed); 0
+ * means the host took the frame back (a drain): skip it. The exchange
+ * decides every race between a take and a drain: exactly one side gets the
+ * pfn. The host keeps its own copy of what it wrote; a slot whose value
+ * changed counts as taken, and nothing the guest writes into sup[] is ever
+ * read as a pfn.
+ *
+ * Return (guest -> host): the guest writes a pfn (order 0, a frame it
+ * holds) into ret[ret_prod % PVMEM_RING_RET_SLOTS], then ret_prod (release),
+ * never more than PVMEM_RING_RET_SLOTS ahead of ret_cons. The host copies
+ * each entry once, frees it with FREE's checks, and advances ret_cons. A
+ * bad entry (not held, not an order-0 head, still in a supply ring) is
+ * skipped and stays the guest's; the host counts it in err_count with its
+ * status and pfn in last_err / last_err_pfn.
+ *
+ * Kick: a 32-bit write to PVMEM_MMIO_BASE + PVMEM_KICK_OFFSET of the ring
+ * index. When the write returns the host has drained the return ring and
+ * refilled the supply (to sup_target, as far as the page limit allows;
+ * last_err -EDQUOT or -ENOMEM says why not). With PVMEM_KICK_DRAIN the host
+ * instead takes back every frame still in the supply and sets sup_target
+ * to 0 until the next kick (the guest gives back all it does not hold).
+ *
+ * Counters are free-running u32s; indices are taken modulo the slots. A
+ * host-written field the guest overwrites is rewritten, never read back; a
+ * guest index that makes no sense (sup_cons past sup_prod, ret_prod more
+ * than the ring ahead of ret_cons) is an error (-ERANGE) and nothing moves.
+ */
+#define PVMEM_RING_MAGIC     0x474e4952u /* "RING" */
+#define PVMEM_RING_OWNER     0x101u	 /* FRAME_DMA owner of ring pages */
+#define PVMEM_MAX_RINGS	     64u
+#define PVMEM_RING_ORDER     2u /* a ring is 4 pages */
+#define PVMEM_RING_BYTES     (PVMEM_BLOCK_SIZE << PVMEM_RING_ORDER)
+#define PVMEM_RING_SUP_SLOTS 1024u	/* a power of two */
+#define PVMEM_RING_RET_SLOTS 512u	/* a power of two */
+#define PVMEM_KICK_OFFSET    4u		/* MMIO register: write32 ring index */
+#define PVMEM_KICK_DRAIN     (1u << 31) /* | index: take the supply back */
+
+/* flags (host): */
+#define PVMEM_RING_F_POLL_SUP                                                  \
+	(1u << 0) /* a host thread refills: no kick
+					 * at sup_low, only when empty */
+#define PVMEM_RING_F_POLL_RET                                                  \
+	(1u << 1) /* a host thread drains: no kick
+					 * at ret_high, only when full */
+
+struct pvmem_ring {
+	/* Host-written (rewritten, never read back). */
+	uint32_t magic;	     /* PVMEM_RING_MAGIC */
+	uint32_t index;	     /* the ring's number (vCPU) */
+	uint32_t sup_slots;  /* PVMEM_RING_SUP_SLOTS */
+	uint32_t ret_slots;  /* PVMEM_RING_RET_SLOTS */
+	uint32_t sup_target; /* frames the host keeps in the supply now
+			      * (autotuned to the demand) */
+	uint32_t sup_low;    /* kick when fewer are left */
+	uint32_t ret_high;   /* kick when this many returns wait */
+	uint32_t flags;	     /* PVMEM_RING_F_* */
+	uint32_t err_count;  /* bad guest input found in this ring */
+	int32_t last_err;    /* its status (PVMEM_E*), or why the last
+			      * refill fell short (EDQUOT, ENOMEM) */
+	uint64_t last_err_pfn;
+	uint32_t reserved0[4];
+	/* Host-written indices, a cache line of their own. */
+	uint32_t sup_prod; /* frames placed in sup[] */
+	uint32_t ret_cons; /* entries of ret[] taken */
+	uint32_t reserved1[14];
+	/* Guest-written indices. */
+	uint32_t sup_cons; /* slots of sup[] taken (or skipped) */
+	uint32_t ret_prod; /* entries placed in ret[] */
+	uint32_t reserved2[14];
+	uint8_t pad[4096 - 192];
+	uint64_t ret[PVMEM_RING_RET_SLOTS]; /* at 4096 */
+	uint64_t sup[PVMEM_RING_SUP_SLOTS]; /* at 8192 */
 };
 
 #endif /* ABI_PVMEM_H */

@@ -5,6 +5,7 @@
 DEVICES_SRCS += devices/pvmem.c
 DEVICES_SRCS += devices/pvmem_migrate.c
 DEVICES_SRCS += devices/pvmem_contig.c
+DEVICES_SRCS += devices/pvmem_ring.c
 DEVICES_SRCS += devices/pvmem_vm.c
 
 # virtio: the virtio-mmio transport, split virtqueues, the devices.

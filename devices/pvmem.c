@@ -21,6 +21,7 @@
 
 #include "devices/pvmem.h"
 #include "devices/pvmem_contig.h"
+#include "devices/pvmem_ring.h"
 #include "mm/fmt.h"
 #include "vmm/stat_fields.h"
 
@@ -68,6 +69,7 @@ struct pvmem {
 	struct pvmem_migrate *mig;
 	unsigned mig_timeout_ms;
 	struct pvmem_contig *contig;	      /* DMA_ALLOC above 4 MiB */
+	struct pvmem_rings *rings;	      /* page rings (ABI 1.3) */
 	atomic_uint_fast64_t dma_fail_logged; /* rate limit of the log */
 
 	/* Page limit: tot_pages is charged before allocating (see quota). */
@@ -181,6 +183,11 @@ static void pvmem_quota_give(struct pvmem *p, uint64_t pages)
 	atomic_fetch_sub(&p->tot_pages, pages);
 }
 
+unsigned pvmem_charge(struct pvmem *p, unsigned count)
+{
+	return pvmem_quota_take(p, count, 0);
+}
+
 /* All @nr frames (a power of two, or whole pageblocks) or none. */
 static bool pvmem_quota_take_frames(struct pvmem *p, uint64_t nr)
 {
@@ -193,6 +200,11 @@ static bool pvmem_quota_take_frames(struct pvmem *p, uint64_t nr)
 		return true;
 	pvmem_quota_give(p, (uint64_t)got << order);
 	return false;
+}
+
+bool pvmem_charge_frames(struct pvmem *p, uint64_t nr)
+{
+	return pvmem_quota_take_frames(p, nr);
 }
 
 /* DMA registry (caller holds dma_lock) ------------------------------------ */
@@ -365,6 +377,17 @@ static void pvmem_op_alloc(struct pvmem *p, const struct pvmem_req *req,
 	granted = pvmem_quota_take(p, req->count, req->order);
 	done = pvmem_alloc_into(p, req->gfp, req->order, granted, out);
 	pvmem_quota_give(p, (uint64_t)(granted - done) << req->order);
+	/* Short: the page rings' frames come back first (drain on demand). */
+	if (done < req->count && pvmem_rings_reclaim(p->rings)) {
+		unsigned more =
+			pvmem_quota_take(p, req->count - done, req->order);
+		unsigned got = pvmem_alloc_into(p, req->gfp, req->order, more,
+						out + done * sizeof(uint64_t));
+
+		pvmem_quota_give(p, (uint64_t)(more - got) << req->order);
+		granted = done + more;
+		done += got;
+	}
 	pvmem_count(&p->pages_granted, (uint64_t)done << req->order);
 	res->done = done;
 	if (done < granted)
@@ -425,6 +448,9 @@ static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
 		return -ERANGE;
 	if (__atomic_load_n(&pg->state, __ATOMIC_RELAXED) != FRAME_GUEST)
 		return -EPERM;
+	/* Still offered in a page ring: not the guest's to give back. */
+	if (pvmem_rings_holds(p->rings, e->pfn))
+		return -EPERM;
 	pvmem_free_wait_isolation(p, pg, e->pfn);
 	err = mm_free_pages(p->mm, e->pfn, e->order);
 	if (err)
@@ -432,6 +458,25 @@ static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
 	pvmem_quota_give(p, 1ull << e->order);
 	pvmem_count(&p->pages_freed, 1ull << e->order);
 	return 0;
+}
+
+unsigned pvmem_free_frames(struct pvmem *p, const uint64_t *pfns, unsigned n,
+			   int *status)
+{
+	unsigned freed = 0;
+
+	pthread_rwlock_rdlock(&p->dma_lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct pvmem_free_ent e = {.pfn = pfns[i]};
+
+		status[i] = pvmem_free_one(p, &e);
+		freed += !status[i];
+	}
+	pthread_rwlock_unlock(&p->dma_lock);
+	if (freed && p->report_order < NR_PAGE_ORDERS)
+		pvmem_count(&p->reported,
+			    mm_report_free(p->mm, p->report_order));
+	return freed;
 }
 
 /* Entries are freed in order; the first bad one stops the request. */
@@ -561,14 +606,28 @@ static void pvmem_op_dma_alloc(struct pvmem *p, const struct pvmem_req *req,
 		     ? 1ull << order
 		     : (req->size + (PAGE_SIZE << PAGEBLOCK_ORDER) -
 			1) >> (PAGE_SHIFT + PAGEBLOCK_ORDER) << PAGEBLOCK_ORDER;
-	if (!pvmem_quota_take_frames(p, nr)) {
+	if (!pvmem_quota_take_frames(p, nr) &&
+	    (!pvmem_rings_reclaim(p->rings) ||
+	     !pvmem_quota_take_frames(p, nr))) {
 		res->status = -EDQUOT;
 		pvmem_log_dma_fail(p, req, res->status);
 		return;
 	}
+	/* Ring frames are pinned: out of the way of a range of pageblocks. */
+	if (nr >= PAGEBLOCK_NR_PAGES)
+		pvmem_rings_hold(p->rings);
 	pthread_rwlock_wrlock(&p->dma_lock);
 	res->status = pvmem_dma_alloc(p, req, nr, &pfn, &posted);
 	pthread_rwlock_unlock(&p->dma_lock);
+	if (nr >= PAGEBLOCK_NR_PAGES)
+		pvmem_rings_unhold(p->rings);
+	/* A small block: the rings may hold the last free frames. */
+	if (res->status == -ENOMEM && nr < PAGEBLOCK_NR_PAGES &&
+	    pvmem_rings_reclaim(p->rings)) {
+		pthread_rwlock_wrlock(&p->dma_lock);
+		res->status = pvmem_dma_alloc(p, req, nr, &pfn, &posted);
+		pthread_rwlock_unlock(&p->dma_lock);
+	}
 	if (res->status) {
 		pvmem_quota_give(p, nr);
 		res->result = posted;
@@ -661,10 +720,13 @@ static void pvmem_op_info(struct pvmem *p, const struct pvmem_req *req,
 		.page_size = PAGE_SIZE,
 		.ram_pages = frame_db_ram_pages(p->fdb),
 		.max_pages = pvmem_max_pages(p),
-		.features = PVMEM_F_MIGRATE | PVMEM_F_CONTIG_DMA,
+		.features =
+			PVMEM_F_MIGRATE | PVMEM_F_CONTIG_DMA | PVMEM_F_RINGS,
 		.mig_slots = PVMEM_MIG_SLOTS,
 		.mig_timeout_ms = p->mig_timeout_ms,
 		.max_dma_bytes = PVMEM_MAX_DMA_BYTES,
+		.max_rings = PVMEM_MAX_RINGS,
+		.ring_bytes = PVMEM_RING_BYTES,
 	};
 
 	pvmem_put_struct(p, req, res, &info, sizeof(info));
@@ -766,10 +828,37 @@ static void pvmem_op_compact(struct pvmem *p, const struct pvmem_req *req,
 		res->status = -EINVAL;
 		return;
 	}
+	/* Ring frames are pinned GUEST frames: give them back first. */
+	pvmem_rings_reclaim(p->rings);
 	res->status =
 		pvmem_migrate_compact_range(p->mig, start, end, &posted, &busy);
 	res->done = posted;
 	res->result = busy;
+}
+
+/* Page rings (ABI 1.3, devices/pvmem_ring.c) ----------------------------- */
+
+static void pvmem_op_ring_setup(struct pvmem *p, const struct pvmem_req *req,
+				struct pvmem_res *res, struct pvmem_batch *b)
+{
+	uint64_t gpas[PVMEM_MAX_RINGS];
+	uint8_t *out;
+
+	res->status = req->count > PVMEM_MAX_RINGS ? -E2BIG
+		      : req->count == 0		   ? -EINVAL
+						   : 0;
+	if (res->status)
+		return;
+	out = pvmem_guest_buf(p, req->addr, req->count * sizeof(uint64_t));
+	if (!out) {
+		res->status = -EFAULT;
+		return;
+	}
+	res->status = pvmem_rings_setup(p->rings, req->count, gpas);
+	if (res->status)
+		return;
+	memcpy(out, gpas, req->count * sizeof(uint64_t));
+	res->done = req->count;
 }
 
 struct pvmem_op_desc {
@@ -794,6 +883,8 @@ static const struct pvmem_op_desc pvmem_ops[PVMEM_OP_MAX + 1] = {
 	[PVMEM_OP_MIGRATE_ANSWER] = {pvmem_op_migrate_answer, F_COUNT | F_ADDR,
 				     "migrate_answer"},
 	[PVMEM_OP_COMPACT] = {pvmem_op_compact, F_ADDR | F_SIZE, "compact"},
+	[PVMEM_OP_RING_SETUP] = {pvmem_op_ring_setup, F_COUNT | F_ADDR,
+				 "ring_setup"},
 };
 
 const char *pvmem_op_name(unsigned op)
@@ -883,6 +974,10 @@ int pvmem_pio_handler(void *opaque, uint64_t offset, void *data, unsigned len,
 {
 	uint32_t v;
 
+	if (offset == PVMEM_KICK_OFFSET && len == 4 && is_write) {
+		memcpy(&v, data, sizeof(v));
+		return pvmem_rings_kick(((struct pvmem *)opaque)->rings, v);
+	}
 	if (offset != 0 || len != 4)
 		return -EINVAL;
 	if (!is_write) {
@@ -923,7 +1018,9 @@ int pvmem_create(struct pvmem **out, struct frame_db *fdb,
 	p->mig_timeout_ms = cfg->mig.timeout_ms ? cfg->mig.timeout_ms
 						: PVMEM_MIG_DEFAULT_TIMEOUT_MS;
 	if (pvmem_migrate_create(&p->mig, p, p->mm, p->mem, &cfg->mig) ||
-	    pvmem_contig_create(&p->contig, p->mm, p->mem, p->mig)) {
+	    pvmem_contig_create(&p->contig, p->mm, p->mem, p->mig) ||
+	    pvmem_rings_create(&p->rings, p, p->mm, p->mem, &cfg->rings)) {
+		pvmem_contig_destroy(p->contig);
 		pvmem_migrate_destroy(p->mig);
 		pthread_rwlock_destroy(&p->dma_lock);
 		free(p->dma);
@@ -938,6 +1035,7 @@ void pvmem_destroy(struct pvmem *p)
 {
 	if (!p)
 		return;
+	pvmem_rings_destroy(p->rings);
 	pvmem_migrate_destroy(p->mig);
 	pvmem_contig_destroy(p->contig);
 	pthread_rwlock_destroy(&p->dma_lock);
@@ -1010,6 +1108,11 @@ void pvmem_set_max_pages(struct pvmem *p, uint64_t max_pages)
 struct pvmem_migrate *pvmem_migration(struct pvmem *p)
 {
 	return p->mig;
+}
+
+struct pvmem_rings *pvmem_rings(struct pvmem *p)
+{
+	return p->rings;
 }
 
 uint64_t pvmem_max_pages(struct pvmem *p)
@@ -1090,6 +1193,7 @@ static const char *const pvmem_state_names[PVMEM_NR_FRAME_STATES] = {
 int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
 {
 	struct pvmem_contig_stats cs;
+	struct pvmem_ring_stats rs;
 	struct pvmem_host_stats hs;
 	struct pvmem_migrate_stats ms;
 	struct pvmem_stats st;
@@ -1109,6 +1213,8 @@ int pvmem_format_stats(struct pvmem *p, char *buf, size_t size)
 	stat_fields_format(&b, "dma_contig_", &pvmem_contig_stat_table, &cs);
 	pvmem_migrate_get_stats(p->mig, &ms);
 	stat_fields_format(&b, "migrate_", &pvmem_migrate_stat_table, &ms);
+	pvmem_rings_get_stats(p->rings, &rs);
+	stat_fields_format(&b, "ring_", &pvmem_ring_stat_table, &rs);
 	for (unsigned op = 0; op <= PVMEM_OP_MAX; op++)
 		mm_buf_printf(&b, "op_%s ok %llu err %llu\n", pvmem_op_name(op),
 			      (unsigned long long)hs.ops[op].ok,

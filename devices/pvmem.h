@@ -23,6 +23,7 @@
 #include "vmm/frame_db.h"
 #include "abi/pvmem.h"
 #include "devices/pvmem_migrate.h"
+#include "devices/pvmem_ring.h"
 
 struct pvmem_config {
 	/* Page limit (max_pages); 0: every frame of RAM. */
@@ -35,6 +36,8 @@ struct pvmem_config {
 	unsigned report_order;
 	/* Cooperative migration (ABI 1.1): timeout, clock, wake-up. */
 	struct pvmem_migrate_config mig;
+	/* Page rings (ABI 1.3): the refill thread, the decay clock. */
+	struct pvmem_rings_config rings;
 };
 
 #define PVMEM_DEFAULT_REPORT_ORDER 9
@@ -127,6 +130,22 @@ void pvmem_get_stats(struct pvmem *p, struct pvmem_host_stats *out);
 
 /* The device's migration state (devices/pvmem_migrate.h). */
 struct pvmem_migrate *pvmem_migration(struct pvmem *p);
+
+/* The device's page rings (devices/pvmem_ring.h). */
+struct pvmem_rings *pvmem_rings(struct pvmem *p);
+
+/*
+ * For the page rings. pvmem_charge(): charge up to @count frames to
+ * tot_pages without passing max_pages, return how many were charged.
+ * pvmem_charge_frames(): all @nr or none. pvmem_free_frames(): free @n
+ * order-0 frames with FREE's checks, each on its own (status[i]: 0 or the
+ * error FREE would give), then release backing once; return how many
+ * were freed.
+ */
+unsigned pvmem_charge(struct pvmem *p, unsigned count);
+bool pvmem_charge_frames(struct pvmem *p, uint64_t nr);
+unsigned pvmem_free_frames(struct pvmem *p, const uint64_t *pfns, unsigned n,
+			   int *status);
 
 /*
  * The host view as text: frame states, page limit, DMA mappings and per-op

@@ -33,15 +33,20 @@ static const struct stat_table pvmem_vm_api_table =
 static json_t *pvmem_vm_api_stat(void)
 {
 	struct pvmem_migrate_stats m;
+	struct pvmem_ring_stats rs;
 	struct pvmem_host_stats st;
 	json_t *obj;
 
 	pvmem_get_stats(vm_pvmem, &st);
 	pvmem_migrate_get_stats(pvmem_migration(vm_pvmem), &m);
+	pvmem_rings_get_stats(pvmem_rings(vm_pvmem), &rs);
 	obj = stat_fields_json(&pvmem_vm_api_table, &st);
-	if (obj && json_object_set_new(
-			   obj, "migrate",
-			   stat_fields_json(&pvmem_migrate_stat_table, &m))) {
+	if (obj && (json_object_set_new(
+			    obj, "migrate",
+			    stat_fields_json(&pvmem_migrate_stat_table, &m)) ||
+		    json_object_set_new(
+			    obj, "ring",
+			    stat_fields_json(&pvmem_ring_stat_table, &rs)))) {
 		json_decref(obj);
 		obj = NULL;
 	}
@@ -67,6 +72,7 @@ int pvmem_vm_dev_init(struct vm *vm)
 	struct pvmem_config cfg = {
 		.max_pages = vm->cfg.mem_limit >> 12,
 		.mig = {.notify = pvmem_vm_mig_notify, .notify_opaque = vm},
+		.rings = {.thread = true},
 	};
 	struct pvmem *p;
 	int err;
@@ -124,6 +130,8 @@ static void pvmem_vm_print(struct vm *vm, enum vm_stats_place place, FILE *out)
 {
 	if (!vm_pvmem)
 		return;
+	/* The VM has stopped: the rings' frames are no longer the guest's. */
+	pvmem_rings_quiesce(pvmem_rings(vm_pvmem));
 	if (place == VM_STATS_SECTIONS)
 		vm_stats_print_text(out, "pvmem", pvmem_vm_format, vm_pvmem);
 	else if (place == VM_STATS_HOST_MEMORY)
@@ -135,10 +143,16 @@ static void pvmem_vm_print(struct vm *vm, enum vm_stats_place place, FILE *out)
 static int pvmem_vm_check(struct vm *vm)
 {
 	struct mm_stats st;
+	char why[160];
 	uint64_t tot;
 
 	if (!vm_pvmem)
 		return 0;
+	pvmem_rings_quiesce(pvmem_rings(vm_pvmem));
+	if (pvmem_rings_check(pvmem_rings(vm_pvmem), why, sizeof(why))) {
+		fprintf(stderr, "vmm: --check: %s\n", why);
+		return -EUCLEAN;
+	}
 	mm_get_stats(frame_db_mm(vm->frame_db), &st);
 	tot = pvmem_tot_pages(vm_pvmem);
 	if (tot == st.frames[FRAME_GUEST] + st.frames[FRAME_DMA])

@@ -189,13 +189,16 @@ static size_t guest_mm_format(char *text, size_t size)
 	mm_buf_printf(&b, "== kmalloc ==\n");
 	kmalloc_usage_format(&b);
 	mm_buf_printf(&b, "== page cache ==\n");
-	mm_buf_printf(&b,
-		      "cached %llu\nhits %llu\nrefills %llu\ndrains %llu\n"
-		      "doorbells %llu\n",
-		      (unsigned long long)pc.count, (unsigned long long)pc.hits,
-		      (unsigned long long)pc.refills,
-		      (unsigned long long)pc.drains,
-		      (unsigned long long)pv_doorbell_count());
+	mm_buf_printf(
+		&b,
+		"cached %llu\nhits %llu\nrefills %llu\ndrains %llu\n"
+		"doorbells %llu\nring_takes %llu\nring_puts %llu\n"
+		"kicks %llu\n",
+		(unsigned long long)pc.count, (unsigned long long)pc.hits,
+		(unsigned long long)pc.refills, (unsigned long long)pc.drains,
+		(unsigned long long)pv_doorbell_count(),
+		(unsigned long long)pc.ring_takes,
+		(unsigned long long)pc.ring_puts, (unsigned long long)pc.kicks);
 	return MM_MIN(b.len, size - 1);
 }
 

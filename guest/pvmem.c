@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * guest/pvmem.c - the guest driver of the paravirtual memory device: one
- * request block per vCPU, every call one doorbell (one VM exit).
+ * request block per vCPU, every call one doorbell (one VM exit); and, with
+ * a 1.3 host, one page ring per vCPU (take, put and kick below).
  */
 #include "guest.h"
 #include "mm/errno.h"
@@ -20,7 +21,9 @@ static struct pvmem_free_ent pv_boot_ents[BVM_MAX_VCPUS];
 static struct pvmem_block *pv_blocks[BVM_MAX_VCPUS];
 static struct pvmem_info pv_host_info;
 static bool pv_ready;
-static uint64_t pv_doorbells;
+static uint64_t pv_doorbells, pv_kicks;
+static struct pvmem_ring *pv_rings[BVM_MAX_VCPUS];
+static uint64_t pv_ring_gpas[BVM_MAX_VCPUS]; /* in the image: held */
 
 _Static_assert(sizeof(struct pvmem_block) == PVMEM_BLOCK_SIZE,
 	       "a request block is one page");
@@ -37,6 +40,90 @@ void pv_ring_pfn(uint32_t pfn)
 uint64_t pv_doorbell_count(void)
 {
 	return __atomic_load_n(&pv_doorbells, __ATOMIC_RELAXED);
+}
+
+uint64_t pv_kick_count(void)
+{
+	return __atomic_load_n(&pv_kicks, __ATOMIC_RELAXED);
+}
+
+uint64_t pv_exit_count(void)
+{
+	return pv_doorbell_count() + pv_kick_count();
+}
+
+/* Page rings -------------------------------------------------------------- */
+
+struct pvmem_ring *pv_ring(void)
+{
+	return pv_rings[guest_cpu_id()];
+}
+
+void pv_ring_kick(struct pvmem_ring *r, uint32_t flags)
+{
+	__asm__ volatile("" ::: "memory");
+	*(volatile uint32_t *)(uintptr_t)(PVMEM_MMIO_BASE + PVMEM_KICK_OFFSET) =
+		r->index | flags;
+	__asm__ volatile("" ::: "memory");
+	__atomic_fetch_add(&pv_kicks, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t pv_ring_take(struct pvmem_ring *r)
+{
+	uint32_t c = r->sup_cons;
+	uint32_t p = __atomic_load_n(&r->sup_prod, __ATOMIC_ACQUIRE);
+
+	/* More than a ring ahead is not a state an honest host makes. */
+	if (p - c > PVMEM_RING_SUP_SLOTS)
+		return 0;
+	while (c != p) {
+		uint64_t pfn = __atomic_exchange_n(
+			&r->sup[c & (PVMEM_RING_SUP_SLOTS - 1)], 0,
+			__ATOMIC_ACQ_REL);
+
+		c++;
+		if (pfn) {
+			__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
+			return pfn;
+		}
+		/* 0: the host took that frame back; skip the slot. */
+	}
+	__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool pv_ring_put(struct pvmem_ring *r, uint64_t pfn)
+{
+	uint32_t p = r->ret_prod;
+
+	if (p - __atomic_load_n(&r->ret_cons, __ATOMIC_ACQUIRE) >=
+	    PVMEM_RING_RET_SLOTS)
+		return false;
+	r->ret[p & (PVMEM_RING_RET_SLOTS - 1)] = pfn;
+	__atomic_store_n(&r->ret_prod, p + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* One ring per vCPU, if the host has them and the command line allows. */
+static void pv_setup_rings(unsigned nr_cpus)
+{
+	struct pvmem_block *b;
+	struct pvmem_req *r;
+
+	if (!(pv_host_info.features & PVMEM_F_RINGS) ||
+	    !guest_cmdline_ulong("pvmem.rings", 1))
+		return;
+	b = pv_batch_begin();
+	r = pv_batch_add(b, PVMEM_OP_RING_SETUP);
+	r->count = nr_cpus;
+	r->addr = (uint64_t)(uintptr_t)pv_ring_gpas;
+	if (pv_batch_ring(b) || r->status) {
+		guest_printf("pvmem: no page rings (%d): one exit per batch\n",
+			     r->status);
+		return;
+	}
+	for (unsigned i = 0; i < nr_cpus; i++)
+		pv_rings[i] = pfn_to_virt(pv_ring_gpas[i] >> PVMEM_PAGE_SHIFT);
 }
 
 static struct pvmem_block *pv_this_block(void)
@@ -263,7 +350,9 @@ int pv_init(void)
 	if (pv_host_info.abi_major != PVMEM_ABI_MAJOR)
 		return PVMEM_EPROTO;
 	err = pv_alloc_blocks(guest_boot.nr_cpus);
-	if (!err)
-		pv_ready = true;
-	return err;
+	if (err)
+		return err;
+	pv_setup_rings(guest_boot.nr_cpus);
+	pv_ready = true;
+	return 0;
 }

@@ -27,6 +27,7 @@ UNIT_SRCS += tests/unit/test_pvmem.c
 UNIT_SRCS += tests/unit/test_pvmem_hostile.c
 UNIT_SRCS += tests/unit/test_pvmem_migrate.c
 UNIT_SRCS += tests/unit/test_pvmem_contig.c
+UNIT_SRCS += tests/unit/test_pvmem_ring.c
 UNIT_SRCS += tests/unit/test_compact_cli.c
 UNIT_SRCS += tests/unit/virtq_ring_fx.c
 UNIT_SRCS += tests/unit/test_virtq.c

@@ -47,6 +47,22 @@ const struct pvmem_info *pv_info(void);
 
 /* Doorbells this guest rang since boot, on all vCPUs. */
 uint64_t pv_doorbell_count(void);
+/* Ring kicks since boot, and all exits to the device (doorbells + kicks). */
+uint64_t pv_kick_count(void);
+uint64_t pv_exit_count(void);
+
+/*
+ * Page rings (ABI 1.3, abi/pvmem.h): the calling vCPU's ring, or NULL (a
+ * host without rings, or pvmem.rings=0 on the command line).
+ * pv_ring_take(): a frame from the supply, or 0 when it is empty (no
+ * exit). pv_ring_put(): an order-0 frame into the returns; false when
+ * full (no exit). pv_ring_kick(): one exit: the host drains the returns
+ * and refills the supply (flags PVMEM_KICK_DRAIN: takes the supply back).
+ */
+struct pvmem_ring *pv_ring(void);
+uint64_t pv_ring_take(struct pvmem_ring *r);
+bool pv_ring_put(struct pvmem_ring *r, uint64_t pfn);
+void pv_ring_kick(struct pvmem_ring *r, uint32_t flags);
 
 /*
  * Batches: pv_batch_begin() empties the calling vCPU's block and returns it;
@@ -106,10 +122,15 @@ int pv_stats(struct pvmem_stats *st);
 /* Per-vCPU page cache (guest/page_cache.c). */
 #define PAGE_CACHE_BATCH 64  /* pages per refill or drain doorbell */
 #define PAGE_CACHE_HIGH	 256 /* drain a batch above this many */
+/* ... which grows by a batch each time the cache runs dry after sending
+ * pages back (autotuning, as Linux's pcp->high), up to: */
+#define PAGE_CACHE_HIGH_MAX 1536
 
 struct page_cache_stats {
 	uint64_t count; /* pages cached now, all vCPUs */
 	uint64_t hits, refills, drains;
+	/* With page rings: frames taken / returned without an exit, kicks. */
+	uint64_t ring_takes, ring_puts, kicks;
 };
 
 /**

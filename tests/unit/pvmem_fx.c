@@ -192,6 +192,8 @@ void fx_assert_consistent(void)
 	int err = mm_check(fx.mm, why, sizeof(why));
 
 	ck_assert_msg(err == 0, "mm_check: %d %s", err, why);
+	err = pvmem_rings_check(pvmem_rings(fx.p), why, sizeof(why));
+	ck_assert_msg(err == 0, "pvmem_rings_check: %d %s", err, why);
 	mm_get_stats(fx.mm, &st);
 	ck_assert_uint_eq(pvmem_tot_pages(fx.p),
 			  st.frames[FRAME_GUEST] + st.frames[FRAME_DMA]);

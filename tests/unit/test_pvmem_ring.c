@@ -1,0 +1,793 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for devices/pvmem_ring.c: the per-vCPU page rings (pvmem ABI
+ * 1.3) against a guest simulated in-process, honest and hostile. The honest
+ * guest does what guest/pvmem.c does: take a supply slot with an atomic
+ * exchange against 0, put returns and advance ret_prod, kick through the
+ * MMIO register. After each test the page database is consistent
+ * (mm_check), tot_pages == GUEST + DMA frames, and pvmem_rings_check()
+ * finds every supply frame a marked, distinct GUEST order-0 head. The
+ * clock of the idle decay is the test's.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm/host/mm_port_impl.h"
+#include "pvmem_fx.h"
+#include "unit.h"
+
+#define NR_RINGS  2
+#define GPAS_GPA  0x1f0000ull /* uint64_t[64], in the image */
+#define RING_MASK (PVMEM_RING_SUP_SLOTS - 1)
+#define RET_MASK  (PVMEM_RING_RET_SLOTS - 1)
+
+static uint64_t fake_ns;
+
+static uint64_t fake_clock(void *opaque)
+{
+	(void)opaque;
+	return fake_ns;
+}
+
+static void quiet_log(const char *line)
+{
+	(void)line;
+}
+
+static void ring_fx_setup_limit(uint64_t max_pages)
+{
+	struct pvmem_config cfg = {
+		.max_pages = max_pages,
+		.rings = {.clock_ns = fake_clock},
+	};
+
+	fake_ns = 1000000000ull;
+	mm_port_set_log_sink(quiet_log);
+	fx_setup_cfg(&cfg);
+}
+
+static void ring_fx_setup(void)
+{
+	ring_fx_setup_limit(0);
+}
+
+static void ring_fx_teardown(void)
+{
+	fx_teardown();
+	mm_port_set_log_sink(NULL);
+}
+
+static struct pvmem_rings *rings(void)
+{
+	return pvmem_rings(fx.p);
+}
+
+/* RING_SETUP of @n rings; the status. */
+static int setup_rings(unsigned n)
+{
+	struct pvmem_block *b = fx_block_begin(FX_BLOCK_GPA);
+	struct pvmem_req *r = fx_block_add(b, PVMEM_OP_RING_SETUP);
+
+	r->count = n;
+	r->addr = GPAS_GPA;
+	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+	if (!r->status)
+		ck_assert_uint_eq(r->done, n);
+	return r->status;
+}
+
+static uint64_t ring_gpa(unsigned i)
+{
+	return ((uint64_t *)fx_ptr(GPAS_GPA))[i];
+}
+
+static struct pvmem_ring *ring(unsigned i)
+{
+	return fx_ptr(ring_gpa(i));
+}
+
+static struct pvmem_ring *setup_ring0(void)
+{
+	ck_assert_int_eq(setup_rings(NR_RINGS), 0);
+	return ring(0);
+}
+
+/* The kick register, as the vCPU's MMIO write reaches it. */
+static int kick(uint32_t v)
+{
+	return pvmem_pio_handler(fx.p, PVMEM_KICK_OFFSET, &v, 4, true);
+}
+
+/* The honest guest: guest/pvmem.c's pv_ring_take() and pv_ring_put(). */
+static uint64_t g_take(struct pvmem_ring *r)
+{
+	uint32_t c = r->sup_cons;
+	uint32_t p = __atomic_load_n(&r->sup_prod, __ATOMIC_ACQUIRE);
+
+	if (p - c > PVMEM_RING_SUP_SLOTS)
+		return 0;
+	while (c != p) {
+		uint64_t pfn = __atomic_exchange_n(&r->sup[c & RING_MASK], 0,
+						   __ATOMIC_ACQ_REL);
+
+		c++;
+		if (pfn) {
+			__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
+			return pfn;
+		}
+	}
+	__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static bool g_put(struct pvmem_ring *r, uint64_t pfn)
+{
+	uint32_t p = r->ret_prod;
+
+	if (p - __atomic_load_n(&r->ret_cons, __ATOMIC_ACQUIRE) >=
+	    PVMEM_RING_RET_SLOTS)
+		return false;
+	r->ret[p & RET_MASK] = pfn;
+	__atomic_store_n(&r->ret_prod, p + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+static unsigned level(unsigned i)
+{
+	unsigned t, l;
+
+	ck_assert_int_eq(pvmem_rings_ring_info(rings(), i, &t, &l), 0);
+	return l;
+}
+
+static unsigned target(unsigned i)
+{
+	unsigned t, l;
+
+	ck_assert_int_eq(pvmem_rings_ring_info(rings(), i, &t, &l), 0);
+	return t;
+}
+
+static struct pvmem_ring_stats ring_stats(void)
+{
+	struct pvmem_ring_stats st;
+
+	pvmem_rings_get_stats(rings(), &st);
+	return st;
+}
+
+static unsigned frame_state(uint64_t pfn)
+{
+	return mm_pfn_to_page(fx.mm, pfn)->state;
+}
+
+/* Rings pages: 2^PVMEM_RING_ORDER frames each, charged. */
+#define RING_PAGES ((uint64_t)NR_RINGS << PVMEM_RING_ORDER)
+
+START_TEST(test_setup)
+{
+	struct pvmem_block *b = fx_block_begin(FX_BLOCK_GPA);
+	const struct pvmem_info *info;
+	const struct page *pg;
+	uint64_t gpas[NR_RINGS];
+
+	fx_block_add(b, PVMEM_OP_INFO)->addr = FX_OUT_GPA;
+	b->reqs[0].size = sizeof(*info);
+	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+	info = fx_ptr(FX_OUT_GPA);
+	ck_assert(info->features & PVMEM_F_RINGS);
+	ck_assert_uint_eq(info->abi_minor, 3);
+	ck_assert_uint_eq(info->max_rings, PVMEM_MAX_RINGS);
+	ck_assert_uint_eq(info->ring_bytes, PVMEM_RING_BYTES);
+
+	ck_assert_int_eq(setup_rings(0), -EINVAL);
+	ck_assert_int_eq(setup_rings(PVMEM_MAX_RINGS + 1), -E2BIG);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), 0);
+	ck_assert_int_eq(setup_rings(NR_RINGS), 0);
+	for (unsigned i = 0; i < NR_RINGS; i++) {
+		struct pvmem_ring *r = ring(i);
+
+		gpas[i] = ring_gpa(i);
+		ck_assert_uint_eq(gpas[i] % PVMEM_RING_BYTES, 0);
+		ck_assert_uint_eq(r->magic, PVMEM_RING_MAGIC);
+		ck_assert_uint_eq(r->index, i);
+		ck_assert_uint_eq(r->sup_slots, PVMEM_RING_SUP_SLOTS);
+		ck_assert_uint_eq(r->ret_slots, PVMEM_RING_RET_SLOTS);
+		ck_assert_uint_eq(r->sup_prod, 0);
+		pg = mm_pfn_to_page(fx.mm, gpas[i] >> 12);
+		ck_assert_uint_eq(pg->state, FRAME_DMA);
+		ck_assert_uint_eq(pg->owner, PVMEM_RING_OWNER);
+	}
+	ck_assert_uint_ne(gpas[0], gpas[1]);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), RING_PAGES);
+	/* Once per VM; and the guest cannot free a ring. */
+	ck_assert_int_eq(setup_rings(1), -EBUSY);
+	ck_assert_int_eq(fx_free1(gpas[0] >> 12, PVMEM_RING_ORDER), -EPERM);
+	ck_assert_int_eq(fx_dma_free(1, gpas[0]), -ENOENT);
+	ck_assert_uint_eq(ring_stats().rings, NR_RINGS);
+	fx_assert_consistent();
+}
+END_TEST
+
+START_TEST(test_take_and_return)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t pfns[PVMEM_RING_MIN_TARGET], free0;
+	struct pvmem_ring_stats st;
+
+	/* Nothing is offered before the first kick. */
+	ck_assert_uint_eq(g_take(r), 0);
+	free0 = fx_frames(FRAME_FREE);
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(level(0), PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(r->sup_target, PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(r->sup_prod, PVMEM_RING_MIN_TARGET);
+	/* Offered frames are GUEST and charged: a per-CPU list of the guest. */
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p),
+			  RING_PAGES + PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(fx_frames(FRAME_FREE), free0 - PVMEM_RING_MIN_TARGET);
+	fx_assert_consistent();
+	for (unsigned i = 0; i < PVMEM_RING_MIN_TARGET; i++) {
+		pfns[i] = g_take(r);
+		ck_assert_uint_ne(pfns[i], 0);
+		ck_assert_uint_eq(frame_state(pfns[i]), FRAME_GUEST);
+		for (unsigned k = 0; k < i; k++)
+			ck_assert_uint_ne(pfns[k], pfns[i]);
+	}
+	ck_assert_uint_eq(g_take(r), 0);
+	fx_assert_consistent();
+	for (unsigned i = 0; i < PVMEM_RING_MIN_TARGET; i++)
+		ck_assert(g_put(r, pfns[i]));
+	/* A kick drains the returns, finds the supply empty and grows. */
+	ck_assert_int_eq(kick(0), 0);
+	for (unsigned i = 0; i < PVMEM_RING_MIN_TARGET; i++)
+		ck_assert(frame_state(pfns[i]) != FRAME_GUEST ||
+			  pvmem_rings_holds(rings(), pfns[i]));
+	ck_assert_uint_eq(r->ret_cons, PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(target(0), 2 * PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(level(0), 2 * PVMEM_RING_MIN_TARGET);
+	st = ring_stats();
+	ck_assert_uint_eq(st.returned, PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(st.taken, PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(st.kicks, 2);
+	ck_assert_uint_eq(st.errors, 0);
+	ck_assert_uint_eq(r->err_count, 0);
+	fx_assert_consistent();
+	/* A taken frame may also go back by doorbell FREE. */
+	pfns[0] = g_take(r);
+	ck_assert_int_eq(fx_free1(pfns[0], 0), 0);
+	fx_assert_consistent();
+}
+END_TEST
+
+START_TEST(test_supply_frame_not_the_guests)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t pfn;
+
+	ck_assert_int_eq(kick(0), 0);
+	pfn = r->sup[0];
+	/* Offered, not taken: FREE and the return ring refuse it. */
+	ck_assert(pvmem_rings_holds(rings(), pfn));
+	ck_assert_int_eq(fx_free1(pfn, 0), -EPERM);
+	ck_assert(g_put(r, pfn));
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(r->err_count, 1);
+	ck_assert_int_eq(r->last_err, -EPERM);
+	ck_assert_uint_eq(r->last_err_pfn, pfn);
+	ck_assert_uint_eq(frame_state(pfn), FRAME_GUEST);
+	ck_assert_uint_eq(ring_stats().bad_return, 1);
+	fx_assert_consistent();
+	/* Taken, it is the guest's to give back. */
+	ck_assert_uint_eq(g_take(r), pfn);
+	ck_assert(!pvmem_rings_holds(rings(), pfn));
+	ck_assert_int_eq(fx_free1(pfn, 0), 0);
+	fx_assert_consistent();
+}
+END_TEST
+
+START_TEST(test_autotune)
+{
+	struct pvmem_ring *r = setup_ring0();
+	unsigned t = PVMEM_RING_MIN_TARGET;
+
+	/* Each kick that finds the supply nearly gone doubles the target. */
+	ck_assert_int_eq(kick(0), 0);
+	while (t < PVMEM_RING_SUP_SLOTS) {
+		uint64_t pfn;
+
+		while ((pfn = g_take(r)))
+			ck_assert_int_eq(fx_free1(pfn, 0), 0);
+		ck_assert_int_eq(kick(0), 0);
+		t *= 2;
+		ck_assert_uint_eq(target(0), t);
+		ck_assert_uint_eq(level(0), t);
+		ck_assert_uint_eq(r->sup_target, t);
+		ck_assert_uint_eq(r->sup_low, t / 4);
+		fx_assert_consistent();
+	}
+	/* Capped at the ring. */
+	while (g_take(r))
+		;
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(target(0), PVMEM_RING_SUP_SLOTS);
+	/* A kick with plenty left (for the returns) does not grow it. */
+	g_take(r);
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(target(0), PVMEM_RING_SUP_SLOTS);
+	/* Idle: halved and the excess taken back, down to nothing. */
+	fake_ns += 100000000ull;
+	ck_assert_uint_eq(pvmem_rings_decay(rings(), 200000000ull), 0);
+	fake_ns += 200000000ull;
+	ck_assert_uint_eq(pvmem_rings_decay(rings(), 200000000ull),
+			  PVMEM_RING_SUP_SLOTS / 2);
+	ck_assert_uint_eq(target(0), PVMEM_RING_SUP_SLOTS / 2);
+	ck_assert_uint_eq(level(0), PVMEM_RING_SUP_SLOTS / 2);
+	fx_assert_consistent();
+	for (unsigned i = 0; i < 8; i++) {
+		fake_ns += 200000000ull;
+		pvmem_rings_decay(rings(), 200000000ull);
+	}
+	ck_assert_uint_eq(target(0), 0);
+	ck_assert_uint_eq(level(0), 0);
+	ck_assert_uint_ge(ring_stats().shrinks, 5);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p),
+			  RING_PAGES + fx_frames(FRAME_GUEST) - 0);
+	fx_assert_consistent();
+	/* The guest skips the slots taken back and finds the supply empty. */
+	ck_assert_uint_eq(g_take(r), 0);
+	ck_assert_uint_eq(r->sup_cons, r->sup_prod);
+}
+END_TEST
+
+START_TEST(test_drain_kick)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t held, free0 = fx_frames(FRAME_FREE);
+
+	ck_assert_int_eq(kick(0), 0);
+	held = g_take(r);
+	ck_assert_int_eq(kick(0 | PVMEM_KICK_DRAIN), 0);
+	ck_assert_uint_eq(level(0), 0);
+	ck_assert_uint_eq(target(0), 0);
+	ck_assert_uint_eq(r->sup_target, 0);
+	/* Only the frame the guest took is still charged. */
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), RING_PAGES + 1);
+	ck_assert_uint_eq(fx_frames(FRAME_FREE), free0 - 1);
+	ck_assert_uint_eq(frame_state(held), FRAME_GUEST);
+	ck_assert_uint_eq(ring_stats().reclaimed, PVMEM_RING_MIN_TARGET - 1);
+	ck_assert_uint_eq(ring_stats().drains, 1);
+	ck_assert_uint_eq(g_take(r), 0);
+	fx_assert_consistent();
+	/* The next kick starts again from the minimum. */
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(target(0), PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_ne(g_take(r), 0);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* The page limit holds; a doorbell ALLOC gets the rings' frames first. */
+START_TEST(test_limit_and_edquot)
+{
+	const uint64_t limit = 1024;
+	struct pvmem_ring *r0, *r1;
+	uint64_t got = 0;
+	unsigned done;
+	int st;
+
+	ring_fx_teardown();
+	ring_fx_setup_limit(limit);
+	r0 = setup_ring0();
+	r1 = ring(1);
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_int_eq(kick(1), 0);
+	ck_assert_uint_eq(level(0) + level(1), 2 * PVMEM_RING_MIN_TARGET);
+	/* Grow ring 0 as far as it goes: never past the limit. */
+	for (unsigned i = 0; i < 8; i++) {
+		while (g_take(r0))
+			got++;
+		ck_assert_int_eq(kick(0), 0);
+		ck_assert_uint_le(pvmem_tot_pages(fx.p), limit);
+	}
+	fx_assert_consistent();
+	/* Take the rest by doorbell: the rings give back what they hold. */
+	do {
+		st = fx_alloc(GFP_KERNEL, 0, 512, NULL, &done);
+		got += done;
+		ck_assert_uint_le(pvmem_tot_pages(fx.p), limit);
+	} while (st == 0);
+	ck_assert_int_eq(st, -EDQUOT);
+	ck_assert_uint_eq(level(0) + level(1), 0);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), limit);
+	ck_assert_uint_eq(got, limit - RING_PAGES);
+	/* Full: a kick places nothing and says why. */
+	ck_assert_int_eq(kick(1), 0);
+	ck_assert_uint_eq(g_take(r1), 0);
+	ck_assert_int_eq(r1->last_err, -EDQUOT);
+	ck_assert_uint_ge(ring_stats().short_refills, 1);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* A kick on an empty ring takes the other rings' frames when short. */
+START_TEST(test_empty_ring_takes_from_others)
+{
+	const uint64_t limit = RING_PAGES + 2 * PVMEM_RING_MIN_TARGET + 16;
+	struct pvmem_ring *r0;
+	unsigned done;
+
+	ring_fx_teardown();
+	ring_fx_setup_limit(limit);
+	r0 = setup_ring0();
+	ck_assert_int_eq(kick(1), 0);
+	ck_assert_uint_eq(level(1), PVMEM_RING_MIN_TARGET);
+	/* The guest holds all but what ring 1 offers. */
+	ck_assert_int_eq(fx_alloc(GFP_KERNEL, 0, PVMEM_RING_MIN_TARGET + 16,
+				  NULL, &done),
+			 0);
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(level(1), 0);
+	ck_assert_uint_eq(level(0), PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_ne(g_take(r0), 0);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* Hostile ---------------------------------------------------------------- */
+
+START_TEST(test_bad_indices)
+{
+	struct pvmem_ring *r = setup_ring0();
+	struct pvmem_ring_stats st;
+	uint64_t tot;
+
+	ck_assert_int_eq(kick(0), 0);
+	tot = pvmem_tot_pages(fx.p);
+	/* sup_cons past sup_prod, behind what it was, wrapped. */
+	static const uint32_t bad_cons[] = {PVMEM_RING_MIN_TARGET + 1,
+					    UINT32_MAX, 0x80000000u};
+	for (unsigned i = 0; i < 3; i++) {
+		r->sup_cons = bad_cons[i];
+		ck_assert_int_eq(kick(0), 0);
+		ck_assert_int_eq(r->last_err, -ERANGE);
+		ck_assert_uint_eq(level(0), PVMEM_RING_MIN_TARGET);
+		ck_assert_uint_eq(pvmem_tot_pages(fx.p), tot);
+		fx_assert_consistent();
+	}
+	r->sup_cons = 0;
+	/* ret_prod more than a ring ahead, or behind (wrapped). */
+	static const uint32_t bad_prod[] = {PVMEM_RING_RET_SLOTS + 1,
+					    UINT32_MAX, 0x80000000u};
+	for (unsigned i = 0; i < 3; i++) {
+		r->ret_prod = bad_prod[i];
+		ck_assert_int_eq(kick(0), 0);
+		ck_assert_int_eq(r->last_err, -ERANGE);
+		ck_assert_uint_eq(ring_stats().returned, 0);
+		ck_assert_uint_eq(pvmem_tot_pages(fx.p), tot);
+		fx_assert_consistent();
+	}
+	r->ret_prod = 0;
+	/* Kicks naming no ring. */
+	ck_assert_int_eq(kick(NR_RINGS), -EINVAL);
+	ck_assert_int_eq(kick(12345), -EINVAL);
+	ck_assert_int_eq(kick(NR_RINGS | PVMEM_KICK_DRAIN), -EINVAL);
+	st = ring_stats();
+	ck_assert_uint_eq(st.bad_index, 6);
+	ck_assert_uint_eq(st.bad_kick, 3);
+	ck_assert_uint_eq(st.errors, 9);
+	ck_assert_uint_eq(r->err_count, 6);
+	/* Back to sense, the ring works again. */
+	ck_assert_uint_ne(g_take(r), 0);
+	ck_assert_int_eq(kick(0), 0);
+	fx_assert_consistent();
+}
+END_TEST
+
+START_TEST(test_returns_not_given)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t order1, dma_gpa, bad[8], free0, guest0, dma0;
+	unsigned n = 0, done;
+
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_int_eq(fx_alloc(GFP_KERNEL, 1, 1, &order1, &done), 0);
+	ck_assert_int_eq(fx_dma_alloc(1, 4096, 64, &dma_gpa), 0);
+	/* A FREE frame: the highest of low RAM is free in this fixture. */
+	bad[n++] = (FX_LOW_SIZE >> 12) - 1;
+	ck_assert_uint_eq(frame_state(bad[0]), FRAME_FREE);
+	bad[n++] = 0x100;		     /* reserved (image) */
+	bad[n++] = (FX_LOW_SIZE >> 12) + 10; /* the MMIO hole */
+	bad[n++] = ring_gpa(1) >> 12;	     /* another ring's page */
+	bad[n++] = dma_gpa >> 12;	     /* a device's frame */
+	bad[n++] = r->sup[3];		     /* offered, not taken */
+	bad[n++] = order1;		     /* an order-1 head */
+	bad[n++] = 0;			     /* pfn 0 */
+	free0 = fx_frames(FRAME_FREE);
+	guest0 = fx_frames(FRAME_GUEST);
+	dma0 = fx_frames(FRAME_DMA);
+	for (unsigned i = 0; i < n; i++)
+		ck_assert(g_put(r, bad[i]));
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(r->ret_cons, n);
+	ck_assert_uint_eq(r->err_count, n);
+	ck_assert_uint_eq(ring_stats().bad_return, n);
+	ck_assert_uint_eq(ring_stats().returned, 0);
+	/* Nothing changed hands. */
+	ck_assert_uint_eq(fx_frames(FRAME_FREE), free0);
+	ck_assert_uint_eq(fx_frames(FRAME_GUEST), guest0);
+	ck_assert_uint_eq(fx_frames(FRAME_DMA), dma0);
+	fx_assert_consistent();
+	/* A frame returned twice: the second is refused. */
+	bad[0] = g_take(r);
+	ck_assert(g_put(r, bad[0]) && g_put(r, bad[0]));
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(ring_stats().returned, 1);
+	ck_assert_uint_eq(r->err_count, n + 1);
+	ck_assert_int_eq(r->last_err, -EPERM);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* Slots passed without taking them, scribbled slots, a scribbled header. */
+START_TEST(test_lies_in_the_supply)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t s0, s1, s2, fake = (FX_LOW_SIZE >> 12) - 1, tot;
+
+	ck_assert_int_eq(kick(0), 0);
+	s0 = r->sup[0];
+	s1 = r->sup[1];
+	s2 = r->sup[2];
+	/* Passed, never taken: the host takes them back. */
+	r->sup_cons = 2;
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(ring_stats().lied_cons, 2);
+	/* Free again, or offered anew (the refill reuses hot frames). */
+	ck_assert(frame_state(s0) == FRAME_FREE ||
+		  pvmem_rings_holds(rings(), s0));
+	ck_assert(frame_state(s1) == FRAME_FREE ||
+		  pvmem_rings_holds(rings(), s1));
+	ck_assert_uint_eq(r->sup[0], 0);
+	fx_assert_consistent();
+	/* A slot rewritten with a frame the guest was not given. */
+	ck_assert_uint_eq(frame_state(fake), FRAME_FREE);
+	r->sup[2] = fake;
+	ck_assert_uint_eq(g_take(r), fake);
+	fx_assert_consistent();
+	/* s2 counts as given (it was offered); fake stays free. */
+	ck_assert_uint_eq(frame_state(fake), FRAME_FREE);
+	ck_assert_uint_eq(frame_state(s2), FRAME_GUEST);
+	ck_assert(!pvmem_rings_holds(rings(), s2));
+	ck_assert_int_eq(fx_free1(fake, 0), -EPERM);
+	ck_assert_int_eq(fx_free1(s2, 0), 0);
+	/* The host's header fields: rewritten, never believed. */
+	tot = pvmem_tot_pages(fx.p);
+	r->sup_prod = 5000;
+	r->ret_cons = 77;
+	r->sup_target = 1u << 30;
+	r->magic = 0;
+	r->flags = 0xffffffffu;
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(r->magic, PVMEM_RING_MAGIC);
+	ck_assert_uint_eq(r->ret_cons, 0);
+	ck_assert_uint_le(r->sup_target, PVMEM_RING_SUP_SLOTS);
+	ck_assert_uint_eq(r->flags, 0);
+	ck_assert_uint_le(pvmem_tot_pages(fx.p), tot + PVMEM_RING_SUP_SLOTS);
+	fx_assert_consistent();
+}
+END_TEST
+
+/*
+ * Free every GUEST block that is not a ring page by doorbell, then take
+ * the rings back: all frames must be FREE again but the rings' own pages
+ * (nothing leaked, nothing held twice).
+ */
+static void free_all_and_check(void)
+{
+	uint64_t end = (FX_HIGH_GPA + FX_HIGH_SIZE) >> 12;
+
+	pvmem_rings_quiesce(rings());
+	for (uint64_t pfn = 0; pfn < end; pfn++) {
+		const struct page *pg = mm_pfn_to_page(fx.mm, pfn);
+
+		if (pg && pg->state == FRAME_GUEST && (pg->flags & PG_HEAD))
+			ck_assert_int_eq(fx_free1(pfn, pg->order), 0);
+	}
+	ck_assert_uint_eq(fx_frames(FRAME_GUEST), 0);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), RING_PAGES);
+	fx_assert_consistent();
+}
+
+struct scribbler {
+	struct pvmem_ring *r;
+	atomic_bool stop;
+	unsigned seed;
+};
+
+static void *scribble(void *arg)
+{
+	struct scribbler *s = arg;
+	uint64_t end = (FX_HIGH_GPA + FX_HIGH_SIZE) >> 12;
+
+	while (!atomic_load(&s->stop)) {
+		unsigned what = (unsigned)rand_r(&s->seed) % 6;
+		uint32_t v = (uint32_t)rand_r(&s->seed);
+		unsigned slot = v % PVMEM_RING_SUP_SLOTS;
+
+		if (what == 0)
+			s->r->sup_cons += v % 8;
+		else if (what == 1)
+			s->r->ret_prod = s->r->ret_cons + v % 600;
+		else if (what == 2)
+			s->r->ret[v % PVMEM_RING_RET_SLOTS] = v % end;
+		else if (what == 3)
+			__atomic_exchange_n(&s->r->sup[slot], 0,
+					    __ATOMIC_ACQ_REL);
+		else if (what == 4)
+			s->r->sup[slot] = v % end;
+		else
+			s->r->ret[v % PVMEM_RING_RET_SLOTS] = s->r->sup[slot];
+	}
+	return NULL;
+}
+
+/* A thread scribbles over a ring while kicks and doorbells run. */
+START_TEST(test_concurrent_scribbling)
+{
+	struct scribbler s = {.r = setup_ring0(),
+			      .seed = (unsigned)unit_seed()};
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, scribble, &s), 0);
+	for (unsigned i = 0; i < 3000; i++) {
+		unsigned done;
+
+		ck_assert_int_ge(kick(i % 7 ? 0 : PVMEM_KICK_DRAIN), -EINVAL);
+		if (i % 5 == 0)
+			fx_alloc(GFP_KERNEL, 0, 8, NULL, &done);
+		if (i % 11 == 0)
+			pvmem_rings_reclaim(rings());
+		if (i % 97 == 0) {
+			pvmem_rings_service(rings());
+			fx_assert_consistent();
+		}
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(t, NULL);
+	ck_assert_uint_gt(ring_stats().errors, 0);
+	fx_assert_consistent();
+	free_all_and_check();
+}
+END_TEST
+
+struct honest_guest {
+	struct pvmem_ring *r;
+	unsigned rounds;
+	uint8_t *held; /* a byte per pfn */
+	uint64_t end;
+	unsigned double_takes, kicks;
+};
+
+/* Take frames, check none is held twice, return them; kick when dry. */
+static void *honest(void *arg)
+{
+	struct honest_guest *g = arg;
+	uint64_t pfns[64];
+
+	for (unsigned i = 0; i < g->rounds; i++) {
+		unsigned n = 0;
+
+		while (n < 64) {
+			uint64_t pfn = g_take(g->r);
+
+			if (!pfn) {
+				kick(0);
+				g->kicks++;
+				continue;
+			}
+			ck_assert_uint_lt(pfn, g->end);
+			if (g->held[pfn]++)
+				g->double_takes++;
+			pfns[n++] = pfn;
+		}
+		for (unsigned k = 0; k < n; k++) {
+			g->held[pfns[k]]--;
+			while (!g_put(g->r, pfns[k]))
+				kick(0);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The exchange decides every race between a take and a take-back: an
+ * honest guest taking and returning frames while the host reclaims,
+ * decays and services from another thread never gets a frame twice, and
+ * every frame it returns is accepted.
+ */
+START_TEST(test_take_races_reclaim)
+{
+	struct honest_guest g = {.rounds = 2000};
+	pthread_t t;
+
+	g.r = setup_ring0();
+	g.end = (FX_HIGH_GPA + FX_HIGH_SIZE) >> 12;
+	g.held = calloc(g.end, 1);
+	ck_assert_ptr_nonnull(g.held);
+	ck_assert_int_eq(pthread_create(&t, NULL, honest, &g), 0);
+	for (unsigned i = 0; i < 20000; i++) {
+		if (i % 3 == 0)
+			pvmem_rings_reclaim(rings());
+		else
+			pvmem_rings_service(rings());
+		if (i % 1000 == 0) {
+			fake_ns += 300000000ull;
+			pvmem_rings_decay(rings(), 200000000ull);
+		}
+	}
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(g.double_takes, 0);
+	kick(0);
+	ck_assert_uint_eq(ring_stats().bad_return, 0);
+	ck_assert_uint_eq(ring_stats().lied_cons, 0);
+	ck_assert_uint_eq(ring(0)->err_count, 0);
+	ck_assert_uint_eq(ring_stats().returned, 64ull * g.rounds);
+	free(g.held);
+	fx_assert_consistent();
+	free_all_and_check();
+}
+END_TEST
+
+START_TEST(test_stats_text)
+{
+	char buf[16384];
+	struct pvmem_ring *r = setup_ring0();
+
+	ck_assert_int_eq(kick(0), 0);
+	g_take(r);
+	ck_assert_int_lt(pvmem_format_stats(fx.p, buf, sizeof(buf)),
+			 (int)sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "ring_rings 2\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "ring_supply_target 32\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "ring_kicks 1\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "op_ring_setup ok 1 err 0\n"));
+	/* Taken at the last look, not before. */
+	ck_assert_ptr_nonnull(strstr(buf, "ring_supply_frames 32\n"));
+	fx_assert_consistent();
+	ck_assert_uint_eq(ring_stats().supply_frames, 31);
+}
+END_TEST
+
+static Suite *pvmem_ring_suite(void)
+{
+	Suite *s = suite_create("pvmem_ring");
+	TCase *tc = tcase_create("core");
+	TCase *th = tcase_create("hostile");
+
+	tcase_add_checked_fixture(tc, ring_fx_setup, ring_fx_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_setup);
+	tcase_add_test(tc, test_take_and_return);
+	tcase_add_test(tc, test_supply_frame_not_the_guests);
+	tcase_add_test(tc, test_autotune);
+	tcase_add_test(tc, test_drain_kick);
+	tcase_add_test(tc, test_limit_and_edquot);
+	tcase_add_test(tc, test_empty_ring_takes_from_others);
+	tcase_add_test(tc, test_stats_text);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(th, ring_fx_setup, ring_fx_teardown);
+	tcase_set_timeout(th, 300);
+	tcase_add_test(th, test_bad_indices);
+	tcase_add_test(th, test_returns_not_given);
+	tcase_add_test(th, test_lies_in_the_supply);
+	tcase_add_test(th, test_concurrent_scribbling);
+	tcase_add_test(th, test_take_races_reclaim);
+	suite_add_tcase(s, th);
+	return s;
+}
+
+UNIT_SUITE(pvmem_ring_suite)

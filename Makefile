@@ -81,8 +81,9 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstac
 		 -Wl,-z,max-page-size=0x1000
 
 # Libraries, found through pkg-config or the compiler, never a fixed path.
-# The VMM uses libfdt (no pkg-config file on Debian) and jansson.
-VMM_LIBS := -lfdt $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+# The VMM uses libfdt (no pkg-config file on Debian), jansson and libseccomp.
+VMM_LIBS := -lfdt $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson) \
+	    $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 # The guest links Debian's libfdt.a, built for the host ABI but
 # freestanding-safe: it needs only the C subset in guest/lib/string.c and a
 # stack canary at %fs:0x28. Its <libfdt.h> is found where the compiler finds
@@ -129,6 +130,8 @@ include tests/fuzz/fuzz.mk
 # Helper programs of the integration tests, built by `make test-build`.
 TEST_PROG_PATHS := $(TEST_PROGS:%=$(BUILD)/tests/%)
 TEST_DEPS += $(TEST_PROG_PATHS)
+VMM_ASAN := $(BUILD)/vmm-asan
+TEST_DEPS += $(VMM_ASAN)
 
 LIB_SRCS := $(MM_SRCS) $(MM_HOST_SRCS) $(VMM_SRCS) $(DEVICES_SRCS)
 
@@ -213,6 +216,12 @@ endef
 
 $(VMM): $(call host_obj,$(VMM_MAIN_SRCS)) $(HOST_LIB)
 	$(call LINK,$(CC) $(HOST_LDFLAGS) $(VMM_LDFLAGS),$(VMM_LIBS))
+
+# The VMM under ASan+UBSan and LeakSanitizer (dynamic: the sanitizers do not
+# link statically), for the integration test of its seccomp filters and the
+# soak test's leak check.
+$(VMM_ASAN): $(call asan_obj,$(VMM_MAIN_SRCS)) $(ASAN_LIB)
+	$(call LINK,$(CC) $(ASAN_LDFLAGS),$(VMM_LIBS))
 
 $(UNIT): $(call host_obj,$(UNIT_SRCS)) $(HOST_LIB)
 	$(call LINK,$(CC) $(HOST_LDFLAGS),$(VMM_LIBS) $(CHECK_LIBS))

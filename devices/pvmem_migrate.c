@@ -33,6 +33,7 @@
 
 #include "devices/pvmem.h"
 #include "devices/pvmem_migrate.h"
+#include "vmm/seccomp.h"
 #include "vmm/stat_fields.h"
 
 _Static_assert(sizeof(struct pvmem_mig_req) == 32, "request is 32 bytes");
@@ -464,6 +465,7 @@ static void *timer_main(void *arg)
 {
 	struct pvmem_migrate *m = arg;
 
+	vmm_seccomp_enter(VMM_THREAD_MIGRATE_TIMER);
 	pthread_mutex_lock(&m->lock);
 	while (!m->timer_stop) {
 		uint64_t next = next_event(m), now = mig_now(m);

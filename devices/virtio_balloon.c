@@ -31,6 +31,7 @@
 #include "mm/mm.h"
 #include "vmm/guest_mem.h"
 #include "vmm/api_vm.h"
+#include "vmm/seccomp.h"
 #include "vmm/stat_fields.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
@@ -739,6 +740,7 @@ static void *balloon_stats_loop(void *arg)
 	unsigned interval_ms = *(const unsigned *)arg;
 	struct timespec t;
 
+	vmm_seccomp_enter(VMM_THREAD_BALLOON_STATS);
 	pthread_mutex_lock(&vm_balloon_lock);
 	clock_gettime(CLOCK_REALTIME, &t);
 	while (!vm_stats_stop) {

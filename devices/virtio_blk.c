@@ -43,6 +43,7 @@
 #include "devices/blk_uring.h"
 #include "devices/virtio_blk.h"
 #include "vmm/api_vm.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 #include "vmm/stat_fields.h"
 #include "vmm/vm_stats.h"
@@ -779,6 +780,7 @@ static void *blk_io_thread(void *arg)
 	uint64_t generation, features;
 	unsigned n;
 
+	vmm_seccomp_enter(VMM_THREAD_BLK_IO);
 	while (blk_queue_wait(q)) {
 		for (;;) {
 			virtio_mmio_lock(b->dev);

@@ -8,6 +8,7 @@
  * module reads them). The guest owns its RAM there: the native memory model.
  * Then the APs: INIT-SIPI-SIPI into the real-mode trampoline of pvh_entry.S.
  */
+#include "acpi.h"
 #include "guest.h"
 #include "mm/page_order.h"
 #include "mm/port.h"
@@ -179,7 +180,7 @@ static bool pvh_is_e820_ram(uint64_t base, uint64_t len)
 	return false;
 }
 
-/* ACPI, as much as finding the CPUs needs. */
+/* The RSDP, for guest/acpi.c (which reads the MADT for us). */
 struct acpi_rsdp {
 	char sig[8];
 	uint8_t checksum;
@@ -190,18 +191,6 @@ struct acpi_rsdp {
 	uint64_t xsdt;
 	uint8_t xchecksum;
 	uint8_t reserved[3];
-} __attribute__((packed));
-
-struct acpi_sdt {
-	char sig[4];
-	uint32_t length;
-	uint8_t revision;
-	uint8_t checksum;
-	char oem[6];
-	char oem_table[8];
-	uint32_t oem_revision;
-	uint32_t creator;
-	uint32_t creator_revision;
 } __attribute__((packed));
 
 #define MADT_LAPIC   0
@@ -243,47 +232,11 @@ static const struct acpi_rsdp *acpi_find_rsdp(uint64_t hint)
 	return NULL;
 }
 
-/* A checked table (mapped, sane length, checksum), or NULL. */
-static const struct acpi_sdt *acpi_table(uint64_t pa)
-{
-	const struct acpi_sdt *t = pvh_phys(pa, sizeof(*t));
-
-	if (!t || t->length < sizeof(*t) || !pvh_phys(pa, t->length) ||
-	    !acpi_checksum_ok(t, t->length))
-		return NULL;
-	return t;
-}
-
-static const struct acpi_sdt *acpi_find(const struct acpi_rsdp *rsdp,
-					const char sig[4])
-{
-	bool x = rsdp->revision >= 2 && rsdp->xsdt;
-	const struct acpi_sdt *root = acpi_table(x ? rsdp->xsdt : rsdp->rsdt);
-	unsigned width = x ? 8 : 4;
-	const uint8_t *ent;
-	size_t n;
-
-	if (!root)
-		return NULL;
-	ent = (const uint8_t *)(root + 1);
-	n = (root->length - sizeof(*root)) / width;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t pa = 0;
-		const struct acpi_sdt *t;
-
-		memcpy(&pa, ent + i * width, width);
-		t = acpi_table(pa);
-		if (t && memcmp(t->sig, sig, 4) == 0)
-			return t;
-	}
-	return NULL;
-}
-
 static void madt_add_cpu(uint32_t apic_id, uint32_t flags, uint32_t *seen)
 {
 	if (!(flags & MADT_ENABLED))
 		return;
-	/* lapic_send_ipi() and pvh_entry.S take the vCPU index for the APIC id. */
+	/* lapic_send_ipi() and pvh_entry.S take the APIC id as vCPU index. */
 	if (apic_id >= BVM_MAX_VCPUS)
 		pvh_fail("ACPI MADT: APIC id %u: the guest takes vCPU index = "
 			 "APIC id, and has %u slots",
@@ -338,8 +291,6 @@ static const struct mp_floating *mp_find_in(uint64_t start, uint64_t end)
 	return NULL;
 }
 
-static void madt_add_cpu(uint32_t apic_id, uint32_t flags, uint32_t *seen);
-
 /* The processors of the MP table; false if there is none. */
 static bool mp_find_cpus(uint32_t *seen)
 {
@@ -389,9 +340,9 @@ static void pvh_set_cpus(uint32_t seen, const char *source)
  * with acpi=off), else just this one. Their APIC ids must be 0..n-1 (QEMU's
  * for a plain -smp N): the guest's vCPU index is the APIC id.
  */
-static void pvh_find_cpus(const struct acpi_rsdp *rsdp)
+static void pvh_find_cpus(void)
 {
-	const struct acpi_sdt *madt = rsdp ? acpi_find(rsdp, "APIC") : NULL;
+	const struct acpi_sdt_header *madt = acpi_find_table("APIC");
 	const uint8_t *p, *end;
 	uint32_t seen = 0;
 
@@ -573,7 +524,7 @@ void pvh_boot(const struct hvm_start_info *si)
 	guest_boot.native = true;
 	rsdp = acpi_find_rsdp(si->rsdp_paddr);
 	guest_boot.rsdp = (uint64_t)(uintptr_t)rsdp;
-	pvh_find_cpus(rsdp);
+	pvh_find_cpus();
 	guest_printf("buddyvm guest: %u vCPU%s, cmdline '%s'\n",
 		     guest_boot.nr_cpus, guest_boot.nr_cpus > 1 ? "s" : "",
 		     guest_boot.bootargs);

@@ -49,6 +49,15 @@
 	.type pvh_start32, @function
 pvh_start32:
 	cld
+	/*
+	 * Mask both 8259 PICs: SeaBIOS (q35) leaves the PIT's IRQ 0 unmasked
+	 * and delivered through LINT0 as ExtINT, which would hit the IDT
+	 * before vCPU 0 has filled it (a triple fault under KVM). qboot
+	 * (microvm) arms nothing; masking costs three instructions.
+	 */
+	mov	$0xff, %al
+	out	%al, $0x21
+	out	%al, $0xa1
 	lgdt	pvh_gdtr
 	mov	$CR4_LONG, %eax
 	mov	%eax, %cr4

@@ -72,6 +72,9 @@ const char cli_run_help[] =
 	"                      and quit talk to it. A live socket at PATH\n"
 	"                      is an error (exit status 1); PATH is removed\n"
 	"                      at exit\n"
+	"  --no-seccomp        run without the system call filters that\n"
+	"                      every VMM thread installs once setup is over\n"
+	"                      (default: on); for debugging\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"exit status:\n"
@@ -85,7 +88,9 @@ const char cli_run_help[] =
 	"     (the vCPU's registers are printed)\n"
 	"  130, 143  stopped by SIGINT or SIGTERM (128 + the signal) as\n"
 	"     `vmm quit` stops it: report, --stats, --check, socket removed;\n"
-	"     a second signal, or a stop that takes over 10 s, exits at once\n";
+	"     a second signal, or a stop that takes over 10 s, exits at once\n"
+	"  159  a VMM thread made a system call its seccomp filter forbids\n"
+	"     (128 + SIGSYS; the thread and the call are named on stderr)\n";
 
 static void cli_error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -370,6 +375,8 @@ static bool cli_apply_flag(struct vm_config *cfg, const char *arg)
 		cfg->print_stats = true;
 	else if (strcmp(arg, "--check") == 0)
 		cfg->check_mm = true;
+	else if (strcmp(arg, "--no-seccomp") == 0)
+		cfg->no_seccomp = true;
 	else
 		return false;
 	return true;

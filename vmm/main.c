@@ -16,6 +16,7 @@
 #include "vmm/cli.h"
 #include "vmm/cli_api.h"
 #include "vmm/cli_compact.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 #include "vmm/vm_stats.h"
 
@@ -98,6 +99,7 @@ static void *vmm_signal_thread(void *arg)
 	sigset_t set;
 	int first, sig;
 
+	vmm_seccomp_enter(VMM_THREAD_SIGNAL);
 	vmm_stop_signals(&set);
 	while (sigwait(&set, &first) != 0)
 		;
@@ -159,7 +161,9 @@ static int vmm_cmd_run(int argc, char **argv)
 	}
 	if (r < 0)
 		return vmm_usage_error("run", err);
-	if (vmm_block_stop_signals() < 0 || vm_create(&vm, &cfg) < 0)
+	/* Filters are built before the first thread (a disk's) starts. */
+	if (vmm_block_stop_signals() < 0 ||
+	    vmm_seccomp_init(!cfg.no_seccomp) < 0 || vm_create(&vm, &cfg) < 0)
 		return BVM_EXIT_VMM_ERROR;
 	if (vmm_start_signal_thread(&vm) < 0) {
 		vm_destroy(&vm);

@@ -23,6 +23,7 @@
 
 #include "abi/boot.h"
 #include "vmm/bus.h"
+#include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 #include "vmm/x86_boot.h"
@@ -259,6 +260,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	char why[96];
 
+	vmm_seccomp_enter(VMM_THREAD_VCPU);
 	while (!vm_is_finished(vcpu->vm)) {
 		vm_vcpu_pause_point(vcpu->vm, &vcpu->run->immediate_exit);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {

@@ -20,6 +20,7 @@
 #include "vmm/elf_load.h"
 #include "vmm/fdt_build.h"
 #include "vmm/frame_db.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm_compaction.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -589,6 +590,8 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	/* Every thread exists now: from here to the exit, waiting, teardown. */
+	vmm_seccomp_enter(VMM_THREAD_MAIN);
 	bool timed_out =
 		!vm_wait_finished(vm) && vm_finish(vm, BVM_EXIT_TIMEOUT);
 

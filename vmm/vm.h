@@ -54,6 +54,7 @@ struct vm_config {
 	uint64_t cma_bytes; /* --cma: CMA area (vmm/vm_cma.h); 0: none */
 	int cma_zone;	    /* its zone, or VM_CMA_ZONE_FIT */
 	enum guest_mem_backing mem_backing; /* --mem-backing (default anon) */
+	bool no_seccomp; /* --no-seccomp: no system call filters */
 };
 
 /*

@@ -17,6 +17,7 @@ VMM_SRCS += vmm/vm_compaction.c
 VMM_SRCS += vmm/guest_stats.c
 VMM_SRCS += vmm/vm_stats.c
 VMM_SRCS += vmm/stat_fields.c
+VMM_SRCS += vmm/seccomp.c
 
 # The control API (JSON lines over a UNIX socket, docs/api.md) and the CLI
 # clients of its commands (vmm stat, balloon, pause, resume, quit).

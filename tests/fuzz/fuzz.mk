@@ -35,6 +35,8 @@ FUZZERS += elf
 fuzz_elf_SRCS := tests/fuzz/fuzz_elf.c
 FUZZERS += fdt
 fuzz_fdt_SRCS := tests/fuzz/fuzz_fdt.c guest/boot_fdt.c
+FUZZERS += api
+fuzz_api_SRCS := tests/fuzz/fuzz_api.c tests/fuzz/fuzz_vm.c
 
 # virtio-blk requests on a memfd image: statuses, a reference image, the
 # DMA registry, canary frames.

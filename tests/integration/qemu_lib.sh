@@ -25,10 +25,15 @@ qemu_accel_note() {
 	fi
 }
 
+# $QEMU_MACHINE (microvm by default, or q35) picks the machine for
+# qemu_run and qemu_start, so one test function serves both transports:
+#   test_q35_slab() { QEMU_MACHINE=q35 test_qemu_slab; }
+
 # qemu_run ARGS...: scripts/qemu-run ARGS... $GUEST, bounded; output in
 # $out, status in $status.
 qemu_run() {
-	out=$(timeout 300 "$QEMU_RUN" "$@" "$GUEST" 2>&1)
+	out=$(timeout 300 "$QEMU_RUN" ${QEMU_MACHINE:+--machine "$QEMU_MACHINE"} \
+		"$@" "$GUEST" 2>&1)
 	status=$?
 }
 
@@ -41,7 +46,8 @@ qemu_start() {
 	qemu_sock=$TMP/$name.qmp
 	qemu_log=$TMP/$name.out
 	rm -f "$qemu_sock" "$TMP/$name.pid"
-	timeout 300 "$QEMU_RUN" --qmp "$qemu_sock" --pidfile "$TMP/$name.pid" \
+	timeout 300 "$QEMU_RUN" ${QEMU_MACHINE:+--machine "$QEMU_MACHINE"} \
+		--qmp "$qemu_sock" --pidfile "$TMP/$name.pid" \
 		"$@" "$GUEST" >"$qemu_log" 2>&1 &
 	qemu_run_pid=$!
 	for _ in $(seq 300); do

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "vmm/api.h"
+#include "vmm/seccomp.h"
 #include "vmm/api_buf.h"
 
 #define API_EVENTS	    64	/* epoll events taken per wait */
@@ -406,11 +407,20 @@ static void api_client_reply(struct api_server *srv, struct api_client *c,
 	api_client_flush(srv, c);
 }
 
+/*
+ * A request line waits: a complete one, one too long, or, once the client
+ * has shut its sending side, the last line that never got its newline.
+ */
+static bool api_client_has_line(struct api_client *c)
+{
+	return api_inbuf_has_line(&c->in) || (c->eof && c->in.len);
+}
+
 /* Can the client's next line be answered in this round? */
 static bool api_client_ready(struct api_client *c)
 {
 	return !c->closing && (c->gone || !api_outbuf_full(&c->out)) &&
-	       api_inbuf_has_line(&c->in);
+	       api_client_has_line(c);
 }
 
 /* Answer the client's next request line (it is ready). */
@@ -420,6 +430,8 @@ static void api_client_serve(struct api_server *srv, struct api_client *c)
 	size_t len;
 	int r = api_inbuf_next_line(&c->in, &line, &len);
 
+	if (r == 0 && c->eof)
+		r = api_inbuf_take_rest(&c->in, &line, &len);
 	if (r == -E2BIG) {
 		char msg[96];
 
@@ -447,7 +459,7 @@ static void api_client_serve(struct api_server *srv, struct api_client *c)
  */
 static void api_client_update(struct api_server *srv, struct api_client *c)
 {
-	bool line = api_inbuf_has_line(&c->in);
+	bool line = api_client_has_line(c);
 	uint32_t events = 0;
 
 	if ((c->gone && (!line || c->closing)) || (c->closing && !c->out.len) ||
@@ -657,6 +669,7 @@ static void *api_thread(void *arg)
 	struct api_server *srv = arg;
 	struct epoll_event ev[API_EVENTS];
 
+	vmm_seccomp_enter(VMM_THREAD_API);
 	for (;;) {
 		int n = epoll_wait(srv->epoll_fd, ev, API_EVENTS,
 				   api_wait_ms(srv));

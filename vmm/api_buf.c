@@ -99,6 +99,20 @@ int api_inbuf_next_line(struct api_inbuf *b, const char **line, size_t *len)
 	return 1;
 }
 
+int api_inbuf_take_rest(struct api_inbuf *b, const char **line, size_t *len)
+{
+	if (!b->len)
+		return 0;
+	*line = b->data + b->head;
+	*len = b->len;
+	if ((*line)[*len - 1] == '\r')
+		(*len)--;
+	b->head += b->len;
+	b->len = 0;
+	b->scanned = 0;
+	return 1;
+}
+
 void api_outbuf_init(struct api_outbuf *b, size_t high, size_t max)
 {
 	*b = (struct api_outbuf){.high = high, .max = max};

@@ -47,6 +47,13 @@ void api_inbuf_commit(struct api_inbuf *b, size_t n);
  */
 int api_inbuf_next_line(struct api_inbuf *b, const char **line, size_t *len);
 
+/**
+ * api_inbuf_take_rest() - at the end of the client's input, the bytes after
+ * its last newline as one last line (a request whose newline never came).
+ * Return: 1 a line (as api_inbuf_next_line()), 0 nothing is left.
+ */
+int api_inbuf_take_rest(struct api_inbuf *b, const char **line, size_t *len);
+
 /* True if api_inbuf_next_line() would return a line or -E2BIG. */
 bool api_inbuf_has_line(struct api_inbuf *b);
 

@@ -606,6 +606,27 @@ START_TEST(test_api_disconnect_mid_reply)
 }
 END_TEST
 
+/* A last request without its newline is answered when the client shuts
+ * down its sending side (`printf '{"cmd":"stat"}' | socat ...`). */
+START_TEST(test_api_last_line_without_newline)
+{
+	struct api_server *srv = make_loop_server(NULL);
+	const char *req = "{\"cmd\":\"echo\",\"value\":1}\n"
+			  "{\"cmd\":\"echo\",\"value\":3}";
+	char reply[512];
+	int fd = raw_connect();
+
+	send_lines(fd, req, 1);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	read_reply(fd, reply, sizeof(reply), 2);
+	ck_assert_ptr_nonnull(strstr(reply, "\"value\":2}"));
+	ck_assert_ptr_nonnull(strstr(reply, "\"value\":6}"));
+	ck_assert(closed_by_server(fd));
+	close(fd);
+	drop_server(srv);
+}
+END_TEST
+
 /* The client's timeouts say which step did not finish. */
 START_TEST(test_api_call_timeouts)
 {
@@ -670,6 +691,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_api_flood_does_not_starve);
 	tcase_add_test(tc, test_api_disconnect_mid_reply);
 	tcase_add_test(tc, test_api_call_timeouts);
+	tcase_add_test(tc, test_api_last_line_without_newline);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -58,6 +58,12 @@ START_TEST(test_inbuf_lines_one_at_a_time)
 	feed(&b, "rd\r\r\n");
 	assert_line(&b, "third\r");
 	ck_assert(!api_inbuf_has_line(&b));
+	/* At the end of input, a last line without its newline. */
+	ck_assert_int_eq(api_inbuf_take_rest(&b, &line, &len), 0);
+	feed(&b, "last\r");
+	ck_assert_int_eq(api_inbuf_take_rest(&b, &line, &len), 1);
+	ck_assert(len == 4 && memcmp(line, "last", 4) == 0);
+	ck_assert_int_eq(api_inbuf_take_rest(&b, &line, &len), 0);
 	api_inbuf_free(&b);
 }
 END_TEST

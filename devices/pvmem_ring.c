@@ -22,6 +22,7 @@
 
 #include "devices/pvmem.h"
 #include "devices/pvmem_ring.h"
+#include "vmm/seccomp.h"
 #include "vmm/stat_fields.h"
 
 _Static_assert(sizeof(struct pvmem_ring) == PVMEM_RING_BYTES,
@@ -678,6 +679,7 @@ static void *rings_thread(void *arg)
 	uint64_t last_move = 0, last_decay = now_ns(r);
 	bool polling = false;
 
+	vmm_seccomp_enter(VMM_THREAD_PVMEM_RING);
 	pthread_mutex_lock(&r->tlock);
 	while (!r->stop) {
 		uint64_t now;

@@ -213,6 +213,8 @@ static const struct sc_profile sc_profiles[VMM_NR_THREADS] = {
 				      SC_LIST(sc_irq_ioctls), 0},
 	[VMM_THREAD_MIGRATE_TIMER] = {"migrate-timer", NULL, 0,
 				      SC_LIST(sc_irq_ioctls), 0},
+	/* Frees and allocates frames, releases backing (madvise): common. */
+	[VMM_THREAD_PVMEM_RING] = {"pvmem-ring", NULL, 0, NULL, 0, 0},
 };
 
 /* Built by vmm_seccomp_init(); read-only once threads run. */

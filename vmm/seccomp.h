@@ -26,6 +26,7 @@ enum vmm_thread {
 	VMM_THREAD_BLK_IO,	  /* a virtio-blk queue's I/O */
 	VMM_THREAD_BALLOON_STATS, /* the balloon's periodic stats request */
 	VMM_THREAD_MIGRATE_TIMER, /* pvmem migration deadlines */
+	VMM_THREAD_PVMEM_RING,	  /* pvmem page rings: returns, idle decay */
 	VMM_NR_THREADS,
 };
 

@@ -8,7 +8,8 @@
  * whose bytes come from the input, so queue notifications run the device
  * over whatever the rings hold. The rest of the input is a sequence of
  * accesses (read or write, offset, size 1-8, value); values may be made
- * addresses inside the DMA block so queues can come up.
+ * addresses inside the DMA block so queues can come up; between accesses
+ * the driver may put a buffer on a ready queue.
  *
  * After every access, against what the driver has done so far:
  *   - registers outside [0, 0x100) other than 32-bit aligned ones and
@@ -151,6 +152,28 @@ static void check_reset(void)
 	queue_sel = dfsel = 0;
 }
 
+/*
+ * The driver puts a buffer (a PFN array in its DMA block, @val says where
+ * and how long) on a ready queue, as a guest does between its register
+ * accesses: the notifications that follow then have work, and interrupts.
+ */
+static void post(unsigned q, uint32_t val)
+{
+	struct virtq *vq = __virtio_mmio_queue(dev, q);
+	uint16_t slot;
+
+	if (!vq || !virtq_enabled(vq))
+		return;
+	slot = vq->avail->idx & (vq->size - 1);
+	vq->desc[slot] = (struct virtq_desc){
+		.addr = area + (val & 0xfff0),
+		.len = 4 * (1 + ((val >> 16) & 63)),
+		.flags = (uint16_t)(val >> 30 & VIRTQ_DESC_F_WRITE)};
+	vq->avail->ring[slot] = slot;
+	__atomic_store_n(&vq->avail->idx, (uint16_t)(vq->avail->idx + 1),
+			 __ATOMIC_RELEASE);
+}
+
 /* One access; the expected verdict from the register map. */
 static void step(struct fuzz_in *in)
 {
@@ -166,6 +189,10 @@ static void step(struct fuzz_in *in)
 	bool frozen_f = reg(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK;
 	int ret;
 
+	if (op == 0xff) {
+		post(sel % 4, val);
+		return;
+	}
 	if (op & 0x10)
 		off = regs[sel % (sizeof(regs) / sizeof(regs[0]))] +
 		      (op & 0x20 ? (sel >> 6) : 0);

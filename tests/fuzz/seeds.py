@@ -65,6 +65,10 @@ def pvmem_seeds():
         pv_batch(free(64)),
         'raw-bad-magic': bytes([3, 0]) + b'XXXX' + hdr_ok[4:] +
         pv_req(INFO) + bytes(48),
+        # order-1 __GFP_ZERO blocks made of frames the guest wrote and freed
+        # (they merge into order 1, not into a reported order-9 block)
+        'zero-split': pv_batch(alloc(0, 128)) + pv_batch(free(64)) +
+        pv_batch(alloc(1, 32, GFP_KERNEL | GFP_ZERO)),
         'raw-ok': bytes([3, 1]) + hdr_ok + struct.pack(
             '<HBBIIIQQQ', ALLOC, 0, 0, 0, 4, 0, 0x101000, 0, 0) +
         bytes(24),
@@ -267,6 +271,11 @@ def mmio_seeds():
         mm_w('QUEUE_NUM', 16) + mm_w('QUEUE_READY', 1) +
         mm_w('STATUS', 7) + mm_w('DRV_FEAT', 0) + mm_w('STATUS', 0xb) +
         mm_w('STATUS', 1),
+        'post-kick-reset': struct.pack('<H', 0) + mm_bringup(2) +
+        struct.pack('<BBI', 0xff, 0, 0x8000 | 3 << 16) +
+        mm_w('QUEUE_NOTIFY', 0) + mm_r('ISR') +
+        struct.pack('<BBI', 0xff, 1, 0x8000) + mm_w('QUEUE_NOTIFY', 1) +
+        mm_w('STATUS', 0) + mm_r('ISR'),
         'frozen': struct.pack('<H', 0) + mm_bringup() +
         mm_w('QUEUE_NUM', 8) + mm_addr(0x80, 0x100) + mm_w('DRV_FEAT', 0) +
         mm_w('QUEUE_READY', 0) + mm_w('QUEUE_NUM', 3) +

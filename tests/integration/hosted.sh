@@ -73,6 +73,35 @@ test_hosted_rss_released() {
 	fi
 }
 
+# The page rings carry the page cache's traffic: exits per 1000 pages from
+# the guest's counters (doorbells + kicks), and the host's ring counters.
+# Counters, not time: pvbench's ns figures are not looked at.
+pvbench_exits() { # WAVE: exits/1000 pages of that wave's line
+	sed -nE "s/^pvbench: page cache wave +$1: .* ([0-9.]+) exits\/1000 pages.*/\1/p" <<<"$out"
+}
+test_hosted_ring() {
+	run_vmm run --check --stats --mem 256M --timeout 120 \
+		--cmdline 'workload=pvbench pvbench.pages=65536' "$GUEST"
+	expect 0 'page cache wave +512: .* 0\.0 exits/1000 pages \(0 kicks\), ring on' \
+		'page cache wave +4096: .* ring on' '^ring_rings 1$' \
+		'^ring_taken [1-9][0-9]{4,}$' '^ring_returned [1-9][0-9]{4,}$' \
+		'^ring_errors 0$' '^ring_supply_frames 0$' '^op_ring_setup ok 1 err 0$' \
+		'^ring_takes [1-9]' || return 1
+	local e
+	e=$(pvbench_exits 4096)
+	if ! awk -v e="$e" 'BEGIN { exit !(e != "" && e <= 5) }'; then
+		why="wave 4096: $e exits per 1000 pages, expected <= 5"
+		return 1
+	fi
+	echo "  rings: wave 512 0.0, wave 4096 $e exits/1000 pages"
+	run_vmm run --check --stats --mem 256M --timeout 120 \
+		--cmdline 'workload=pvbench pvbench.pages=65536 pvmem.rings=0' "$GUEST"
+	expect 0 'page cache wave +4096: .* ring off' '^ring_rings 0$' \
+		'^op_ring_setup ok 0 err 0$' || return 1
+	e=$(pvbench_exits 4096)
+	echo "  doorbells: wave 4096 $e exits/1000 pages"
+}
+
 test_args_mem_limit_bad() { usage_test "--mem-limit: '12Q' is not a size" --mem-limit 12Q "$GUEST"; }
 test_args_mem_limit_unaligned() { usage_test "--mem-limit: '1000' is not a nonzero multiple of 4K" --mem-limit 1000 "$GUEST"; }
 test_args_mem_limit_zero() { usage_test "--mem-limit: '0' is not a nonzero" --mem-limit 0 "$GUEST"; }
@@ -92,6 +121,7 @@ hosted_checks() {
 	check hosted-pressure-nomem kvm test_hosted_pressure_nomem
 	check hosted-hostile kvm test_hosted_hostile
 	check hosted-rss-released kvm test_hosted_rss_released
+	check hosted-ring kvm test_hosted_ring
 	check args-mem-limit-bad nokvm test_args_mem_limit_bad
 	check args-mem-limit-unaligned nokvm test_args_mem_limit_unaligned
 	check args-mem-limit-zero nokvm test_args_mem_limit_zero

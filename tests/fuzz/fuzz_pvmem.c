@@ -387,9 +387,24 @@ static bool overwritten(const struct built *bt, unsigned from, unsigned n,
 	return gpa < BLOCK_GPA + 4096 && BLOCK_GPA < gpa + len;
 }
 
-/* After the batch: the granted blocks, their zeroing, the guest's model. */
+/*
+ * Blocks the batch granted, recorded before the guest writes into any of
+ * them: one request's output array may lie in a block another request of
+ * the same batch granted.
+ */
+struct grant {
+	uint64_t pfn;
+	uint64_t frames;
+	bool held; /* an ALLOC block (not DMA): the guest may FREE it */
+	unsigned order;
+};
+
+static struct grant grants[MAX_BATCH * PVMEM_MAX_COUNT];
+static unsigned nr_grants;
+
+/* After the batch: the granted blocks and their zeroing. */
 static void after_alloc(const struct pvmem_req *r, const struct built *bt,
-			unsigned idx, unsigned n, uint8_t tag)
+			unsigned idx, unsigned n)
 {
 	const uint64_t *pfns;
 
@@ -412,26 +427,34 @@ static void after_alloc(const struct pvmem_req *r, const struct built *bt,
 			FUZZ_ASSERT(fuzz_is_zero(p, len),
 				    "__GFP_ZERO block %#llx order %u not zero",
 				    (unsigned long long)pfns[i], r->order);
-		held_add(pfns[i], r->order);
-		guest_dirty(pfns[i], 1ull << r->order, tag);
+		grants[nr_grants++] = (struct grant){pfns[i], 1ull << r->order,
+						     true, r->order};
 	}
 }
 
 static void after_batch(struct pvmem_block *blk, const struct built *bt,
 			unsigned n, uint8_t tag)
 {
+	nr_grants = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct pvmem_req *r = &blk->reqs[i];
 
 		if (r->op == PVMEM_OP_ALLOC)
-			after_alloc(r, bt, i, n, tag);
+			after_alloc(r, bt, i, n);
 		else if (r->op == PVMEM_OP_DMA_ALLOC && r->status == 0) {
 			dma_add(r->device_id, r->result);
-			guest_dirty(r->result >> 12, r->done, tag);
+			grants[nr_grants++] = (struct grant){r->result >> 12,
+							     r->done, false, 0};
 		} else if (r->op == PVMEM_OP_DMA_FREE && r->status == 0)
 			dma_remove(r->addr);
 		else if (r->op == PVMEM_OP_MIGRATE_SETUP && r->status == 0)
 			ring_gpa = r->result;
+	}
+	/* Now the guest uses what it got: it writes into every block. */
+	for (unsigned i = 0; i < nr_grants; i++) {
+		if (grants[i].held)
+			held_add(grants[i].pfn, grants[i].order);
+		guest_dirty(grants[i].pfn, grants[i].frames, tag);
 	}
 	/* Forget blocks that are no longer the guest's (freed, moved). */
 	for (unsigned i = 0; i < nr_held;) {

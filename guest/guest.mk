@@ -5,6 +5,7 @@
 GUEST_SRCS += guest/entry.S
 GUEST_SRCS += guest/pvh_entry.S
 GUEST_SRCS += guest/pvh.c
+GUEST_SRCS += guest/pvh_parse.c
 GUEST_SRCS += guest/cpl0.c
 GUEST_SRCS += guest/trap.c
 GUEST_SRCS += guest/irq.c

@@ -10,6 +10,7 @@
  */
 #include "acpi.h"
 #include "guest.h"
+#include "guest/pvh_parse.h"
 #include "mm/page_order.h"
 #include "mm/port.h"
 #include "pvh.h"
@@ -63,43 +64,35 @@ static void pvh_copy_cmdline(const struct hvm_start_info *si)
 	pvh_cmdline[len] = '\0';
 }
 
-/* Keep guest_boot.ram sorted by base; ranges must not overlap. */
-static void pvh_add_ram(uint64_t base, uint64_t end)
+/*
+ * One E820 RAM entry into guest_boot.ram: [0, 1 MiB) is firmware,
+ * start_info and the trampoline, never RAM to hand out (as under buddyvm,
+ * where it is the boot area); above 512 GiB one PDPT does not reach.
+ */
+static void pvh_add_ram(uint64_t base, uint64_t size)
 {
-	unsigned i;
+	struct boot_ram_range ram[GUEST_MAX_RAM_RANGES];
+	const char *why;
+	unsigned n = guest_boot.nr_ram;
 
-	/* [0, 1 MiB) is firmware, start_info, the trampoline: never RAM to
-	 * hand out (as under buddyvm, where it is the boot area). */
-	base = MM_MAX(base, BVM_KERNEL_BASE);
-	base = (base + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
-	end &= ~(uint64_t)(PAGE_SIZE - 1);
-	if (end > PVH_MAP_MAX) {
-		guest_printf("  memory [0x%llx, 0x%llx) above 512 GiB: not "
-			     "mapped, not used\n",
-			     (unsigned long long)MM_MAX(base, PVH_MAP_MAX),
-			     (unsigned long long)end);
-		end = PVH_MAP_MAX;
+	if (base + size > PVH_MAP_MAX && base + size > base)
+		guest_printf("  memory above 512 GiB: not mapped, not used\n");
+	for (unsigned i = 0; i < n; i++)
+		ram[i] = (struct boot_ram_range){guest_boot.ram[i].base,
+						 guest_boot.ram[i].size};
+	if (pvh_ram_add(ram, &n, GUEST_MAX_RAM_RANGES, base, size,
+			BVM_KERNEL_BASE, PVH_MAP_MAX, &why) < 0)
+		pvh_fail("memory map: [0x%llx, +0x%llx): %s",
+			 (unsigned long long)base, (unsigned long long)size,
+			 why);
+	guest_boot.ram_bytes = guest_boot.ram_end = 0;
+	for (unsigned i = 0; i < n; i++) {
+		guest_boot.ram[i] =
+			(struct guest_ram_range){ram[i].base, ram[i].size};
+		guest_boot.ram_bytes += ram[i].size;
+		guest_boot.ram_end = ram[i].base + ram[i].size;
 	}
-	if (end <= base)
-		return;
-	if (guest_boot.nr_ram == GUEST_MAX_RAM_RANGES)
-		pvh_fail("memory map: more than %u RAM ranges",
-			 GUEST_MAX_RAM_RANGES);
-	for (i = 0; i < guest_boot.nr_ram; i++) {
-		const struct guest_ram_range *r = &guest_boot.ram[i];
-
-		if (base < r->base + r->size && r->base < end)
-			pvh_fail("memory map: RAM ranges overlap at 0x%llx",
-				 (unsigned long long)base);
-	}
-	i = guest_boot.nr_ram++;
-	while (i > 0 && guest_boot.ram[i - 1].base > base) {
-		guest_boot.ram[i] = guest_boot.ram[i - 1];
-		i--;
-	}
-	guest_boot.ram[i] = (struct guest_ram_range){base, end - base};
-	guest_boot.ram_bytes += end - base;
-	guest_boot.ram_end = MM_MAX(guest_boot.ram_end, end);
+	guest_boot.nr_ram = n;
 }
 
 /*
@@ -152,13 +145,12 @@ static void pvh_read_memmap(const struct hvm_start_info *si)
 		pvh_fail("start_info: memory map at 0x%llx is not mapped",
 			 (unsigned long long)si->memmap_paddr);
 	for (uint32_t i = 0; i < si->memmap_entries; i++) {
-		if (e[i].type != HVM_MEMMAP_TYPE_RAM ||
-		    e[i].addr + e[i].size < e[i].addr)
+		if (e[i].type != HVM_MEMMAP_TYPE_RAM)
 			continue;
 		if (pvh_nr_e820_ram < GUEST_MAX_RAM_RANGES * 2)
 			pvh_e820_ram[pvh_nr_e820_ram++] =
 				(struct guest_ram_range){e[i].addr, e[i].size};
-		pvh_add_ram(e[i].addr, e[i].addr + e[i].size);
+		pvh_add_ram(e[i].addr, e[i].size);
 	}
 	if (!guest_boot.nr_ram || guest_boot.ram[0].base != BVM_KERNEL_BASE ||
 	    guest_boot.ram[0].size < kend - BVM_KERNEL_BASE)
@@ -192,11 +184,6 @@ struct acpi_rsdp {
 	uint8_t xchecksum;
 	uint8_t reserved[3];
 } __attribute__((packed));
-
-#define MADT_LAPIC   0
-#define MADT_IOAPIC  1
-#define MADT_X2APIC  9
-#define MADT_ENABLED 1u
 
 static bool acpi_checksum_ok(const void *p, size_t len)
 {
@@ -232,18 +219,6 @@ static const struct acpi_rsdp *acpi_find_rsdp(uint64_t hint)
 	return NULL;
 }
 
-static void madt_add_cpu(uint32_t apic_id, uint32_t flags, uint32_t *seen)
-{
-	if (!(flags & MADT_ENABLED))
-		return;
-	/* lapic_send_ipi() and pvh_entry.S take the APIC id as vCPU index. */
-	if (apic_id >= BVM_MAX_VCPUS)
-		pvh_fail("ACPI MADT: APIC id %u: the guest takes vCPU index = "
-			 "APIC id, and has %u slots",
-			 apic_id, BVM_MAX_VCPUS);
-	*seen |= 1u << apic_id;
-}
-
 /*
  * The MultiProcessor Specification 1.4's tables, which QEMU microvm's
  * firmware (qboot) writes when ACPI is off: a floating pointer "_MP_" in the
@@ -259,26 +234,6 @@ struct mp_floating {
 	uint8_t features[5];
 } __attribute__((packed));
 
-struct mp_config {
-	char sig[4];
-	uint16_t length;
-	uint8_t revision;
-	uint8_t checksum;
-	char oem[8];
-	char product[12];
-	uint32_t oem_table;
-	uint16_t oem_table_size;
-	uint16_t entries;
-	uint32_t lapic;
-	uint16_t ext_length;
-	uint8_t ext_checksum;
-	uint8_t reserved;
-} __attribute__((packed));
-
-#define MP_PROCESSOR	   0
-#define MP_PROCESSOR_BYTES 20
-#define MP_OTHER_BYTES	   8
-
 static const struct mp_floating *mp_find_in(uint64_t start, uint64_t end)
 {
 	for (uint64_t pa = start; pa + 16 <= end; pa += 16) {
@@ -291,157 +246,73 @@ static const struct mp_floating *mp_find_in(uint64_t start, uint64_t end)
 	return NULL;
 }
 
-/* The processors of the MP table; false if there is none. */
+/* The processors of the MP table into *seen; false if there is none. */
 static bool mp_find_cpus(uint32_t *seen)
 {
 	const struct mp_floating *f = mp_find_in(0x9fc00, 0xa0000);
-	const struct mp_config *c;
-	const uint8_t *p, *end;
+	const void *c;
+	const char *why;
 
 	if (!f)
 		f = mp_find_in(0xf0000, 0x100000);
 	if (!f)
 		return false;
-	c = pvh_phys(f->config, sizeof(*c));
-	if (!c || memcmp(c->sig, "PCMP", 4) != 0 || c->length < sizeof(*c) ||
-	    !pvh_phys(f->config, c->length) || !acpi_checksum_ok(c, c->length))
-		pvh_fail("MP table at 0x%x: bad signature, length or checksum",
-			 f->config);
-	p = (const uint8_t *)(c + 1);
-	end = (const uint8_t *)c + c->length;
-	/* By length, as Linux reads it: qboot leaves the entry count 0. */
-	for (unsigned i = 0; p < end; i++) {
-		unsigned len = p[0] == MP_PROCESSOR ? MP_PROCESSOR_BYTES
-						    : MP_OTHER_BYTES;
-
-		if (p + len > end)
-			pvh_fail("MP table: entry %u runs past the table", i);
-		if (p[0] == MP_PROCESSOR)
-			madt_add_cpu(p[1], p[3], seen);
-		p += len;
-	}
+	/* The table's own length is checked against what is mapped. */
+	c = pvh_phys(f->config, 1);
+	if (!c || pvh_mp_cpus(c, PVH_MAPPED_END - f->config, seen, &why) < 0)
+		pvh_fail("MP table at 0x%x: %s", f->config,
+			 c ? why : "not mapped");
 	return true;
 }
 
-/* The vCPU index is the APIC id: the ids seen must be 0..n-1. */
-static void pvh_set_cpus(uint32_t seen, const char *source)
+static void pvh_print_ioapic(unsigned id, uint32_t addr, uint32_t gsi)
 {
-	unsigned n;
-
-	for (n = 0; n < 32 && (seen >> n & 1); n++)
-		;
-	if (!n || (n < 32 && seen >> n))
-		pvh_fail("%s: APIC ids 0x%x are not 0..n-1", source, seen);
-	guest_boot.nr_cpus = n;
+	guest_printf("  IOAPIC %u at 0x%x, GSI base %u\n", id, addr, gsi);
 }
 
 /*
- * The enabled processors of the ACPI MADT, else of the MP table (QEMU microvm
- * with acpi=off), else just this one. Their APIC ids must be 0..n-1 (QEMU's
- * for a plain -smp N): the guest's vCPU index is the APIC id.
+ * The enabled processors of the ACPI MADT, else of the MP table (QEMU
+ * microvm with acpi=off), else just this one. The vCPU index is the APIC
+ * id, so the ids must be 0..n-1 (QEMU's for a plain -smp N).
  */
 static void pvh_find_cpus(void)
 {
 	const struct acpi_sdt_header *madt = acpi_find_table("APIC");
-	const uint8_t *p, *end;
+	const char *why, *source = "ACPI MADT";
 	uint32_t seen = 0;
+	int n;
 
-	if (!madt) {
-		if (mp_find_cpus(&seen)) {
-			pvh_set_cpus(seen, "MP table");
-			return;
-		}
+	if (madt) {
+		if (pvh_madt_cpus(madt, madt->length, &seen, pvh_print_ioapic,
+				  &why) < 0)
+			pvh_fail("ACPI MADT: %s", why);
+	} else if (mp_find_cpus(&seen)) {
+		source = "MP table";
+	} else {
 		guest_printf("  neither ACPI MADT nor MP table: 1 vCPU\n");
-		guest_boot.nr_cpus = 1;
-		return;
+		seen = 1;
 	}
-	p = (const uint8_t *)madt + sizeof(*madt) + 8; /* LAPIC addr, flags */
-	end = (const uint8_t *)madt + madt->length;
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		uint32_t id, flags, gsi, addr;
-
-		if (p[0] == MADT_LAPIC && p[1] >= 8) {
-			memcpy(&flags, p + 4, 4);
-			madt_add_cpu(p[3], flags, &seen);
-		} else if (p[0] == MADT_X2APIC && p[1] >= 16) {
-			memcpy(&id, p + 4, 4);
-			memcpy(&flags, p + 8, 4);
-			madt_add_cpu(id, flags, &seen);
-		} else if (p[0] == MADT_IOAPIC && p[1] >= 12) {
-			memcpy(&addr, p + 4, 4);
-			memcpy(&gsi, p + 8, 4);
-			guest_printf("  IOAPIC %u at 0x%x, GSI base %u\n", p[2],
-				     addr, gsi);
-		}
-		p += p[1];
-	}
-	pvh_set_cpus(seen, "ACPI MADT");
-}
-
-/* "SIZE[K|M|G]" as Linux's memparse(); *end past it. */
-static uint64_t pvh_memparse(const char *s, char **end)
-{
-	uint64_t v = strtoul(s, end, 0);
-
-	switch (**end) {
-	case 'G':
-	case 'g':
-		v <<= 10;
-		/* fall through */
-	case 'M':
-	case 'm':
-		v <<= 10;
-		/* fall through */
-	case 'K':
-	case 'k':
-		v <<= 10;
-		(*end)++;
-		break;
-	default:
-		break;
-	}
-	return v;
+	n = pvh_cpu_count(seen, &why);
+	if (n < 0)
+		pvh_fail("%s: APIC ids 0x%x: %s", source, seen, why);
+	guest_boot.nr_cpus = (unsigned)n;
 }
 
 /*
- * One `virtio_mmio.device=SIZE@BASE:IRQ[:ID]` word (Linux's syntax, which
- * QEMU microvm writes for each transport with a device behind it). The
- * window must lie in the MMIO hole and the pin be one the guest routes.
+ * One `virtio_mmio.device=SIZE@BASE:IRQ[:ID]` value (Linux's syntax, which
+ * QEMU microvm writes for each transport with a device behind it).
  */
 static void pvh_add_virtio(const char *arg, size_t len)
 {
-	struct boot_mmio_dev d = {0};
-	char word[96], *p;
+	struct boot_mmio_dev d;
+	const char *why;
 
-	if (len >= sizeof(word))
-		pvh_fail("virtio_mmio.device=%.*s: too long", (int)len, arg);
-	memcpy(word, arg, len);
-	word[len] = '\0';
-	d.size = pvh_memparse(word, &p);
-	if (*p++ != '@')
-		goto bad;
-	d.base = strtoul(p, &p, 0);
-	if (*p++ != ':')
-		goto bad;
-	d.irq = (uint32_t)strtoul(p, &p, 0);
-	if (*p == ':')
-		strtoul(p + 1, &p, 0); /* a platform device id: unused */
-	if (*p)
-		goto bad;
-	if (d.size < 0x200 || d.base < BVM_LOWMEM_END ||
-	    d.base >= PVH_MAPPED_END || d.size > PVH_MAPPED_END - d.base ||
-	    d.irq >= GUEST_NR_DEVICE_IRQS)
-		pvh_fail(
-			"virtio_mmio.device=%s: the window must lie in [3 GiB, "
-			"4 GiB), be at least 512 bytes, the IRQ below %u",
-			word, GUEST_NR_DEVICE_IRQS);
+	if (pvh_parse_virtio_mmio(arg, len, &d, &why) < 0)
+		pvh_fail("virtio_mmio.device=%.*s: %s", (int)len, arg, why);
 	if (guest_boot.nr_mmio == BOOT_FDT_MAX_MMIO)
 		pvh_fail("more than %u virtio_mmio.device= entries",
 			 BOOT_FDT_MAX_MMIO);
 	guest_boot.mmio[guest_boot.nr_mmio++] = d;
-	return;
-bad:
-	pvh_fail("virtio_mmio.device=%s: not SIZE@BASE:IRQ", word);
 }
 
 static void pvh_find_virtio(const char *cmdline)

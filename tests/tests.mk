@@ -41,6 +41,9 @@ UNIT_SRCS += tests/unit/test_virtio_blk.c
 # capability walk over synthetic configuration spaces.
 UNIT_SRCS += tests/unit/test_virtio_pci_caps.c
 UNIT_SRCS += guest/virtio/pci_caps.c
+# ... and what the guest accepts from a PVH loader (QEMU).
+UNIT_SRCS += tests/unit/test_pvh_parse.c
+UNIT_SRCS += guest/pvh_parse.c
 
 # Unit tests of vmm/: CLI, ELF loader, boot, hosted-model options, the API.
 UNIT_SRCS += tests/unit/cli_fx.c

@@ -141,7 +141,7 @@ UNIT := $(BUILD)/tests/unit
 UNIT_ASAN := $(BUILD)/tests/unit-asan
 
 .PHONY: all test test-build unit unit-asan integration bench clean format \
-	format-check deps fuzz fuzz-smoke fuzz-build
+	format-check deps fuzz fuzz-smoke fuzz-build soak
 all: $(VMM) $(GUEST_ELF)
 
 # Everything `make test` runs, built (scripts/test builds this in parallel).
@@ -286,6 +286,13 @@ fuzz: $(FUZZ_PROGS)
 fuzz-smoke: $(FUZZ_PROGS)
 	@echo "== fuzz smoke (libFuzzer, $(strip $(FUZZ_SMOKE_TIME)) s each) =="
 	$(Q)tests/fuzz/run.sh $(BUILD)/fuzz $(strip $(FUZZ_SMOKE_TIME)) $(FUZZERS)
+
+# The soak test (scripts/soak; not part of `make test`): VMs started and
+# stopped in a loop for SOAK_TIME seconds, then fds, threads, RSS, sockets
+# and sanitizer reports checked. SOAK_OUT=FILE keeps the figures.
+SOAK_TIME ?= 300
+soak: $(VMM) $(GUEST_ELF) $(VMM_ASAN)
+	$(Q)scripts/soak --build $(BUILD) --time $(SOAK_TIME) $(if $(SOAK_OUT),--out $(SOAK_OUT))
 
 bench: $(BENCH_PROGS) $(VMM) $(GUEST_ELF)
 	$(Q)for b in $(BENCH_PROGS); do echo; echo "== $$b =="; $$b || exit 1; done

@@ -415,6 +415,11 @@ void pvh_boot(const struct hvm_start_info *si)
 			     (unsigned long long)(guest_boot.mmio[i].base +
 						  guest_boot.mmio[i].size),
 			     guest_boot.mmio[i].irq);
+	/* QEMU microvm with ACPI names its devices only in the DSDT (AML). */
+	if (!guest_boot.nr_mmio && guest_boot.rsdp && !acpi_find_table("MCFG"))
+		guest_printf("  no virtio_mmio.device= on the command line and "
+			     "no PCI: QEMU microvm names its virtio-mmio "
+			     "devices there only with acpi=off\n");
 	guest_printf("  %llu MiB RAM, memory model native, kernel ends at "
 		     "0x%llx\n",
 		     (unsigned long long)(guest_boot.ram_bytes / MiB),

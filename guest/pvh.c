@@ -385,7 +385,8 @@ void pvh_boot(const struct hvm_start_info *si)
 {
 	const struct acpi_rsdp *rsdp;
 
-	if (!si || si->magic != XEN_HVM_START_MAGIC_VALUE)
+	if (!pvh_phys((uint64_t)(uintptr_t)si, sizeof(*si)) ||
+	    si->magic != XEN_HVM_START_MAGIC_VALUE)
 		pvh_fail("PVH entry without a start_info (ebx 0x%llx)",
 			 (unsigned long long)(uintptr_t)si);
 	if (lapic_read(LAPIC_ID) >> 24 != 0)

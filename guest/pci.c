@@ -36,6 +36,9 @@ static struct {
 	uint8_t bus_seen[PCI_MAX_BUSES / 8];
 	uint64_t low_water; /* lowest firmware BAR in the hole */
 	uint64_t next_free; /* our own placements go down from here */
+	/* pci.place=1: place every BAR we map as if the firmware had not (the
+	 * path a loader without PCI firmware takes; the tests run it on q35). */
+	bool place_all;
 } pci;
 
 static volatile uint32_t *ecam_at(unsigned bus, unsigned dev, unsigned fn)
@@ -203,6 +206,7 @@ unsigned pci_init(void)
 	pci.done = true;
 	if (!ecam_find())
 		return 0;
+	pci.place_all = guest_cmdline_ulong("pci.place", 0) != 0;
 	scan_bus(pci.start_bus, 0);
 	note_firmware_bars();
 	guest_printf("pci: ECAM at 0x%llx (buses %u-%u, %s), %u functions\n",
@@ -291,7 +295,7 @@ int pci_bar_map(struct pci_func *f, unsigned bar, uint64_t *addr,
 	if (*size == 0 || (*size & (*size - 1)))
 		err = -ENOENT;
 	else if (cur == 0 || cur >= PCI_MAPPED_END ||
-		 *size > PCI_MAPPED_END - cur)
+		 *size > PCI_MAPPED_END - cur || pci.place_all)
 		err = bar_place(f, off, is64, *size, &cur);
 	*addr = cur;
 	pci_cfg_write16(

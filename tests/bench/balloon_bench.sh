@@ -5,9 +5,10 @@
 #            timed until actual == target AND the host backing of guest RAM
 #            has dropped by >= 90% of it (goal <= 40 ms/GiB);
 #   deflate  the same 1 GiB back (no goal set; reported);
-#   touch    the guest's allocate-and-write of its RAM (guest TSC), against
-#            the host's own touch of 1 GiB of anonymous THP memory measured
-#            just before that VM (tests/bench/host_touch.c; goal <= 2x).
+#   touch    a 2 GiB guest's allocate-and-write of 1 GiB (guest TSC, its
+#            own VM), against the host's own touch of 1 GiB of anonymous THP
+#            memory measured just before that VM (tests/bench/host_touch.c;
+#            goal <= 2x).
 # Every wait is for a state (the guest's "ready" line, actual == target and
 # the RSS drop, bounded), never a sleep. `make bench` runs it.
 #
@@ -46,13 +47,27 @@ wait_log() {
 
 stat_line() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 
-# bench_model MODEL: one VM; prints one line of figures for the tables:
+# touch_model MODEL: the host's touch of 1 GiB, then a guest's (a VM that
+# touches 1 GiB and exits); prints "host_ms guest_mib guest_ms".
+touch_model() {
+	local host_ms touched tms
+	read -r host_ms _ < <("$TMP/host_touch" anon)
+	read -r touched tms < <(timeout 300 "$VMM" run --mem 2G \
+		--memory-model "$1" --timeout 240 \
+		--cmdline 'workload=balloon balloon.touch=1024 balloon.ms=1' \
+		"$GUEST" 2>&1 | sed -nE \
+		's/^balloon: touched ([0-9]+) MiB in ([0-9]+) ms$/\1 \2/p')
+	echo "${host_ms:--} ${touched:--} ${tms:--}"
+}
+
+# bench_model MODEL: the touch, then one VM that touches all its RAM for
+# the balloon; prints one line of figures for the tables:
 # "model host_touch_ms guest_mib guest_ms inflate_ms deflate_ms
 #  rss_before rss_after huge part".
 bench_model() {
 	local model=$1 sock=$TMP/$1.sock log=$TMP/$1.log pid host_ms
-	local ms before after dms touched=- tms=- huge=- part=-
-	read -r host_ms _ < <("$TMP/host_touch" anon)
+	local ms before after dms touched tms huge=- part=-
+	read -r host_ms touched tms < <(touch_model "$model")
 	"$VMM" run --mem 2G --memory-model "$model" --api "$sock" --stats \
 		--timeout 600 --cmdline 'workload=balloon balloon.touch=2048' \
 		"$GUEST" >"$log" 2>&1 &
@@ -62,8 +77,6 @@ bench_model() {
 		tail -5 "$log" >&2
 		return 1
 	fi
-	read -r touched tms < <(sed -nE \
-		's/^balloon: touched ([0-9]+) MiB in ([0-9]+) ms$/\1 \2/p' "$log")
 	# One persistent API connection polls the state (balloon_poll.py): a
 	# `vmm stat` process per sample would cost ~20 ms each.
 	if ! read -r ms _ _ before after _ < <(python3 "$POLL" "$sock" \
@@ -76,7 +89,7 @@ bench_model() {
 	wait "$pid"
 	huge=$(stat_line "$log" balloon_huge_released)
 	part=$(stat_line "$log" balloon_partial_released)
-	echo "$model $host_ms ${touched:--} ${tms:--} $ms $dms $before $after" \
+	echo "$model $host_ms $touched $tms $ms $dms $before $after" \
 		"${huge:--} ${part:--}"
 }
 
@@ -97,13 +110,14 @@ while read -r m _ _ _ ms dms before after huge part; do
 	[ "$ms" = - ] && rc=1
 done <"$TMP/rows"
 echo
-echo "guest touch of its RAM (allocate + write, guest TSC) against the host's" \
-	"own touch of 1 GiB of anonymous THP memory just before that VM"
+echo "a guest's touch of 1 GiB of its RAM (allocate + write, guest TSC)" \
+	"against the host's own touch of 1 GiB of anonymous THP memory just" \
+	"before that VM"
 printf '%-7s %15s %15s %8s  %s\n' model 'guest ms/GiB' 'host ms/GiB' ratio \
 	'goal'
 while read -r m host_ms mib tms _; do
 	awk -v m="$m" -v h="$host_ms" -v mib="$mib" -v t="$tms" 'BEGIN {
-		g = (mib > 0) ? t * 1024 / mib : -1
+		g = (mib + 0 > 0) ? t * 1024 / mib : -1
 		printf "%-7s %15.1f %15.1f %8.2f  ", m, g, h, (h > 0) ? g / h : -1
 	}'
 	bench_goal "$(awk -v h="$host_ms" -v mib="$mib" -v t="$tms" 'BEGIN {

@@ -13,15 +13,16 @@ qemu_available() {
 	command -v "${QEMU:-qemu-system-x86_64}" >/dev/null 2>&1
 }
 
-# qemu_accel_note: say loudly, once, when QEMU runs without KVM.
+# qemu_accel_note: say loudly, once, when QEMU runs without KVM (no usable
+# /dev/kvm, or QEMU_ACCEL=tcg, which scripts/qemu-run also reads).
 qemu_accel_note() {
 	[ -n "${qemu_noted:-}" ] && return 0
 	qemu_noted=1
-	if [ "$kvm_usable" -eq 1 ]; then
+	if [ "$kvm_usable" -eq 1 ] && [ "${QEMU_ACCEL:-kvm}" = kvm ]; then
 		echo "  qemu: KVM (-cpu host,-arch-capabilities)"
 	else
-		echo "${YELLOW}!!! qemu: /dev/kvm unusable: QEMU tests run under" \
-			"TCG (emulation) !!!${RESET}"
+		echo "${YELLOW}!!! qemu: QEMU tests run under TCG (emulation):" \
+			"/dev/kvm unusable or QEMU_ACCEL=tcg !!!${RESET}"
 	fi
 }
 

@@ -13,6 +13,9 @@ pkgs+=(clang libclang-rt-14-dev)
 # QEMU (microvm, PVH) and python3 (scripts/qmp.py) for the guest's QEMU
 # integration tests (tests/integration/qemu.tests.sh).
 pkgs+=(qemu-system-x86 python3)
+# libvirt (libvirtd, virsh) for scripts/libvirt-guest and its tests
+# (tests/integration/libvirt.tests.sh): the guest as a q35 libvirt domain.
+pkgs+=(libvirt-daemon-system libvirt-clients)
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs+=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev

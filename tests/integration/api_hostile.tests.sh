@@ -66,7 +66,7 @@ hostile_fail() {
 # still ends the VMM (before: it ran until the client went away).
 test_api_hostile_timeout_exits() {
 	local sock=$TMP/hostile-t.sock
-	start_with_api "$sock" "$TMP/hostile-vm.log" --timeout 10 \
+	start_with_api "$sock" "$TMP/hostile-vm.log" --timeout 15 \
 		--cmdline workload=hang || return 1
 	hostile_start noread noread "$sock" 5000 || { hostile_fail; return 1; }
 	hostile_start halfline halfline "$sock" || { hostile_fail; return 1; }
@@ -74,7 +74,7 @@ test_api_hostile_timeout_exits() {
 		{ hostile_fail "the VM ended before the clients were in place"; return 1; }
 	hostile_vm_exits 60 || { hostile_fail; return 1; }
 	hostile_stop
-	expect 4 'guest did not finish within 10 s'
+	expect 4 'guest did not finish within 15 s'
 }
 
 # Every kind of hostile client at once, a crowd beyond the maximum

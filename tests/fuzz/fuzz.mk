@@ -37,6 +37,8 @@ FUZZERS += fdt
 fuzz_fdt_SRCS := tests/fuzz/fuzz_fdt.c guest/boot_fdt.c
 FUZZERS += api
 fuzz_api_SRCS := tests/fuzz/fuzz_api.c tests/fuzz/fuzz_vm.c
+FUZZERS += cli
+fuzz_cli_SRCS := tests/fuzz/fuzz_cli.c
 
 # virtio-blk requests on a memfd image: statuses, a reference image, the
 # DMA registry, canary frames.

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Write the seeds of the parser harnesses elf and api:
-tests/fuzz/seeds_parse.py [GUEST_ELF] writes tests/fuzz/corpus/elf/ and
-tests/fuzz/corpus/api/ (GUEST_ELF, default build/guest.elf, lends its real
-headers to a few ELF seeds). The fdt seeds come from the harness itself:
+"""Write the seeds of the parser harnesses elf, api and cli:
+tests/fuzz/seeds_parse.py [GUEST_ELF] writes tests/fuzz/corpus/{elf,api,cli}/
+(GUEST_ELF, default build/guest.elf, lends its real headers to a few ELF
+seeds). The fdt seeds come from the harness itself:
 FUZZ_FDT_SEEDS=tests/fuzz/corpus/fdt build/fuzz/fdt.
 """
 import os
@@ -107,6 +107,28 @@ def api_seeds():
     return lines
 
 
+# cli ----------------------------------------------------------------------
+def cli_seeds():
+    """Arguments after "run", NUL-separated; @G a guest file, @D a disk."""
+    args = {
+        'mem': ['--mem', '1G', '@G'],
+        'mem-eq-units': ['--mem=1536M', '--vcpus=4', '@G'],
+        'mem-bytes-kib': ['--mem', '33554432', '--mem-limit', '1024KiB', '@G'],
+        'native-cma': ['--memory-model', 'native', '--cma', '64M@dma32',
+                       '--mem', '2G', '@G'],
+        'cma-fit': ['--cma=2m', '--mem=64M', '@G'],
+        'disk-flags': ['--disk', '@D,readonly,direct', '--disk', '@D', '@G'],
+        'api-timeout': ['--api', '/tmp/x.sock', '--timeout', '86400',
+                        '--stats', '--check', '@G'],
+        'cmdline-dashdash': ['--cmdline', 'workload=blk a=b', '--', '@G'],
+        'backing': ['--mem-backing', 'hugetlbfs', '--mem', '4G', '@G'],
+        'help': ['--mem', '1G', '--help'],
+        'huge-number': ['--mem', '18446744073709551616', '@G'],
+        'bad-unit': ['--mem', '1Q', '@G'],
+    }
+    return {k: b'\0'.join(a.encode() for a in v) for k, v in args.items()}
+
+
 def write(name, seeds):
     out = os.path.join(HERE, 'corpus', name)
     os.makedirs(out, exist_ok=True)
@@ -120,3 +142,4 @@ if __name__ == '__main__':
                            os.path.join(HERE, '..', '..', 'build',
                                         'guest.elf')))
     write('api', api_seeds())
+    write('cli', cli_seeds())

@@ -96,6 +96,26 @@ START_TEST(test_run_defaults_and_options)
 }
 END_TEST
 
+/* The seccomp filters are on unless --no-seccomp (a flag: no value). */
+START_TEST(test_run_no_seccomp)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 2, "run", CLI_FX_GUEST),
+			 0);
+	ck_assert(!cfg.no_seccomp);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 3, "run", "--no-seccomp",
+					  CLI_FX_GUEST),
+			 0);
+	ck_assert(cfg.no_seccomp);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 3, "run", "--no-seccomp=1",
+					  CLI_FX_GUEST),
+			 -EINVAL);
+	ck_assert_str_eq(err, "unknown option '--no-seccomp=1'");
+}
+END_TEST
+
 START_TEST(test_run_errors)
 {
 	static const struct {
@@ -246,6 +266,7 @@ static Suite *vmm_cli_suite(void)
 	tcase_add_test(tc, test_size_units);
 	tcase_add_test(tc, test_size_rejects);
 	tcase_add_test(tc, test_uint_range);
+	tcase_add_test(tc, test_run_no_seccomp);
 	tcase_add_test(tc, test_run_defaults_and_options);
 	tcase_add_test(tc, test_run_errors);
 	tcase_add_test(tc, test_run_disks);

@@ -65,6 +65,33 @@ static int uring_map_rings(struct blk_uring *u, const struct io_uring_params *p)
 	return 0;
 }
 
+/*
+ * The kernel runs a ring's requests itself, so the I/O thread's seccomp
+ * filter (vmm/seccomp.c) never sees them: without restrictions a thread
+ * that may call io_uring_enter() could open, connect or send anything
+ * through an SQE. The ring is created disabled, restricted to the two
+ * operations this file issues (IORING_OP_READV, IORING_OP_WRITEV) with no
+ * SQE flags and no further io_uring_register() call, then enabled; any
+ * other SQE completes with -EACCES.
+ */
+static int uring_restrict(int fd)
+{
+	struct io_uring_restriction res[2];
+	long r;
+
+	memset(res, 0, sizeof(res));
+	res[0].opcode = IORING_RESTRICTION_SQE_OP;
+	res[0].sqe_op = IORING_OP_READV;
+	res[1].opcode = IORING_RESTRICTION_SQE_OP;
+	res[1].sqe_op = IORING_OP_WRITEV;
+	r = syscall(__NR_io_uring_register, fd, IORING_REGISTER_RESTRICTIONS,
+		    res, 2);
+	if (r == 0)
+		r = syscall(__NR_io_uring_register, fd,
+			    IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	return r < 0 ? -errno : 0;
+}
+
 int blk_uring_init(struct blk_uring *u, unsigned entries)
 {
 	struct io_uring_params p;
@@ -72,6 +99,7 @@ int blk_uring_init(struct blk_uring *u, unsigned entries)
 
 	memset(u, 0, sizeof(*u));
 	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_R_DISABLED;
 	u->fd = uring_setup(entries, &p);
 	if (u->fd < 0) {
 		err = u->fd;
@@ -80,7 +108,9 @@ int blk_uring_init(struct blk_uring *u, unsigned entries)
 		return err == -EPERM ? -ENOSYS : err;
 	}
 	u->entries = p.sq_entries;
-	err = uring_map_rings(u, &p);
+	err = uring_restrict(u->fd);
+	if (!err)
+		err = uring_map_rings(u, &p);
 	if (err)
 		blk_uring_exit(u);
 	return err;

@@ -32,6 +32,8 @@ struct blk_uring {
 
 /**
  * blk_uring_init() - a ring of @entries (a power of two) submission slots.
+ * The ring accepts only IORING_OP_READV and IORING_OP_WRITEV (registered
+ * restrictions: the kernel runs SQEs outside the thread's seccomp filter).
  * Return: 0, or a negative errno (-ENOSYS: the kernel has no io_uring, or
  * it is disabled: callers fall back to synchronous I/O).
  */

@@ -36,6 +36,7 @@ UNIT_SRCS += tests/unit/test_virtio_mmio.c
 UNIT_SRCS += tests/unit/test_virtio_balloon.c
 UNIT_SRCS += tests/unit/test_virtio_console.c
 UNIT_SRCS += tests/unit/test_virtio_blk.c
+UNIT_SRCS += tests/unit/test_blk_uring.c
 
 # Unit tests of guest/ code that builds on the host too: the virtio-pci
 # capability walk over synthetic configuration spaces.

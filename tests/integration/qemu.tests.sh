@@ -75,15 +75,16 @@ test_qemu_kmalloc() {
 	expect 0 'kmalloc: every buffer checked and freed'
 }
 
-# Write a seeded pattern over a disk, FLUSH, read it back in the guest;
-# then the host checks the image file's bytes.
+# Write a seeded pattern over a disk, FLUSH, read it back in the guest,
+# two vCPUs on two queues (VIRTIO_BLK_F_MQ); then the host checks the image
+# file's bytes.
 test_qemu_blk() {
 	local img=$TMP/qemu-blk.img msg
 	rm -f "$img"
 	truncate -s 32M "$img"
 	qemu_run --mem 512M --vcpus 2 --disk "$img" \
 		--cmdline 'workload=blk blk.seed=4242'
-	expect 0 'blk: disk 0: 65536 sectors' 'blk: write done' \
+	expect 0 'blk: disk 0: 65536 sectors, .* 2 queue\(s\)' 'blk: write done' \
 		'blk: flush complete' 'blk: verify ok: 33554432 bytes' \
 		'blk: done' || return 1
 	msg=$("$BUILD/tests/blk_image" check "$img" 4242 2>&1) ||

@@ -822,6 +822,8 @@ void api_server_get_stats(struct api_server *srv,
 	/* Word-sized counters written by one thread: a torn read is harmless. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	*stats = srv->stats;
+	stats->clients = srv->nr_clients;
+	stats->max_clients = srv->limits.max_clients;
 }
 
 int api_register(struct api_server *srv, const char *name, api_cmd_fn fn,

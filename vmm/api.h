@@ -39,8 +39,10 @@ struct api_limits {
 	size_t out_high;	  /* unsent reply bytes that stop reading */
 };
 
-/* What the server did to its clients, for tests and diagnostics. */
+/* What the server did to its clients (stat's host.api, tests). */
 struct api_server_stats {
+	unsigned clients;	    /* connected now */
+	unsigned max_clients;	    /* the limit */
 	unsigned long accepted;	    /* connections served */
 	unsigned long refused;	    /* over max_clients: refusal line, closed */
 	unsigned long dropped_slow; /* did not take replies in send_timeout */
@@ -88,7 +90,10 @@ int api_register(struct api_server *srv, const char *name, api_cmd_fn fn,
 int api_server_set_limits(struct api_server *srv,
 			  const struct api_limits *limits);
 
-/* A snapshot of @srv's counters (safe while the thread runs). */
+/*
+ * A snapshot of @srv's counters: exact from a command handler (the API
+ * thread), a word-sized-torn-free snapshot from any other thread.
+ */
 void api_server_get_stats(struct api_server *srv,
 			  struct api_server_stats *stats);
 

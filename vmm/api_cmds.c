@@ -161,6 +161,23 @@ static json_t *api_stat_rss(const struct api_cmds_ctx *ctx)
 	return rss;
 }
 
+/* The control socket's own counters (docs/api.md "Limits"). */
+static json_t *api_stat_api(const struct api_cmds_ctx *ctx)
+{
+	struct api_server_stats st;
+
+	if (!ctx->server)
+		return json_null();
+	api_server_get_stats(ctx->server, &st);
+	return json_pack(
+		"{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "clients",
+		(int)st.clients, "max_clients", (int)st.max_clients, "accepted",
+		(json_int_t)st.accepted, "refused", (json_int_t)st.refused,
+		"dropped_slow", (json_int_t)st.dropped_slow, "dropped_idle",
+		(json_int_t)st.dropped_idle, "too_long",
+		(json_int_t)st.too_long, "requests", (json_int_t)st.requests);
+}
+
 static json_t *api_balloon_json(const struct balloon_status *b)
 {
 	if (!b->present)
@@ -254,6 +271,7 @@ static int api_cmd_stat(void *opaque, json_t *args, json_t **result, char *msg,
 		ctx->pvmem_stat ? ctx->pvmem_stat() : json_null());
 	api_set(host, "blk", ctx->blk_stat ? ctx->blk_stat() : json_array());
 	api_set(host, "rss", api_stat_rss(ctx));
+	api_set(host, "api", api_stat_api(ctx));
 	api_set(r, "host", host);
 	*result = r;
 	return 0;
@@ -466,6 +484,7 @@ int api_cmds_register(struct api_server *srv, struct api_cmds_ctx *ctx)
 		{"quit", api_cmd_quit},
 	};
 
+	ctx->server = srv;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		int err = api_register(srv, cmds[i].name, cmds[i].fn, ctx);
 

@@ -30,6 +30,7 @@ struct api_cmds_ctx {
 	size_t (*guest_stats)(char *buf, size_t size); /* NULL: none */
 	/* Bytes of guest RAM with host backing (NULL: not reported). */
 	int (*ram_resident)(struct vm *vm, uint64_t *bytes);
+	struct api_server *server; /* host.api; set by api_cmds_register() */
 };
 
 /**

@@ -322,12 +322,24 @@ static void cli_api_print_host(FILE *out, json_t *host)
 {
 	json_t *rss = json_object_get(host, "rss");
 	json_t *pvmem = json_object_get(host, "pvmem");
+	json_t *api = json_object_get(host, "api");
 	char vmm[32], guest[32];
 
 	cli_api_format_bytes(cli_api_u64(rss, "vmm_bytes"), vmm, sizeof(vmm));
 	cli_api_format_bytes(cli_api_u64(rss, "guest_bytes"), guest,
 			     sizeof(guest));
 	fprintf(out, "host RSS: VMM %s, guest RAM backed %s\n", vmm, guest);
+	if (json_is_object(api))
+		fprintf(out,
+			"control API: %" PRIu64 " of %" PRIu64
+			" clients, %" PRIu64 " requests; refused %" PRIu64
+			", dropped %" PRIu64 " slow, %" PRIu64 " idle\n",
+			cli_api_u64(api, "clients"),
+			cli_api_u64(api, "max_clients"),
+			cli_api_u64(api, "requests"),
+			cli_api_u64(api, "refused"),
+			cli_api_u64(api, "dropped_slow"),
+			cli_api_u64(api, "dropped_idle"));
 	if (json_is_object(pvmem))
 		fprintf(out,
 			"pvmem: tot_pages %" PRIu64 " of max_pages %" PRIu64

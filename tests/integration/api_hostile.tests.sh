@@ -82,7 +82,7 @@ test_api_hostile_timeout_exits() {
 # again), the crowd beyond the maximum gets a JSON EUSERS line, and quit
 # still ends the VMM with status 0 and its socket removed.
 test_api_hostile_stat_answers() {
-	local sock=$TMP/hostile-s.sock crowd
+	local sock=$TMP/hostile-s.sock crowd refused
 	start_with_api "$sock" "$TMP/hostile-vm.log" --timeout 300 \
 		--cmdline workload=hang || return 1
 	hostile_start noread noread "$sock" 5000 &&
@@ -103,7 +103,12 @@ test_api_hostile_stat_answers() {
 	done
 	out=$(timeout 60 "$VMM" stat --api "$sock" --timeout 30 2>&1)
 	status=$?
-	expect 0 'host frames:' || { hostile_fail; return 1; }
+	expect 0 'host frames:' 'control API: [0-9]+ of 64 clients' || { hostile_fail; return 1; }
+	# The socket's own counters saw the crowd's refusals.
+	refused=$(timeout 60 "$VMM" stat --api "$sock" --timeout 30 --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["host"]["api"]["refused"])')
+	[ "${refused:-0}" -ge 1 ] ||
+		{ hostile_fail "host.api.refused is '$refused' after the crowd"; return 1; }
 	out=$(timeout 60 "$VMM" quit --api "$sock" --timeout 30 2>&1)
 	status=$?
 	expect 0 'the VM is stopping, exit status 0' || { hostile_fail; return 1; }

@@ -199,6 +199,11 @@ START_TEST(stat_has_documented_fields)
 	ck_assert(json_is_null(json_object_get(host, "pvmem")));
 	ck_assert_int_eq(json_array_size(json_object_get(host, "blk")), 0);
 	ck_assert_int_gt(ival(host, "rss", "vmm_bytes"), 0);
+	/* The socket's counters: no client has connected (direct calls). */
+	ck_assert_int_eq(ival(host, "api", "max_clients"), API_MAX_CLIENTS);
+	ck_assert_int_eq(ival(host, "api", "clients"), 0);
+	ck_assert_int_eq(ival(host, "api", "refused"), 0);
+	ck_assert_int_eq(ival(host, "api", "dropped_slow"), 0);
 	json_decref(resp);
 }
 END_TEST

@@ -186,7 +186,9 @@ START_TEST(print_stat_shows_units)
 		"\"host\":{\"frames\":{\"free\":10,\"total\":20},"
 		"\"buddyinfo\":\"Node 0\\n\",\"zoneinfo\":\"zone\\n\","
 		"\"pvmem\":null,\"rss\":{\"vmm_bytes\":2097152,"
-		"\"guest_bytes\":1048576}}}");
+		"\"guest_bytes\":1048576},\"api\":{\"clients\":2,"
+		"\"max_clients\":64,\"requests\":9,\"refused\":3,"
+		"\"dropped_slow\":1,\"dropped_idle\":0}}}");
 
 	ck_assert_ptr_nonnull(strstr(t, "native memory model, 1.0 GiB RAM, "
 					"2 vCPU(s) paused, up 1.5 s"));
@@ -197,6 +199,9 @@ START_TEST(print_stat_shows_units)
 	ck_assert_ptr_nonnull(
 		strstr(t, "VMM 2.0 MiB, guest RAM backed 1.0 MiB"));
 	ck_assert_ptr_nonnull(strstr(t, "== buddyinfo ==\nNode 0\n"));
+	ck_assert_ptr_nonnull(strstr(
+		t, "control API: 2 of 64 clients, 9 requests; refused 3, "
+		   "dropped 1 slow, 0 idle\n"));
 	ck_assert_ptr_null(strstr(t, "pvmem:"));
 	free(t);
 	t = print_stat("{\"balloon\":{\"present\":false}}");

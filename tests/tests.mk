@@ -58,6 +58,10 @@ UNIT_SRCS += tests/unit/test_api_cmds.c
 UNIT_SRCS += tests/unit/test_api_cmds_cli.c
 UNIT_SRCS += tests/unit/test_api_cmds_native.c
 
+# Unit tests of guest/ code built for the host: the boot device tree reader.
+UNIT_SRCS += guest/boot_fdt.c
+UNIT_SRCS += tests/unit/test_boot_fdt.c
+
 # The Check runner.
 UNIT_SRCS += tests/unit/main.c
 UNIT_SRCS += tests/unit/test_fmt.c

@@ -375,7 +375,7 @@ static void build_req(struct fuzz_in *in, struct pvmem_req *r, struct built *bt)
 	}
 }
 
-/* Did a later request of the batch write into [gpa, gpa + len)? */
+/* Did the host write into [gpa, gpa + len) after request @from - 1? */
 static bool overwritten(const struct built *bt, unsigned from, unsigned n,
 			uint64_t gpa, uint64_t len)
 {
@@ -384,6 +384,9 @@ static bool overwritten(const struct built *bt, unsigned from, unsigned n,
 		    gpa < bt[k].out_gpa + bt[k].out_len)
 			return true;
 	}
+	/* The migration ring: the host posts into it during the batch. */
+	if (ring_gpa && gpa < ring_gpa + 4096 && ring_gpa < gpa + len)
+		return true;
 	return gpa < BLOCK_GPA + 4096 && BLOCK_GPA < gpa + len;
 }
 

@@ -273,6 +273,13 @@ static int bar_place(struct pci_func *f, unsigned off, bool is64, uint64_t size,
 	return 0;
 }
 
+/* A driver probing again (after a reset) finds its BAR where we put it. */
+static bool placed_by_us(uint64_t addr, uint64_t size)
+{
+	return addr >= pci.next_free && addr < pci.low_water &&
+	       size <= pci.low_water - addr;
+}
+
 int pci_bar_map(struct pci_func *f, unsigned bar, uint64_t *addr,
 		uint64_t *size)
 {
@@ -295,7 +302,8 @@ int pci_bar_map(struct pci_func *f, unsigned bar, uint64_t *addr,
 	if (*size == 0 || (*size & (*size - 1)))
 		err = -ENOENT;
 	else if (cur == 0 || cur >= PCI_MAPPED_END ||
-		 *size > PCI_MAPPED_END - cur || pci.place_all)
+		 *size > PCI_MAPPED_END - cur ||
+		 (pci.place_all && !placed_by_us(cur, *size)))
 		err = bar_place(f, off, is64, *size, &cur);
 	*addr = cur;
 	pci_cfg_write16(

@@ -30,7 +30,9 @@ test_q35_bar_placement() {
 	QEMU_MACHINE=q35 qemu_run --mem 256M --disk "$img" \
 		--console-log "$TMP/q35-place.con" \
 		--cmdline 'workload=blk blk.seed=9 pci.place=1'
+	# BAR 4 (the virtio structures) and BAR 1 (the MSI-X table).
 	expect 0 'pci: 00:[0-9a-f]{2}\.0 BAR at 0x[0-9a-f]+ \(\+0x4000\) placed by the guest' \
+		'pci: 00:[0-9a-f]{2}\.0 BAR at 0x[0-9a-f]+ \(\+0x1000\) placed by the guest' \
 		'virtio-pci: 00:[0-9a-f]{2}\.0 device 3, MSI-X' || return 1
 	# Once the console is up, the rest goes through it.
 	out=$(cat "$TMP/q35-place.con")

@@ -3,7 +3,9 @@
  * guest/boot_fdt.c - read the boot device tree (see boot_fdt.h).
  *
  * The whole tree is checked with fdt_check_full() against the size of the
- * buffer it lies in before any other libfdt call: libfdt's read functions
+ * buffer it lies in before any other libfdt call (after checks of our own
+ * where libfdt 1.6.1 itself trips: old versions, property lengths that
+ * wrap its offsets): libfdt's read functions
  * trust the header's block offsets, and a string property is only a string
  * once its last byte is known to be NUL. Then every value the guest will act
  * on is checked against what the guest can use: RAM it can map, outside the
@@ -302,6 +304,49 @@ static int parse_mmio(const void *fdt, struct boot_fdt *out, const char **why)
 	return 0;
 }
 
+/*
+ * Walk the structure block's tags with 64-bit arithmetic: every node name
+ * NUL-terminated and every property inside the block, then FDT_END.
+ * libfdt 1.6.1's fdt_next_tag() adds a property's length to an int offset
+ * unchecked, so a length near 2^32 steps back and fdt_check_full() (or any
+ * walk) loops for ever. The header is checked (v17, blocks in the tree).
+ */
+static bool struct_block_ok(const void *fdt)
+{
+	const uint8_t *b = (const uint8_t *)fdt + fdt_off_dt_struct(fdt);
+	uint64_t size = fdt_size_dt_struct(fdt), pos = 0;
+
+	while (size - pos >= 4) {
+		uint32_t tag = rd_u32(b + pos);
+		const uint8_t *nul;
+
+		pos += 4;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			nul = memchr(b + pos, '\0', size - pos);
+			if (!nul)
+				return false;
+			pos = (((uint64_t)(nul - b)) + 1 + 3) & ~3ull;
+			break;
+		case FDT_PROP:
+			if (size - pos < 8 || rd_u32(b + pos) > size - pos - 8)
+				return false;
+			pos += 8 + (((uint64_t)rd_u32(b + pos) + 3) & ~3ull);
+			break;
+		case FDT_END_NODE:
+		case FDT_NOP:
+			break;
+		case FDT_END:
+			return true;
+		default:
+			return false;
+		}
+		if (pos > size)
+			return false;
+	}
+	return false;
+}
+
 int boot_fdt_parse(const void *fdt, size_t max_size, struct boot_fdt *out,
 		   const char **why)
 {
@@ -315,7 +360,8 @@ int boot_fdt_parse(const void *fdt, size_t max_size, struct boot_fdt *out,
 	 * trees before version 16; the VMM writes version 17. */
 	if (fdt_magic(fdt) != FDT_MAGIC || fdt_version(fdt) < 17)
 		return fail(why, "not a version 17 device tree");
-	if (fdt_check_full(fdt, max_size) != 0)
+	if (fdt_check_header(fdt) != 0 || fdt_totalsize(fdt) > max_size ||
+	    !struct_block_ok(fdt) || fdt_check_full(fdt, max_size) != 0)
 		return fail(why, "malformed device tree");
 	/* No /chosen or no bootargs: an empty command line. */
 	out->bootargs = "";

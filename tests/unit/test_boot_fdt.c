@@ -119,6 +119,25 @@ START_TEST(test_boot_fdt_refuses_old_versions)
 }
 END_TEST
 
+/*
+ * A property length near 2^32: libfdt 1.6.1's fdt_next_tag() adds it to an
+ * int offset, steps back and fdt_check_full() never returned (the Check
+ * timeout fails this test without the walk in struct_block_ok()).
+ */
+START_TEST(test_boot_fdt_refuses_a_wrapping_property_length)
+{
+	uint32_t huge = cpu_to_fdt32(0xfffffff4);
+	int prop;
+
+	vm_setup();
+	build();
+	prop = fdt_first_property_offset(tree, 0);
+	ck_assert_int_ge(prop, 0);
+	memcpy((char *)tree + fdt_off_dt_struct(tree) + prop + 4, &huge, 4);
+	expect_refused("length 0xfffffff4", "malformed");
+}
+END_TEST
+
 START_TEST(test_boot_fdt_refuses_a_truncated_buffer)
 {
 	vm_setup();
@@ -236,6 +255,7 @@ static Suite *boot_fdt_suite(void)
 
 	tcase_add_test(tc, test_boot_fdt_reads_the_vmm_tree);
 	tcase_add_test(tc, test_boot_fdt_refuses_old_versions);
+	tcase_add_test(tc, test_boot_fdt_refuses_a_wrapping_property_length);
 	tcase_add_test(tc, test_boot_fdt_refuses_a_truncated_buffer);
 	tcase_add_test(tc, test_boot_fdt_refuses_unterminated_strings);
 	tcase_add_test(tc, test_boot_fdt_refuses_bad_ram);

@@ -265,9 +265,18 @@ static bool mp_find_cpus(uint32_t *seen)
 	return true;
 }
 
-static void pvh_print_ioapic(unsigned id, uint32_t addr, uint32_t gsi)
+/* The MADT's IOAPICs, for devices on GSIs beyond the first one's pins. */
+#define PVH_MAX_IOAPICS 4
+static struct pvh_ioapic {
+	uint32_t addr, gsi_base;
+} pvh_ioapics[PVH_MAX_IOAPICS];
+static unsigned pvh_nr_ioapics;
+
+static void pvh_note_ioapic(unsigned id, uint32_t addr, uint32_t gsi)
 {
 	guest_printf("  IOAPIC %u at 0x%x, GSI base %u\n", id, addr, gsi);
+	if (pvh_nr_ioapics < PVH_MAX_IOAPICS)
+		pvh_ioapics[pvh_nr_ioapics++] = (struct pvh_ioapic){addr, gsi};
 }
 
 /*
@@ -283,7 +292,7 @@ static void pvh_find_cpus(void)
 	int n;
 
 	if (madt) {
-		if (pvh_madt_cpus(madt, madt->length, &seen, pvh_print_ioapic,
+		if (pvh_madt_cpus(madt, madt->length, &seen, pvh_note_ioapic,
 				  &why) < 0)
 			pvh_fail("ACPI MADT: %s", why);
 	} else if (mp_find_cpus(&seen)) {
@@ -329,6 +338,96 @@ static void pvh_find_virtio(const char *cmdline)
 		p += len;
 		while (*p == ' ')
 			p++;
+	}
+}
+
+#define IOAPIC_WINDOW_IDX 4 /* data window at +0x10, in 32-bit words */
+#define IOAPIC_VERSION	  1
+#define IOAPIC_REDIR(pin) (0x10 + 2 * (pin))
+
+static uint32_t ioapic_reg(volatile uint32_t *io, unsigned reg)
+{
+	io[0] = reg;
+	return io[IOAPIC_WINDOW_IDX];
+}
+
+/*
+ * Route @gsi, on whichever IOAPIC has it, edge-triggered to vCPU 0 on the
+ * vector of device bit @bit (GUEST_VEC_DEVICE + bit), as irq.c's
+ * ioapic_route_edge_to() does for the first IOAPIC's pins.
+ */
+static void pvh_route_gsi(uint32_t gsi, unsigned bit)
+{
+	for (unsigned i = 0; i < pvh_nr_ioapics; i++) {
+		volatile uint32_t *io =
+			(volatile uint32_t *)(uintptr_t)pvh_ioapics[i].addr;
+		uint32_t pins, pin = gsi - pvh_ioapics[i].gsi_base;
+
+		if (gsi < pvh_ioapics[i].gsi_base ||
+		    !pvh_phys(pvh_ioapics[i].addr, 0x20))
+			continue;
+		pins = (ioapic_reg(io, IOAPIC_VERSION) >> 16 & 0xff) + 1;
+		if (pin >= pins)
+			continue;
+		io[0] = IOAPIC_REDIR(pin) + 1;
+		io[IOAPIC_WINDOW_IDX] = 0; /* APIC id 0 */
+		io[0] = IOAPIC_REDIR(pin);
+		io[IOAPIC_WINDOW_IDX] = GUEST_VEC_DEVICE + bit;
+		return;
+	}
+	pvh_fail("ACPI: no IOAPIC has GSI %u", gsi);
+}
+
+/*
+ * QEMU microvm with ACPI: its virtio-mmio devices are only in the DSDT
+ * (pvh_dsdt_virtio_mmio() reads their descriptors), on GSIs of the second
+ * IOAPIC (24-47). The drivers take a device's interrupt as bit `irq` of
+ * the pending set (vector GUEST_VEC_DEVICE + irq, below 24), so such a
+ * GSI is routed here to a free bit from 16 up (the first IOAPIC's PCI
+ * pins, which microvm does not use); the driver's own routing of that pin
+ * on the first IOAPIC then changes nothing.
+ */
+static void pvh_find_acpi_virtio(void)
+{
+	const struct acpi_sdt_header *fadt = acpi_find_table("FACP");
+	struct pvh_acpi_mmio devs[BOOT_FDT_MAX_MMIO];
+	const struct acpi_sdt_header *dsdt;
+	uint64_t pa = 0;
+	uint32_t pa32;
+	unsigned bit = 16;
+	const char *why;
+	int n;
+
+	if (!fadt || fadt->length < 44)
+		return;
+	memcpy(&pa32, (const char *)fadt + 40, 4); /* DSDT */
+	if (fadt->length >= 148)
+		memcpy(&pa, (const char *)fadt + 140, 8); /* X_DSDT */
+	pa = pa ? pa : pa32;
+	dsdt = pvh_phys(pa, sizeof(*dsdt));
+	if (!dsdt || !pvh_phys(pa, dsdt->length) ||
+	    memcmp(dsdt->signature, "DSDT", 4) != 0)
+		pvh_fail("ACPI: no DSDT at 0x%llx", (unsigned long long)pa);
+	n = pvh_dsdt_virtio_mmio(dsdt, dsdt->length, devs, BOOT_FDT_MAX_MMIO,
+				 &why);
+	if (n < 0)
+		pvh_fail("ACPI DSDT: %s", why);
+	for (int i = 0; i < n; i++) {
+		struct boot_mmio_dev *d = &guest_boot.mmio[guest_boot.nr_mmio];
+
+		*d = (struct boot_mmio_dev){.base = devs[i].base,
+					    .size = devs[i].size,
+					    .irq = devs[i].gsi};
+		if (devs[i].gsi >= GUEST_NR_DEVICE_IRQS) {
+			if (bit >= GUEST_NR_DEVICE_IRQS)
+				pvh_fail("ACPI: more virtio-mmio devices on "
+					 "high GSIs than free vectors");
+			d->irq = bit++;
+			pvh_route_gsi(devs[i].gsi, d->irq);
+		}
+		guest_boot.nr_mmio++;
+		guest_printf("  ACPI virtio-mmio at 0x%llx: GSI %u\n",
+			     (unsigned long long)d->base, devs[i].gsi);
 	}
 }
 
@@ -410,17 +509,15 @@ void pvh_boot(const struct hvm_start_info *si)
 			     (unsigned long long)(guest_boot.ram[i].base +
 						  guest_boot.ram[i].size));
 	pvh_find_virtio(guest_boot.bootargs);
+	/* QEMU microvm with ACPI names its devices only in the DSDT. */
+	if (!guest_boot.nr_mmio)
+		pvh_find_acpi_virtio();
 	for (unsigned i = 0; i < guest_boot.nr_mmio; i++)
 		guest_printf("  virtio-mmio [0x%llx, 0x%llx) irq %u\n",
 			     (unsigned long long)guest_boot.mmio[i].base,
 			     (unsigned long long)(guest_boot.mmio[i].base +
 						  guest_boot.mmio[i].size),
 			     guest_boot.mmio[i].irq);
-	/* QEMU microvm with ACPI names its devices only in the DSDT (AML). */
-	if (!guest_boot.nr_mmio && guest_boot.rsdp && !acpi_find_table("MCFG"))
-		guest_printf("  no virtio_mmio.device= on the command line and "
-			     "no PCI: QEMU microvm names its virtio-mmio "
-			     "devices there only with acpi=off\n");
 	guest_printf("  %llu MiB RAM, memory model native, kernel ends at "
 		     "0x%llx\n",
 		     (unsigned long long)(guest_boot.ram_bytes / MiB),

@@ -220,6 +220,71 @@ int pvh_madt_cpus(const void *madt, size_t len, uint32_t *seen,
 	return err;
 }
 
+#define AML_HID_LEN	 8  /* "LNRO0005" */
+#define AML_CRS_WINDOW	 64 /* _UID, _CCA, _CRS header before the descriptors */
+#define RES_MEM32_FIXED	 0x86
+#define RES_MEM32_LEN	 9
+#define RES_EXT_IRQ	 0x89
+#define RES_EXT_IRQ_LEN1 6 /* one interrupt */
+
+static bool bytes_eq(const uint8_t *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != (uint8_t)b[i])
+			return false;
+	return true;
+}
+
+/* The descriptors of one device, after its _HID at @p. */
+static int dsdt_one(const uint8_t *p, const uint8_t *end,
+		    struct pvh_acpi_mmio *d, const char **why)
+{
+	const uint8_t *lim =
+		end - p > AML_CRS_WINDOW ? p + AML_CRS_WINDOW : end;
+
+	for (; p + 3 + RES_MEM32_LEN + 3 + RES_EXT_IRQ_LEN1 <= lim; p++) {
+		const uint8_t *irq = p + 3 + RES_MEM32_LEN;
+
+		if (p[0] != RES_MEM32_FIXED || p[1] != RES_MEM32_LEN ||
+		    p[2] != 0 || irq[0] != RES_EXT_IRQ ||
+		    irq[1] != RES_EXT_IRQ_LEN1 || irq[2] != 0 || irq[4] != 1)
+			continue;
+		d->base = le32(p + 4);
+		d->size = le32(p + 8);
+		d->gsi = le32(irq + 5);
+		if (d->size < PVH_MMIO_MIN_SIZE || d->base < PVH_HOLE_START ||
+		    d->size > PVH_HOLE_END - d->base)
+			return refuse(why,
+				      "ACPI virtio-mmio window outside the "
+				      "MMIO hole or too small");
+		return 0;
+	}
+	return refuse(why, "ACPI virtio-mmio device without "
+			   "Memory32Fixed and one interrupt");
+}
+
+int pvh_dsdt_virtio_mmio(const void *aml, size_t len, struct pvh_acpi_mmio *out,
+			 unsigned max, const char **why)
+{
+	const uint8_t *p = aml, *end = p + len;
+	unsigned n = 0;
+
+	for (; (size_t)(end - p) >= AML_HID_LEN; p++) {
+		int err;
+
+		if (!bytes_eq(p, "LNRO0005", AML_HID_LEN))
+			continue;
+		if (n == max)
+			return refuse(why, "more ACPI virtio-mmio devices than "
+					   "the guest keeps");
+		err = dsdt_one(p + AML_HID_LEN, end, &out[n], why);
+		if (err)
+			return err;
+		n++;
+	}
+	return (int)n;
+}
+
 int pvh_cpu_count(uint32_t seen, const char **why)
 {
 	unsigned n = 0;

@@ -66,6 +66,25 @@ int pvh_madt_cpus(const void *madt, size_t len, uint32_t *seen,
 		  void (*ioapic)(unsigned id, uint32_t addr, uint32_t gsi),
 		  const char **why);
 
+/* A virtio-mmio device as QEMU microvm's DSDT describes it. */
+struct pvh_acpi_mmio {
+	uint64_t base, size;
+	uint32_t gsi;
+};
+
+/**
+ * pvh_dsdt_virtio_mmio() - QEMU microvm's virtio-mmio devices in the AML of
+ * its DSDT (@aml, @len bytes, header included): each device whose _HID is
+ * the string "LNRO0005" (as Linux's virtio_mmio ACPI match) has a _CRS of
+ * one Memory32Fixed descriptor and one Extended Interrupt descriptor with a
+ * single GSI, within the next 64 bytes. This reads those descriptors, not
+ * AML in general. Fills up to @max entries of @out in table order; returns
+ * how many, or -EINVAL (a device whose _CRS is not that, or whose window is
+ * outside the hole or under PVH_MMIO_MIN_SIZE, or more than @max).
+ */
+int pvh_dsdt_virtio_mmio(const void *aml, size_t len, struct pvh_acpi_mmio *out,
+			 unsigned max, const char **why);
+
 /**
  * pvh_cpu_count() - from the APIC ids in @seen, the number of vCPUs: the
  * ids must be 0..n-1 (the guest's vCPU index is the APIC id). Return n >= 1,

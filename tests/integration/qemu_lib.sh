@@ -51,7 +51,8 @@ qemu_start() {
 		--qmp "$qemu_sock" --pidfile "$TMP/$name.pid" \
 		"$@" "$GUEST" >"$qemu_log" 2>&1 &
 	qemu_run_pid=$!
-	for _ in $(seq 300); do
+	local deadline=$((SECONDS + 30))
+	while [ $SECONDS -lt $deadline ]; do
 		if [ -S "$qemu_sock" ] && [ -s "$TMP/$name.pid" ] &&
 			qmp query-status >/dev/null 2>&1; then
 			qemu_pid=$(cat "$TMP/$name.pid")

@@ -261,6 +261,74 @@ START_TEST(test_pvh_madt)
 }
 END_TEST
 
+/*
+ * A device of QEMU 7.2 microvm's DSDT, as dumped from a guest: _HID
+ * "LNRO0005", _UID, _CCA, then _CRS with Memory32Fixed and one Extended
+ * Interrupt (GSI @gsi).
+ */
+static size_t aml_dev(uint8_t *p, uint32_t base, uint32_t gsi)
+{
+	static const uint8_t tmpl[] = {
+		'L',  'N',  'R',  'O',	'0',  '0',  '0',  '5',	0x00,
+		0x08, 0x5f, 0x55, 0x49, 0x44, 0x0a, 0x17, 0x08, 0x5f,
+		0x43, 0x43, 0x41, 0x01, 0x08, 0x5f, 0x43, 0x52, 0x53,
+		0x11, 0x1a, 0x0a, 0x17, 0x86, 0x09, 0x00, 0x01, 0x00,
+		0x2e, 0xb0, 0xfe, 0x00, 0x02, 0x00, 0x00, 0x89, 0x06,
+		0x00, 0x01, 0x01, 0x2f, 0x00, 0x00, 0x00, 0x79, 0x00,
+	};
+
+	memcpy(p, tmpl, sizeof(tmpl));
+	memcpy(p + 35, &base, 4);
+	memcpy(p + 48, &gsi, 4);
+	return sizeof(tmpl);
+}
+
+START_TEST(test_pvh_dsdt_qemu_microvm)
+{
+	uint8_t aml[256] = "DSDT";
+	struct pvh_acpi_mmio d[2];
+	const char *why;
+	size_t len = 36;
+
+	len += aml_dev(aml + len, 0xfeb02e00, 47);
+	len += aml_dev(aml + len, 0xfeb02c00, 46);
+	ck_assert_int_eq(pvh_dsdt_virtio_mmio(aml, len, d, 2, &why), 2);
+	ck_assert_uint_eq(d[0].base, 0xfeb02e00);
+	ck_assert_uint_eq(d[0].size, 0x200);
+	ck_assert_uint_eq(d[0].gsi, 47);
+	ck_assert_uint_eq(d[1].base, 0xfeb02c00);
+	ck_assert_uint_eq(d[1].gsi, 46);
+	/* No room for a third; none at all in a table without devices. */
+	len += aml_dev(aml + len, 0xfeb02a00, 45);
+	ck_assert_int_eq(pvh_dsdt_virtio_mmio(aml, len, d, 2, &why), -EINVAL);
+	ck_assert_int_eq(pvh_dsdt_virtio_mmio(aml, 36, d, 2, &why), 0);
+}
+END_TEST
+
+START_TEST(test_pvh_dsdt_refused)
+{
+	uint8_t aml[128] = "DSDT";
+	struct pvh_acpi_mmio d[1];
+	const char *why;
+	size_t len = 36 + aml_dev(aml + 36, 0xfeb02e00, 47);
+
+	/* Cut inside the interrupt descriptor. */
+	ck_assert_int_eq(pvh_dsdt_virtio_mmio(aml, len - 5, d, 1, &why),
+			 -EINVAL);
+	/* A window below the hole, or too small. */
+	aml_dev(aml + 36, 0x10000000, 47);
+	ck_assert_int_eq(pvh_dsdt_virtio_mmio(aml, len, d, 1, &why), -EINVAL);
+	aml_dev(aml + 36, 0xfeb02e00, 47);
+	aml[36 + 39] = 0x00; /* length 0x100 */
+	aml[36 + 40] = 0x01;
+	ck_assert_int_eq(pvh_dsdt_virtio_mmio(aml, len, d, 1, &why), -EINVAL);
+	/* Two interrupts instead of one: not this shape. */
+	aml_dev(aml + 36, 0xfeb02e00, 47);
+	aml[36 + 47] = 2;
+	ck_assert_int_eq(pvh_dsdt_virtio_mmio(aml, len, d, 1, &why), -EINVAL);
+}
+END_TEST
+
 static Suite *pvh_parse_suite(void)
 {
 	Suite *s = suite_create("pvh_parse");
@@ -273,6 +341,8 @@ static Suite *pvh_parse_suite(void)
 	tcase_add_test(tc, test_pvh_ram_clip_and_refuse);
 	tcase_add_test(tc, test_pvh_mp_table);
 	tcase_add_test(tc, test_pvh_madt);
+	tcase_add_test(tc, test_pvh_dsdt_qemu_microvm);
+	tcase_add_test(tc, test_pvh_dsdt_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,10 +3,12 @@
  * guest/pvh.c - booting under a PVH loader (QEMU microvm, q35), at CPL 3 on
  * vCPU 0: what buddyvm's FDT says, read from where QEMU says it. The command
  * line and memory map come from struct hvm_start_info, the CPUs from the ACPI
- * MADT, the virtio-mmio devices from the `virtio_mmio.device=SIZE@BASE:IRQ`
- * words QEMU microvm appends to the command line (as Linux's virtio_mmio
- * module reads them). The guest owns its RAM there: the native memory model.
- * Then the APs: INIT-SIPI-SIPI into the real-mode trampoline of pvh_entry.S.
+ * MADT (or the MP table), the virtio-mmio devices from the
+ * `virtio_mmio.device=SIZE@BASE:IRQ` words QEMU microvm appends to the
+ * command line without ACPI (as Linux's virtio_mmio module reads them), or
+ * from its DSDT with ACPI. The checks themselves are in pvh_parse.c. The
+ * guest owns its RAM there: the native memory model. Then the APs:
+ * INIT-SIPI-SIPI into the real-mode trampoline of pvh_entry.S.
  */
 #include "acpi.h"
 #include "guest.h"

@@ -5,13 +5,16 @@
  *
  * Each input is the whole file, loaded into guest RAM laid out as the VMM
  * lays it out (4 MiB at 0 and 64 KiB above the MMIO hole, at 4 GiB), each
- * region between PROT_NONE guard pages and wiped to unbacked zero pages
- * before the load. After every input:
- *   - rejected: the status is -ENOEXEC with a one-line reason, and no page
- *     of guest RAM was written (none became resident, mincore());
+ * region between PROT_NONE guard pages. RAM is read-only to the loader
+ * except, for an image elf_check() accepts, the pages its segments cover:
+ * a write anywhere else faults. After every input:
+ *   - elf_load() agrees with elf_check() (same verdict, same image);
+ *   - rejected: the status is -ENOEXEC with a one-line reason (and nothing
+ *     was written: all of RAM was read-only);
  *   - accepted: every PT_LOAD segment lies at or above the kernel base in
- *     one RAM region, holds its file bytes then zeros, and no page outside
- *     the segments was written; the entry point is in an executable
+ *     one RAM region, holds its file bytes then zeros, and the bytes of its
+ *     first and last pages outside every segment are as they were (the
+ *     rest of RAM was read-only); the entry point is in an executable
  *     segment; the frame database the VMM builds next over that RAM
  *     (kernel_end = the image's end) comes up with mm_check() clean, every
  *     frame of [0, end) reserved and every segment frame among them.
@@ -34,18 +37,30 @@
 /* The checks' loops are not code under test: no coverage feedback. */
 #define NO_COVERAGE __attribute__((no_sanitize("coverage")))
 
+/* The first and last page of each segment, as they were before the load. */
+#define MAX_EDGE_PAGES (2 * ELF_MAX_PHNUM)
+
 static struct guest_mem mem;
-static unsigned char *resident; /* mincore() vector, one byte a page */
+static uint8_t edge_before[MAX_EDGE_PAGES][PAGE];
+static uint8_t *edge_hva[MAX_EDGE_PAGES];
+static unsigned nr_edges;
+
+static void ram_protect_all(int prot)
+{
+	for (unsigned r = 0; r < mem.nr_regions; r++)
+		FUZZ_ASSERT(mprotect(mem.regions[r].hva, mem.regions[r].size,
+				     prot) == 0,
+			    "mprotect guest RAM");
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_ram_init(&mem, LOW_BYTES, HIGH_BYTES);
-	resident = malloc(LOW_BYTES / PAGE);
-	FUZZ_ASSERT(resident, "malloc");
+	ram_protect_all(PROT_READ);
 	return 0;
 }
 
-/* The loaded segments of a file elf_load() accepted (so headers are sane). */
+/* The program headers of a file elf_check() accepted (so they are sane). */
 static const Elf64_Phdr *load_phdrs(const uint8_t *data, unsigned *nr)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)data;
@@ -59,44 +74,75 @@ static bool is_load(const Elf64_Phdr *ph)
 	return ph->p_type == PT_LOAD && ph->p_memsz > 0;
 }
 
-/* Does guest page @gpa overlap a loaded segment? */
-NO_COVERAGE static bool page_in_segment(const uint8_t *data, uint64_t gpa,
-					bool accepted)
+/* Host pages [first, last] of segment @ph (inside one region: checked). */
+static void segment_pages(const Elf64_Phdr *ph, uint8_t **first, uint8_t **last)
+{
+	uint8_t *p = fuzz_ram_ptr(&mem, ph->p_paddr, ph->p_memsz);
+
+	*first = (uint8_t *)((uintptr_t)p & ~(uintptr_t)(PAGE - 1));
+	*last = (uint8_t *)((uintptr_t)(p + ph->p_memsz - 1) &
+			    ~(uintptr_t)(PAGE - 1));
+}
+
+NO_COVERAGE static void edge_save(uint8_t *page)
+{
+	for (unsigned i = 0; i < nr_edges; i++)
+		if (edge_hva[i] == page)
+			return;
+	edge_hva[nr_edges] = page;
+	memcpy(edge_before[nr_edges++], page, PAGE);
+}
+
+/* Make the segments' pages writable and remember their edge pages. */
+NO_COVERAGE static void open_segments(const uint8_t *data)
 {
 	const Elf64_Phdr *ph;
 	unsigned nr;
 
-	if (!accepted)
-		return false;
+	nr_edges = 0;
 	ph = load_phdrs(data, &nr);
-	for (unsigned i = 0; i < nr; i++)
-		if (is_load(&ph[i]) && gpa < ph[i].p_paddr + ph[i].p_memsz &&
-		    ph[i].p_paddr < gpa + PAGE)
-			return true;
-	return false;
+	for (unsigned i = 0; i < nr; i++) {
+		uint8_t *first, *last;
+
+		if (!is_load(&ph[i]))
+			continue;
+		segment_pages(&ph[i], &first, &last);
+		FUZZ_ASSERT(mprotect(first, (size_t)(last - first) + PAGE,
+				     PROT_READ | PROT_WRITE) == 0,
+			    "mprotect segment %u", i);
+		edge_save(first);
+		edge_save(last);
+	}
 }
 
-/* No page of RAM written except those of the segments. */
-NO_COVERAGE static void check_untouched(const uint8_t *data, bool accepted)
+/* Bytes of the edge pages that no segment covers are unchanged. */
+NO_COVERAGE static void check_edges(const uint8_t *data)
 {
-	for (unsigned r = 0; r < mem.nr_regions; r++) {
-		const struct guest_mem_region *reg = &mem.regions[r];
-		uint64_t pages = reg->size / PAGE;
+	const Elf64_Phdr *ph;
+	unsigned nr;
 
-		FUZZ_ASSERT(mincore(reg->hva, reg->size, resident) == 0,
-			    "mincore");
-		if (fuzz_is_zero(resident, pages))
-			continue;
-		for (uint64_t p = 0; p < pages; p++) {
-			uint64_t gpa = reg->gpa + p * PAGE;
+	ph = load_phdrs(data, &nr);
+	for (unsigned e = 0; e < nr_edges; e++) {
+		uint8_t *page = edge_hva[e];
 
-			FUZZ_ASSERT(
-				!(resident[p] & 1) ||
-					page_in_segment(data, gpa, accepted),
-				"%s image wrote guest page %#llx",
-				accepted ? "accepted" : "rejected",
-				(unsigned long long)gpa);
+		/* Take the segments' own bytes as the expected ones. */
+		for (unsigned i = 0; i < nr; i++) {
+			uint8_t *seg, *lo, *hi;
+
+			if (!is_load(&ph[i]))
+				continue;
+			seg = fuzz_ram_ptr(&mem, ph[i].p_paddr, ph[i].p_memsz);
+			lo = seg > page ? seg : page;
+			hi = seg + ph[i].p_memsz < page + PAGE
+				     ? seg + ph[i].p_memsz
+				     : page + PAGE;
+			if (lo < hi)
+				memcpy(edge_before[e] + (lo - page), lo,
+				       (size_t)(hi - lo));
 		}
+		FUZZ_ASSERT(memcmp(edge_before[e], page, PAGE) == 0,
+			    "the loader wrote outside its segments near %p",
+			    (void *)page);
 	}
 }
 
@@ -180,24 +226,28 @@ NO_COVERAGE static void check_frame_db(const uint8_t *data,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct elf_image img;
+	struct elf_image want, img;
 	char err[256];
-	int r;
+	int r, r0;
 
+	r0 = elf_check(data, size, &mem, &want, err, sizeof(err));
+	if (r0 == 0)
+		open_segments(data);
 	memset(err, 0, sizeof(err));
 	r = elf_load(data, size, &mem, &img, err, sizeof(err));
+	FUZZ_ASSERT(r == r0, "elf_load %d, elf_check %d", r, r0);
 	if (r < 0) {
 		FUZZ_ASSERT(r == -ENOEXEC, "elf_load returned %d", r);
 		FUZZ_ASSERT(err[0] && memchr(err, '\0', sizeof(err)) &&
 				    !strchr(err, '\n'),
 			    "rejection without a one-line reason");
-		check_untouched(data, false);
 		return 0;
 	}
-	FUZZ_ASSERT(r == 0, "elf_load returned %d", r);
+	FUZZ_ASSERT(!memcmp(&img, &want, sizeof(img)),
+		    "elf_load and elf_check see different images");
 	check_segments(data, &img);
-	check_untouched(data, true);
+	check_edges(data);
 	check_frame_db(data, &img);
-	fuzz_ram_wipe(&mem);
+	ram_protect_all(PROT_READ);
 	return 0;
 }

@@ -85,15 +85,22 @@ MM_INLINE void list_link(struct mm *mm, struct zone *zone, uint32_t idx,
 		a->nr_backed++;
 }
 
-MM_INLINE void list_unlink(struct mm *mm, struct zone *zone, uint32_t idx)
+/*
+ * Take the block at @idx (of @order) off its list and out of the counts,
+ * leaving its links and flags as they were: the merge loop, which rewrites
+ * both, uses it directly.
+ */
+MM_INLINE void list_unlink_only(struct mm *mm, struct zone *zone, uint32_t idx,
+				unsigned order)
 {
 	struct page *p = &mm->frames[idx];
-	unsigned order = p->order, mt = p->migratetype;
+	unsigned mt = p->migratetype;
 	struct free_area *a = &zone->area[order];
 	uint32_t next = p->next, prev = p->prev;
 
 	MM_DEBUG_BUG_ON(
 		!__free_block_ok(mm, zone, idx, order, PG_HEAD | PG_BUDDY));
+	MM_DEBUG_BUG_ON(p->order != order);
 	MM_DEBUG_BUG_ON(!a->nr_free || !a->nr_free_mt[mt]);
 	if (prev != MM_NO_LINK)
 		mm->frames[prev].next = next;
@@ -101,14 +108,21 @@ MM_INLINE void list_unlink(struct mm *mm, struct zone *zone, uint32_t idx)
 		a->head[mt] = next;
 	if (next != MM_NO_LINK)
 		mm->frames[next].prev = prev;
-	p->next = p->prev = MM_NO_LINK;
-	p->flags &= (uint8_t)~PG_BUDDY;
 	a->nr_free--;
 	a->nr_free_mt[mt]--;
 	if (p->flags & PG_DISCARDED)
 		zone->discarded -= 1ull << order;
 	else
 		a->nr_backed--;
+}
+
+MM_INLINE void list_unlink(struct mm *mm, struct zone *zone, uint32_t idx)
+{
+	struct page *p = &mm->frames[idx];
+
+	list_unlink_only(mm, zone, idx, p->order);
+	p->next = p->prev = MM_NO_LINK;
+	p->flags &= (uint8_t)~PG_BUDDY;
 }
 
 MM_INLINE void __free_list_add(struct mm *mm, struct zone *zone, uint32_t idx,
@@ -179,36 +193,49 @@ void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 	uint64_t hi = MM_MIN(r->end_pfn, zone->end_pfn);
 	uint8_t mt = *mm_pb_slot(mm, r, pfn);
 	uint64_t freed = 1ull << order;
+	/*
+	 * The frame index of a pfn of @r is (uint32_t)pfn + off, modulo 2^32
+	 * (mm_rng_idx() without the subtraction: pfn - start_pfn < 2^32).
+	 */
+	const uint32_t off = r->base_idx - (uint32_t)r->start_pfn;
+	struct page *const frames = mm->frames;
 
 	MM_DEBUG_BUG_ON(order >= NR_PAGE_ORDERS ||
 			(pfn & ((1ull << order) - 1)));
 	MM_DEBUG_BUG_ON(pfn < lo || pfn + (1ull << order) > hi);
 	while (order < MAX_PAGE_ORDER) {
-		uint64_t buddy_pfn = pfn ^ (1ull << order);
+		uint64_t size = 1ull << order, buddy_pfn = pfn ^ size;
+		uint32_t bidx = (uint32_t)buddy_pfn + off;
 		struct page *buddy;
 
-		if (buddy_pfn < lo || buddy_pfn + (1ull << order) > hi)
+		if (buddy_pfn < lo || buddy_pfn + size > hi)
 			break;
-		buddy = &mm->frames[mm_rng_idx(r, buddy_pfn)];
+		buddy = &frames[bidx];
 		if (!page_is_buddy(buddy, order))
 			break;
-		if (order >= PAGEBLOCK_ORDER) {
+		if (mm_unlikely(order >= PAGEBLOCK_ORDER)) {
 			uint8_t bmt = *mm_pb_slot(mm, r, buddy_pfn);
 
 			if (bmt != mt &&
 			    (!mt_mergeable(mt) || !mt_mergeable(bmt)))
 				break;
 		}
-		list_unlink(mm, zone, mm_rng_idx(r, buddy_pfn));
+		/*
+		 * Links and flags need no reset here: the upper half becomes
+		 * a tail (flags 0 below; tails' links are never read), the
+		 * lower one the head, whose links and flags list_link() or
+		 * the next level rewrite.
+		 */
+		list_unlink_only(mm, zone, bidx, order);
 		discarded &= buddy->flags;
-		buddy->flags = 0;
-		mm->frames[mm_rng_idx(r, pfn)].flags = 0;
-		pfn &= buddy_pfn;
+		frames[(uint32_t)(pfn | size) + off].flags = 0;
+		pfn &= ~size;
 		order++;
 	}
-	mm->frames[mm_rng_idx(r, pfn)].flags =
+	frames[(uint32_t)pfn + off].flags =
 		PG_HEAD | (discarded & PG_DISCARDED);
-	list_link(mm, zone, mm_rng_idx(r, pfn), order, *mm_pb_slot(mm, r, pfn));
+	list_link(mm, zone, (uint32_t)pfn + off, order,
+		  *mm_pb_slot(mm, r, pfn));
 	/* The buddies taken off were free already: only the block is new. */
 	zone->free_pages += freed;
 }

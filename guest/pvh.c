@@ -270,15 +270,15 @@ static bool mp_find_cpus(uint32_t *seen)
 /* The MADT's IOAPICs, for devices on GSIs beyond the first one's pins. */
 #define PVH_MAX_IOAPICS 4
 static struct pvh_ioapic {
-	uint32_t addr, gsi_base;
+	uint32_t id, addr, gsi_base;
 } pvh_ioapics[PVH_MAX_IOAPICS];
 static unsigned pvh_nr_ioapics;
 
 static void pvh_note_ioapic(unsigned id, uint32_t addr, uint32_t gsi)
 {
-	guest_printf("  IOAPIC %u at 0x%x, GSI base %u\n", id, addr, gsi);
 	if (pvh_nr_ioapics < PVH_MAX_IOAPICS)
-		pvh_ioapics[pvh_nr_ioapics++] = (struct pvh_ioapic){addr, gsi};
+		pvh_ioapics[pvh_nr_ioapics++] =
+			(struct pvh_ioapic){id, addr, gsi};
 }
 
 /*
@@ -504,6 +504,10 @@ void pvh_boot(const struct hvm_start_info *si)
 	guest_printf("  PVH entry: start_info 0x%llx, ACPI RSDP 0x%llx\n",
 		     (unsigned long long)(uintptr_t)si,
 		     (unsigned long long)guest_boot.rsdp);
+	for (unsigned i = 0; i < pvh_nr_ioapics; i++)
+		guest_printf("  IOAPIC %u at 0x%x, GSI base %u\n",
+			     pvh_ioapics[i].id, pvh_ioapics[i].addr,
+			     pvh_ioapics[i].gsi_base);
 	pvh_read_memmap(si);
 	for (unsigned i = 0; i < guest_boot.nr_ram; i++)
 		guest_printf("  memory [0x%llx, 0x%llx)\n",

@@ -95,3 +95,4 @@ BENCH_SCRIPTS += tests/bench/balloon_bench.sh
 BENCH_SCRIPTS += tests/bench/blk_bench.sh
 BENCH_SCRIPTS += tests/bench/contig_bench.sh
 BENCH_SCRIPTS += tests/bench/api_bench.sh
+BENCH_SCRIPTS += tests/bench/seccomp_bench.sh

@@ -52,6 +52,7 @@ enum {
 	SC_SPAWN = 1u << 1,	/* may create threads (clone, not clone3) */
 	SC_OPEN_RO = 1u << 2,	/* openat() read-only (/proc/self/status) */
 	SC_KICK = 1u << 3,	/* tgkill(SIGUSR1): vm_finish(), vm_pause() */
+	SC_WRITE_STDOUT = 1u << 4, /* write() to stdout too (the console) */
 };
 
 struct sc_profile {
@@ -139,11 +140,14 @@ static const unsigned long sc_main_ioctls[] = {
 	TCGETS,
 };
 
-/* KVM_RUN and its exits: console (stdout), balloon, pvmem, devices. */
+/*
+ * KVM_RUN and its exits: console (write to stdout), balloon, pvmem,
+ * devices. The vCPU writes to no other file: not the disk image, not a
+ * client's socket.
+ */
 static const int sc_vcpu[] = {
 	SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat),
-	SCMP_SYS(writev),
 };
 static const unsigned long sc_vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, TCGETS,
@@ -154,10 +158,11 @@ static const int sc_signal[] = {
 };
 
 /*
- * The control socket: accept, read requests, write answers (non-blocking,
+ * The control socket: accept, read requests, send answers (non-blocking,
  * with poll or epoll), close. Commands read /proc/self/status and
  * mincore() (stat), inject the balloon's config interrupt, kick vCPUs
- * (pause, quit).
+ * (pause, quit). write() only to stderr: send() reaches sockets only, so
+ * the API thread cannot write the disk image or any other file.
  */
 static const int sc_api[] = {
 	SCMP_SYS(accept),
@@ -168,7 +173,6 @@ static const int sc_api[] = {
 	SCMP_SYS(recvmsg),
 	SCMP_SYS(sendto),
 	SCMP_SYS(sendmsg),
-	SCMP_SYS(writev),
 	SCMP_SYS(close),
 	SCMP_SYS(shutdown),
 	SCMP_SYS(fcntl),
@@ -203,10 +207,10 @@ static const struct sc_profile sc_profiles[VMM_NR_THREADS] = {
 	[VMM_THREAD_MAIN] = {"main", SC_LIST(sc_main), SC_LIST(sc_main_ioctls),
 			     SC_WRITE_ANY | SC_OPEN_RO | SC_KICK},
 	[VMM_THREAD_VCPU] = {"vcpu", SC_LIST(sc_vcpu), SC_LIST(sc_vcpu_ioctls),
-			     SC_WRITE_ANY | SC_SPAWN | SC_KICK},
+			     SC_WRITE_STDOUT | SC_SPAWN | SC_KICK},
 	[VMM_THREAD_SIGNAL] = {"signal", SC_LIST(sc_signal), NULL, 0, SC_KICK},
 	[VMM_THREAD_API] = {"api", SC_LIST(sc_api), SC_LIST(sc_irq_ioctls),
-			    SC_WRITE_ANY | SC_OPEN_RO | SC_KICK},
+			    SC_OPEN_RO | SC_KICK},
 	[VMM_THREAD_BLK_IO] = {"blk-io", SC_LIST(sc_blk_io),
 			       SC_LIST(sc_irq_ioctls), 0},
 	[VMM_THREAD_BALLOON_STATS] = {"balloon-stats", NULL, 0,
@@ -336,6 +340,9 @@ static int sc_add_checked(scmp_filter_ctx ctx, const struct sc_profile *p)
 	else
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
 					SCMP_A0(SCMP_CMP_EQ, STDERR_FILENO));
+	if (p->flags & SC_WRITE_STDOUT)
+		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+					SCMP_A0(SCMP_CMP_EQ, STDOUT_FILENO));
 	if (p->flags & SC_OPEN_RO)
 		err |= seccomp_rule_add(
 			ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
@@ -358,8 +365,9 @@ static int sc_add_checked(scmp_filter_ctx ctx, const struct sc_profile *p)
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 					SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
 		err |= seccomp_rule_add(
-			ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1,
-			SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER));
+			ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 2,
+			SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+			SCMP_A1(SCMP_CMP_EQ, 0));
 	}
 	for (size_t i = 0; i < p->nr_ioctls; i++)
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,

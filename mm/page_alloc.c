@@ -201,31 +201,52 @@ static int alloc_retry(void *ctx)
 	return alloc_block(a->mm, a->cpu, a->req, a->idx, a->discarded);
 }
 
-/* GFP bits the order-0 fast path leaves to the general one. */
-#define GFP_NOT_FAST (~GFP_VALID_MASK | GFP_ZONEMASK | __GFP_ZERO)
+/* GFP bits the fast path leaves to the general one. */
+#define GFP_NOT_FAST                                                           \
+	(~GFP_VALID_MASK | GFP_ZONEMASK | __GFP_ZERO | __GFP_HIGH |            \
+	 __GFP_MEMALLOC)
 
 /*
- * The common order-0 request (no address limit, no zone modifier, no
- * zeroing) when the preferred zone's per-CPU list has a frame: what
- * alloc_block()'s first step would do, without building the request and
- * the zone list. Anything else (an empty list, a drain to honour, which
- * involve watermarks) takes the general path.
+ * The common request (no address limit, zone modifier, zeroing or reserve
+ * access): what alloc_block()'s first step would do, without building the
+ * request and the zone list. Order 0 pops the preferred zone's per-CPU
+ * list when it has a frame; a larger order (or per-CPU lists disabled)
+ * tries the preferred zone's buddy lists against its low watermark. Any
+ * failure (an empty list, a drain to honour, the watermark) takes the
+ * general path, which tries again and goes on from there.
  */
-static inline bool alloc_fast(struct mm *mm, gfp_t gfp, unsigned addr_bits,
-			      uint64_t *pfn)
+static inline bool alloc_fast(struct mm *mm, gfp_t gfp, unsigned order,
+			      unsigned addr_bits, uint64_t *pfn)
 {
 	bool movable = gfp & __GFP_MOVABLE, discarded;
+	struct alloc_req req;
+	enum zone_type zt;
 	unsigned cpu;
 	uint32_t idx;
 
-	if ((gfp & GFP_NOT_FAST) || addr_bits < 64 || mm->pcp_disabled ||
+	if ((gfp & GFP_NOT_FAST) || addr_bits < 64 || order >= NR_PAGE_ORDERS ||
 	    (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK ||
 	    !mm->nr_zonelist[movable])
 		return false;
+	zt = mm->zonelist[movable][0];
 	cpu = mm_cpu_id();
-	if (!__pcp_pop(mm, &mm->pcp[cpu][mm->zonelist[movable][0]],
-		       gfp_migratetype(gfp), &idx, &discarded))
-		return false;
+	if (order == 0 && !mm->pcp_disabled) {
+		if (!__pcp_pop(mm, &mm->pcp[cpu][zt], gfp_migratetype(gfp),
+			       &idx, &discarded))
+			return false;
+	} else {
+		req = (struct alloc_req){
+			.order = order,
+			.mt = gfp_migratetype(gfp),
+			.limit_pfn = UINT64_MAX,
+			.zones = {zt},
+			.nr_zones = 1,
+		};
+		if (alloc_from_buddy(mm, &req, zt,
+				     (int64_t)mm->zones[zt].wmark_low, &idx,
+				     &discarded))
+			return false;
+	}
 	mm_counter_add(&mm->cpu_stats[cpu].alloc_ok, 1);
 	*pfn = mm_idx_to_pfn(mm, idx);
 	return true;
@@ -243,7 +264,7 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 
 	if (!pfn)
 		return -EINVAL;
-	if (mm_likely(order == 0 && alloc_fast(mm, gfp, addr_bits, pfn)))
+	if (mm_likely(alloc_fast(mm, gfp, order, addr_bits, pfn)))
 		return 0;
 	ret = alloc_req_init(mm, &req, gfp, order, addr_bits);
 	if (ret)

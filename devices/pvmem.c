@@ -479,6 +479,16 @@ unsigned pvmem_free_frames(struct pvmem *p, const uint64_t *pfns, unsigned n,
 	return freed;
 }
 
+void pvmem_block_frees(struct pvmem *p)
+{
+	pthread_rwlock_wrlock(&p->dma_lock);
+}
+
+void pvmem_unblock_frees(struct pvmem *p)
+{
+	pthread_rwlock_unlock(&p->dma_lock);
+}
+
 /* Entries are freed in order; the first bad one stops the request. */
 static void pvmem_op_free(struct pvmem *p, const struct pvmem_req *req,
 			  struct pvmem_res *res, struct pvmem_batch *b)

@@ -146,6 +146,13 @@ unsigned pvmem_charge(struct pvmem *p, unsigned count);
 bool pvmem_charge_frames(struct pvmem *p, uint64_t nr);
 unsigned pvmem_free_frames(struct pvmem *p, const uint64_t *pfns, unsigned n,
 			   int *status);
+/*
+ * Keep every free of a GUEST frame (FREE, DMA_FREE, pvmem_free_frames())
+ * out until pvmem_unblock_frees(): the rings recycle returned frames
+ * without a free. Not nested with the device's other locks.
+ */
+void pvmem_block_frees(struct pvmem *p);
+void pvmem_unblock_frees(struct pvmem *p);
 
 /*
  * The host view as text: frame states, page limit, DMA mappings and per-op

@@ -99,7 +99,7 @@ struct pvmem_rings {
 	atomic_uint_fast64_t kicks, kicks_empty, supplied, taken, reclaimed;
 	atomic_uint_fast64_t returned, drains, grows, shrinks, polls;
 	atomic_uint_fast64_t short_refills, bad_index, bad_return, bad_kick;
-	atomic_uint_fast64_t lied_cons;
+	atomic_uint_fast64_t lied_cons, recycled;
 };
 
 static void count(atomic_uint_fast64_t *c, uint64_t n)
@@ -294,6 +294,48 @@ static uint64_t ring_reclaim_to(struct pvmem_rings *r, struct ring_host *h,
 	return back;
 }
 
+/* Put @pfn (charged, GUEST, order 0, unmarked) into the next slot. */
+static void slot_place(struct pvmem_rings *r, struct ring_host *h, uint64_t pfn)
+{
+	uint32_t s = h->sup_prod & SUP_MASK;
+
+	h->shadow[s] = pfn;
+	bit_set(r, pfn);
+	__atomic_store_n(&h->g->sup[s], pfn, __ATOMIC_RELAXED);
+	h->sup_prod++;
+	atomic_store_explicit(
+		&h->level,
+		atomic_load_explicit(&h->level, memory_order_relaxed) + 1,
+		memory_order_relaxed);
+}
+
+/*
+ * How many frames the supply takes now: up to its target, within the
+ * slots the guest has passed (below cons_seen + slots, so an honest guest
+ * never sees more than a ring's worth); none while held.
+ */
+static unsigned ring_room(struct pvmem_rings *r, struct ring_host *h)
+{
+	unsigned level = atomic_load(&h->level),
+		 target = atomic_load(&h->target);
+	uint32_t space = h->cons_seen + PVMEM_RING_SUP_SLOTS - h->sup_prod;
+
+	if (atomic_load(&r->held))
+		return 0;
+	/*
+	 * Shortly after a large DMA buffer was asked for (its -EAGAIN retries
+	 * come within milliseconds), refill only what the guest asks for right
+	 * now, a little at a time: a full supply taken ahead could pin free
+	 * frames in the range being emptied for the retry.
+	 */
+	if (now_ns(r) < atomic_load(&r->quiet_until) &&
+	    target > PVMEM_RING_MIN_TARGET)
+		target = PVMEM_RING_MIN_TARGET;
+	if (level >= target)
+		return 0;
+	return target - level < space ? target - level : space;
+}
+
 /* Place up to @want new frames (charged first, as ALLOC). */
 static unsigned ring_fill(struct pvmem_rings *r, struct ring_host *h,
 			  unsigned want, int *why)
@@ -316,16 +358,8 @@ static unsigned ring_fill(struct pvmem_rings *r, struct ring_host *h,
 		if ((unsigned)got < charged)
 			pvmem_adjust_tot_pages(
 				r->p, -(int64_t)(charged - (unsigned)got));
-		for (int i = 0; i < got; i++) {
-			uint32_t s = h->sup_prod & SUP_MASK;
-
-			h->shadow[s] = pfns[i];
-			bit_set(r, pfns[i]);
-			__atomic_store_n(&h->g->sup[s], pfns[i],
-					 __ATOMIC_RELAXED);
-			h->sup_prod++;
-		}
-		atomic_fetch_add(&h->level, (unsigned)got);
+		for (int i = 0; i < got; i++)
+			slot_place(r, h, pfns[i]);
 		placed += (unsigned)got;
 		if ((unsigned)got < n) {
 			*why = (unsigned)got < charged ? -ENOMEM : -EDQUOT;
@@ -337,38 +371,18 @@ static unsigned ring_fill(struct pvmem_rings *r, struct ring_host *h,
 }
 
 /*
- * Top the supply up to its target (reaped first by the caller). The new slots are those the guest has
- * passed (below cons_seen + slots), so an honest guest never sees more
- * than a ring's worth. At most half of what the page limit still allows
+ * Top the supply up to its target (reaped first by the caller), in the
+ * room ring_room() gives. At most half of what the page limit still allows
  * goes into one ring (all of it when the ring is empty), so that rings
  * never take the last pages from a guest that asks by doorbell.
  */
 static unsigned ring_refill(struct pvmem_rings *r, struct ring_host *h)
 {
-	unsigned level, target = atomic_load(&h->target), want, placed;
+	unsigned level = atomic_load(&h->level), want = ring_room(r, h), placed;
 	uint64_t max = pvmem_max_pages(r->p), tot = pvmem_tot_pages(r->p);
 	uint64_t room = tot < max ? max - tot : 0;
-	uint32_t space;
 	int why = 0;
 
-	if (atomic_load(&r->held))
-		return 0;
-	level = atomic_load(&h->level);
-	/*
-	 * Shortly after a large DMA buffer was asked for (its -EAGAIN retries
-	 * come within milliseconds), refill only what the guest asks for right
-	 * now, a little at a time: a full supply taken ahead could pin free
-	 * frames in the range being emptied for the retry.
-	 */
-	if (now_ns(r) < atomic_load(&r->quiet_until) &&
-	    target > PVMEM_RING_MIN_TARGET)
-		target = PVMEM_RING_MIN_TARGET;
-	if (level >= target)
-		return 0;
-	want = target - level;
-	space = h->cons_seen + PVMEM_RING_SUP_SLOTS - h->sup_prod;
-	if (want > space)
-		want = space;
 	if (level && want > room / 2)
 		want = (unsigned)(room / 2);
 	if (!want)
@@ -384,14 +398,61 @@ static unsigned ring_refill(struct pvmem_rings *r, struct ring_host *h)
 /* Returns (ring lock taken and dropped) ---------------------------------- */
 
 /*
+ * A returned frame may go straight back into the supply (no free, no
+ * allocation, no change of charge: a per-CPU list's recycling) if it is
+ * what FREE would accept and the supply would hold: a GUEST order-0 head,
+ * pinned (owner 0: no migration can be under way), not isolated, not in
+ * any supply.
+ */
+static bool frame_recyclable(struct pvmem_rings *r, uint64_t pfn)
+{
+	const struct page *pg = mm_pfn_to_page(r->mm, pfn);
+
+	return pg &&
+	       __atomic_load_n(&pg->state, __ATOMIC_RELAXED) == FRAME_GUEST &&
+	       (pg->flags & PG_HEAD) && !(pg->flags & PG_ISOLATED) &&
+	       pg->order == 0 && pg->owner == 0 && !bit_test(r, pfn);
+}
+
+/*
+ * Move what the supply has room for from @pfns into it; recycled[i] says
+ * which. Frees are kept out meanwhile (pvmem_block_frees()): a FREE of the
+ * same frame from another vCPU cannot slip between the check and the
+ * placing.
+ */
+static unsigned ring_recycle(struct pvmem_rings *r, struct ring_host *h,
+			     const uint64_t *pfns, bool *recycled, unsigned n)
+{
+	unsigned done = 0, room;
+
+	pvmem_block_frees(r->p);
+	pthread_mutex_lock(&h->lock);
+	room = ring_room(r, h);
+	for (unsigned i = 0; i < n; i++) {
+		recycled[i] = done < room && frame_recyclable(r, pfns[i]);
+		if (recycled[i]) {
+			slot_place(r, h, pfns[i]);
+			done++;
+		}
+	}
+	if (done)
+		ring_publish(h);
+	pthread_mutex_unlock(&h->lock);
+	pvmem_unblock_frees(r->p);
+	count(&r->recycled, done);
+	return done;
+}
+
+/*
  * Copy the waiting return entries out, advance ret_cons, then free them
  * with FREE's checks outside the ring lock (a free may reap every ring).
  */
 static unsigned ring_drain_returns(struct pvmem_rings *r, struct ring_host *h)
 {
-	uint64_t pfns[PVMEM_RING_RET_SLOTS];
+	uint64_t pfns[PVMEM_RING_RET_SLOTS], rest[PVMEM_RING_RET_SLOTS];
 	int status[PVMEM_RING_RET_SLOTS];
-	unsigned n, freed;
+	bool recycled[PVMEM_RING_RET_SLOTS];
+	unsigned n, m = 0, freed, back;
 	uint32_t gp;
 
 	pthread_mutex_lock(&h->lock);
@@ -418,14 +479,18 @@ static unsigned ring_drain_returns(struct pvmem_rings *r, struct ring_host *h)
 	pthread_mutex_unlock(&h->lock);
 	if (!n)
 		return 0;
-	freed = pvmem_free_frames(r->p, pfns, n, status);
-	count(&r->returned, freed);
-	if (freed == n)
+	back = ring_recycle(r, h, pfns, recycled, n);
+	for (unsigned i = 0; i < n; i++)
+		if (!recycled[i])
+			rest[m++] = pfns[i];
+	freed = m ? pvmem_free_frames(r->p, rest, m, status) : 0;
+	count(&r->returned, back + freed);
+	if (freed == m)
 		return n;
 	pthread_mutex_lock(&h->lock);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < m; i++)
 		if (status[i])
-			ring_error(r, h, status[i], pfns[i], &r->bad_return);
+			ring_error(r, h, status[i], rest[i], &r->bad_return);
 	ring_publish(h);
 	pthread_mutex_unlock(&h->lock);
 	return n;
@@ -514,22 +579,29 @@ int pvmem_rings_kick(struct pvmem_rings *r, uint32_t value)
 	}
 	h = &r->rings[i];
 	count(&r->kicks, 1);
-	ring_drain_returns(r, h);
 	pthread_mutex_lock(&h->lock);
 	if (value & PVMEM_KICK_DRAIN) {
-		ring_reclaim_to(r, h, 0);
+		/* Target 0 first: no return is recycled into the supply. */
 		set_target(r, h, 0);
+		pthread_mutex_unlock(&h->lock);
+		ring_drain_returns(r, h);
+		pthread_mutex_lock(&h->lock);
+		ring_reclaim_to(r, h, 0);
 		count(&r->drains, 1);
 		ring_publish(h);
 		pthread_mutex_unlock(&h->lock);
 		return 0;
 	}
+	/* The demand as the guest met it: before the returns come back. */
 	ring_reap(r, h);
 	h->last_take_ns = now_ns(r); /* a kick is demand: no decay now */
 	empty = atomic_load(&h->level) == 0;
 	if (empty)
 		count(&r->kicks_empty, 1);
 	ring_grow(r, h);
+	pthread_mutex_unlock(&h->lock);
+	ring_drain_returns(r, h);
+	pthread_mutex_lock(&h->lock);
 	ring_refill(r, h);
 	if (empty && !atomic_load(&h->level)) {
 		/* The limit or the allocator: take the other rings' back. */
@@ -959,6 +1031,7 @@ void pvmem_rings_get_stats(struct pvmem_rings *r, struct pvmem_ring_stats *out)
 		.bad_return = atomic_load(&r->bad_return),
 		.bad_kick = atomic_load(&r->bad_kick),
 		.lied_cons = atomic_load(&r->lied_cons),
+		.recycled = atomic_load(&r->recycled),
 	};
 	out->errors = out->bad_index + out->bad_return + out->bad_kick +
 		      out->lied_cons;
@@ -998,6 +1071,7 @@ static const struct stat_field pvmem_ring_stat_fields[] = {
 	STAT_FIELD(struct pvmem_ring_stats, taken),
 	STAT_FIELD(struct pvmem_ring_stats, reclaimed),
 	STAT_FIELD(struct pvmem_ring_stats, returned),
+	STAT_FIELD(struct pvmem_ring_stats, recycled),
 	STAT_FIELD(struct pvmem_ring_stats, drains),
 	STAT_FIELD(struct pvmem_ring_stats, grows),
 	STAT_FIELD(struct pvmem_ring_stats, shrinks),

@@ -72,7 +72,8 @@ struct pvmem_ring_stats {
 	uint64_t supplied;	  /* frames placed in supply rings */
 	uint64_t taken;		  /* of them taken by the guest */
 	uint64_t reclaimed;	  /* of them taken back (drains) */
-	uint64_t returned;	  /* frames freed from return rings */
+	uint64_t returned;	  /* frames accepted from return rings */
+	uint64_t recycled;	  /* of them put straight back in a supply */
 	uint64_t drains;	  /* take-backs of whole supplies */
 	uint64_t grows, shrinks;  /* target doubled / halved */
 	uint64_t polls;		  /* refill-thread passes that moved frames */

@@ -262,6 +262,48 @@ START_TEST(test_take_and_return)
 }
 END_TEST
 
+/* Returns go straight back into a supply with room: no free, no alloc. */
+START_TEST(test_returns_recycled)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t pfns[8], tot, free0;
+	struct pvmem_ring_stats st;
+
+	ck_assert_int_eq(kick(0), 0);
+	for (unsigned i = 0; i < 8; i++)
+		pfns[i] = g_take(r);
+	tot = pvmem_tot_pages(fx.p);
+	free0 = fx_frames(FRAME_FREE);
+	for (unsigned i = 0; i < 8; i++)
+		ck_assert(g_put(r, pfns[i]));
+	/* The thread's pass (no kick: the target does not move). */
+	pvmem_rings_service(rings());
+	st = ring_stats();
+	ck_assert_uint_eq(st.returned, 8);
+	ck_assert_uint_eq(st.recycled, 8);
+	ck_assert_uint_eq(level(0), PVMEM_RING_MIN_TARGET);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), tot);
+	ck_assert_uint_eq(fx_frames(FRAME_FREE), free0);
+	for (unsigned i = 0; i < 8; i++) {
+		ck_assert(pvmem_rings_holds(rings(), pfns[i]));
+		ck_assert_int_eq(fx_free1(pfns[i], 0), -EPERM);
+	}
+	fx_assert_consistent();
+	/* A full supply: returns are freed instead. */
+	for (unsigned i = 0; i < 8; i++)
+		pfns[i] = g_take(r);
+	pvmem_rings_service(rings());
+	for (unsigned i = 0; i < 8; i++)
+		ck_assert(g_put(r, pfns[i]));
+	pvmem_rings_service(rings());
+	ck_assert_uint_eq(ring_stats().recycled, 8);
+	ck_assert_uint_eq(ring_stats().returned, 16);
+	for (unsigned i = 0; i < 8; i++)
+		ck_assert_uint_eq(frame_state(pfns[i]), FRAME_FREE);
+	fx_assert_consistent();
+}
+END_TEST
+
 START_TEST(test_supply_frame_not_the_guests)
 {
 	struct pvmem_ring *r = setup_ring0();
@@ -772,6 +814,7 @@ static Suite *pvmem_ring_suite(void)
 	tcase_add_test(tc, test_setup);
 	tcase_add_test(tc, test_take_and_return);
 	tcase_add_test(tc, test_supply_frame_not_the_guests);
+	tcase_add_test(tc, test_returns_recycled);
 	tcase_add_test(tc, test_autotune);
 	tcase_add_test(tc, test_drain_kick);
 	tcase_add_test(tc, test_limit_and_edquot);

@@ -346,6 +346,26 @@ static void cli_api_print_host(FILE *out, json_t *host)
 			"\n",
 			cli_api_u64(pvmem, "tot_pages"),
 			cli_api_u64(pvmem, "max_pages"));
+	if (json_is_object(pvmem)) {
+		json_t *ring = json_object_get(pvmem, "ring");
+
+		if (cli_api_u64(ring, "rings"))
+			fprintf(out,
+				"pvmem rings: %" PRIu64 ", supply %" PRIu64
+				" frames (target %" PRIu64 "), %" PRIu64
+				" returns waiting; %" PRIu64 " kicks, %" PRIu64
+				" taken, %" PRIu64 " returned (%" PRIu64
+				" recycled), %" PRIu64 " errors\n",
+				cli_api_u64(ring, "rings"),
+				cli_api_u64(ring, "supply_frames"),
+				cli_api_u64(ring, "supply_target"),
+				cli_api_u64(ring, "returns_waiting"),
+				cli_api_u64(ring, "kicks"),
+				cli_api_u64(ring, "taken"),
+				cli_api_u64(ring, "returned"),
+				cli_api_u64(ring, "recycled"),
+				cli_api_u64(ring, "errors"));
+	}
 	if (json_is_object(json_object_get(host, "frames")))
 		cli_api_print_frames(out, json_object_get(host, "frames"));
 	if (json_is_string(json_object_get(host, "buddyinfo")))

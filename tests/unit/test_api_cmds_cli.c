@@ -204,6 +204,18 @@ START_TEST(print_stat_shows_units)
 		   "dropped 1 slow, 0 idle\n"));
 	ck_assert_ptr_null(strstr(t, "pvmem:"));
 	free(t);
+	t = print_stat("{\"host\":{\"pvmem\":{\"tot_pages\":40,"
+		       "\"max_pages\":100,\"ring\":{\"rings\":2,"
+		       "\"supply_frames\":30,\"supply_target\":64,"
+		       "\"returns_waiting\":1,\"kicks\":5,\"taken\":700,"
+		       "\"returned\":600,\"recycled\":200,\"errors\":0}}}}");
+	ck_assert_ptr_nonnull(
+		strstr(t, "pvmem: tot_pages 40 of max_pages 100\n"));
+	ck_assert_ptr_nonnull(strstr(
+		t, "pvmem rings: 2, supply 30 frames (target 64), 1 returns "
+		   "waiting; 5 kicks, 700 taken, 600 returned (200 recycled), "
+		   "0 errors\n"));
+	free(t);
 	t = print_stat("{\"balloon\":{\"present\":false}}");
 	ck_assert_ptr_nonnull(strstr(t, "balloon: none"));
 	free(t);

@@ -6,10 +6,10 @@
 #
 #   BUILD=build scripts/mem-backing-touch.sh [RUNS]   (default 3; medians)
 #
-# The host part is a small C program built into $BUILD/mem_touch here: it
-# maps 1 GiB as vmm/guest_mem.c does for each backing, writes one byte per
-# 4 KiB page, then releases it all as guest_mem_discard() does; twice, and
-# reports the second (warm) round. Runs
+# The host part is tests/bench/host_touch.c, built into $BUILD/mem_touch
+# here: it maps 1 GiB as vmm/guest_mem.c does for each backing, writes one
+# byte per 4 KiB page, then releases it all as guest_mem_discard() does;
+# twice, and reports the second (warm) round. Runs
 # alternate between backings, so a load change hits all of them alike.
 set -euo pipefail
 
@@ -20,66 +20,7 @@ GUEST=$BUILD/guest.elf
 TOUCH=$BUILD/mem_touch
 BACKINGS=(anon anon-4k memfd)
 
-cc -O2 -o "$TOUCH" -x c - <<'C'
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
-
-#define SIZE (1ull << 30)
-#define HUGE (2ull << 20)
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-int main(int argc, char **argv)
-{
-	const char *b = argc > 1 ? argv[1] : "anon";
-	int fd = -1;
-	uint8_t *raw, *p;
-	double t0, t1, t2;
-
-	raw = mmap(NULL, SIZE + HUGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
-		return 1;
-	p = (uint8_t *)(((uintptr_t)raw + HUGE - 1) & ~(HUGE - 1));
-	if (strcmp(b, "memfd") == 0) {
-		fd = memfd_create("touch", 0);
-		if (fd < 0 || ftruncate(fd, SIZE) < 0 ||
-		    mmap(p, SIZE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
-			return 1;
-	} else {
-		madvise(p, SIZE, strcmp(b, "anon") == 0 ? MADV_HUGEPAGE
-							: MADV_NOHUGEPAGE);
-	}
-	/* Twice: the first round may pay for the machine's own lazy backing. */
-	for (int round = 0; round < 2; round++) {
-		t0 = now_ms();
-		for (uint64_t off = 0; off < SIZE; off += 4096)
-			p[off] = 1;
-		t1 = now_ms();
-		if (fd >= 0)
-			fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				  0, SIZE);
-		else
-			madvise(p, SIZE, MADV_DONTNEED);
-		t2 = now_ms();
-	}
-	printf("%.0f %.0f\n", t1 - t0, t2 - t1);
-	return 0;
-}
-C
+cc -O2 -o "$TOUCH" "$(dirname "$0")/../tests/bench/host_touch.c"
 
 # median of the numbers on stdin
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

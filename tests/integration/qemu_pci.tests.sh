@@ -40,6 +40,24 @@ test_q35_bar_placement() {
 		'blk: verify ok: 8388608 bytes' 'blk: done'
 }
 
+# q35 with qboot (microvm's firmware) instead of SeaBIOS: ACPI tables, but
+# the virtio BARs left for the guest, which places them itself; two vCPUs
+# write and verify a disk through them.
+test_q35_qboot() {
+	local img=$TMP/q35-qboot.img
+	rm -f "$img"
+	truncate -s 8M "$img"
+	QEMU_MACHINE=q35 qemu_run --bios /usr/share/qemu/qboot.rom --vcpus 2 \
+		--mem 256M --disk "$img" --console-log "$TMP/q35-qboot.con" \
+		--cmdline 'workload=blk blk.seed=11'
+	expect 0 'pci: ECAM at 0xb0000000 \(buses 0-255, ACPI MCFG\)' \
+		'pci: 00:[0-9a-f]{2}\.0 BAR at 0x[0-9a-f]+ \(\+0x4000\) placed by the guest' \
+		'virtio-pci: 00:[0-9a-f]{2}\.0 device 3, MSI-X' || return 1
+	out=$(cat "$TMP/q35-qboot.con")
+	expect 0 'virtio-pci: 00:[0-9a-f]{2}\.0 device 2, MSI-X' \
+		'blk: verify ok: 8388608 bytes' 'blk: done'
+}
+
 test_q35_smp_2() { QEMU_MACHINE=q35 qemu_smp_test 2; }
 test_q35_slab() { QEMU_MACHINE=q35 test_qemu_slab; }
 test_q35_kmalloc() { QEMU_MACHINE=q35 test_qemu_kmalloc; }
@@ -60,6 +78,7 @@ if ! declare -F check_qemu test_qemu_slab >/dev/null; then
 fi
 check_qemu q35-hello test_q35_hello
 check_qemu q35-bar-placement test_q35_bar_placement
+check_qemu q35-qboot test_q35_qboot
 check_qemu q35-smp-2 test_q35_smp_2
 check_qemu q35-slab test_q35_slab
 check_qemu q35-kmalloc test_q35_kmalloc

@@ -58,7 +58,8 @@ test_libvirt_balloon() {
 		--cmdline 'workload=balloon balloon.touch=100000' "$GUEST" \
 		>"$TMP/libvirt.out" 2>&1 &
 	lv_pid=$!
-	wait_for_output "$lv_dir/console.log" 'balloon: ready' 240 ||
+	# The bound covers a first libvirtd start, which probes QEMU (~1 min here).
+	wait_for_output "$lv_dir/console.log" 'balloon: ready' 300 ||
 		{ lv_fail "$why"; return 1; }
 	lv_virsh setmem "$name" 256M --live >/dev/null ||
 		{ lv_fail "virsh setmem 256M refused"; return 1; }

@@ -22,7 +22,8 @@
  * name of its positive "errno" and whose "message" is not empty. And: an
  * empty line or an unknown command is an EINVAL error; a balloon target
  * the API accepted is what the device holds and is within RAM; a "quit"
- * that succeeded leaves the VM finished and "pause" paused; the guest's
+ * that succeeded leaves the VM finished, and no balloon, pause or resume
+ * succeeds after it (issue 12 defect 6); "pause" leaves it paused; the guest's
  * published text appears in "stat" exactly as printable ASCII.
  */
 #include <errno.h>
@@ -52,6 +53,7 @@ static struct api_server *srv;
 static struct api_cmds_ctx ctx;
 static char published[4096 + 1]; /* what stat must show; "" none */
 static bool has_published;
+static bool quit_done; /* a "quit" succeeded in this input */
 
 /* The device's own functions, as the VMM's global wrappers call them. */
 static int bal_set_target(uint64_t pages)
@@ -277,13 +279,20 @@ static void handle(const char *line, size_t len)
 	if (len == 0 || (cmd && !is_command(cmd)))
 		FUZZ_ASSERT(is_error(r, "EINVAL"),
 			    "empty line or unknown command not EINVAL");
+	/* Issue 12 defect 6: a stopped VM's state no longer changes. */
+	if (cmd && quit_done &&
+	    (!strcmp(cmd, "balloon") || !strcmp(cmd, "pause") ||
+	     !strcmp(cmd, "resume")))
+		FUZZ_ASSERT(json_is_false(json_object_get(r, "ok")),
+			    "%s succeeded after quit", cmd);
 	if (cmd && json_is_true(json_object_get(r, "ok"))) {
 		if (!strcmp(cmd, "stat"))
 			check_stat(r);
 		else if (!strcmp(cmd, "balloon"))
 			check_balloon(r);
 		else if (!strcmp(cmd, "quit"))
-			FUZZ_ASSERT(vm_is_finished(&vm), "quit: not finished");
+			FUZZ_ASSERT((quit_done = vm_is_finished(&vm)),
+				    "quit: not finished");
 		else if (!strcmp(cmd, "pause"))
 			FUZZ_ASSERT(vm_is_paused(&vm), "pause: not paused");
 	}
@@ -367,6 +376,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm_reset();
 	guest_stats_exit(&vm);
 	has_published = false;
+	quit_done = false;
 	virtio_balloon_dev_set_target(bal, 0);
 	api_inbuf_init(&in, HARNESS_MAX_LINE);
 	while (pos < size) {

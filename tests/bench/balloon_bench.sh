@@ -9,12 +9,16 @@
 #            own VM), against the host's own touch of 1 GiB of anonymous THP
 #            memory measured just before that VM (tests/bench/host_touch.c;
 #            goal <= 2x).
+# The peer, in the same run: the same guest, workload and 1 GiB inflate and
+# deflate under QEMU microvm (scripts/qemu-run: QEMU's virtio-balloon over
+# virtio-mmio, set by QMP `balloon`, actual by `query-balloon`; the RSS drop
+# is its guest-RAM mapping's, tests/bench/qmp_balloon_poll.py), and the
+# ratio buddyvm / QEMU per model.
 # Every wait is for a state (the guest's "ready" line, actual == target and
 # the RSS drop, bounded), never a sleep. `make bench` runs it.
 #
-# Anchor (not run here: guest.elf needs virtio-mmio, which Linux + QEMU's
-# balloon uses over PCI): Linux + QEMU inflated 7 GB in 4.1 s, 0.49 s with
-# scatter-gather (~70 ms/GiB).
+# Anchor: Linux + QEMU inflated 7 GB in 4.1 s, 0.49 s with scatter-gather
+# (~70 ms/GiB).
 set -uo pipefail
 
 BUILD=${BUILD:-build}
@@ -22,6 +26,8 @@ VMM=$BUILD/vmm
 GUEST=$BUILD/guest.elf
 HERE=$(dirname "$0")
 POLL=$HERE/balloon_poll.py
+QPOLL=$HERE/qmp_balloon_poll.py
+QEMU_RUN=$HERE/../../scripts/qemu-run
 TMP=$(mktemp -d /tmp/balloon-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 # shellcheck source=tests/bench/bench_goal.sh
@@ -93,10 +99,44 @@ bench_model() {
 		"${huge:--} ${part:--}"
 }
 
+# bench_qemu: bench_model's balloon VM under QEMU microvm; prints
+# "qemu inflate_ms deflate_ms rss_before rss_after", or nothing (and fails).
+bench_qemu() {
+	local sock=$TMP/qemu.qmp log=$TMP/qemu.log pid ms dms before after
+	timeout 900 "$QEMU_RUN" --mem 2G --qmp "$sock" --pidfile "$TMP/qemu.pid" \
+		--cmdline 'workload=balloon balloon.touch=2048' "$GUEST" \
+		>"$log" 2>&1 &
+	pid=$!
+	if ! wait_log "$log" '^balloon: ready' "$pid"; then
+		echo "qemu: the guest never became ready:" >&2
+		tail -5 "$log" >&2
+		kill "$pid" 2>/dev/null
+		return 1
+	fi
+	if ! read -r ms _ _ before after _ < <(python3 "$QPOLL" "$sock" \
+		"$(cat "$TMP/qemu.pid")" $((2 << 30)) $((1 << 30)) \
+		$((1024 * 1048576 * 9 / 10))); then
+		echo "qemu: inflate did not reach 1 GiB within 120 s" >&2
+		ms=- before=0 after=0
+	fi
+	read -r dms _ < <(python3 "$QPOLL" "$sock" "$(cat "$TMP/qemu.pid")" \
+		$((2 << 30)) 0) || dms=-
+	python3 "$HERE/../../scripts/qmp.py" "$sock" quit >/dev/null
+	wait "$pid"
+	echo "qemu $ms $dms $before $after"
+}
+
 rc=0
 for m in hosted native; do
 	bench_model "$m" >>"$TMP/rows" || rc=1
 done
+if command -v qemu-system-x86_64 >/dev/null; then
+	bench_qemu >"$TMP/qemu_row" || rc=1
+else
+	echo "balloon bench: QEMU not installed (scripts/install-deps.sh):" \
+		"no peer rows" >&2
+	rc=1
+fi
 
 echo "balloon: 1 GiB of a 2 GiB guest that touched all its RAM (anchor:" \
 	"Linux + QEMU ~70 ms/GiB with scatter-gather, 585 without)"
@@ -109,6 +149,22 @@ while read -r m _ _ _ ms dms before after huge part; do
 		"$huge (+$part in part)" $((before >> 20)) $((after >> 20))
 	[ "$ms" = - ] && rc=1
 done <"$TMP/rows"
+if [ -s "$TMP/qemu_row" ] && read -r _ qms qdms qbefore qafter <"$TMP/qemu_row"
+then
+	printf '%-7s %15s  %-26s %15s  %-18s %s -> %s\n' qemu "$qms" \
+		"(peer: microvm, QMP)" "$qdms" - $((qbefore >> 20)) \
+		$((qafter >> 20))
+	[ "$qms" = - ] && rc=1
+	while read -r m _ _ _ ms dms _; do
+		awk -v m="$m" -v a="$ms" -v b="$qms" -v c="$dms" -v d="$qdms" '
+		function r(x, y) {
+			ok = x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0
+			return ok ? sprintf("%.2f", x / y) : "-"
+		}
+		BEGIN { printf "ratio buddyvm %s / QEMU: inflate %s, deflate %s\n",
+			m, r(a, b), r(c, d) }'
+	done <"$TMP/rows"
+fi
 echo
 echo "a guest's touch of 1 GiB of its RAM (allocate + write, guest TSC)" \
 	"against the host's own touch of 1 GiB of anonymous THP memory just" \

@@ -783,6 +783,89 @@ START_TEST(test_take_races_reclaim)
 }
 END_TEST
 
+#define RACE_N 64
+
+struct freer {
+	atomic_bool stop;
+	uint64_t pfns[RACE_N]; /* written by the guest thread, atomically */
+	unsigned freed;
+};
+
+/* Another vCPU: FREE by doorbell of frames the guest is returning. */
+static void *race_freer(void *arg)
+{
+	struct freer *f = arg;
+	const uint64_t blk = FX_SCRATCH_GPA, ents = FX_SCRATCH_GPA + 0x1000;
+	unsigned i = 0;
+
+	while (!atomic_load(&f->stop)) {
+		struct pvmem_block *b = fx_ptr(blk);
+		struct pvmem_free_ent *e = fx_ptr(ents);
+
+		memset(&b->hdr, 0, sizeof(b->hdr));
+		b->hdr.magic = PVMEM_MAGIC;
+		b->hdr.abi_major = PVMEM_ABI_MAJOR;
+		b->hdr.nr_reqs = 1;
+		memset(&b->reqs[0], 0, sizeof(b->reqs[0]));
+		b->reqs[0].op = PVMEM_OP_FREE;
+		b->reqs[0].count = 1;
+		b->reqs[0].addr = ents;
+		e[0] = (struct pvmem_free_ent){
+			.pfn = __atomic_load_n(&f->pfns[i++ % RACE_N],
+					       __ATOMIC_RELAXED)};
+		if (pvmem_doorbell(fx.p, blk) == 0 && b->reqs[0].status == 0)
+			f->freed++;
+	}
+	return NULL;
+}
+
+/* What the guest can still take must be GUEST frames: nothing freed. */
+static void assert_supply_guest(struct pvmem_ring *r)
+{
+	for (uint32_t pos = r->sup_cons; pos != r->sup_prod; pos++) {
+		uint64_t pfn = __atomic_load_n(&r->sup[pos & RING_MASK],
+					       __ATOMIC_ACQUIRE);
+
+		if (pfn)
+			ck_assert_uint_eq(frame_state(pfn), FRAME_GUEST);
+	}
+}
+
+/*
+ * A returned frame is recycled into the supply or freed, never both: a
+ * hostile guest returns frames through the ring while another vCPU FREEs
+ * the same frames by doorbell.
+ */
+START_TEST(test_recycle_races_free)
+{
+	struct freer f = {0};
+	struct pvmem_ring *r = setup_ring0();
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, race_freer, &f), 0);
+	for (unsigned round = 0; round < 400; round++) {
+		for (unsigned i = 0; i < RACE_N; i++) {
+			uint64_t pfn;
+
+			while (!(pfn = g_take(r)))
+				ck_assert_int_eq(kick(0), 0);
+			__atomic_store_n(&f.pfns[i], pfn, __ATOMIC_RELAXED);
+		}
+		for (unsigned i = 0; i < RACE_N; i++)
+			while (!g_put(r, f.pfns[i]))
+				ck_assert_int_eq(kick(0), 0);
+		pvmem_rings_service(rings());
+		assert_supply_guest(r);
+	}
+	atomic_store(&f.stop, true);
+	pthread_join(t, NULL);
+	ck_assert_uint_gt(ring_stats().recycled, 0);
+	assert_supply_guest(r);
+	fx_assert_consistent();
+	free_all_and_check();
+}
+END_TEST
+
 START_TEST(test_stats_text)
 {
 	char buf[16384];
@@ -829,6 +912,7 @@ static Suite *pvmem_ring_suite(void)
 	tcase_add_test(th, test_lies_in_the_supply);
 	tcase_add_test(th, test_concurrent_scribbling);
 	tcase_add_test(th, test_take_races_reclaim);
+	tcase_add_test(th, test_recycle_races_free);
 	suite_add_tcase(s, th);
 	return s;
 }

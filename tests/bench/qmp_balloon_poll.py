@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "scripts"))
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
 import qmp  # noqa: E402
 
 

@@ -150,7 +150,8 @@ static void check_all(const char *what)
 {
 	struct pvmem_host_stats hs;
 	struct mm_stats st;
-	uint64_t ring = ring_gpa ? 1 : 0, targets;
+	/* The device's word: a raw block may have set the ring up too. */
+	uint64_t ring = pvmem_migrate_ready(pvmem_migration(pv)), targets;
 
 	fuzz_check_mm(mm, what);
 	mm_get_stats(mm, &st);

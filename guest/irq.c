@@ -22,6 +22,16 @@ uint64_t guest_take_device_irqs(void)
 	return __atomic_exchange_n(&this_cpu()->irqs, 0, __ATOMIC_SEQ_CST);
 }
 
+/* One driver's bit only: a driver that took every bit would swallow the
+ * interrupts of devices whose waits it knows nothing about. */
+bool guest_take_device_irq(unsigned bit)
+{
+	uint64_t mask = 1ull << bit;
+
+	return __atomic_fetch_and(&this_cpu()->irqs, ~mask, __ATOMIC_SEQ_CST) &
+	       mask;
+}
+
 void guest_wait_for_interrupt(void)
 {
 	if (guest_take_pending() == 0)

@@ -108,16 +108,25 @@ static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
 	((GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY |      \
 	 __GFP_NOWARN)
 
+/*
+ * Set when the buddy had no whole block for this batch: a failed order-9
+ * request drains the per-CPU lists before it gives up, which the shrinker
+ * rounds of a batch (256 pages each) must not pay again and again.
+ */
+static bool blocks_dry;
+
 static unsigned take_blocks(uint32_t *pfns, unsigned want)
 {
 	unsigned n = 0;
 
-	while (want - n >= (1u << BLOCK_ORDER)) {
+	while (!blocks_dry && want - n >= (1u << BLOCK_ORDER)) {
 		void *p = native_mm_alloc(BLOCK_GFP, BLOCK_ORDER);
 		uint64_t pfn;
 
-		if (!p)
+		if (!p) {
+			blocks_dry = true;
 			break;
+		}
 		pfn = virt_to_pfn(p);
 		if (mm_split_block(native_mm(), pfn, BLOCK_ORDER)) {
 			/* Not ours to split after all: give it back whole. */
@@ -359,6 +368,7 @@ static uint64_t inflate(uint64_t want)
 	want = min_u64(min_u64(want, BATCH_PAGES), max_held - nr_held);
 	/* A batch stays inside one chunk of the held list. */
 	want = min_u64(want, HELD_CHUNK - nr_held % HELD_CHUNK);
+	blocks_dry = false;
 	n = collect_pages(pfns, (unsigned)want);
 	if (n == 0)
 		return 0;

@@ -94,33 +94,25 @@ static const int sc_common[] = {
 
 /*
  * The sanitizer runtime's own calls, in every thread of an ASan build: its
- * allocator, its per-thread alternate signal stack,
- * /proc/self/maps reads, and LeakSanitizer's exit-time scan, which runs on
+ * allocator, its per-thread alternate signal stack, /proc/self/maps reads,
+ * a report's symbolizer (gcc's libasan reads the binary's debug info with
+ * libbacktrace: open, fcntl, lseek, read), and LeakSanitizer's exit-time
+ * scan, which runs on
  * the main thread after teardown: it stops the world with a tracer task
  * (clone without CLONE_THREAD, ptrace, waitpid, prctl).
  */
 static const int sc_sanitizer[] = {
-	SCMP_SYS(sigaltstack),
-	SCMP_SYS(openat),
-	SCMP_SYS(open),
-	SCMP_SYS(stat),
-	SCMP_SYS(lstat),
-	SCMP_SYS(read),
-	SCMP_SYS(close),
-	SCMP_SYS(newfstatat),
-	SCMP_SYS(fstat),
-	SCMP_SYS(readlink),
-	SCMP_SYS(getppid),
-	SCMP_SYS(prctl),
-	SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(getrlimit),
-	SCMP_SYS(prlimit64),
+	SCMP_SYS(fcntl),      SCMP_SYS(lseek),	   SCMP_SYS(sigaltstack),
+	SCMP_SYS(openat),     SCMP_SYS(open),	   SCMP_SYS(stat),
+	SCMP_SYS(lstat),      SCMP_SYS(read),	   SCMP_SYS(close),
+	SCMP_SYS(newfstatat), SCMP_SYS(fstat),	   SCMP_SYS(readlink),
+	SCMP_SYS(getppid),    SCMP_SYS(prctl),	   SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(getrlimit),  SCMP_SYS(prlimit64),
 };
 static const int sc_sanitizer_main[] = {
-	SCMP_SYS(clone),	SCMP_SYS(ptrace),	   SCMP_SYS(wait4),
-	SCMP_SYS(getdents64),	SCMP_SYS(getdents),	   SCMP_SYS(lseek),
-	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigtimedwait), SCMP_SYS(tgkill),
-	SCMP_SYS(kill),
+	SCMP_SYS(clone),	   SCMP_SYS(ptrace),   SCMP_SYS(wait4),
+	SCMP_SYS(getdents64),	   SCMP_SYS(getdents), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(rt_sigtimedwait), SCMP_SYS(tgkill),   SCMP_SYS(kill),
 };
 
 /*
@@ -225,6 +217,13 @@ static const struct sc_profile sc_profiles[VMM_NR_THREADS] = {
 static bool sc_ready, sc_enabled;
 static struct sock_fprog sc_progs[VMM_NR_THREADS];
 static int sc_selftest = -1; /* BUDDYVM_SECCOMP_SELFTEST's kind */
+/*
+ * What the hook does: a forbidden call, or in a sanitizer build a leak
+ * ("leak:KIND") or a use after free ("uaf:KIND"), whose reports must come
+ * through the filters whole (symbolized stacks, LeakSanitizer at exit).
+ */
+static enum { SC_TEST_SOCKET, SC_TEST_LEAK, SC_TEST_UAF } sc_selftest_mode;
+static void *volatile sc_selftest_sink;
 
 /* The SIGSYS handler cannot allocate: syscall names resolved up front. */
 #define SC_NAMES     512
@@ -375,6 +374,14 @@ static int sc_add_checked(scmp_filter_ctx ctx, const struct sc_profile *p)
 	return err ? -EINVAL : 0;
 }
 
+static bool sc_has_ioctl(const struct sc_profile *p, unsigned long req)
+{
+	for (size_t i = 0; i < p->nr_ioctls; i++)
+		if (p->ioctls[i] == req)
+			return true;
+	return false;
+}
+
 static int sc_add_profile(scmp_filter_ctx ctx, enum vmm_thread kind)
 {
 	const struct sc_profile *p = &sc_profiles[kind];
@@ -388,6 +395,10 @@ static int sc_add_profile(scmp_filter_ctx ctx, enum vmm_thread kind)
 		err = sc_allow_list(ctx, SC_LIST(sc_sanitizer));
 	if (!err && SC_SANITIZER && kind == VMM_THREAD_MAIN)
 		err = sc_allow_list(ctx, SC_LIST(sc_sanitizer_main));
+	/* A report asks isatty(2) whether to colour itself. */
+	if (!err && SC_SANITIZER && !sc_has_ioctl(p, TCGETS))
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_EQ, TCGETS));
 	/* The hot calls first: ioctl is every vCPU exit. */
 	if (!err)
 		seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
@@ -442,6 +453,14 @@ int vmm_seccomp_init(bool enabled)
 	struct sigaction sa = {.sa_sigaction = sc_sigsys,
 			       .sa_flags = SA_SIGINFO};
 
+	if (selftest && SC_SANITIZER && strncmp(selftest, "leak:", 5) == 0) {
+		sc_selftest_mode = SC_TEST_LEAK;
+		selftest += 5;
+	} else if (selftest && SC_SANITIZER &&
+		   strncmp(selftest, "uaf:", 4) == 0) {
+		sc_selftest_mode = SC_TEST_UAF;
+		selftest += 4;
+	}
 	for (int k = 0; selftest && k < VMM_NR_THREADS; k++)
 		if (strcmp(selftest, sc_profiles[k].name) == 0)
 			sc_selftest = k;
@@ -476,10 +495,38 @@ int vmm_seccomp_init(bool enabled)
 	return 0;
 }
 
+/* The sanitizer build's hooks: reports that must get through. */
+static void sc_selftest_sanitizer(enum vmm_thread kind)
+{
+	char *volatile p = malloc(64);
+
+	if (sc_selftest_mode == SC_TEST_LEAK) {
+		fprintf(stderr,
+			"vmm: seccomp self-test: leaking 64 bytes in the "
+			"%s thread\n",
+			vmm_thread_name(kind));
+		sc_selftest_sink = p;
+		sc_selftest_sink = NULL;
+		return;
+	}
+	fprintf(stderr,
+		"vmm: seccomp self-test: use after free in the %s "
+		"thread\n",
+		vmm_thread_name(kind));
+	free(p);
+	p[0] = 1;
+}
+
 /* The test hook: a call no thread may make, refused or (unfiltered) not. */
 static void sc_selftest_call(enum vmm_thread kind)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd;
+
+	if (sc_selftest_mode != SC_TEST_SOCKET) {
+		sc_selftest_sanitizer(kind);
+		return;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	fprintf(stderr,
 		"vmm: seccomp self-test: socket() in the %s thread %s\n",

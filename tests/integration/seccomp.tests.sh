@@ -155,3 +155,40 @@ test_seccomp_asan() {
 	fi
 }
 check seccomp-asan kvm test_seccomp_asan
+
+# asan_report_test HOOK PATTERN...: in the ASan VMM the hook makes a leak or
+# a use after free in one thread; the sanitizer's report (symbolized: it
+# reads the binary's debug info) must come through the filters whole, not
+# end in a forbidden call.
+asan_report_test() {
+	local hook=$1 asan=$BUILD/vmm-asan
+	shift
+	if [ ! -x "$asan" ]; then
+		why="$asan is not built (make BUILD=$BUILD test-build)"
+		return 1
+	fi
+	rm -f "$TMP/sc-rep.sock"
+	out=$(BUDDYVM_SECCOMP_SELFTEST=$hook ASAN_OPTIONS=detect_leaks=1 \
+		timeout 120 "$asan" run --timeout 60 --api "$TMP/sc-rep.sock" \
+		--cmdline workload=hello "$GUEST" 2>&1)
+	status=$?
+	if grep -q 'vmm: seccomp: the' <<<"$out"; then
+		why="the report ended in a forbidden call"
+		return 1
+	fi
+	[ "$status" -ne 0 ] || {
+		why="exit status 0 despite the sanitizer's finding"
+		return 1
+	}
+	expect "$status" "$@" 'in sc_selftest_sanitizer vmm/seccomp.c:[0-9]+'
+}
+test_seccomp_asan_leak() {
+	asan_report_test leak:vcpu 'ERROR: LeakSanitizer: detected memory leaks' \
+		'SUMMARY: AddressSanitizer: 64 byte\(s\) leaked'
+}
+test_seccomp_asan_uaf() {
+	asan_report_test uaf:api 'ERROR: AddressSanitizer: heap-use-after-free' \
+		'thread T[0-9]+ \(api\)'
+}
+check seccomp-asan-leak-report kvm test_seccomp_asan_leak
+check seccomp-asan-uaf-report kvm test_seccomp_asan_uaf

@@ -360,10 +360,10 @@ struct pvmem_mig_ans {
 #define PVMEM_RING_MAGIC     0x474e4952u /* "RING" */
 #define PVMEM_RING_OWNER     0x101u	 /* FRAME_DMA owner of ring pages */
 #define PVMEM_MAX_RINGS	     64u
-#define PVMEM_RING_ORDER     2u /* a ring is 4 pages */
+#define PVMEM_RING_ORDER     4u /* a ring is 16 pages */
 #define PVMEM_RING_BYTES     (PVMEM_BLOCK_SIZE << PVMEM_RING_ORDER)
-#define PVMEM_RING_SUP_SLOTS 1024u	/* a power of two */
-#define PVMEM_RING_RET_SLOTS 512u	/* a power of two */
+#define PVMEM_RING_SUP_SLOTS 4096u	/* a power of two */
+#define PVMEM_RING_RET_SLOTS 2048u	/* a power of two */
 #define PVMEM_KICK_OFFSET    4u		/* MMIO register: write32 ring index */
 #define PVMEM_KICK_DRAIN     (1u << 31) /* | index: take the supply back */
 
@@ -401,7 +401,9 @@ struct pvmem_ring {
 	uint32_t reserved2[14];
 	uint8_t pad[4096 - 192];
 	uint64_t ret[PVMEM_RING_RET_SLOTS]; /* at 4096 */
-	uint64_t sup[PVMEM_RING_SUP_SLOTS]; /* at 8192 */
+	uint64_t sup[PVMEM_RING_SUP_SLOTS]; /* at 20480 */
+	uint8_t tail_pad[PVMEM_RING_BYTES - 4096 -
+			 8 * (PVMEM_RING_RET_SLOTS + PVMEM_RING_SUP_SLOTS)];
 };
 
 #endif /* ABI_PVMEM_H */

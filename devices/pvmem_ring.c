@@ -30,7 +30,7 @@ _Static_assert(sizeof(struct pvmem_ring) == PVMEM_RING_BYTES,
 _Static_assert(offsetof(struct pvmem_ring, sup_prod) == 64 &&
 		       offsetof(struct pvmem_ring, sup_cons) == 128 &&
 		       offsetof(struct pvmem_ring, ret) == 4096 &&
-		       offsetof(struct pvmem_ring, sup) == 8192,
+		       offsetof(struct pvmem_ring, sup) == 20480,
 	       "ring layout");
 _Static_assert((PVMEM_RING_SUP_SLOTS & (PVMEM_RING_SUP_SLOTS - 1)) == 0 &&
 		       (PVMEM_RING_RET_SLOTS & (PVMEM_RING_RET_SLOTS - 1)) == 0,

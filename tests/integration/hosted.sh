@@ -29,15 +29,15 @@ test_hosted_mempool() {
 }
 
 # console=debug: no virtio-console DMA blocks, so every charged page is the
-# workload's but the vCPU's page ring (4 FRAME_DMA frames, charged): guest
-# == tot_pages - 4 exactly. The ring's supply holds nothing when full: the
+# workload's but the vCPU's page ring (16 FRAME_DMA frames, charged): guest
+# == tot_pages - 16 exactly. The ring's supply holds nothing when full: the
 # page limit took it back for the doorbell ALLOCs.
 test_hosted_pressure_limit() {
 	run_vmm run --check --stats --mem-limit 64M --timeout 30 \
 		--cmdline 'workload=pressure console=debug' "$GUEST"
 	expect 0 'order 9 refused with -122' 'order 4 refused with -122' \
 		'order 0 refused with -122' \
-		'full +free [0-9]+ guest 16380 tot_pages 16384 max_pages 16384' \
+		'full +free [0-9]+ guest 16368 tot_pages 16384 max_pages 16384' \
 		'all returned, host released the backing' '^max_pages 16384' \
 		'^edquot [1-9]'
 }

@@ -143,10 +143,19 @@ static void check_mmio(const struct boot_fdt *bf)
 static void check_parsed(const struct boot_fdt *bf, const uint8_t *blob,
 			 size_t size)
 {
-	if (in_blob(bf->bootargs, blob, size))
-		check_string(bf->bootargs, blob, size, "bootargs");
-	else
+	if (in_blob(bf->bootargs, blob, size)) {
+		int node = fdt_path_offset(blob, "/chosen"), len = 0;
+		const char *p =
+			node >= 0 ? fdt_getprop(blob, node, "bootargs", &len)
+				  : NULL;
+
+		/* Terminated inside its own property, not just the tree. */
+		FUZZ_ASSERT(p == bf->bootargs && len > 0 &&
+				    memchr(p, '\0', (size_t)len),
+			    "bootargs is not /chosen's NUL-terminated string");
+	} else {
 		FUZZ_ASSERT(!*bf->bootargs, "bootargs outside the tree");
+	}
 	FUZZ_ASSERT(bf->nr_cpus >= 1 && bf->nr_cpus <= BVM_MAX_VCPUS, "%u CPUs",
 		    bf->nr_cpus);
 	check_ram(bf);

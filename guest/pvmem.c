@@ -4,6 +4,7 @@
  * request block per vCPU, every call one doorbell (one VM exit); and, with
  * a 1.3 host, one page ring per vCPU (take, put and kick below).
  */
+#include "abi/pvmem_ring.h"
 #include "guest.h"
 #include "mm/errno.h"
 #include "mm/gfp.h"
@@ -70,38 +71,12 @@ void pv_ring_kick(struct pvmem_ring *r, uint32_t flags)
 
 uint64_t pv_ring_take(struct pvmem_ring *r)
 {
-	uint32_t c = r->sup_cons;
-	uint32_t p = __atomic_load_n(&r->sup_prod, __ATOMIC_ACQUIRE);
-
-	/* More than a ring ahead is not a state an honest host makes. */
-	if (p - c > PVMEM_RING_SUP_SLOTS)
-		return 0;
-	while (c != p) {
-		uint64_t pfn = __atomic_exchange_n(
-			&r->sup[c & (PVMEM_RING_SUP_SLOTS - 1)], 0,
-			__ATOMIC_ACQ_REL);
-
-		c++;
-		if (pfn) {
-			__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
-			return pfn;
-		}
-		/* 0: the host took that frame back; skip the slot. */
-	}
-	__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
-	return 0;
+	return pvmem_ring_take(r);
 }
 
 bool pv_ring_put(struct pvmem_ring *r, uint64_t pfn)
 {
-	uint32_t p = r->ret_prod;
-
-	if (p - __atomic_load_n(&r->ret_cons, __ATOMIC_ACQUIRE) >=
-	    PVMEM_RING_RET_SLOTS)
-		return false;
-	r->ret[p & (PVMEM_RING_RET_SLOTS - 1)] = pfn;
-	__atomic_store_n(&r->ret_prod, p + 1, __ATOMIC_RELEASE);
-	return true;
+	return pvmem_ring_put(r, pfn);
 }
 
 /* One ring per vCPU, if the host has them and the command line allows. */

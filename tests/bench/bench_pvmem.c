@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "abi/pvmem_ring.h"
 #include "vmm/frame_db.h"
 #include "devices/pvmem.h"
 
@@ -180,36 +181,6 @@ static int bench_table(unsigned report_order, unsigned scale)
 	return err;
 }
 
-/* The guest's side of a page ring (guest/pvmem.c). */
-static uint64_t ring_take(struct pvmem_ring *r)
-{
-	uint32_t c = r->sup_cons, p = r->sup_prod;
-
-	while (c != p) {
-		uint64_t pfn = __atomic_exchange_n(
-			&r->sup[c++ & (PVMEM_RING_SUP_SLOTS - 1)], 0,
-			__ATOMIC_ACQ_REL);
-
-		if (pfn) {
-			__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
-			return pfn;
-		}
-	}
-	__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
-	return 0;
-}
-
-static bool ring_put(struct pvmem_ring *r, uint64_t pfn)
-{
-	uint32_t p = r->ret_prod;
-
-	if (p - r->ret_cons >= PVMEM_RING_RET_SLOTS)
-		return false;
-	r->ret[p & (PVMEM_RING_RET_SLOTS - 1)] = pfn;
-	__atomic_store_n(&r->ret_prod, p + 1, __ATOMIC_RELEASE);
-	return true;
-}
-
 static int ring_kick(struct bench_vm *vm)
 {
 	uint32_t v = 0;
@@ -226,14 +197,14 @@ static int bench_ring_wave(struct bench_vm *vm, struct pvmem_ring *r,
 
 	for (unsigned k = 0; k < rounds; k++) {
 		for (unsigned i = 0; i < wave; i++) {
-			while (!(pfns[i] = ring_take(r))) {
+			while (!(pfns[i] = pvmem_ring_take(r))) {
 				if (ring_kick(vm))
 					return -1;
 				kicks++;
 			}
 		}
 		for (unsigned i = 0; i < wave; i++) {
-			while (!ring_put(r, pfns[i])) {
+			while (!pvmem_ring_put(r, pfns[i])) {
 				if (ring_kick(vm))
 					return -1;
 				kicks++;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The honest guest: pvmem_ring_take()/put(), the code the guest runs. */
+#include "abi/pvmem_ring.h"
 #include "mm/host/mm_port_impl.h"
 #include "pvmem_fx.h"
 #include "unit.h"
@@ -100,40 +102,6 @@ static int kick(uint32_t v)
 	return pvmem_pio_handler(fx.p, PVMEM_KICK_OFFSET, &v, 4, true);
 }
 
-/* The honest guest: guest/pvmem.c's pv_ring_take() and pv_ring_put(). */
-static uint64_t g_take(struct pvmem_ring *r)
-{
-	uint32_t c = r->sup_cons;
-	uint32_t p = __atomic_load_n(&r->sup_prod, __ATOMIC_ACQUIRE);
-
-	if (p - c > PVMEM_RING_SUP_SLOTS)
-		return 0;
-	while (c != p) {
-		uint64_t pfn = __atomic_exchange_n(&r->sup[c & RING_MASK], 0,
-						   __ATOMIC_ACQ_REL);
-
-		c++;
-		if (pfn) {
-			__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
-			return pfn;
-		}
-	}
-	__atomic_store_n(&r->sup_cons, c, __ATOMIC_RELEASE);
-	return 0;
-}
-
-static bool g_put(struct pvmem_ring *r, uint64_t pfn)
-{
-	uint32_t p = r->ret_prod;
-
-	if (p - __atomic_load_n(&r->ret_cons, __ATOMIC_ACQUIRE) >=
-	    PVMEM_RING_RET_SLOTS)
-		return false;
-	r->ret[p & RET_MASK] = pfn;
-	__atomic_store_n(&r->ret_prod, p + 1, __ATOMIC_RELEASE);
-	return true;
-}
-
 static unsigned level(unsigned i)
 {
 	unsigned t, l;
@@ -218,7 +186,7 @@ START_TEST(test_take_and_return)
 	struct pvmem_ring_stats st;
 
 	/* Nothing is offered before the first kick. */
-	ck_assert_uint_eq(g_take(r), 0);
+	ck_assert_uint_eq(pvmem_ring_take(r), 0);
 	free0 = fx_frames(FRAME_FREE);
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(level(0), PVMEM_RING_MIN_TARGET);
@@ -230,16 +198,16 @@ START_TEST(test_take_and_return)
 	ck_assert_uint_eq(fx_frames(FRAME_FREE), free0 - PVMEM_RING_MIN_TARGET);
 	fx_assert_consistent();
 	for (unsigned i = 0; i < PVMEM_RING_MIN_TARGET; i++) {
-		pfns[i] = g_take(r);
+		pfns[i] = pvmem_ring_take(r);
 		ck_assert_uint_ne(pfns[i], 0);
 		ck_assert_uint_eq(frame_state(pfns[i]), FRAME_GUEST);
 		for (unsigned k = 0; k < i; k++)
 			ck_assert_uint_ne(pfns[k], pfns[i]);
 	}
-	ck_assert_uint_eq(g_take(r), 0);
+	ck_assert_uint_eq(pvmem_ring_take(r), 0);
 	fx_assert_consistent();
 	for (unsigned i = 0; i < PVMEM_RING_MIN_TARGET; i++)
-		ck_assert(g_put(r, pfns[i]));
+		ck_assert(pvmem_ring_put(r, pfns[i]));
 	/* A kick drains the returns, finds the supply empty and grows. */
 	ck_assert_int_eq(kick(0), 0);
 	for (unsigned i = 0; i < PVMEM_RING_MIN_TARGET; i++)
@@ -256,7 +224,7 @@ START_TEST(test_take_and_return)
 	ck_assert_uint_eq(r->err_count, 0);
 	fx_assert_consistent();
 	/* A taken frame may also go back by doorbell FREE. */
-	pfns[0] = g_take(r);
+	pfns[0] = pvmem_ring_take(r);
 	ck_assert_int_eq(fx_free1(pfns[0], 0), 0);
 	fx_assert_consistent();
 }
@@ -271,11 +239,11 @@ START_TEST(test_returns_recycled)
 
 	ck_assert_int_eq(kick(0), 0);
 	for (unsigned i = 0; i < 8; i++)
-		pfns[i] = g_take(r);
+		pfns[i] = pvmem_ring_take(r);
 	tot = pvmem_tot_pages(fx.p);
 	free0 = fx_frames(FRAME_FREE);
 	for (unsigned i = 0; i < 8; i++)
-		ck_assert(g_put(r, pfns[i]));
+		ck_assert(pvmem_ring_put(r, pfns[i]));
 	/* The thread's pass (no kick: the target does not move). */
 	pvmem_rings_service(rings());
 	st = ring_stats();
@@ -291,10 +259,10 @@ START_TEST(test_returns_recycled)
 	fx_assert_consistent();
 	/* A full supply: returns are freed instead. */
 	for (unsigned i = 0; i < 8; i++)
-		pfns[i] = g_take(r);
+		pfns[i] = pvmem_ring_take(r);
 	pvmem_rings_service(rings());
 	for (unsigned i = 0; i < 8; i++)
-		ck_assert(g_put(r, pfns[i]));
+		ck_assert(pvmem_ring_put(r, pfns[i]));
 	pvmem_rings_service(rings());
 	ck_assert_uint_eq(ring_stats().recycled, 8);
 	ck_assert_uint_eq(ring_stats().returned, 16);
@@ -314,7 +282,7 @@ START_TEST(test_supply_frame_not_the_guests)
 	/* Offered, not taken: FREE and the return ring refuse it. */
 	ck_assert(pvmem_rings_holds(rings(), pfn));
 	ck_assert_int_eq(fx_free1(pfn, 0), -EPERM);
-	ck_assert(g_put(r, pfn));
+	ck_assert(pvmem_ring_put(r, pfn));
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(r->err_count, 1);
 	ck_assert_int_eq(r->last_err, -EPERM);
@@ -323,7 +291,7 @@ START_TEST(test_supply_frame_not_the_guests)
 	ck_assert_uint_eq(ring_stats().bad_return, 1);
 	fx_assert_consistent();
 	/* Taken, it is the guest's to give back. */
-	ck_assert_uint_eq(g_take(r), pfn);
+	ck_assert_uint_eq(pvmem_ring_take(r), pfn);
 	ck_assert(!pvmem_rings_holds(rings(), pfn));
 	ck_assert_int_eq(fx_free1(pfn, 0), 0);
 	fx_assert_consistent();
@@ -340,7 +308,7 @@ START_TEST(test_autotune)
 	while (t < PVMEM_RING_SUP_SLOTS) {
 		uint64_t pfn;
 
-		while ((pfn = g_take(r)))
+		while ((pfn = pvmem_ring_take(r)))
 			ck_assert_int_eq(fx_free1(pfn, 0), 0);
 		ck_assert_int_eq(kick(0), 0);
 		t *= 2;
@@ -351,12 +319,12 @@ START_TEST(test_autotune)
 		fx_assert_consistent();
 	}
 	/* Capped at the ring. */
-	while (g_take(r))
+	while (pvmem_ring_take(r))
 		;
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(target(0), PVMEM_RING_SUP_SLOTS);
 	/* A kick with plenty left (for the returns) does not grow it. */
-	g_take(r);
+	pvmem_ring_take(r);
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(target(0), PVMEM_RING_SUP_SLOTS);
 	/* Idle: halved and the excess taken back, down to nothing. */
@@ -379,7 +347,7 @@ START_TEST(test_autotune)
 			  RING_PAGES + fx_frames(FRAME_GUEST) - 0);
 	fx_assert_consistent();
 	/* The guest skips the slots taken back and finds the supply empty. */
-	ck_assert_uint_eq(g_take(r), 0);
+	ck_assert_uint_eq(pvmem_ring_take(r), 0);
 	ck_assert_uint_eq(r->sup_cons, r->sup_prod);
 }
 END_TEST
@@ -390,7 +358,7 @@ START_TEST(test_drain_kick)
 	uint64_t held, free0 = fx_frames(FRAME_FREE);
 
 	ck_assert_int_eq(kick(0), 0);
-	held = g_take(r);
+	held = pvmem_ring_take(r);
 	ck_assert_int_eq(kick(0 | PVMEM_KICK_DRAIN), 0);
 	ck_assert_uint_eq(level(0), 0);
 	ck_assert_uint_eq(target(0), 0);
@@ -401,12 +369,12 @@ START_TEST(test_drain_kick)
 	ck_assert_uint_eq(frame_state(held), FRAME_GUEST);
 	ck_assert_uint_eq(ring_stats().reclaimed, PVMEM_RING_MIN_TARGET - 1);
 	ck_assert_uint_eq(ring_stats().drains, 1);
-	ck_assert_uint_eq(g_take(r), 0);
+	ck_assert_uint_eq(pvmem_ring_take(r), 0);
 	fx_assert_consistent();
 	/* The next kick starts again from the minimum. */
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(target(0), PVMEM_RING_MIN_TARGET);
-	ck_assert_uint_ne(g_take(r), 0);
+	ck_assert_uint_ne(pvmem_ring_take(r), 0);
 	fx_assert_consistent();
 }
 END_TEST
@@ -429,7 +397,7 @@ START_TEST(test_limit_and_edquot)
 	ck_assert_uint_eq(level(0) + level(1), 2 * PVMEM_RING_MIN_TARGET);
 	/* Grow ring 0 as far as it goes: never past the limit. */
 	for (unsigned i = 0; i < 8; i++) {
-		while (g_take(r0))
+		while (pvmem_ring_take(r0))
 			got++;
 		ck_assert_int_eq(kick(0), 0);
 		ck_assert_uint_le(pvmem_tot_pages(fx.p), limit);
@@ -447,7 +415,7 @@ START_TEST(test_limit_and_edquot)
 	ck_assert_uint_eq(got, limit - RING_PAGES);
 	/* Full: a kick places nothing and says why. */
 	ck_assert_int_eq(kick(1), 0);
-	ck_assert_uint_eq(g_take(r1), 0);
+	ck_assert_uint_eq(pvmem_ring_take(r1), 0);
 	ck_assert_int_eq(r1->last_err, -EDQUOT);
 	ck_assert_uint_ge(ring_stats().short_refills, 1);
 	fx_assert_consistent();
@@ -473,7 +441,7 @@ START_TEST(test_empty_ring_takes_from_others)
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(level(1), 0);
 	ck_assert_uint_eq(level(0), PVMEM_RING_MIN_TARGET);
-	ck_assert_uint_ne(g_take(r0), 0);
+	ck_assert_uint_ne(pvmem_ring_take(r0), 0);
 	fx_assert_consistent();
 }
 END_TEST
@@ -522,7 +490,7 @@ START_TEST(test_bad_indices)
 	ck_assert_uint_eq(st.errors, 9);
 	ck_assert_uint_eq(r->err_count, 6);
 	/* Back to sense, the ring works again. */
-	ck_assert_uint_ne(g_take(r), 0);
+	ck_assert_uint_ne(pvmem_ring_take(r), 0);
 	ck_assert_int_eq(kick(0), 0);
 	fx_assert_consistent();
 }
@@ -551,7 +519,7 @@ START_TEST(test_returns_not_given)
 	guest0 = fx_frames(FRAME_GUEST);
 	dma0 = fx_frames(FRAME_DMA);
 	for (unsigned i = 0; i < n; i++)
-		ck_assert(g_put(r, bad[i]));
+		ck_assert(pvmem_ring_put(r, bad[i]));
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(r->ret_cons, n);
 	ck_assert_uint_eq(r->err_count, n);
@@ -563,8 +531,8 @@ START_TEST(test_returns_not_given)
 	ck_assert_uint_eq(fx_frames(FRAME_DMA), dma0);
 	fx_assert_consistent();
 	/* A frame returned twice: the second is refused. */
-	bad[0] = g_take(r);
-	ck_assert(g_put(r, bad[0]) && g_put(r, bad[0]));
+	bad[0] = pvmem_ring_take(r);
+	ck_assert(pvmem_ring_put(r, bad[0]) && pvmem_ring_put(r, bad[0]));
 	ck_assert_int_eq(kick(0), 0);
 	ck_assert_uint_eq(ring_stats().returned, 1);
 	ck_assert_uint_eq(r->err_count, n + 1);
@@ -597,7 +565,7 @@ START_TEST(test_lies_in_the_supply)
 	/* A slot rewritten with a frame the guest was not given. */
 	ck_assert_uint_eq(frame_state(fake), FRAME_FREE);
 	r->sup[2] = fake;
-	ck_assert_uint_eq(g_take(r), fake);
+	ck_assert_uint_eq(pvmem_ring_take(r), fake);
 	fx_assert_consistent();
 	/* s2 counts as given (it was offered); fake stays free. */
 	ck_assert_uint_eq(frame_state(fake), FRAME_FREE);
@@ -723,7 +691,7 @@ static void *honest(void *arg)
 		unsigned n = 0;
 
 		while (n < 64) {
-			uint64_t pfn = g_take(g->r);
+			uint64_t pfn = pvmem_ring_take(g->r);
 
 			if (!pfn) {
 				kick(0);
@@ -737,7 +705,7 @@ static void *honest(void *arg)
 		}
 		for (unsigned k = 0; k < n; k++) {
 			g->held[pfns[k]]--;
-			while (!g_put(g->r, pfns[k]))
+			while (!pvmem_ring_put(g->r, pfns[k]))
 				kick(0);
 		}
 	}
@@ -847,12 +815,12 @@ START_TEST(test_recycle_races_free)
 		for (unsigned i = 0; i < RACE_N; i++) {
 			uint64_t pfn;
 
-			while (!(pfn = g_take(r)))
+			while (!(pfn = pvmem_ring_take(r)))
 				ck_assert_int_eq(kick(0), 0);
 			__atomic_store_n(&f.pfns[i], pfn, __ATOMIC_RELAXED);
 		}
 		for (unsigned i = 0; i < RACE_N; i++)
-			while (!g_put(r, f.pfns[i]))
+			while (!pvmem_ring_put(r, f.pfns[i]))
 				ck_assert_int_eq(kick(0), 0);
 		pvmem_rings_service(rings());
 		assert_supply_guest(r);
@@ -872,7 +840,7 @@ START_TEST(test_stats_text)
 	struct pvmem_ring *r = setup_ring0();
 
 	ck_assert_int_eq(kick(0), 0);
-	g_take(r);
+	pvmem_ring_take(r);
 	ck_assert_int_lt(pvmem_format_stats(fx.p, buf, sizeof(buf)),
 			 (int)sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "ring_rings 2\n"));

@@ -188,7 +188,7 @@ _Noreturn void guest_exit(unsigned status);
 void guest_halt(void);	       /* idle until an interrupt is pending */
 void guest_triple_fault(void); /* debug hook: empty IDT, then a fault */
 uint64_t guest_take_pending(void);
-uint64_t guest_take_device_irqs(void); /* bit n: IOAPIC pin n fired */
+uint64_t guest_take_device_irqs(void);	  /* bit n: IOAPIC pin n fired */
 bool guest_take_device_irq(unsigned bit); /* take bit only: was it set? */
 /* Route IOAPIC pin @gsi, edge-triggered, to vCPU @cpu (unmasked). */
 void ioapic_route_edge(unsigned gsi, unsigned cpu);

@@ -531,7 +531,15 @@ static void run_step(struct fuzz_in *in)
 	uint8_t kind = fuzz_u8(in);
 	uint64_t cfg = 0;
 
-	if (!up && kind % 8 != 7)
+	uint32_t st = 0;
+
+	/*
+	 * A driver whose device needs a reset resets it before posting more:
+	 * the other queue's thread may still complete a chain of the failed
+	 * batch, which must not be taken for one of the next.
+	 */
+	fuzz_mmio_read(virtio_blk_mmio(blk), VIRTIO_MMIO_STATUS, &st);
+	if ((!up || (st & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) && kind % 8 != 7)
 		return;
 	switch (kind % 8) {
 	case 6:

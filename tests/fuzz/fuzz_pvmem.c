@@ -454,8 +454,16 @@ static void after_batch(struct pvmem_block *blk, const struct built *bt,
 		else if (r->op == PVMEM_OP_MIGRATE_SETUP && r->status == 0)
 			ring_gpa = r->result;
 	}
-	/* Now the guest uses what it got: it writes into every block. */
+	/*
+	 * Now the guest uses what it got: it writes into every block it
+	 * still holds (a later request of the batch may have freed it).
+	 */
 	for (unsigned i = 0; i < nr_grants; i++) {
+		const struct page *pg = mm_pfn_to_page(mm, grants[i].pfn);
+
+		if (!pg ||
+		    pg->state != (grants[i].held ? FRAME_GUEST : FRAME_DMA))
+			continue;
 		if (grants[i].held)
 			held_add(grants[i].pfn, grants[i].order);
 		guest_dirty(grants[i].pfn, grants[i].frames, tag);

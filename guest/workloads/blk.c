@@ -315,6 +315,28 @@ static uint64_t blk_ms(uint64_t t0)
 	return (rdtsc() - t0) / guest_tsc_khz();
 }
 
+/*
+ * What the disk offers. Without SIZE_MAX (QEMU's device offers none) a
+ * segment may be as large as a descriptor, so the request size the driver
+ * computes is no real limit: say so instead of printing it.
+ */
+static void blk_print_info(const char *prefix, unsigned disk,
+			   const struct gblk_info *in)
+{
+	char max[48] = "no device limit";
+
+	if (in->size_max)
+		mm_snprintf(max, sizeof(max), "%llu bytes",
+			    (unsigned long long)in->max_transfer);
+	guest_printf("%s: disk %u: %llu sectors, features 0x%llx, %u "
+		     "queue(s) of %u, max request %s, seg_max %u, "
+		     "size_max %u%s\n",
+		     prefix, disk, (unsigned long long)in->capacity,
+		     (unsigned long long)in->features, in->nr_queues,
+		     in->queue_size, max, in->seg_max, in->size_max,
+		     in->read_only ? ", read-only" : "");
+}
+
 /* "N.N" MB/s (10^6 bytes) for @bytes in @ms. */
 static void blk_print_rate(const char *what, uint64_t bytes, uint64_t ms)
 {
@@ -329,7 +351,6 @@ static void blk_print_rate(const char *what, uint64_t bytes, uint64_t ms)
 static struct gblk_disk *blk_open(const char *prefix)
 {
 	struct gblk_disk *d;
-	const struct gblk_info *in;
 	char key[32];
 	unsigned disk;
 	int err;
@@ -350,15 +371,7 @@ static struct gblk_disk *blk_open(const char *prefix)
 			   "%s: no virtio-blk disk %u (%d): run the VMM with "
 			   "--disk IMAGE",
 			   prefix, disk, err);
-	in = gblk_info(d);
-	guest_printf("%s: disk %u: %llu sectors, features 0x%llx, %u "
-		     "queue(s) of %u, max request %llu bytes, seg_max %u, "
-		     "size_max %u%s\n",
-		     prefix, disk, (unsigned long long)in->capacity,
-		     (unsigned long long)in->features, in->nr_queues,
-		     in->queue_size, (unsigned long long)in->max_transfer,
-		     in->seg_max, in->size_max,
-		     in->read_only ? ", read-only" : "");
+	blk_print_info(prefix, disk, gblk_info(d));
 	return d;
 }
 

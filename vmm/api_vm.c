@@ -7,6 +7,7 @@
 #include "vmm/api.h"
 #include "vmm/api_cmds.h"
 #include "vmm/api_vm.h"
+#include "vmm/cli.h"
 #include "vmm/frame_db.h"
 #include "vmm/guest_stats.h"
 #include "vmm/vm.h"
@@ -58,8 +59,8 @@ int api_vm_start(struct vm *vm, struct api_server **out)
 	};
 	err = api_server_create(&srv, vm->cfg.api_path);
 	if (err) {
-		fprintf(stderr, "vmm: --api %s: %s%s\n", vm->cfg.api_path,
-			strerror(-err),
+		fprintf(stderr, "vmm: --api %s: %s%s\n",
+			CLI_Q(vm->cfg.api_path), strerror(-err),
 			err == -EADDRINUSE ? " (another VMM serves it)"
 			: err == -EEXIST   ? " (a file that is not a socket)"
 					   : "");

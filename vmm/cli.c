@@ -104,6 +104,104 @@ static void cli_error(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Bytes of the UTF-8 sequence at @s if it is valid (shortest form, no
+ * surrogate, at most U+10FFFF) and names a printable character (U+00A0
+ * and up: not a C1 control); else 0. Stops at the first byte that is not
+ * a continuation, so it never reads past the NUL.
+ */
+static size_t cli_utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	uint32_t cp = s[0] & (0x7f >> n);
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < 0xa0 || (n == 3 && cp < 0x800) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* One character of @s (@n bytes, 0: a single bad byte) as it is printed. */
+static size_t cli_quote_char(const unsigned char *s, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (n) {
+		memcpy(out, s, n);
+		return n;
+	}
+	out[0] = '\\';
+	switch (*s) {
+	case '\n':
+		out[1] = 'n';
+		return 2;
+	case '\t':
+		out[1] = 't';
+		return 2;
+	case '\r':
+		out[1] = 'r';
+		return 2;
+	case '\'':
+	case '\\':
+		out[1] = (char)*s;
+		return 2;
+	}
+	if (*s >= 0x20 && *s < 0x7f) {
+		out[0] = (char)*s;
+		return 1;
+	}
+	out[1] = 'x';
+	out[2] = hex[*s >> 4];
+	out[3] = hex[*s & 15];
+	return 4;
+}
+
+/* Escape @s into @buf, at most @room bytes; return bytes of @s used. */
+static size_t cli_quote_into(const unsigned char *s, char *buf, size_t room,
+			     size_t *len)
+{
+	const unsigned char *p = s;
+
+	*len = 0;
+	while (*p) {
+		char one[4];
+		size_t n = *p < 0x80 ? 0 : cli_utf8_len(p);
+		size_t w = cli_quote_char(p, n, one);
+
+		if (*len + w > room)
+			break;
+		if (buf)
+			memcpy(buf + *len, one, w);
+		*len += w;
+		p += n ? n : 1;
+	}
+	return (size_t)(p - s);
+}
+
+const char *cli_quote(const char *s, char *buf, size_t size)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len;
+
+	/* All of it if it fits, else what fits before "...". */
+	if (!u[cli_quote_into(u, NULL, size - 1, &len)]) {
+		cli_quote_into(u, buf, size - 1, &len);
+		buf[len] = '\0';
+		return buf;
+	}
+	cli_quote_into(u, buf, size - 4, &len);
+	memcpy(buf + len, "...", 4);
+	return buf;
+}
+
 static int cli_unit_shift(const char *unit, unsigned *shift)
 {
 	static const char units[] = "KMGT";
@@ -176,19 +274,20 @@ static int cli_check_mem(const char *arg, uint64_t *bytes, char *err,
 		cli_error(err, errlen,
 			  "--mem: '%s' is not a size (use e.g. 256M, 1G, "
 			  "1536M or bytes)",
-			  arg);
+			  CLI_Q(arg));
 		return r;
 	}
 	if (r < 0 || *bytes < CLI_MEM_MIN || *bytes > CLI_MEM_MAX) {
 		cli_error(err, errlen,
-			  "--mem: '%s' is out of range (16M .. 64G)", arg);
+			  "--mem: '%s' is out of range (16M .. 64G)",
+			  CLI_Q(arg));
 		return -EINVAL;
 	}
 	if (*bytes % CLI_MEM_ALIGN) {
 		cli_error(err, errlen,
 			  "--mem: '%s' is not a multiple of 2M (the boot page "
 			  "tables map 2 MiB pages)",
-			  arg);
+			  CLI_Q(arg));
 		return -EINVAL;
 	}
 	return 0;
@@ -202,13 +301,13 @@ static int cli_check_mem_limit(const char *arg, uint64_t *bytes, char *err,
 	if (r == -EINVAL) {
 		cli_error(err, errlen,
 			  "--mem-limit: '%s' is not a size (use e.g. 64M)",
-			  arg);
+			  CLI_Q(arg));
 		return r;
 	}
 	if (r < 0 || *bytes == 0 || *bytes % CLI_PAGE_SIZE) {
 		cli_error(err, errlen,
 			  "--mem-limit: '%s' is not a nonzero multiple of 4K",
-			  arg);
+			  CLI_Q(arg));
 		return -EINVAL;
 	}
 	return 0;
@@ -239,9 +338,12 @@ static int cli_disk_flag(struct vm_disk_config *d, const char *flag, size_t len,
 	else if (len == 6 && strncmp(flag, "direct", len) == 0)
 		d->direct = true;
 	else {
+		char f[CLI_QUOTE_SIZE];
+
+		snprintf(f, sizeof(f), "%.*s", (int)len, flag);
 		cli_error(err, errlen,
-			  "--disk: unknown flag '%.*s' (readonly, direct)",
-			  (int)len, flag);
+			  "--disk: unknown flag '%s' (readonly, direct)",
+			  CLI_Q(f));
 		return -EINVAL;
 	}
 	return 0;
@@ -257,7 +359,7 @@ static int cli_check_disk_file(const struct vm_disk_config *d, char *err,
 	if (access(d->path, d->readonly ? R_OK : R_OK | W_OK) < 0 ||
 	    stat(d->path, &sb) < 0) {
 		cli_error(err, errlen, "--disk: cannot open '%s'%s: %s",
-			  d->path, d->readonly ? "" : " read-write",
+			  CLI_Q(d->path), d->readonly ? "" : " read-write",
 			  strerror(errno));
 		return -EINVAL;
 	}
@@ -265,7 +367,7 @@ static int cli_check_disk_file(const struct vm_disk_config *d, char *err,
 		cli_error(err, errlen,
 			  "--disk: '%s' is not a raw image: need a regular "
 			  "file of a nonzero multiple of 512 bytes",
-			  d->path);
+			  CLI_Q(d->path));
 		return -EINVAL;
 	}
 	return 0;
@@ -315,8 +417,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 		if (cli_parse_uint(arg, 1, BVM_MAX_VCPUS, &cfg->nr_vcpus) == 0)
 			return 0;
 		cli_error(err, errlen,
-			  "--vcpus: '%s' is not a number in 1 .. %d", arg,
-			  BVM_MAX_VCPUS);
+			  "--vcpus: '%s' is not a number in 1 .. %d",
+			  CLI_Q(arg), BVM_MAX_VCPUS);
 		return -EINVAL;
 	}
 	if (strcmp(name, "--api") == 0)
@@ -332,7 +434,7 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 		cli_error(err, errlen,
 			  "--mem-backing: '%s' is not one of anon, anon-4k, "
 			  "memfd, hugetlbfs",
-			  arg);
+			  CLI_Q(arg));
 		return -EINVAL;
 	}
 	if (strcmp(name, "--cmdline") == 0) {
@@ -346,7 +448,7 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 		cli_error(
 			err, errlen,
 			"--timeout: '%s' is not a number of seconds in 0 .. %u",
-			arg, CLI_TIMEOUT_MAX);
+			CLI_Q(arg), CLI_TIMEOUT_MAX);
 		return -EINVAL;
 	}
 	/* --memory-model */
@@ -359,7 +461,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 		return 0;
 	}
 	cli_error(err, errlen,
-		  "--memory-model: '%s' is neither 'hosted' nor 'native'", arg);
+		  "--memory-model: '%s' is neither 'hosted' nor 'native'",
+		  CLI_Q(arg));
 	return -EINVAL;
 }
 
@@ -415,7 +518,7 @@ static int cli_parse_option(int argc, char **argv, int *i,
 	memcpy(name, arg, n);
 	name[n] = '\0';
 	if (!cli_is_value_option(name)) {
-		cli_error(err, errlen, "unknown option '%s'", arg);
+		cli_error(err, errlen, "unknown option '%s'", CLI_Q(arg));
 		return -EINVAL;
 	}
 	if (eq) {
@@ -423,7 +526,8 @@ static int cli_parse_option(int argc, char **argv, int *i,
 	} else if (*i + 1 < argc) {
 		value = argv[++*i];
 	} else {
-		cli_error(err, errlen, "option '%s' needs a value", name);
+		cli_error(err, errlen, "option '%s' needs a value",
+			  CLI_Q(name));
 		return -EINVAL;
 	}
 	(*i)++;
@@ -436,12 +540,13 @@ static int cli_check_guest(const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (access(path, R_OK) < 0 || stat(path, &st) < 0) {
-		cli_error(err, errlen, "cannot read guest '%s': %s", path,
-			  strerror(errno));
+		cli_error(err, errlen, "cannot read guest '%s': %s",
+			  CLI_Q(path), strerror(errno));
 		return -EINVAL;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		cli_error(err, errlen, "guest '%s' %s, not an ELF file", path,
+		cli_error(err, errlen, "guest '%s' %s, not an ELF file",
+			  CLI_Q(path),
 			  S_ISDIR(st.st_mode)	? "is a directory"
 			  : S_ISREG(st.st_mode) ? "is empty"
 						: "is not a regular file");
@@ -504,7 +609,8 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
 			continue;
 		}
 		if (cfg->guest_path) {
-			cli_error(err, errlen, "unexpected argument '%s'", arg);
+			cli_error(err, errlen, "unexpected argument '%s'",
+				  CLI_Q(arg));
 			return -EINVAL;
 		}
 		cfg->guest_path = arg;

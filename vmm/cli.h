@@ -32,6 +32,24 @@ int cli_parse_size(const char *s, uint64_t *bytes);
  */
 int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+/* Room for an argument quoted by cli_quote(), with its NUL. */
+#define CLI_QUOTE_SIZE 96
+
+/**
+ * cli_quote() - @s as it may appear between quotes in a message: printable
+ * ASCII and valid UTF-8 of printable characters as they are; a quote or a
+ * backslash with a backslash before it; newline, tab and carriage return
+ * as \n, \t, \r; every other control character (C0, DEL, C1) and every
+ * byte that is not valid UTF-8 as \xNN. So an argument never ends a
+ * message's line or reaches the terminal as a control sequence. Longer
+ * than @size allows: cut at a character, "..." appended. @size >= 8.
+ * Return: @buf.
+ */
+const char *cli_quote(const char *s, char *buf, size_t size);
+
+/* cli_quote() into a buffer that lives until the end of the statement's block. */
+#define CLI_Q(s) cli_quote((s), (char[CLI_QUOTE_SIZE]){0}, CLI_QUOTE_SIZE)
+
 /**
  * cli_parse_run() - parse the arguments of `vmm run` (argv[0] is "run") into
  * @cfg, starting from the defaults. Strings in @cfg point into @argv.

@@ -148,11 +148,11 @@ static int cli_api_balloon_option(struct cli_api_opts *o, int argc, char **argv,
 			return cli_api_error(err, errlen,
 					     "--target: '%s' is not a size "
 					     "(use e.g. 512M, 1G or bytes)",
-					     v ? v : "");
+					     CLI_Q(v ? v : ""));
 		o->has_target = true;
 		return 0;
 	}
-	return cli_api_error(err, errlen, "unknown option '%s'", arg);
+	return cli_api_error(err, errlen, "unknown option '%s'", CLI_Q(arg));
 }
 
 int cli_api_parse_timeout(const char *v, unsigned *timeout_s, char *err,
@@ -162,7 +162,7 @@ int cli_api_parse_timeout(const char *v, unsigned *timeout_s, char *err,
 		return cli_api_error(err, errlen,
 				     "--timeout: '%s' is not a number of "
 				     "seconds in 1 .. %u",
-				     v ? v : "", CLI_TIMEOUT_MAX);
+				     CLI_Q(v ? v : ""), CLI_TIMEOUT_MAX);
 	return 0;
 }
 
@@ -190,7 +190,7 @@ static int cli_api_option(const char *cmd, struct cli_api_opts *o, int argc,
 	}
 	if (strcmp(cmd, "balloon") == 0)
 		return cli_api_balloon_option(o, argc, argv, i, err, errlen);
-	return cli_api_error(err, errlen, "unknown option '%s'", arg);
+	return cli_api_error(err, errlen, "unknown option '%s'", CLI_Q(arg));
 }
 
 int cli_api_parse(const char *cmd, int argc, char **argv,
@@ -198,7 +198,8 @@ int cli_api_parse(const char *cmd, int argc, char **argv,
 {
 	*o = (struct cli_api_opts){0};
 	if (!cli_api_find(cmd))
-		return cli_api_error(err, errlen, "unknown command '%s'", cmd);
+		return cli_api_error(err, errlen, "unknown command '%s'",
+				     CLI_Q(cmd));
 	for (int i = 1; i < argc; i++) {
 		int r;
 
@@ -208,7 +209,7 @@ int cli_api_parse(const char *cmd, int argc, char **argv,
 		if (argv[i][0] != '-')
 			return cli_api_error(err, errlen,
 					     "unexpected argument '%s'",
-					     argv[i]);
+					     CLI_Q(argv[i]));
 		r = cli_api_option(cmd, o, argc, argv, &i, err, errlen);
 		if (r < 0)
 			return r;
@@ -460,18 +461,18 @@ static json_t *cli_api_request_until(const char *cmd, const char *path,
 
 	json_decref(request);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
-		fprintf(stderr, "vmm %s: no VMM at %s: %s\n", cmd, path,
+		fprintf(stderr, "vmm %s: no VMM at %s: %s\n", cmd, CLI_Q(path),
 			err == -ENOENT ? "no such socket"
 				       : "connection refused");
 		return NULL;
 	}
 	if (err == -ETIMEDOUT) {
 		fprintf(stderr, "vmm %s: timed out after %u s %s %s\n", cmd,
-			timeout_s, api_call_step_name(step), path);
+			timeout_s, api_call_step_name(step), CLI_Q(path));
 		return NULL;
 	}
 	if (err) {
-		fprintf(stderr, "vmm %s: %s: %s\n", cmd, path,
+		fprintf(stderr, "vmm %s: %s: %s\n", cmd, CLI_Q(path),
 			api_call_strerror(err));
 		return NULL;
 	}

@@ -80,7 +80,7 @@ static int cli_compact_order(const char *v, int *order, char *err,
 	}
 	return cli_compact_error(err, errlen,
 				 "--order: '%s' is not an order in 0 .. 10",
-				 v ? v : "");
+				 CLI_Q(v ? v : ""));
 }
 
 static int cli_compact_zone(const char *v, const char **zone, char *err,
@@ -98,7 +98,7 @@ static int cli_compact_zone(const char *v, const char **zone, char *err,
 	return cli_compact_error(err, errlen,
 				 "--zone: '%s' is not DMA, DMA32, Normal or "
 				 "Movable",
-				 v ? v : "");
+				 CLI_Q(v ? v : ""));
 }
 
 static int cli_compact_arg(int argc, char **argv, int *i,
@@ -125,8 +125,10 @@ static int cli_compact_arg(int argc, char **argv, int *i,
 		return cli_api_parse_timeout(v, &o->timeout_s, err, errlen);
 	if (argv[*i][0] != '-')
 		return cli_compact_error(err, errlen,
-					 "unexpected argument '%s'", argv[*i]);
-	return cli_compact_error(err, errlen, "unknown option '%s'", argv[*i]);
+					 "unexpected argument '%s'",
+					 CLI_Q(argv[*i]));
+	return cli_compact_error(err, errlen, "unknown option '%s'",
+				 CLI_Q(argv[*i]));
 }
 
 int cli_compact_parse(int argc, char **argv, struct cli_compact_opts *o,

@@ -230,6 +230,6 @@ int main(int argc, char **argv)
 			return vmm_commands[i].run(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "vmm: unknown command '%s'\ntry 'vmm --help'\n",
-		argv[1]);
+		CLI_Q(argv[1]));
 	return BVM_EXIT_USAGE;
 }

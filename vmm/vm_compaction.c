@@ -38,7 +38,8 @@ int vm_cma_parse(const char *arg, uint64_t *bytes, int *zone, char *err,
 
 	*zone = VM_CMA_ZONE_FIT;
 	if (n == 0 || n >= sizeof(size)) {
-		snprintf(err, errlen, "--cma: '%s' is not SIZE[@ZONE]", arg);
+		snprintf(err, errlen, "--cma: '%s' is not SIZE[@ZONE]",
+			 CLI_Q(arg));
 		return -EINVAL;
 	}
 	memcpy(size, arg, n);
@@ -47,7 +48,7 @@ int vm_cma_parse(const char *arg, uint64_t *bytes, int *zone, char *err,
 	    *bytes > CMA_MAX) {
 		snprintf(err, errlen,
 			 "--cma: '%s' is not a size in 1 .. 64G (e.g. 128M)",
-			 size);
+			 CLI_Q(size));
 		return -EINVAL;
 	}
 	*bytes = (*bytes + CMA_ALIGN - 1) & ~(CMA_ALIGN - 1);
@@ -60,7 +61,7 @@ int vm_cma_parse(const char *arg, uint64_t *bytes, int *zone, char *err,
 		}
 	}
 	snprintf(err, errlen, "--cma: unknown zone '%s' (dma, dma32, normal)",
-		 at + 1);
+		 CLI_Q(at + 1));
 	return -EINVAL;
 }
 

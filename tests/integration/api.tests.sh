@@ -88,7 +88,17 @@ test_api_no_vmm() {
 	expect 2 '--target SIZE is required' "try 'vmm balloon --help'" ||
 		return 1
 	run_vmm stat --help
-	expect 0 'usage: vmm stat --api PATH \[--json\]'
+	expect 0 'usage: vmm stat --api PATH \[--json\]' || return 1
+	# An argument with a newline or an escape is printed escaped: the
+	# message is one line with no control character (issue 12).
+	run_vmm stat --api "$TMP/no"$'\n'"sock"$'\e'"[2J"
+	expect 1 "no VMM at $TMP/no\\\\nsock\\\\x1b\\[2J: no such socket" || return 1
+	if [ "$(wc -l <<<"$out")" -ne 1 ] || LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$out"; then
+		why="not one clean line: $(printf %q "$out")"
+		return 1
+	fi
+	run_vmm stat --api /s --js$'\n'on
+	expect 2 "unknown option '--js\\\\non'"
 }
 
 # Inflate to 512M in a 1G guest that has touched all its free memory:

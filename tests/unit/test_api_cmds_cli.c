@@ -60,6 +60,17 @@ START_TEST(parse_common)
 		     "unexpected argument 'extra'");
 	assert_usage(parse("frob", "--api", "/s", NULL),
 		     "unknown command 'frob'");
+	/* Issue 12: arguments are quoted escaped, one line, no controls. */
+	assert_usage(parse("fr\nob", "--api", "/s", NULL),
+		     "unknown command 'fr\\nob'");
+	assert_usage(parse("stat", "--api", "/s", "--js\x1bon", NULL),
+		     "unknown option '--js\\x1bon'");
+	assert_usage(parse("stat", "--api", "/s", "ex\ntra", NULL),
+		     "unexpected argument 'ex\\ntra'");
+	assert_usage(parse("balloon", "--api", "/s", "--target", "1\nG", NULL),
+		     "--target: '1\\nG' is not a size");
+	assert_usage(parse("stat", "--api", "/s", "--timeout", "\r5", NULL),
+		     "--timeout: '\\r5' is not");
 }
 END_TEST
 

@@ -123,6 +123,20 @@ START_TEST(test_compact_cli_parse)
 			 -EINVAL);
 	ck_assert_int_eq(compact_parse(&o, err, 3, "--api", "s", "extra"),
 			 -EINVAL);
+	/* Issue 12: arguments are quoted escaped, one line, no controls. */
+	ck_assert_int_eq(compact_parse(&o, err, 3, "--api", "s", "--order=9\n"),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "'9\\n' is not an order"));
+	ck_assert_int_eq(
+		compact_parse(&o, err, 3, "--api", "s", "--zone=\x1b[2J"),
+		-EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "'\\x1b[2J' is not DMA"));
+	ck_assert_int_eq(compact_parse(&o, err, 3, "--api", "s", "--bo\ngus"),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown option '--bo\\ngus'"));
+	ck_assert_int_eq(compact_parse(&o, err, 3, "--api", "s", "ex\rtra"),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unexpected argument 'ex\\rtra'"));
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for vmm/cli.c: sizes, counts and `vmm run` arguments. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,143 @@ START_TEST(test_run_errors)
 }
 END_TEST
 
+/* No byte of @s is a control character (C0, DEL) or starts a C1 one. */
+static bool cli_printable(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+			return false;
+	return true;
+}
+
+/* cli_quote(): what passes as it is, what is escaped, how it is cut. */
+START_TEST(test_quote)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"", ""},
+		{"256M", "256M"},
+		{"/tmp/a b.sock", "/tmp/a b.sock"},
+		{"a\nb", "a\\nb"},
+		{"\t\r", "\\t\\r"},
+		{"\x1b[2J", "\\x1b[2J"},
+		{"x\x7fy", "x\\x7fy"},
+		{"it's", "it\\'s"},
+		{"back\\slash", "back\\\\slash"},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		 "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+		{"\xc2\x9b"
+		 "31m",
+		 "\\xc2\\x9b31m"},			      /* C1 CSI */
+		{"\xc3", "\\xc3"},			      /* cut sequence */
+		{"\xc0\xaf", "\\xc0\\xaf"},		      /* overlong '/' */
+		{"\xed\xa0\x80", "\\xed\\xa0\\x80"},	      /* surrogate */
+		{"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* > U+10FFFF */
+		{"\xff", "\\xff"},
+	};
+	char buf[CLI_QUOTE_SIZE], small[12];
+	char longer[200];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_str_eq(cli_quote(cases[i].in, buf, sizeof(buf)),
+				 cases[i].out);
+	/* Too long: cut at a whole character, "..." says so. */
+	ck_assert_str_eq(cli_quote("abcdefghijkl", small, sizeof(small)),
+			 "abcdefgh...");
+	ck_assert_str_eq(cli_quote("abcdefghijk", small, sizeof(small)),
+			 "abcdefghijk");
+	ck_assert_str_eq(cli_quote("abcdef\n\n", small, sizeof(small)),
+			 "abcdef\\n\\n");
+	ck_assert_str_eq(cli_quote("abcdef\n\n\n", small, sizeof(small)),
+			 "abcdef\\n...");
+	ck_assert_str_eq(cli_quote("abcdefg\n\n\n", small, sizeof(small)),
+			 "abcdefg...");
+	ck_assert_str_eq(cli_quote("abcde\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+				   small, sizeof(small)),
+			 "abcde\xe2\x82\xac...");
+	memset(longer, '\n', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	cli_quote(longer, buf, sizeof(buf));
+	ck_assert_uint_lt(strlen(buf), sizeof(buf));
+	ck_assert(cli_printable(buf));
+}
+END_TEST
+
+/*
+ * Issue 12: an argument is quoted escaped in every message, so one with a
+ * newline or an escape sequence gives one line and no control character.
+ */
+START_TEST(test_run_errors_escaped)
+{
+	static const struct {
+		const char *args[3];
+		const char *message;
+	} cases[] = {
+		{{"--mem", "1\nG", CLI_FX_GUEST},
+		 "--mem: '1\\nG' is not a size"},
+		{{"--mem-limit", "\x1b]0;x\x07", CLI_FX_GUEST},
+		 "--mem-limit: '\\x1b]0;x\\x07' is not a size"},
+		{{"--vcpus", "4\r", CLI_FX_GUEST}, "--vcpus: '4\\r' is not"},
+		{{"--timeout",
+		  "\x9b"
+		  "1",
+		  CLI_FX_GUEST},
+		 "--timeout: '\\x9b1' is not"},
+		{{"--memory-model", "host\ned", CLI_FX_GUEST},
+		 "--memory-model: 'host\\ned' is neither"},
+		{{"--mem-backing", "a'b", CLI_FX_GUEST}, "'a\\'b' is not one"},
+		{{"--cma", "1\nG", CLI_FX_GUEST},
+		 "--cma: '1\\nG' is not a size"},
+		{{"--cma", "1G@dm\x1b", CLI_FX_GUEST},
+		 "--cma: unknown zone 'dm\\x1b'"},
+		{{"--disk", "img,ro\nx", CLI_FX_GUEST},
+		 "--disk: unknown flag 'ro\\nx'"},
+		{{"--disk", "/nonexistent/\n", CLI_FX_GUEST},
+		 "cannot open '/nonexistent/\\n'"},
+		{{"--bo\ngus", CLI_FX_GUEST}, "unknown option '--bo\\ngus'"},
+		{{CLI_FX_GUEST, "ex\ntra"}, "unexpected argument 'ex\\ntra'"},
+		{{"/nonexistent/\x1b[31m"},
+		 "cannot read guest '/nonexistent/\\x1b[31m'"},
+		{{"--mem", "caf\xc3\xa9", CLI_FX_GUEST},
+		 "--mem: 'caf\xc3\xa9' is not a size"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[5] = {"run"};
+		struct vm_config cfg;
+		char err[256] = "";
+		int argc = 1;
+
+		for (int j = 0; j < 3 && cases[i].args[j]; j++)
+			argv[argc++] = (char *)cases[i].args[j];
+		ck_assert_int_eq(
+			cli_parse_run(argc, argv, &cfg, err, sizeof(err)),
+			-EINVAL);
+		ck_assert_msg(strstr(err, cases[i].message),
+			      "case %zu: '%s' lacks '%s'", i, err,
+			      cases[i].message);
+		ck_assert_msg(cli_printable(err), "case %zu: control byte", i);
+	}
+}
+END_TEST
+
+/* A long argument is cut in the message, which keeps its reason. */
+START_TEST(test_run_errors_long_argument)
+{
+	char arg[4000], err[256] = "";
+	struct vm_config cfg;
+
+	memset(arg, 'x', sizeof(arg) - 1);
+	arg[sizeof(arg) - 1] = '\0';
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 4, "run", "--mem", arg,
+					  CLI_FX_GUEST),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "...' is not a size"), "%s", err);
+}
+END_TEST
+
 /* --mem-backing: anonymous THP memory unless told otherwise; every name. */
 START_TEST(test_run_mem_backing)
 {
@@ -269,6 +407,9 @@ static Suite *vmm_cli_suite(void)
 	tcase_add_test(tc, test_run_no_seccomp);
 	tcase_add_test(tc, test_run_defaults_and_options);
 	tcase_add_test(tc, test_run_errors);
+	tcase_add_test(tc, test_quote);
+	tcase_add_test(tc, test_run_errors_escaped);
+	tcase_add_test(tc, test_run_errors_long_argument);
 	tcase_add_test(tc, test_run_disks);
 	tcase_add_test(tc, test_run_mem_backing);
 	suite_add_tcase(s, tc);

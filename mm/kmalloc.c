@@ -125,6 +125,9 @@ static void *kmalloc_large(size_t size, gfp_t gfp)
 	if (size > KMALLOC_MAX_SIZE)
 		return NULL;
 	p = page_source_alloc(kmalloc_ps, gfp, order);
+	/* Memory pressure: the CPU's object caches may free whole slabs. */
+	if (!p && slab_shrink_cpu_caches())
+		p = page_source_alloc(kmalloc_ps, gfp, order);
 	if (!p)
 		return NULL;
 	if (gfp & __GFP_ZERO)

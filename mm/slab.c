@@ -46,6 +46,8 @@ static struct slab_node slab_caches;
 /* The bootstrap caches (Linux's boot_kmem_cache): static, never freed. */
 static struct kmem_cache boot_kmem_cache; /* "kmem_cache" */
 static struct kmem_cache boot_kmem_slab;  /* "kmem_slab" */
+/* Capacity of each CPU's object caches, in bytes of objects (all caches). */
+static atomic_ulong slab_mag_bytes[MM_NR_CPUS];
 
 static inline struct slab *slab_of(const void *obj)
 {
@@ -307,6 +309,69 @@ struct slab *__slab_first(struct slab_node *head)
 		       : slab_container_of(head->next, struct slab, node);
 }
 
+/* ---- per-CPU object caches (see slab_internal.h) ---- */
+
+static unsigned int slab_mag_order(unsigned int cap)
+{
+	return slab_get_order((unsigned long)cap * sizeof(void *));
+}
+
+/*
+ * @c's object cache is full: make room for more objects, doubling it up to
+ * s->mag_max and this CPU's SLAB_MAG_CPU_BYTES. Returns whether there is
+ * room now. Runs in the free path, so it asks the page source not to wait.
+ */
+static bool slab_mag_grow(struct kmem_cache *s, struct kmem_cache_cpu *c)
+{
+	atomic_ulong *budget = &slab_mag_bytes[c - s->cpu];
+	unsigned long used = atomic_load_explicit(budget, memory_order_relaxed);
+	unsigned int cap, order;
+	void **mag;
+
+	if (c->mag_cap >= s->mag_max || used >= SLAB_MAG_CPU_BYTES)
+		return false;
+	cap = MM_MIN(MM_MAX(2 * c->mag_cap, (unsigned int)SLAB_MAG_MIN_OBJS),
+		     s->mag_max);
+	cap = (unsigned int)MM_MIN((unsigned long)cap,
+				   c->mag_cap + (SLAB_MAG_CPU_BYTES - used) /
+							s->size);
+	if (cap <= c->mag_cap)
+		return false;
+	order = slab_mag_order(cap);
+	if (!c->mag || order != c->mag_order) {
+		mag = page_source_alloc(slab_ps, GFP_NOWAIT | __GFP_NOWARN,
+					order);
+		if (!mag)
+			return false;
+		if (c->mag) {
+			mm_memcpy(mag, c->mag, c->mag_nr * sizeof(void *));
+			page_source_free(slab_ps, c->mag, c->mag_order);
+		}
+		c->mag = mag;
+		c->mag_order = order;
+	}
+	atomic_fetch_add_explicit(budget,
+				  (unsigned long)(cap - c->mag_cap) * s->size,
+				  memory_order_relaxed);
+	c->mag_cap = cap;
+	return true;
+}
+
+/* Free @c's (drained) object cache array and give its budget back. */
+static void slab_mag_release(struct kmem_cache *s, struct kmem_cache_cpu *c)
+{
+	if (!c->mag)
+		return;
+	MM_BUG_ON(c->mag_nr);
+	atomic_fetch_sub_explicit(&slab_mag_bytes[c - s->cpu],
+				  (unsigned long)c->mag_cap * s->size,
+				  memory_order_relaxed);
+	page_source_free(slab_ps, c->mag, c->mag_order);
+	c->mag = NULL;
+	c->mag_cap = 0;
+	c->mag_order = 0;
+}
+
 /* ---- allocation and free ---- */
 
 /*
@@ -314,7 +379,7 @@ struct slab *__slab_first(struct slab_node *head)
  * slab, else a partial slab, else a new one.
  */
 static void *slab_alloc_refill(struct kmem_cache *s, struct kmem_cache_cpu *c,
-			       gfp_t gfp)
+			       gfp_t gfp, bool retried)
 {
 	struct slab *slab;
 	void *obj;
@@ -344,8 +409,15 @@ static void *slab_alloc_refill(struct kmem_cache *s, struct kmem_cache_cpu *c,
 	mm_unlock(&s->lock);
 	/* No lock while the page source works; @c is ours alone anyway. */
 	slab = slab_new(s, gfp);
-	if (!slab)
-		return NULL;
+	if (!slab) {
+		/*
+		 * Memory pressure: objects in this CPU's object caches may
+		 * free whole slabs (or fill this cache's partial list).
+		 */
+		if (retried || !slab_shrink_cpu_caches())
+			return NULL;
+		return slab_alloc_refill(s, c, gfp, true);
+	}
 	mm_lock(&s->lock);
 	obj = __slab_freeze(s, c, slab);
 	mm_unlock(&s->lock);
@@ -369,7 +441,7 @@ slab_alloc_slow(struct kmem_cache *s, struct kmem_cache_cpu *c, gfp_t gfp)
 		}
 		return obj;
 	}
-	return slab_alloc_refill(s, c, gfp);
+	return slab_alloc_refill(s, c, gfp, false);
 }
 
 /* Debug caches and __GFP_ZERO: kept out of the fast path's frame. */
@@ -390,11 +462,19 @@ slab_alloc_special(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 void *kmem_cache_alloc_caller(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 {
 	struct kmem_cache_cpu *c;
+	unsigned int n;
 	void *obj;
 
 	if (mm_unlikely((s->flags & SLAB_DEBUG_FLAGS) | (gfp & __GFP_ZERO)))
 		return slab_alloc_special(s, gfp, caller);
 	c = &s->cpu[mm_cpu_id()];
+	n = c->mag_nr;
+	if (mm_likely(n)) {
+		obj = c->mag[--n];
+		c->mag_nr = n;
+		slab_debug_check_mag_obj(s, obj);
+		return obj;
+	}
 	obj = c->freelist;
 	if (mm_unlikely(!obj))
 		return slab_alloc_slow(s, c, gfp);
@@ -468,6 +548,21 @@ static void __slab_drain_batch(struct kmem_cache *s, struct kmem_cache_cpu *c,
 		unsigned int i = --c->nr_batch;
 
 		__slab_free_one(s, c, c->batch_slab[i], c->batch[i], discard);
+	}
+}
+
+/*
+ * Give the objects in @c's object cache back to their slabs (emptied slabs
+ * onto @discard or @c's stash). The array stays; slab_mag_release() frees
+ * it. Caller holds s->lock and owns @c (or the cache is quiescent).
+ */
+static void __slab_drain_mag(struct kmem_cache *s, struct kmem_cache_cpu *c,
+			     struct slab_node *discard)
+{
+	while (c->mag_nr) {
+		void *obj = c->mag[--c->mag_nr];
+
+		__slab_free_one(s, c, slab_of(obj), obj, discard);
 	}
 }
 
@@ -546,23 +641,43 @@ slab_report_foreign(struct kmem_cache *s, const struct slab *slab, void *obj,
 	       slab ? slab->cache->name : "");
 }
 
+/*
+ * @c's object cache is full (or not there yet): grow it if s->mag_max and
+ * this CPU's budget allow, else free @obj to its slab.
+ */
+static __attribute__((noinline)) void
+slab_free_mag_full(struct kmem_cache *s, struct kmem_cache_cpu *c,
+		   struct slab *slab, void *obj)
+{
+	if (slab_mag_grow(s, c)) {
+		c->mag[c->mag_nr++] = obj;
+	} else if (slab == c->slab) {
+		set_fp(s, obj, c->freelist);
+		c->freelist = obj;
+	} else {
+		slab_free_nonlocal(s, c, slab, obj);
+	}
+}
+
 /* Free @obj, known to be an object of @slab of @s. */
 static inline void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
 			     uintptr_t caller)
 {
 	struct kmem_cache_cpu *c;
+	unsigned int n;
 
 	if (mm_unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
 		slab_free_debug(s, slab, obj, caller);
 		return;
 	}
 	c = &s->cpu[mm_cpu_id()];
-	if (mm_likely(slab == c->slab)) {
-		set_fp(s, obj, c->freelist);
-		c->freelist = obj;
-	} else {
-		slab_free_nonlocal(s, c, slab, obj);
+	n = c->mag_nr;
+	if (mm_likely(n < c->mag_cap)) {
+		c->mag[n] = obj;
+		c->mag_nr = n + 1;
+		return;
 	}
+	slab_free_mag_full(s, c, slab, obj);
 }
 
 void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller)
@@ -626,6 +741,7 @@ static void slab_flush_one(struct kmem_cache *s, struct kmem_cache_cpu *c)
 
 	node_init(&discard);
 	mm_lock(&s->lock);
+	__slab_drain_mag(s, c, &discard);
 	__slab_drain_batch(s, c, &discard);
 	__slab_flush_df(s, c, &discard);
 	empty = __slab_deactivate(s, c);
@@ -633,6 +749,7 @@ static void slab_flush_one(struct kmem_cache *s, struct kmem_cache_cpu *c)
 		node_add(&empty->node, &discard);
 	__slab_release_stash(s, c, &discard);
 	mm_unlock(&s->lock);
+	slab_mag_release(s, c);
 	slab_discard_list(s, &discard);
 }
 
@@ -688,6 +805,26 @@ int kmem_cache_shrink(struct kmem_cache *s)
 	__slab_take_partial(s, &empty, false);
 	mm_unlock(&s->lock);
 	return slab_discard_list(s, &empty);
+}
+
+int slab_shrink_cpu_caches(void)
+{
+	int n = 0;
+
+	if (!slab_ready)
+		return 0;
+	mm_lock(&slab_caches_lock);
+	for (struct slab_node *p = slab_caches.next; p != &slab_caches;
+	     p = p->next) {
+		struct kmem_cache *s =
+			slab_container_of(p, struct kmem_cache, cache_node);
+		struct kmem_cache_cpu *c = &s->cpu[mm_cpu_id()];
+
+		n += (int)(c->mag_nr + c->nr_batch + c->df_count);
+		n += kmem_cache_shrink(s);
+	}
+	mm_unlock(&slab_caches_lock);
+	return n;
 }
 
 /* ---- sizing (SLUB's calculate_sizes / calculate_order) ---- */
@@ -885,6 +1022,10 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 		kmem_cache_free(&boot_kmem_cache, s);
 		return NULL;
 	}
+	/* Debug caches check every object under the lock: no object cache. */
+	if (!(flags & SLAB_DEBUG_FLAGS))
+		s->mag_max = (unsigned int)MM_MIN(SLAB_MAG_MAX_OBJS,
+						  SLAB_MAG_CPU_BYTES / s->size);
 	return s;
 }
 
@@ -1007,6 +1148,19 @@ void kmem_cache_get_stats(struct kmem_cache *s, struct kmem_cache_stats *st)
 	st->num_slabs = s->nr_partial + s->nr_full + s->nr_cpu_slabs;
 	st->active_objs = __slab_count_inuse(s);
 	mm_unlock(&s->lock);
+	/* Other CPUs' counts change under us: a snapshot, as Linux's. */
+	st->cpu_cached = 0;
+	st->cpu_cache_pages = 0;
+	for (unsigned int i = 0; i < MM_NR_CPUS; i++) {
+		struct kmem_cache_cpu *c = &s->cpu[i];
+
+		st->cpu_cached += __atomic_load_n(&c->mag_nr, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&c->mag, __ATOMIC_RELAXED))
+			st->cpu_cache_pages +=
+				1ul << __atomic_load_n(&c->mag_order,
+						       __ATOMIC_RELAXED);
+	}
+	st->cpu_cache_limit = s->mag_max;
 	st->num_objs = st->num_slabs * s->objects;
 	st->object_size = s->object_size;
 	st->size = s->size;
@@ -1043,7 +1197,9 @@ int slabinfo_format(struct mm_buf *b)
 		mm_buf_printf(b, "%-17s %6lu %6lu %6u %4u %4u", s->name,
 			      st.active_objs, st.num_objs, st.size,
 			      st.objperslab, st.pagesperslab);
-		mm_buf_printf(b, " : tunables %4u %4u %4u", 0u, 0u, 0u);
+		/* SLAB's <limit>: the per-CPU object cache's bound. */
+		mm_buf_printf(b, " : tunables %4u %4u %4u", st.cpu_cache_limit,
+			      0u, 0u);
 		mm_buf_printf(b, " : slabdata %6lu %6lu %6lu\n", st.num_slabs,
 			      st.num_slabs, 0ul);
 	}

@@ -52,6 +52,13 @@ struct kmem_cache_stats {
 	unsigned long nr_partial;
 	unsigned long nr_full;
 	unsigned long nr_cpu_slabs;
+	/*
+	 * Objects in the CPUs' object caches (counted in active_objs; other
+	 * CPUs' counts are a snapshot) and the per-CPU bound (0: none).
+	 */
+	unsigned long cpu_cached;
+	unsigned long cpu_cache_pages; /* of their pointer arrays */
+	unsigned int cpu_cache_limit;
 	unsigned int object_size; /* as requested */
 	unsigned int size;	  /* stride, with metadata and alignment */
 	unsigned int objperslab;
@@ -121,21 +128,34 @@ void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp);
 void kmem_cache_free(struct kmem_cache *s, void *obj);
 
 /**
- * kmem_cache_shrink() - deactivate this CPU's slab and give every empty slab
- * on the partial list back to the page source. Safe at any time.
+ * kmem_cache_shrink() - drain this CPU's object cache, deactivate its slab
+ * and give every empty slab on the partial list back to the page source.
+ * Safe at any time.
  * Return: the number of slabs released.
  */
 int kmem_cache_shrink(struct kmem_cache *s);
 
-/* Deactivate the calling CPU's active slab (its objects become counted). */
+/*
+ * Drain the calling CPU's object cache (objects back to their slabs, array
+ * freed) and deactivate its active slab (its objects become counted).
+ */
 void kmem_cache_flush_cpu(struct kmem_cache *s);
 
 /**
- * kmem_cache_flush_all() - deactivate the active slab of every CPU, so that
+ * kmem_cache_flush_all() - kmem_cache_flush_cpu() for every CPU, so that
  * statistics are exact. Precondition: no other thread uses @s (as for
  * Linux's flush_all() by IPI: here there is nobody to interrupt).
  */
 void kmem_cache_flush_all(struct kmem_cache *s);
+
+/**
+ * slab_shrink_cpu_caches() - memory pressure: kmem_cache_shrink() every
+ * cache for the calling CPU (its object caches, batches and stashes drained,
+ * empty slabs back to the page source). The slab layer calls it itself when
+ * the page source fails a new slab, then retries once.
+ * Return: objects drained plus slabs released (0: nothing to give back).
+ */
+int slab_shrink_cpu_caches(void);
 
 /**
  * kmem_cache_check() - verify the cache's invariants: list membership and

@@ -195,17 +195,23 @@ void *slab_alloc_debug(struct kmem_cache *s, gfp_t gfp, uintptr_t caller)
 	return obj;
 }
 
+/* Is @obj on @list, a freelist of @slab's objects? */
+static bool __slab_on_freelist_head(const struct kmem_cache *s, void *list,
+				    const struct slab *slab, const void *obj)
+{
+	unsigned int n = 0;
+
+	for (void *p = list; p && n <= slab->objects; p = get_fp(s, p), n++)
+		if (p == obj)
+			return true;
+	return false;
+}
+
 /* Is @obj on @slab->freelist? Caller holds s->lock. */
 static bool __slab_on_freelist(const struct kmem_cache *s,
 			       const struct slab *slab, const void *obj)
 {
-	unsigned int n = 0;
-
-	for (void *p = slab->freelist; p && n <= slab->objects;
-	     p = get_fp(s, p), n++)
-		if (p == obj)
-			return true;
-	return false;
+	return __slab_on_freelist_head(s, slab->freelist, slab, obj);
 }
 
 void slab_free_debug(struct kmem_cache *s, struct slab *slab, void *obj,
@@ -256,6 +262,14 @@ void slab_debug_check_move(const struct kmem_cache *s, const struct slab *slab,
 		MM_BUG_ON(slab->freelist || slab->inuse != slab->objects);
 	if (to == SLAB_ON_PARTIAL)
 		MM_BUG_ON(!slab->freelist || slab->inuse == slab->objects);
+}
+
+void slab_debug_check_mag_obj(const struct kmem_cache *s, const void *obj)
+{
+	const struct slab *slab = slab_of_obj(slab_page_source(), obj);
+
+	MM_BUG_ON(!slab || slab->cache != s || !slab_valid_obj(s, slab, obj) ||
+		  slab->inuse == 0);
 }
 #endif
 
@@ -379,11 +393,72 @@ static void check_df(struct slab_checker *ck, struct kmem_cache_cpu *c)
 		check_fail(ck, c->df_slab, "detached freelist count or tail");
 }
 
+/* Sort @v[0, n) by address, in place (heapsort: no memory, O(n log n)). */
+static void check_sort_ptrs(void **v, unsigned int n)
+{
+	for (unsigned int end = n, start = n / 2; end > 1;) {
+		unsigned int root, child;
+		void *tmp;
+
+		if (start > 0) {
+			root = --start;
+		} else {
+			tmp = v[--end];
+			v[end] = v[0];
+			v[0] = tmp;
+			root = 0;
+		}
+		while ((child = 2 * root + 1) < end) {
+			if (child + 1 < end &&
+			    (uintptr_t)v[child] < (uintptr_t)v[child + 1])
+				child++;
+			if ((uintptr_t)v[root] >= (uintptr_t)v[child])
+				break;
+			tmp = v[root];
+			v[root] = v[child];
+			v[child] = tmp;
+			root = child;
+		}
+	}
+}
+
+/*
+ * This CPU's object cache: allocated objects of this cache (inuse in their
+ * slab, on no freelist), each once. Sorts the array: its order is only a
+ * hint of which objects are warm.
+ */
+static void check_mag(struct slab_checker *ck, struct kmem_cache_cpu *c)
+{
+	struct kmem_cache *s = ck->s;
+
+	if (c->mag_nr > c->mag_cap || (c->mag_cap && !c->mag) ||
+	    c->mag_cap > s->mag_max) {
+		check_fail(ck, NULL, "object cache count or capacity");
+		return;
+	}
+	check_sort_ptrs(c->mag, c->mag_nr);
+	for (unsigned int i = 0; i < c->mag_nr; i++) {
+		void *p = c->mag[i];
+		struct slab *slab = slab_of_obj(slab_page_source(), p);
+
+		if (!slab || slab->cache != s || !slab_valid_obj(s, slab, p) ||
+		    slab->list == SLAB_ON_NONE ||
+		    __slab_on_freelist(s, slab, p) ||
+		    (slab == c->slab &&
+		     __slab_on_freelist_head(s, c->freelist, slab, p)))
+			check_fail(ck, slab, "bad object in the object cache");
+		else if (i && c->mag[i - 1] == p)
+			check_fail(ck, slab,
+				   "object twice in the object cache");
+	}
+}
+
 /* This CPU's batched frees: allocated objects of this cache. */
 static void check_batch(struct slab_checker *ck)
 {
 	struct kmem_cache_cpu *c = &ck->s->cpu[mm_cpu_id()];
 
+	check_mag(ck, c);
 	check_df(ck, c);
 
 	for (unsigned int i = 0; i < c->nr_batch; i++) {

@@ -92,10 +92,37 @@ struct slab_track {
  */
 #define SLAB_DF_MIN_RUN 4
 
+/*
+ * The per-CPU object cache (a "magazine", as Bonwick's and tcmalloc's
+ * per-CPU caches): a LIFO array of free objects of any slab of the cache,
+ * in front of everything else. Alloc pops and free pushes a pointer, with
+ * no lock, no atomic, and without touching the object or its slab, so a
+ * burst of frees followed by a burst of allocations (the kmalloc random
+ * pattern) never reaches the slabs. Its objects count as allocated (slab
+ * inuse), like the per-CPU freelist's.
+ *
+ * Bounded: a cache's array starts at SLAB_MAG_MIN_OBJS when a CPU first
+ * frees to it and doubles when it overflows, up to s->mag_max objects
+ * (SLAB_MAG_MAX_OBJS, and SLAB_MAG_CPU_BYTES of objects), while the
+ * capacity of all caches' arrays of one CPU stays within SLAB_MAG_CPU_BYTES
+ * of objects. A free that finds the array full and no room to grow takes the
+ * slab path below. Drained (objects back to their slabs, array freed) by
+ * kmem_cache_flush_cpu/_all(), kmem_cache_shrink(), kmem_cache_destroy(),
+ * slab_shrink_cpu_caches(), and when the page source fails a slab
+ * allocation. Debug caches and the boot caches have none (s->mag_max 0).
+ */
+#define SLAB_MAG_MIN_OBJS  (PS_PAGE_SIZE / sizeof(void *))
+#define SLAB_MAG_MAX_OBJS  8192u
+#define SLAB_MAG_CPU_BYTES (8ul << 20)
+
 struct kmem_cache_cpu {
+	void **mag;	      /* object cache: mag[0, mag_nr) */
+	unsigned int mag_nr;  /* objects in it */
+	unsigned int mag_cap; /* its capacity (objects), 0: none yet */
 	void *freelist;
 	struct slab *slab;
-	struct slab *df_slab; /* detached freelist: objects of df_slab */
+	unsigned int mag_order; /* of the array's block */
+	struct slab *df_slab;	/* detached freelist: objects of df_slab */
 	void *df_head, *df_tail;
 	unsigned int df_count;
 	unsigned int nr_batch;
@@ -121,7 +148,8 @@ struct kmem_cache {
 	unsigned int objects;  /* per slab */
 	unsigned int hdr_size; /* descriptor at the slab's start; 0: off-slab */
 	unsigned long min_partial;
-	gfp_t alloc_gfp; /* added to page source requests (__GFP_DMA) */
+	unsigned int mag_max; /* per-CPU object cache bound; 0: none */
+	gfp_t alloc_gfp;      /* added to page source requests (__GFP_DMA) */
 	/* Lists, under lock. */
 	struct mm_lock lock;
 	struct slab_node partial, full, cpu_slabs;

@@ -315,7 +315,7 @@ START_TEST(test_slab_slabinfo)
 	snprintf(line, sizeof(line),
 		 "%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata "
 		 "%6d %6d %6d\n",
-		 "test-info", 50, 78, 104, 39, 1, 0, 0, 0, 2, 2, 0);
+		 "test-info", 50, 78, 104, 39, 1, 8192, 0, 0, 2, 2, 0);
 	ck_assert_msg(strstr(text, line), "want %s in\n%s", line, text);
 	ck_assert_ptr_nonnull(strstr(text, "\nkmem_cache "));
 	ck_assert_ptr_nonnull(strstr(text, "\nkmem_slab "));
@@ -492,11 +492,15 @@ START_TEST(test_slab_batch_reuses_slabs)
 			ck_assert_ptr_nonnull(p[i]);
 			memset(p[i], round, 64);
 		}
+		/* The object cache's array is not a slab page. */
+		kmem_cache_get_stats(s, &st);
 		if (round == 0)
-			peak = host_page_source_outstanding(slab_fx_hps);
+			peak = host_page_source_outstanding(slab_fx_hps) -
+			       (long)st.cpu_cache_pages;
 		else
 			ck_assert_int_le(
-				host_page_source_outstanding(slab_fx_hps),
+				host_page_source_outstanding(slab_fx_hps) -
+					(long)st.cpu_cache_pages,
 				peak);
 		for (int i = 0; i < 4000; i++) {
 			int j = round % 3 == 0	 ? 3999 - i
@@ -526,11 +530,256 @@ START_TEST(test_slab_batch_reuses_slabs)
 }
 END_TEST
 
+/* ---- the per-CPU object cache ---- */
+
+/*
+ * Frees fill this CPU's object cache up to the cache's bound, the objects
+ * count as allocated, the rest go to their slabs; a flush drains it and
+ * frees its array, and a shrink then gives every page back.
+ */
+START_TEST(test_slab_cpu_cache_bound_and_drain)
+{
+	struct kmem_cache *s = kmem_cache_create("test-cc", 8192, 0, 0, NULL);
+	enum { N = 1100 };
+	static void *p[N];
+	struct kmem_cache_stats st;
+	long base = host_page_source_outstanding(slab_fx_hps);
+
+	kmem_cache_get_stats(s, &st);
+	/* 8 MiB of 8 KiB objects. */
+	ck_assert_uint_eq(st.cpu_cache_limit, 1024);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	for (int i = 0; i < N; i++) {
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], 0x5a, 8192);
+	}
+	for (int i = 0; i < N; i++)
+		kmem_cache_free(s, p[i]);
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.cpu_cached, 1024);
+	ck_assert_uint_ge(st.active_objs, 1024);
+	ck_assert_uint_gt(st.cpu_cache_pages, 0);
+	/* LIFO: the last object freed into the cache comes back first. */
+	ck_assert_ptr_eq(kmem_cache_alloc(s, GFP_KERNEL), p[1023]);
+	kmem_cache_free(s, p[1023]);
+	assert_clean(s);
+	kmem_cache_flush_cpu(s);
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	ck_assert_uint_eq(st.cpu_cache_pages, 0);
+	ck_assert_uint_eq(st.active_objs, 0);
+	assert_clean(s);
+	kmem_cache_shrink(s);
+	/* Beyond the boot cache kmem_slab's empty slabs (min_partial). */
+	ck_assert_int_le(host_page_source_outstanding(slab_fx_hps), base + 10);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+}
+END_TEST
+
+/*
+ * All caches' object caches of one CPU share SLAB_MAG_CPU_BYTES (8 MiB):
+ * once one holds it all, another caches nothing until the first drains.
+ */
+START_TEST(test_slab_cpu_cache_cpu_budget)
+{
+	struct kmem_cache *a = kmem_cache_create("test-cc-a", 8192, 0, 0, NULL);
+	struct kmem_cache *b = kmem_cache_create("test-cc-b", 64, 0, 0, NULL);
+	enum { NA = 1024, NB = 100 };
+	static void *pa[NA], *pb[NB];
+	struct kmem_cache_stats st;
+
+	for (int i = 0; i < NA; i++)
+		ck_assert_ptr_nonnull(pa[i] = kmem_cache_alloc(a, GFP_KERNEL));
+	for (int i = 0; i < NB; i++)
+		ck_assert_ptr_nonnull(pb[i] = kmem_cache_alloc(b, GFP_KERNEL));
+	for (int i = 0; i < NA; i++)
+		kmem_cache_free(a, pa[i]);
+	for (int i = 0; i < NB; i++)
+		kmem_cache_free(b, pb[i]);
+	kmem_cache_get_stats(a, &st);
+	ck_assert_uint_eq(st.cpu_cached, NA);
+	kmem_cache_get_stats(b, &st);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	assert_clean(a);
+	assert_clean(b);
+	kmem_cache_flush_cpu(a);
+	for (int i = 0; i < NB; i++)
+		ck_assert_ptr_nonnull(pb[i] = kmem_cache_alloc(b, GFP_KERNEL));
+	for (int i = 0; i < NB; i++)
+		kmem_cache_free(b, pb[i]);
+	kmem_cache_get_stats(b, &st);
+	ck_assert_uint_eq(st.cpu_cached, NB);
+	ck_assert_int_eq(kmem_cache_destroy(a), 0);
+	ck_assert_int_eq(kmem_cache_destroy(b), 0);
+}
+END_TEST
+
+/*
+ * Memory pressure: when the page source cannot give a new slab, the slab
+ * layer drains this CPU's object caches (their emptied slabs go back) and
+ * retries, so objects parked in a cache do not make allocations fail.
+ */
+START_TEST(test_slab_cpu_cache_drained_under_pressure)
+{
+	/* Order-3 slabs both: B needs a block the dry source cannot give. */
+	struct kmem_cache *a = kmem_cache_create("test-cc-a", 4096, 0, 0, NULL);
+	struct kmem_cache *b = kmem_cache_create("test-cc-b", 4096, 0, 0, NULL);
+	/*
+	 * The exhaustion's last failure drains A's cache and frees its
+	 * array; the frees after it grow one of a page (512 slots) again.
+	 */
+	enum { NA = 500, MAX = 20000 };
+	static void *pa[NA], *fill[MAX];
+	struct kmem_cache_stats st;
+	int nfill = 0;
+	void *q;
+
+	/* Grow A's object cache while there is memory for its array. */
+	for (int i = 0; i < NA; i++)
+		ck_assert_ptr_nonnull(pa[i] = kmem_cache_alloc(a, GFP_KERNEL));
+	for (int i = 0; i < NA; i++)
+		kmem_cache_free(a, pa[i]);
+	for (int i = 0; i < NA; i++)
+		ck_assert_ptr_nonnull(pa[i] = kmem_cache_alloc(a, GFP_KERNEL));
+	/* Exhaust the source. */
+	while (nfill < MAX &&
+	       (fill[nfill] = kmem_cache_alloc(a, GFP_KERNEL | __GFP_NOWARN)))
+		nfill++;
+	ck_assert_int_lt(nfill, MAX);
+	for (int i = 0; i < NA; i++)
+		kmem_cache_free(a, pa[i]);
+	kmem_cache_get_stats(a, &st);
+	ck_assert_uint_eq(st.cpu_cached, NA);
+	/* B has no slab and the source is dry: A's cache must give way. */
+	q = kmem_cache_alloc(b, GFP_KERNEL);
+	ck_assert_ptr_nonnull(q);
+	kmem_cache_get_stats(a, &st);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	assert_clean(a);
+	assert_clean(b);
+	kmem_cache_free(b, q);
+	for (int i = 0; i < nfill; i++)
+		kmem_cache_free(a, fill[i]);
+	ck_assert_int_eq(kmem_cache_destroy(a), 0);
+	ck_assert_int_eq(kmem_cache_destroy(b), 0);
+}
+END_TEST
+
+/*
+ * A non-debug cache takes a double free into its object cache without a
+ * word (as SLUB without slub_debug); kmem_cache_check() finds it there.
+ * Debug caches have no object cache and refuse it at once.
+ */
+START_TEST(test_slab_cpu_cache_double_free)
+{
+	struct kmem_cache *s = kmem_cache_create("test-cc", 96, 0, 0, NULL);
+	struct kmem_cache *d = kmem_cache_create(
+		"test-cc-dbg", 96, 0, SLAB_RED_ZONE | SLAB_POISON, NULL);
+	struct kmem_cache_stats st;
+	void *p[64], *x;
+
+	for (int i = 0; i < 64; i++)
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	for (int i = 0; i < 64; i++)
+		kmem_cache_free(s, p[i]);
+	x = kmem_cache_alloc(s, GFP_KERNEL);
+	kmem_cache_free(s, x);
+	kmem_cache_free(s, x);
+	slab_fx_log_clear();
+	ck_assert_int_eq(kmem_cache_check(s), -EUCLEAN);
+	ck_assert(slab_fx_log_has("object twice in the object cache"));
+	/* Take both copies back out, give one back: clean again. */
+	ck_assert_ptr_eq(kmem_cache_alloc(s, GFP_KERNEL), x);
+	ck_assert_ptr_eq(kmem_cache_alloc(s, GFP_KERNEL), x);
+	kmem_cache_free(s, x);
+	assert_clean(s);
+
+	kmem_cache_get_stats(d, &st);
+	ck_assert_uint_eq(st.cpu_cache_limit, 0);
+	for (int i = 0; i < 64; i++)
+		p[i] = kmem_cache_alloc(d, GFP_KERNEL);
+	for (int i = 0; i < 64; i++)
+		kmem_cache_free(d, p[i]);
+	slab_fx_log_clear();
+	kmem_cache_free(d, p[17]);
+	ck_assert(slab_fx_log_has("BUG test-cc-dbg: double free"));
+	kmem_cache_get_stats(d, &st);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	ck_assert_uint_eq(st.active_objs, 0);
+	assert_clean(d);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+	ck_assert_int_eq(kmem_cache_destroy(d), 0);
+}
+END_TEST
+
+/*
+ * Cross-CPU frees: objects one thread allocated go into the object cache of
+ * the thread that frees them, which then allocates them itself; the checker
+ * sees them as allocated, the statistics count them until flush_all, and
+ * destroy drains every CPU's cache.
+ */
+START_TEST(test_slab_cpu_cache_cross_cpu)
+{
+	static struct handoff h, again;
+	struct kmem_cache_stats st;
+	pthread_t t;
+
+	h.s = kmem_cache_create("test-cc-x", 128, 0, 0, NULL);
+	again.s = h.s;
+	pthread_create(&t, NULL, thread_alloc, &h);
+	pthread_join(t, NULL);
+	for (int i = 0; i < NOBJ; i++)
+		ck_assert_ptr_nonnull(h.objs[i]);
+	/* This thread frees them all into its cache, then reuses them. */
+	thread_free(&h);
+	kmem_cache_get_stats(h.s, &st);
+	ck_assert_uint_eq(st.cpu_cached, NOBJ);
+	ck_assert_uint_ge(st.active_objs, NOBJ);
+	assert_clean(h.s);
+	thread_alloc(&again);
+	for (int i = 0; i < NOBJ; i++)
+		ck_assert_ptr_eq(again.objs[i], h.objs[NOBJ - 1 - i]);
+	/* Another thread frees them: they stay in its (dead) slot's cache. */
+	pthread_create(&t, NULL, thread_free, &again);
+	pthread_join(t, NULL);
+	kmem_cache_get_stats(h.s, &st);
+	ck_assert_uint_eq(st.cpu_cached, NOBJ);
+	assert_clean(h.s);
+	kmem_cache_flush_all(h.s);
+	kmem_cache_get_stats(h.s, &st);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	ck_assert_uint_eq(st.active_objs, 0);
+	assert_clean(h.s);
+	ck_assert_int_eq(kmem_cache_destroy(h.s), 0);
+}
+END_TEST
+
+/* destroy drains the object caches: no leak reported, every page back. */
+START_TEST(test_slab_cpu_cache_destroy_drains)
+{
+	struct kmem_cache *s = kmem_cache_create("test-cc", 256, 0, 0, NULL);
+	/* The cache's own struct: its boot-cache slab stays afterwards. */
+	long base = host_page_source_outstanding(slab_fx_hps);
+	void *p[700];
+
+	for (int i = 0; i < 700; i++)
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	for (int i = 0; i < 700; i++)
+		kmem_cache_free(s, p[i]);
+	slab_fx_log_clear();
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
+	ck_assert(!slab_fx_log_has("remaining"));
+	ck_assert_int_eq(host_page_source_outstanding(slab_fx_hps), base);
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("slab");
 	TCase *tc = tcase_create("core");
 	TCase *threads = tcase_create("threads");
+	TCase *cc = tcase_create("cpu_cache");
 
 	tcase_add_checked_fixture(tc, slab_fx_setup, slab_fx_teardown);
 	tcase_add_test(tc, test_slab_alloc_free_destroy);
@@ -551,6 +800,15 @@ static Suite *slab_suite(void)
 	tcase_add_test(threads, test_slab_remote_free);
 	tcase_add_test(threads, test_slab_stress_threads);
 	suite_add_tcase(s, threads);
+	tcase_add_checked_fixture(cc, slab_fx_setup, slab_fx_teardown);
+	tcase_set_timeout(cc, 120);
+	tcase_add_test(cc, test_slab_cpu_cache_bound_and_drain);
+	tcase_add_test(cc, test_slab_cpu_cache_cpu_budget);
+	tcase_add_test(cc, test_slab_cpu_cache_drained_under_pressure);
+	tcase_add_test(cc, test_slab_cpu_cache_double_free);
+	tcase_add_test(cc, test_slab_cpu_cache_cross_cpu);
+	tcase_add_test(cc, test_slab_cpu_cache_destroy_drains);
+	suite_add_tcase(s, cc);
 	return s;
 }
 UNIT_SUITE(slab_suite)

@@ -19,6 +19,19 @@
 /* Free up to @pages pages to the page source; return how many were freed. */
 typedef uint64_t (*gballoon_shrink_fn)(uint64_t pages);
 
+enum gballoon_prof_phase {
+	GBALLOON_PROF_BLOCKS, /* order-9 blocks from the buddy, split */
+	GBALLOON_PROF_PAGES,  /* single pages from the page source */
+	GBALLOON_PROF_SHRINK, /* the workload's shrinker */
+	GBALLOON_PROF_SORT,   /* sorting the batch */
+	GBALLOON_PROF_FILL,   /* PFN buffers filled, descriptors added */
+	GBALLOON_PROF_KICK,   /* the notify (VM exit; the host handles it) */
+	GBALLOON_PROF_WAIT,   /* waiting for the used buffers after it */
+	GBALLOON_PROF_ADOPT,  /* held list, movable owner (native) */
+	GBALLOON_PROF_ACTUAL, /* config write of `actual` (VM exit) */
+	GBALLOON_PROF_NR,
+};
+
 struct gballoon_info {
 	uint32_t target, actual; /* pages */
 	uint64_t inflated, deflated, oom_deflated, stats_sent;
@@ -28,6 +41,13 @@ struct gballoon_info {
 	uint64_t migrated; /* pages swapped by balloon page migration */
 	uint64_t blocks;   /* native: whole 2 MiB blocks inflated */
 	bool needs_reset;
+	/*
+	 * Inflate profile: guest TSC cycles spent in each phase, summed over
+	 * every inflate batch since boot (gballoon_prof_name() names them), and
+	 * the batches and kicks. A few rdtsc per batch of 8192 pages.
+	 */
+	uint64_t prof[GBALLOON_PROF_NR];
+	uint64_t prof_batches, prof_kicks;
 };
 
 /* Probe and start the device. Return 0, -ENOENT (no balloon) or an error. */
@@ -62,5 +82,7 @@ uint64_t gballoon_deflate_on_oom(uint64_t pages);
 uint64_t gballoon_report_free(void);
 
 void gballoon_get_info(struct gballoon_info *out);
+/* The name of profile phase @phase ("blocks", "pages", ...). */
+const char *gballoon_prof_name(unsigned phase);
 
 #endif /* GUEST_VIRTIO_BALLOON_H */

@@ -103,6 +103,27 @@ static void print_info(const char *why)
 		     (unsigned long long)cache_pages);
 }
 
+/*
+ * balloon.prof=1: the driver's inflate profile so far, in microseconds per
+ * phase (docs/ballooning.md "Where the time goes").
+ */
+static void print_prof(void)
+{
+	struct gballoon_info bi;
+	uint64_t khz = guest_tsc_khz(), sum = 0;
+
+	gballoon_get_info(&bi);
+	guest_printf("balloon: prof batches %llu kicks %llu us",
+		     (unsigned long long)bi.prof_batches,
+		     (unsigned long long)bi.prof_kicks);
+	for (unsigned i = 0; i < GBALLOON_PROF_NR; i++) {
+		sum += bi.prof[i];
+		guest_printf(" %s %llu", gballoon_prof_name(i),
+			     (unsigned long long)(bi.prof[i] * 1000 / khz));
+	}
+	guest_printf(" total %llu\n", (unsigned long long)(sum * 1000 / khz));
+}
+
 /* balloon.report_ms=N: a free page reporting pass every N ms (native). */
 static void report_tick(uint64_t every_ms, uint64_t *next_ms)
 {
@@ -124,6 +145,7 @@ static void balloon_idle(uint64_t ms, bool (*until)(void))
 	uint32_t last_actual = UINT32_MAX, last_target = UINT32_MAX;
 	uint64_t report_ms = guest_cmdline_ulong("balloon.report_ms", 0);
 	uint64_t next_report = report_ms; /* first pass after one period */
+	bool prof = guest_cmdline_ulong("balloon.prof", 0);
 
 	lapic_timer_periodic(1000);
 	while (!ms || this_cpu()->ticks < ms) {
@@ -133,8 +155,11 @@ static void balloon_idle(uint64_t ms, bool (*until)(void))
 		if (bi.needs_reset)
 			guest_fail(__FILE__, __LINE__, "balloon needs reset");
 		if (bi.actual != last_actual || bi.target != last_target) {
-			if (bi.actual == bi.target)
+			if (bi.actual == bi.target) {
 				print_info("at target");
+				if (prof)
+					print_prof();
+			}
 			last_actual = bi.actual;
 			last_target = bi.target;
 		}

@@ -2,13 +2,12 @@
 /*
  * guest/virtio/balloon.c - virtio-balloon driver (virtio 1.x 5.5.6).
  *
- * One notification carries one buffer of up to 8192 PFNs: a VM exit costs
- * 5-30 us here, so 8192 pages (32 MiB) move per exit and one more exit
+ * One notification carries up to BATCH_BUFS buffers of 256 PFNs: a VM exit
+ * costs 5-20 us here, so 8192 pages (32 MiB) move per exit and one more exit
  * updates `actual`. Each batch is sorted, so the host sees long runs of
- * consecutive PFNs (one state change and one discard per run). In the
+ * consecutive PFNs (one state change and one punch-hole per run). In the
  * hosted model pages come in bulk: first what the vCPU's page cache holds,
- * then one pvmem ALLOC for the rest (with a 1.4 host whole 2 MiB blocks
- * first, which the host splits), and deflated pages go back in one
+ * then one pvmem ALLOC for the rest, and deflated pages go back in one
  * pvmem FREE per batch rather than through the page cache 64 at a time. The device handles a notification synchronously on the
  * exiting vCPU, so the used ring is normally complete when the kick
  * returns; the driver still waits for it properly.
@@ -25,8 +24,10 @@
 #include "mm_stack.h"
 #include "pvmem_guest.h"
 
-#define BATCH_PAGES 8192
-#define Q_SIZE	    64
+#define PFNS_PER_BUF 256
+#define BATCH_BUFS   32
+#define BATCH_PAGES  (PFNS_PER_BUF * BATCH_BUFS)
+#define Q_SIZE	     64
 
 static struct gv_dev bdev;
 static bool ready;
@@ -108,6 +109,24 @@ static void page_put(uint32_t pfn)
 #define SHRINK_CHUNK PAGE_CACHE_HIGH
 
 /*
+ * Hosted model: pages the page cache holds (no exit), then one ALLOC of
+ * order-0 pages for the rest (one exit). Order 0 because the host frees
+ * only whole blocks and deflate returns pages one by one.
+ */
+static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
+{
+	static uint64_t got[BATCH_PAGES];
+	unsigned n = page_cache_take(got, want), granted = 0;
+
+	if (n < want && ask_host)
+		pv_alloc(GFP_KERNEL, 0, want - n, got + n, &granted);
+	n += granted;
+	for (unsigned i = 0; i < n; i++)
+		pfns[i] = (uint32_t)got[i];
+	return n;
+}
+
+/*
  * Native: whole 2 MiB blocks first (the host releases a huge page only
  * when all of it is in the balloon, docs/ballooning.md), split into pages
  * so that deflate, migration and the OOM path still move single pages.
@@ -117,9 +136,6 @@ static void page_put(uint32_t pfn)
 #define BLOCK_GFP                                                              \
 	((GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY |      \
 	 __GFP_NOWARN)
-/* Hosted: unmovable, as the order-0 pages (see take_hosted_blocks()). */
-#define BLOCK_GFP_HOSTED                                                       \
-	((GFP_KERNEL & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY | __GFP_NOWARN)
 
 /*
  * Set when the buddy had no whole block for this batch: a failed order-9
@@ -154,72 +170,6 @@ static unsigned take_blocks(uint32_t *pfns, unsigned want)
 }
 
 /*
- * Hosted model: the host frees a block only whole, and deflate returns
- * pages one by one, so blocks come split. With a 1.4 host, whole 2 MiB
- * blocks first, as native: one doorbell asks for the batch's whole blocks
- * (ALLOC order 9 without reclaim and __GFP_NORETRY: the host neither
- * compacts nor empties the page rings for them), has the host split them
- * (SPLIT), and asks for the rest of the batch in order-0 pages. If the
- * host had fewer blocks: the pages the page cache holds (no exit), then
- * one ALLOC of order-0 pages for the rest, unless the first doorbell's
- * pages fell short already (the host is dry: asking again costs an exit).
- */
-static uint64_t hosted_got[BATCH_PAGES];
-
-static unsigned take_hosted_blocks(unsigned want, bool *dry)
-{
-	static uint64_t blocks[BATCH_PAGES >> BLOCK_ORDER];
-	unsigned nb = want >> BLOCK_ORDER, rest = want - (nb << BLOCK_ORDER);
-	struct pvmem_block *b = pv_batch_begin();
-	struct pvmem_req *a, *r = NULL;
-	unsigned n = 0, got_rest = 0;
-
-	a = pv_batch_alloc_split(b, BLOCK_GFP_HOSTED, BLOCK_ORDER, nb, blocks);
-	if (!a) {
-		blocks_dry = true; /* a host without SPLIT */
-		return 0;
-	}
-	if (rest) {
-		r = pv_batch_add(b, PVMEM_OP_ALLOC);
-		r->gfp = GFP_KERNEL;
-		r->count = rest;
-		r->addr = (uint64_t)(uintptr_t)(hosted_got + want - rest);
-	}
-	if (pv_batch_ring(b))
-		return 0;
-	if (r) {
-		got_rest = r->done;
-		*dry = got_rest < rest;
-	}
-	nb = pv_split_granted(a); /* may ring again: results read first */
-	blocks_dry = nb < (want >> BLOCK_ORDER);
-	for (unsigned i = 0; i < nb; i++)
-		for (unsigned k = 0; k < (1u << BLOCK_ORDER); k++)
-			hosted_got[n++] = blocks[i] + k;
-	info.blocks += nb;
-	/* The order-0 pages follow the blocks. */
-	memmove(hosted_got + n, hosted_got + want - rest,
-		got_rest * sizeof(*hosted_got));
-	return n + got_rest;
-}
-
-static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
-{
-	unsigned n = 0, granted = 0;
-	bool dry = false;
-
-	if (ask_host && !blocks_dry && want >= (1u << BLOCK_ORDER))
-		n = take_hosted_blocks(want, &dry);
-	n += page_cache_take(hosted_got + n, want - n);
-	if (n < want && ask_host && !dry)
-		pv_alloc(GFP_KERNEL, 0, want - n, hosted_got + n, &granted);
-	n += granted;
-	for (unsigned i = 0; i < n; i++)
-		pfns[i] = (uint32_t)hosted_got[i];
-	return n;
-}
-
-/*
  * As many of @want pages as the page source has now, without shrinking;
  * hosted, after a shrink (!@ask_host), only what the page cache holds: the
  * host would refuse more (page limit) and the refusal costs an exit.
@@ -247,25 +197,16 @@ static unsigned take_pages(uint32_t *pfns, unsigned want, bool ask_host)
 }
 
 /*
- * Pages for the balloon, making room when the source is dry. Hosted, the
- * shrinker frees SHRINK_CHUNK at a time, which stay in the page cache and
- * are taken from there without a round trip to the host. Native, it frees
- * all that is missing at once into the guest's buddy, where consecutive
- * pages merge again: the batch takes them back as whole 2 MiB blocks.
+ * Pages for the balloon, making room when the source is dry: the shrinker
+ * frees SHRINK_CHUNK at a time, which stay in the page cache and are taken
+ * from there without a round trip to the host.
  */
-static uint64_t shrink(unsigned missing)
-{
-	if (!guest_boot.native)
-		return shrinker(min_u64(missing, SHRINK_CHUNK));
-	blocks_dry = false; /* the freed pages may make whole blocks */
-	return shrinker(missing);
-}
-
 static unsigned collect_pages(uint32_t *pfns, unsigned want)
 {
 	unsigned n = take_pages(pfns, want, true);
 
-	while (n < want && shrinker && shrink(want - n) != 0) {
+	while (n < want && shrinker &&
+	       shrinker(min_u64(want - n, SHRINK_CHUNK)) != 0) {
 		prof_lap(GBALLOON_PROF_SHRINK);
 		n += take_pages(pfns + n, want - n, false);
 	}
@@ -279,25 +220,15 @@ static unsigned collect_pages(uint32_t *pfns, unsigned want)
 	return n;
 }
 
-/*
- * Sort a batch ascending. A native batch is mostly whole blocks of 512
- * consecutive PFNs (take_blocks()), so the runs are sorted, not the pages:
- * find them (one pass), heapsort them by first PFN, and write them back.
- * PFNs are distinct, so runs never overlap and sorted runs are sorted
- * pages. A batch of single pages is n runs of 1: a heapsort, as before.
- */
-struct pfn_run {
-	uint32_t start, len;
-};
-
-static void sift_down(struct pfn_run *a, unsigned root, unsigned n)
+/* Heapsort @n PFNs ascending, in place (no allocation, O(n log n)). */
+static void sift_down(uint32_t *a, unsigned root, unsigned n)
 {
 	for (unsigned child; (child = 2 * root + 1) < n; root = child) {
-		struct pfn_run t;
+		uint32_t t;
 
-		if (child + 1 < n && a[child + 1].start > a[child].start)
+		if (child + 1 < n && a[child + 1] > a[child])
 			child++;
-		if (a[root].start >= a[child].start)
+		if (a[root] >= a[child])
 			return;
 		t = a[root];
 		a[root] = a[child];
@@ -305,12 +236,12 @@ static void sift_down(struct pfn_run *a, unsigned root, unsigned n)
 	}
 }
 
-static void sort_runs(struct pfn_run *a, unsigned n)
+static void sort_pfns(uint32_t *a, unsigned n)
 {
 	for (unsigned i = n / 2; i-- > 0;)
 		sift_down(a, i, n);
 	for (unsigned end = n; end-- > 1;) {
-		struct pfn_run t = a[0];
+		uint32_t t = a[0];
 
 		a[0] = a[end];
 		a[end] = t;
@@ -318,46 +249,28 @@ static void sort_runs(struct pfn_run *a, unsigned n)
 	}
 }
 
-static void sort_pfns(uint32_t *pfns, unsigned n)
-{
-	static struct pfn_run runs[BATCH_PAGES];
-	unsigned nr = 0, k = 0;
-	bool sorted = true;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (nr && pfns[i] == runs[nr - 1].start + runs[nr - 1].len) {
-			runs[nr - 1].len++;
-			continue;
-		}
-		if (nr && pfns[i] < runs[nr - 1].start)
-			sorted = false;
-		runs[nr++] = (struct pfn_run){pfns[i], 1};
-	}
-	if (sorted)
-		return;
-	sort_runs(runs, nr);
-	for (unsigned r = 0; r < nr; r++)
-		for (uint32_t j = 0; j < runs[r].len; j++)
-			pfns[k++] = runs[r].start + j;
-}
-
-/*
- * Send @n PFNs on @q as one buffer, one kick; wait for it. One buffer, not
- * Linux's 256 PFNs each: the device moves a run of consecutive PFNs (and
- * releases its whole 2 MiB host pages) at once, and a run ends with its
- * buffer.
- */
+/* Send @n PFNs on @q in buffers of PFNS_PER_BUF, one kick; wait for all. */
 static void send_pfns(struct gv_queue *q, const uint32_t *pfns, unsigned n)
 {
-	struct gv_buf b = {gv_gpa(pfn_bufs), n * 4, false};
+	unsigned bufs = 0;
 
-	memcpy(pfn_bufs, pfns, n * 4);
-	GUEST_ASSERT_EQ(gv_add(q, &b, 1, pfn_bufs), 0);
+	for (unsigned off = 0; off < n; off += PFNS_PER_BUF, bufs++) {
+		uint32_t *buf = pfn_bufs + bufs * PFNS_PER_BUF;
+		unsigned k = (unsigned)min_u64(PFNS_PER_BUF, n - off);
+		struct gv_buf b = {gv_gpa(buf), k * 4, false};
+
+		memcpy(buf, pfns + off, k * 4);
+		GUEST_ASSERT_EQ(gv_add(q, &b, 1, buf), 0);
+	}
 	prof_lap(GBALLOON_PROF_FILL);
 	if (gv_kick(&bdev, q) && prof_on)
 		info.prof_kicks++;
 	prof_lap(GBALLOON_PROF_KICK);
-	while (!gv_get_used(q, NULL)) {
+	while (bufs) {
+		if (gv_get_used(q, NULL)) {
+			bufs--;
+			continue;
+		}
 		if (gv_status(&bdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
 			info.needs_reset = true;
 			return;

@@ -77,7 +77,7 @@ struct pvmem_migrate {
 	atomic_uint_fast64_t posted, committed, refused, timed_out;
 	atomic_uint_fast64_t commit_failed;
 	atomic_uint_fast64_t cancelled_free, bad_answers, ring_full;
-	atomic_uint_fast64_t balloon_paused, adopted;
+	atomic_uint_fast64_t balloon_paused, adopted, scanned;
 };
 
 static void count(atomic_uint_fast64_t *c, uint64_t n)
@@ -655,13 +655,29 @@ void pvmem_migrate_adopt(struct pvmem_migrate *m, const uint64_t *pfns,
 	count(&m->adopted, named);
 }
 
-uint64_t pvmem_migrate_adopt_balloon(struct pvmem_migrate *m,
-				     uint64_t start_pfn, uint64_t end_pfn)
+/*
+ * The part of [*start, *end) inside RAM region @i, false if none. The
+ * range comes from the guest (COMPACT's address and size): walking it pfn
+ * by pfn would cost host CPU for every frame of the MMIO hole and beyond.
+ */
+static bool ram_span(const struct pvmem_migrate *m, unsigned i,
+		     uint64_t start_pfn, uint64_t end_pfn, uint64_t *s,
+		     uint64_t *e)
+{
+	const struct guest_mem_region *r = &m->mem->regions[i];
+	uint64_t first = MM_ADDR_TO_PFN(r->gpa);
+	uint64_t last = MM_ADDR_TO_PFN(r->gpa + r->size);
+
+	*s = start_pfn > first ? start_pfn : first;
+	*e = end_pfn < last ? end_pfn : last;
+	return *s < *e;
+}
+
+static uint64_t adopt_balloon_span(struct pvmem_migrate *m, uint64_t start_pfn,
+				   uint64_t end_pfn)
 {
 	uint64_t named = 0;
 
-	if (!pvmem_migrate_ready(m))
-		return 0;
 	for (uint64_t pfn = start_pfn; pfn < end_pfn; pfn++) {
 		const struct page *pg = mm_pfn_to_page(m->mm, pfn);
 
@@ -673,6 +689,21 @@ uint64_t pvmem_migrate_adopt_balloon(struct pvmem_migrate *m,
 					  (uint32_t)m->balloon_owner))
 			named++;
 	}
+	return named;
+}
+
+uint64_t pvmem_migrate_adopt_balloon(struct pvmem_migrate *m,
+				     uint64_t start_pfn, uint64_t end_pfn)
+{
+	uint64_t named = 0, s, e;
+
+	if (!pvmem_migrate_ready(m))
+		return 0;
+	for (unsigned i = 0; i < m->mem->nr_regions; i++)
+		if (ram_span(m, i, start_pfn, end_pfn, &s, &e)) {
+			named += adopt_balloon_span(m, s, e);
+			count(&m->scanned, e - s);
+		}
 	count(&m->adopted, named);
 	return named;
 }
@@ -717,6 +748,7 @@ void pvmem_migrate_get_stats(struct pvmem_migrate *m,
 		.ring_full = atomic_load(&m->ring_full),
 		.balloon_paused = atomic_load(&m->balloon_paused),
 		.adopted = atomic_load(&m->adopted),
+		.scanned = atomic_load(&m->scanned),
 		.in_flight = atomic_load(&m->in_flight),
 	};
 }
@@ -853,8 +885,16 @@ int pvmem_migrate_compact_range(struct pvmem_migrate *m, uint64_t start_pfn,
 				  .anywhere = start_pfn == 0 &&
 					      end_pfn == ram_end_pfn};
 	pvmem_migrate_adopt_balloon(m, start_pfn, end_pfn);
-	for (uint64_t pfn = start_pfn; pfn < end_pfn;)
-		pfn = compact_one(c, pfn);
+	/* Only RAM: a block never crosses a region (they are mm's ranges). */
+	for (unsigned i = 0; i < m->mem->nr_regions; i++) {
+		uint64_t s, e;
+
+		if (!ram_span(m, i, start_pfn, end_pfn, &s, &e))
+			continue;
+		for (uint64_t pfn = s; pfn < e;)
+			pfn = compact_one(c, pfn);
+		count(&m->scanned, e - s);
+	}
 	if (c->n)
 		compact_flush(c);
 	*posted = c->posted;

@@ -54,6 +54,8 @@ struct pvmem_migrate_stats {
 	uint64_t balloon_paused; /* balloon frames moved while paused */
 	uint64_t adopted;	 /* blocks named movable (ALLOC, balloon) */
 	uint64_t in_flight;	 /* requests pending now */
+	uint64_t scanned;	 /* frame numbers COMPACT and balloon
+				  * adoption looked at (only RAM's) */
 };
 
 struct pvmem;

@@ -5,6 +5,7 @@
 #include "errno.h"
 #include "port.h"
 #include "slab.h"
+#include "slab_internal.h"
 
 enum kmalloc_type { KMALLOC_NORMAL, KMALLOC_DMA, KMALLOC_NR_TYPES };
 
@@ -31,6 +32,14 @@ static struct mm_lock kmalloc_dma_lock = MM_LOCK_INIT;
 static const struct page_source *kmalloc_ps;
 static unsigned int kmalloc_flags;
 static bool kmalloc_owns_slab;
+/*
+ * The page source's flat slot array, copied at init so that kfree's fast
+ * path loads the slot without going through kmalloc_ps first (frames 0: the
+ * source has none, every kfree takes the slow path).
+ */
+static uintptr_t *kmalloc_slot_table;
+static uintptr_t kmalloc_slot_base;
+static uintptr_t kmalloc_slot_frames;
 static atomic_ulong kmalloc_large_allocs;
 static atomic_ulong kmalloc_large_pages;
 
@@ -162,14 +171,23 @@ void *kmalloc(size_t size, gfp_t gfp)
 	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
 	struct kmem_cache *s;
 
-	/* The common case inline: a normal class, no unusual gfp bit. */
+	/*
+	 * The common case inline: a normal class, no unusual gfp bit, an
+	 * object in this CPU's object cache.
+	 */
 	if (mm_likely(size - 1 < KMALLOC_MAX_CACHE_SIZE &&
-		      !(gfp & (__GFP_DMA | ~GFP_VALID_MASK)))) {
+		      !(gfp & (__GFP_DMA | __GFP_ZERO | ~GFP_VALID_MASK)))) {
+		void *obj;
+
 		s = atomic_load_explicit(
 			&kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(size)],
 			memory_order_relaxed);
-		if (mm_likely(s))
-			return kmem_cache_alloc_caller(s, gfp, caller);
+		if (mm_unlikely(!s))
+			return kmalloc_caller(size, gfp, caller);
+		obj = slab_mag_pop(s);
+		if (mm_likely(obj))
+			return obj;
+		return kmem_cache_alloc_caller(s, gfp, caller);
 	}
 	return kmalloc_caller(size, gfp, caller);
 }
@@ -244,15 +262,20 @@ static __attribute__((noinline)) void kfree_slow(const void *p,
 
 static inline void kfree_caller(const void *p, uintptr_t caller)
 {
-	uintptr_t *slot;
-	uintptr_t v;
+	uintptr_t idx, v;
 
-	/* The common case inline: a slab object of a flat-slot source. */
-	if (mm_likely(!ZERO_OR_NULL_PTR(p) && kmalloc_ps->slot_table)) {
-		slot = page_source_slot(kmalloc_ps, p);
-		v = slot ? *slot : 0;
+	/*
+	 * The common case inline: a slab object of a flat-slot source, freed
+	 * into this CPU's object cache. (NULL and ZERO_SIZE_PTR are below
+	 * any frame of the table, or beyond it after the subtraction wraps.)
+	 */
+	idx = ((uintptr_t)p - kmalloc_slot_base) >> PS_PAGE_SHIFT;
+	if (mm_likely(idx < kmalloc_slot_frames && !ZERO_OR_NULL_PTR(p))) {
+		v = kmalloc_slot_table[idx];
 		if (mm_likely(v && !SLAB_SLOT_IS_LARGE(v))) {
-			kmem_slot_free(v, (void *)p, caller);
+			if (!slab_mag_push(((struct slab *)v)->cache,
+					   (void *)p))
+				kmem_slot_free(v, (void *)p, caller);
 			return;
 		}
 	}
@@ -336,6 +359,11 @@ int kmalloc_init(const struct page_source *ps, unsigned int slab_flags)
 	}
 	kmalloc_owns_slab = !cur;
 	kmalloc_ps = ps;
+	if (ps->slot_table) {
+		kmalloc_slot_table = ps->slot_table;
+		kmalloc_slot_base = ps->slot_base;
+		kmalloc_slot_frames = ps->slot_frames;
+	}
 	kmalloc_flags = slab_flags & SLAB_DEBUG_FLAGS;
 	for (unsigned int i = 1; i < KMALLOC_NR_CLASSES; i++) {
 		atomic_store(&kmalloc_caches[KMALLOC_NORMAL][i],
@@ -385,6 +413,8 @@ int kmalloc_exit(void)
 			atomic_store(&kmalloc_caches[t][i], NULL);
 		}
 	kmalloc_ps = NULL;
+	kmalloc_slot_frames = 0;
+	kmalloc_slot_table = NULL;
 	return kmalloc_owns_slab ? slab_exit() : 0;
 }
 

@@ -22,7 +22,13 @@
  *                                         others touch it only under a lock.
  *   void  mm_log(const char *fmt, ...);   one line of diagnostics, no newline
  *   _Noreturn void mm_panic(const char *file, int line, const char *msg);
- * and may define MM_NR_CPUS (default 64).
+ * and may define MM_NR_CPUS (default 64), and MM_HAVE_CPU_ID_PEEK with
+ *   unsigned mm_cpu_id_peek(void);        mm_cpu_id(), or a value >=
+ *                                         MM_NR_CPUS while the calling thread
+ *                                         has no id yet (then the caller takes
+ *                                         its slow path, which calls
+ *                                         mm_cpu_id()): a fast path with no
+ *                                         call in it needs no stack frame.
  */
 #ifndef MM_PORT_H
 #define MM_PORT_H
@@ -36,6 +42,13 @@
 
 #ifndef MM_NR_CPUS
 #define MM_NR_CPUS 64
+#endif
+
+#ifndef MM_HAVE_CPU_ID_PEEK
+static inline unsigned mm_cpu_id_peek(void)
+{
+	return mm_cpu_id();
+}
 #endif
 
 #define MM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

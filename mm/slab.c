@@ -663,21 +663,13 @@ slab_free_mag_full(struct kmem_cache *s, struct kmem_cache_cpu *c,
 static inline void slab_free(struct kmem_cache *s, struct slab *slab, void *obj,
 			     uintptr_t caller)
 {
-	struct kmem_cache_cpu *c;
-	unsigned int n;
-
 	if (mm_unlikely(s->flags & SLAB_DEBUG_FLAGS)) {
 		slab_free_debug(s, slab, obj, caller);
 		return;
 	}
-	c = &s->cpu[mm_cpu_id()];
-	n = c->mag_nr;
-	if (mm_likely(n < c->mag_cap)) {
-		c->mag[n] = obj;
-		c->mag_nr = n + 1;
+	if (mm_likely(slab_mag_push(s, obj)))
 		return;
-	}
-	slab_free_mag_full(s, c, slab, obj);
+	slab_free_mag_full(s, &s->cpu[mm_cpu_id()], slab, obj);
 }
 
 void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller)

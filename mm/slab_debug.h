@@ -35,8 +35,6 @@ void slab_debug_check_cpu_obj(const struct kmem_cache *s,
 /* @slab of @s may go on list @to: full slabs have no free object, etc. */
 void slab_debug_check_move(const struct kmem_cache *s, const struct slab *slab,
 			   enum slab_list to);
-/* @obj, just popped off a CPU's object cache, is an object of @s. */
-void slab_debug_check_mag_obj(const struct kmem_cache *s, const void *obj);
 #else
 static inline void slab_debug_check_cpu_obj(const struct kmem_cache *s,
 					    const struct kmem_cache_cpu *c,
@@ -47,11 +45,6 @@ static inline void slab_debug_check_cpu_obj(const struct kmem_cache *s,
 static inline void slab_debug_check_move(const struct kmem_cache *s,
 					 const struct slab *slab,
 					 enum slab_list to)
-{
-}
-
-static inline void slab_debug_check_mag_obj(const struct kmem_cache *s,
-					    const void *obj)
 {
 }
 #endif

@@ -201,6 +201,55 @@ static inline unsigned int slab_obj_index(const struct kmem_cache *s,
 	return (unsigned int)(((uintptr_t)p - (uintptr_t)slab->base) / s->size);
 }
 
+#ifdef MM_DEBUG
+/* @obj, just popped off a CPU's object cache, is an object of @s. */
+void slab_debug_check_mag_obj(const struct kmem_cache *s, const void *obj);
+#else
+static inline void slab_debug_check_mag_obj(const struct kmem_cache *s,
+					    const void *obj)
+{
+}
+#endif
+
+/*
+ * The object cache's fast paths, inlined by slab.c and kmalloc.c. Debug
+ * caches never get an array (mag_cap stays 0), so they always fall through
+ * to the caller's slow path: no flag test here.
+ */
+static inline void *slab_mag_pop(struct kmem_cache *s)
+{
+	unsigned int cpu = mm_cpu_id_peek(), n;
+	struct kmem_cache_cpu *c;
+	void *obj;
+
+	if (mm_unlikely(cpu >= MM_NR_CPUS))
+		return NULL;
+	c = &s->cpu[cpu];
+	n = c->mag_nr;
+	if (mm_unlikely(!n))
+		return NULL;
+	obj = c->mag[--n];
+	c->mag_nr = n;
+	slab_debug_check_mag_obj(s, obj);
+	return obj;
+}
+
+static inline bool slab_mag_push(struct kmem_cache *s, void *obj)
+{
+	unsigned int cpu = mm_cpu_id_peek(), n;
+	struct kmem_cache_cpu *c;
+
+	if (mm_unlikely(cpu >= MM_NR_CPUS))
+		return false;
+	c = &s->cpu[cpu];
+	n = c->mag_nr;
+	if (mm_unlikely(n >= c->mag_cap))
+		return false;
+	c->mag[n] = obj;
+	c->mag_nr = n + 1;
+	return true;
+}
+
 /* slab.c, for the debug caches' paths in slab_debug.c. */
 struct slab *slab_new(struct kmem_cache *s, gfp_t gfp);
 void slab_discard(struct kmem_cache *s, struct slab *slab);

@@ -33,6 +33,13 @@ static inline unsigned mm_cpu_id(void)
 	return slot_plus_one - 1;
 }
 
+/* UINT_MAX (>= MM_NR_CPUS) before the thread's first mm_cpu_id(). */
+#define MM_HAVE_CPU_ID_PEEK 1
+static inline unsigned mm_cpu_id_peek(void)
+{
+	return mm_port_slot_plus_one - 1u;
+}
+
 /*
  * Tests that provoke a panic on purpose install a handler that longjmps out;
  * NULL restores the default (print and abort).

@@ -122,16 +122,26 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median of REPS runs, after one warm-up run. */
-static double median_of(double (*fn)(void))
+/*
+ * Medians of REPS runs of ours and of the peer, after one warm-up run of
+ * each. The runs alternate, so that both sides see the same machine load
+ * (on a shared 2-CPU machine the load changes within a second: measured
+ * one after the other, a single burst moved one side's median by 3x).
+ */
+static void medians_of(const struct pattern *p, double *ours, double *peer)
 {
-	double v[REPS];
+	double o[REPS], q[REPS];
 
-	fn();
-	for (int i = 0; i < REPS; i++)
-		v[i] = fn();
-	qsort(v, REPS, sizeof(v[0]), cmp_double);
-	return v[REPS / 2];
+	p->ours();
+	p->peer();
+	for (int i = 0; i < REPS; i++) {
+		o[i] = p->ours();
+		q[i] = p->peer();
+	}
+	qsort(o, REPS, sizeof(o[0]), cmp_double);
+	qsort(q, REPS, sizeof(q[0]), cmp_double);
+	*ours = o[REPS / 2];
+	*peer = q[REPS / 2];
 }
 
 static void setup_random(void)
@@ -186,8 +196,9 @@ static int run_worker(int profile, bool of_peer)
 		       of_peer ? patterns[profile].peer()
 			       : patterns[profile].ours());
 	for (int i = 0; i < NR_PATTERNS && profile < 0; i++) {
-		double ours = median_of(patterns[i].ours);
-		double peer = median_of(patterns[i].peer);
+		double ours, peer;
+
+		medians_of(&patterns[i], &ours, &peer);
 
 		printf("R %d %.2f %.2f\n", i, ours, peer);
 	}

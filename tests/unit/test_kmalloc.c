@@ -407,6 +407,70 @@ START_TEST(test_kmalloc_threads_cross_free)
 }
 END_TEST
 
+/*
+ * A thread whose first call into mm/ is a kfree (no CPU id yet: the inline
+ * fast path must step aside) frees objects another thread allocated; they
+ * land in its object cache, count as allocated, and drain on flush.
+ */
+#define XFREE_N 300
+static void *xfree_objs[XFREE_N];
+
+static void *thread_kfree_first(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < XFREE_N; i++)
+		kfree(xfree_objs[i]);
+	return NULL;
+}
+
+START_TEST(test_kmalloc_cpu_cache_first_call_is_kfree)
+{
+	struct kmem_cache *s = kmalloc_cache(200, 0);
+	struct kmem_cache_stats st;
+	pthread_t t;
+
+	for (int i = 0; i < XFREE_N; i++) {
+		xfree_objs[i] = kmalloc(200, GFP_KERNEL);
+		ck_assert_ptr_nonnull(xfree_objs[i]);
+		memset(xfree_objs[i], 0x3c, 200);
+	}
+	pthread_create(&t, NULL, thread_kfree_first, NULL);
+	pthread_join(t, NULL);
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.cpu_cached, XFREE_N);
+	ck_assert_uint_ge(st.active_objs, XFREE_N);
+	check_all_classes();
+	kmem_cache_flush_all(s);
+	kmem_cache_get_stats(s, &st);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	ck_assert_uint_eq(st.active_objs, 0);
+}
+END_TEST
+
+/* kmalloc's debug classes keep no object cache: a double kfree is refused. */
+START_TEST(test_kmalloc_debug_double_free)
+{
+	struct kmem_cache_stats st;
+	void *p[64];
+
+	ck_assert_int_eq(kmalloc_exit(), 0);
+	ck_assert_int_eq(kmalloc_init(host_page_source_ps(slab_fx_hps),
+				      SLAB_RED_ZONE | SLAB_POISON),
+			 0);
+	for (int i = 0; i < 64; i++)
+		p[i] = kmalloc(100, GFP_KERNEL);
+	for (int i = 0; i < 64; i++)
+		kfree(p[i]);
+	kmem_cache_get_stats(kmalloc_cache(100, 0), &st);
+	ck_assert_uint_eq(st.cpu_cache_limit, 0);
+	ck_assert_uint_eq(st.cpu_cached, 0);
+	slab_fx_log_clear();
+	kfree(p[5]);
+	ck_assert(slab_fx_log_has("BUG kmalloc-128: double free"));
+	check_all_classes();
+}
+END_TEST
+
 static Suite *kmalloc_suite(void)
 {
 	Suite *s = suite_create("kmalloc");
@@ -422,6 +486,8 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_kmalloc_krealloc);
 	tcase_add_test(tc, test_kmalloc_dma);
 	tcase_add_test(tc, test_kmalloc_usage_report);
+	tcase_add_test(tc, test_kmalloc_cpu_cache_first_call_is_kfree);
+	tcase_add_test(tc, test_kmalloc_debug_double_free);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(model, slab_fx_kmalloc_setup,
 				  slab_fx_kmalloc_teardown);

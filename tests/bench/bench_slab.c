@@ -31,7 +31,7 @@
 #define BATCH	     10000
 #define HOT_OPS	     2000000
 #define BATCH_ROUNDS 40
-#define REPS	     7
+#define REPS	     15
 #define NR_PATTERNS  5
 
 static struct kmem_cache *bench_cache;

@@ -14,7 +14,7 @@ FUZZ_NOCOV_SRCS += tests/fuzz/fuzz_vm.c
 
 # pvmem request blocks (hosted model): mm_check(), accounting, zeroing.
 FUZZERS += pvmem
-fuzz_pvmem_SRCS := tests/fuzz/fuzz_pvmem.c
+fuzz_pvmem_SRCS := tests/fuzz/fuzz_pvmem.c tests/fuzz/fuzz_vm.c
 
 # Split virtqueues: every pop against a reference walk, the used ring.
 FUZZERS += virtq

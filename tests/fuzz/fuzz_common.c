@@ -79,6 +79,29 @@ void fuzz_ram_wipe(struct guest_mem *mem)
 			    "madvise guest RAM");
 }
 
+uint64_t fuzz_ram_resident(const struct guest_mem *mem)
+{
+	static unsigned char *vec;
+	static size_t vec_len;
+	uint64_t nr = 0;
+
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+		size_t pages = r->size / FUZZ_PAGE;
+
+		if (vec_len < pages) {
+			free(vec);
+			vec = malloc(pages);
+			FUZZ_ASSERT(vec, "malloc mincore vector");
+			vec_len = pages;
+		}
+		FUZZ_ASSERT(mincore(r->hva, r->size, vec) == 0, "mincore");
+		for (size_t k = 0; k < pages; k++)
+			nr += vec[k] & 1;
+	}
+	return nr;
+}
+
 void *fuzz_ram_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	void *p = guest_mem_ptr(mem, gpa, len);

@@ -38,6 +38,9 @@ void fuzz_ram_fini(struct guest_mem *mem);
 /* Every byte of guest RAM back to zero (MADV_DONTNEED), for the next input. */
 void fuzz_ram_wipe(struct guest_mem *mem);
 
+/* How many pages of guest RAM are resident (mincore()). */
+uint64_t fuzz_ram_resident(const struct guest_mem *mem);
+
 /* Host pointer of [gpa, gpa + len) in RAM; aborts if it is not RAM. */
 void *fuzz_ram_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 

@@ -22,7 +22,7 @@
 #include "devices/pvmem.h"
 #include "devices/pvmem_migrate.h"
 #include "mm/gfp.h"
-#include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/fuzz_vm.h"
 
 #define LOW_BYTES  (24ull << 20) /* DMA [0, 16 MiB) and DMA32 */
 #define HIGH_BYTES (4ull << 20)	 /* Normal, at 4 GiB */
@@ -43,8 +43,8 @@ struct held {
 	unsigned order;
 };
 
-static struct guest_mem mem;
-static struct frame_db *fdb;
+/* RAM and the page database, reset per input (fuzz_vm.h). */
+static struct fuzz_vm vm;
 static struct pvmem *pv;
 static struct mm *mm;
 static uint64_t now_ns;
@@ -64,23 +64,21 @@ static uint64_t fake_clock(void *opaque)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	fuzz_ram_init(&mem, LOW_BYTES, HIGH_BYTES);
+	fuzz_vm_init(&vm, LOW_BYTES, HIGH_BYTES);
 	return 0;
 }
 
 static void vm_create(void)
 {
-	struct frame_db_config hc = {.kernel_end = KERNEL_END};
 	struct pvmem_config pc = {
 		.mig = {.timeout_ms = 50,
 			.clock_ns = fake_clock,
 			.no_timer = true},
 	};
 
-	fuzz_ram_wipe(&mem);
-	FUZZ_ASSERT(frame_db_create(&fdb, &mem, &hc) == 0, "frame_db_create");
-	FUZZ_ASSERT(pvmem_create(&pv, fdb, &pc) == 0, "pvmem_create");
-	mm = frame_db_mm(fdb);
+	fuzz_vm_start(&vm, true, &pc);
+	pv = vm.pv;
+	mm = vm.mm;
 	now_ns = 1000000000ull;
 	ring_gpa = 0;
 	nr_held = nr_dma = 0;
@@ -88,10 +86,8 @@ static void vm_create(void)
 
 static void vm_destroy(void)
 {
-	pvmem_destroy(pv);
-	frame_db_destroy(fdb);
+	fuzz_vm_stop(&vm);
 	pv = NULL;
-	fdb = NULL;
 }
 
 /* Invariants ------------------------------------------------------------ */
@@ -109,11 +105,11 @@ static uint64_t target_frames(void)
 	pvmem_migrate_get_stats(pvmem_migration(pv), &ms);
 	if (!ms.in_flight)
 		return 0;
-	for (unsigned r = 0; r < mem.nr_regions; r++) {
-		uint64_t first = mem.regions[r].gpa >> 12;
+	for (unsigned r = 0; r < vm.mem.nr_regions; r++) {
+		uint64_t first = vm.mem.regions[r].gpa >> 12;
 		const struct page *pg = mm_pfn_to_page(mm, first);
 
-		for (uint64_t i = 0; i < mem.regions[r].size >> 12; i++) {
+		for (uint64_t i = 0; i < vm.mem.regions[r].size >> 12; i++) {
 			if (pg[i].state == FRAME_GUEST &&
 			    (pg[i].flags & PG_HEAD) &&
 			    pg[i].owner == MM_OWNER_TARGET)
@@ -171,7 +167,7 @@ static void check_all(const char *what)
 		    (unsigned long long)hs.pages_freed,
 		    (unsigned long long)ring, (unsigned long long)targets,
 		    (unsigned long long)hs.tot_pages);
-	fuzz_check_discarded_zero(mm, &mem);
+	fuzz_check_discarded_zero(mm, &vm.mem);
 }
 
 /* The guest's model ---------------------------------------------------- */
@@ -230,7 +226,7 @@ static void guest_dirty(uint64_t pfn, uint64_t nr, uint8_t tag)
 
 		if (!dirty_frame(i, nr))
 			continue;
-		p = guest_mem_ptr(&mem, (pfn + i) << 12, 4096);
+		p = guest_mem_ptr(&vm.mem, (pfn + i) << 12, 4096);
 		if (!p)
 			continue;
 		memset(p, 0xa0 | (tag & 15), 8);
@@ -262,7 +258,7 @@ static uint64_t build_free_list(struct fuzz_in *in, uint32_t count,
 {
 	uint64_t len = (uint64_t)count * sizeof(struct pvmem_free_ent);
 	uint64_t gpa = scratch_gpa(arg, len);
-	struct pvmem_free_ent *e = fuzz_ram_ptr(&mem, gpa, len ? len : 1);
+	struct pvmem_free_ent *e = fuzz_ram_ptr(&vm.mem, gpa, len ? len : 1);
 
 	for (uint32_t i = 0; i < count; i++) {
 		e[i] = (struct pvmem_free_ent){0};
@@ -272,7 +268,7 @@ static uint64_t build_free_list(struct fuzz_in *in, uint32_t count,
 			e[i].pfn = h->pfn;
 			e[i].order = h->order;
 		} else {
-			e[i].pfn = fuzz_u32(in) % (mem.size / 4096 + 64);
+			e[i].pfn = fuzz_u32(in) % (vm.mem.size / 4096 + 64);
 			if (e[i].pfn >= LOW_BYTES / 4096)
 				e[i].pfn +=
 					(4ull << 30) / 4096 - LOW_BYTES / 4096;
@@ -414,13 +410,13 @@ static void after_alloc(const struct pvmem_req *r, const struct built *bt,
 
 	if (!r->done || r->done > r->count)
 		return;
-	pfns = guest_mem_ptr(&mem, r->addr, r->done * 8ull);
+	pfns = guest_mem_ptr(&vm.mem, r->addr, r->done * 8ull);
 	if (!pfns || overwritten(bt, idx + 1, n, r->addr, r->done * 8ull))
 		return;
 	for (uint32_t i = 0; i < r->done; i++) {
 		uint64_t len = 4096ull << r->order;
 		const struct page *pg = mm_pfn_to_page(mm, pfns[i]);
-		void *p = guest_mem_ptr(&mem, pfns[i] << 12, len);
+		void *p = guest_mem_ptr(&vm.mem, pfns[i] << 12, len);
 
 		FUZZ_ASSERT(pg && p, "ALLOC granted pfn %#llx outside RAM",
 			    (unsigned long long)pfns[i]);
@@ -482,7 +478,7 @@ static void after_batch(struct pvmem_block *blk, const struct built *bt,
 static void step_batch(struct fuzz_in *in, uint8_t tag)
 {
 	struct pvmem_block *blk =
-		fuzz_ram_ptr(&mem, BLOCK_GPA, sizeof(struct pvmem_block));
+		fuzz_ram_ptr(&vm.mem, BLOCK_GPA, sizeof(struct pvmem_block));
 	struct built bt[MAX_BATCH];
 	unsigned n = 1 + fuzz_u8(in) % MAX_BATCH;
 
@@ -500,7 +496,7 @@ static void step_batch(struct fuzz_in *in, uint8_t tag)
 /* A block copied byte for byte from the input (header validation). */
 static void step_raw(struct fuzz_in *in)
 {
-	uint8_t *blk = fuzz_ram_ptr(&mem, BLOCK_GPA, 4096);
+	uint8_t *blk = fuzz_ram_ptr(&vm.mem, BLOCK_GPA, 4096);
 	size_t len = 64 + 64 * (size_t)(fuzz_u8(in) % 8);
 
 	memset(blk, 0, 4096);
@@ -514,15 +510,15 @@ static void step_answer(struct fuzz_in *in)
 {
 	struct pvmem_mig_ring *ring;
 	struct pvmem_mig_ans *ans =
-		fuzz_ram_ptr(&mem, SCRATCH_GPA, 64 * sizeof(*ans));
+		fuzz_ram_ptr(&vm.mem, SCRATCH_GPA, 64 * sizeof(*ans));
 	struct pvmem_block *blk =
-		fuzz_ram_ptr(&mem, BLOCK_GPA, sizeof(struct pvmem_block));
+		fuzz_ram_ptr(&vm.mem, BLOCK_GPA, sizeof(struct pvmem_block));
 	uint8_t how = fuzz_u8(in);
 	unsigned n = 0;
 
 	if (!ring_gpa)
 		return;
-	ring = fuzz_ram_ptr(&mem, ring_gpa, sizeof(*ring));
+	ring = fuzz_ram_ptr(&vm.mem, ring_gpa, sizeof(*ring));
 	while (ring->tail != ring->head && n < 64) {
 		const struct pvmem_mig_req *q =
 			&ring->reqs[ring->tail % PVMEM_MIG_SLOTS];

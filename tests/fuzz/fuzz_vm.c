@@ -1,43 +1,84 @@
 // SPDX-License-Identifier: MIT
 /* tests/fuzz/fuzz_vm.c - a VM without KVM, its guest, a virtio driver. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "abi/virtio.h"
 #include "tests/fuzz/fuzz_vm.h"
 
+/* The mm's metadata: [mm, mm + size) is all it ever writes. */
+static size_t fuzz_vm_meta_bytes(const struct guest_mem *mem)
+{
+	struct mm_range ranges[GUEST_MEM_MAX_REGIONS];
+	struct mm_config mc = {.ranges = ranges, .nr_ranges = mem->nr_regions};
+
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		ranges[i] = (struct mm_range){
+			.start_pfn = mem->regions[i].gpa / 4096,
+			.end_pfn =
+				(mem->regions[i].gpa + mem->regions[i].size) /
+				4096};
+	return mm_meta_size(&mc);
+}
+
+static void *fuzz_vm_save(struct fuzz_vm *vm, struct mm_stats *st)
+{
+	void *copy = malloc(vm->meta_bytes);
+
+	FUZZ_ASSERT(copy, "malloc %zu bytes of page database", vm->meta_bytes);
+	memcpy(copy, vm->mm, vm->meta_bytes);
+	mm_get_stats(vm->mm, st);
+	return copy;
+}
+
 void fuzz_vm_init(struct fuzz_vm *vm, uint64_t low_bytes, uint64_t high_bytes)
 {
+	struct frame_db_config hc = {.kernel_end = FUZZ_VM_KERNEL_END};
+
 	memset(vm, 0, sizeof(*vm));
 	fuzz_ram_init(&vm->mem, low_bytes, high_bytes);
 	vm->ram_pages = vm->mem.size / 4096;
+	FUZZ_ASSERT(frame_db_create(&vm->fdb, &vm->mem, &hc) == 0,
+		    "frame_db_create");
+	vm->mm = frame_db_mm(vm->fdb);
+	vm->meta_bytes = fuzz_vm_meta_bytes(&vm->mem);
+	FUZZ_ASSERT(vm->meta_bytes, "mm_meta_size");
+	vm->fresh[0] = fuzz_vm_save(vm, &vm->fresh_stats[0]);
+	FUZZ_ASSERT(frame_db_give_all(vm->fdb) == 0, "frame_db_give_all");
+	vm->fresh[1] = fuzz_vm_save(vm, &vm->fresh_stats[1]);
+	fuzz_check_mm(vm->mm, "native start");
+	memcpy(vm->mm, vm->fresh[0], vm->meta_bytes);
+	fuzz_check_mm(vm->mm, "hosted start");
+}
+
+void fuzz_vm_restore(struct fuzz_vm *vm, bool native)
+{
+	struct mm_stats st;
+
+	memcpy(vm->mm, vm->fresh[native], vm->meta_bytes);
+	mm_get_stats(vm->mm, &st);
+	FUZZ_ASSERT(!memcmp(&st, &vm->fresh_stats[native], sizeof(st)),
+		    "restored page database differs from a new one");
+	fuzz_ram_wipe(&vm->mem);
+	FUZZ_ASSERT(fuzz_ram_resident(&vm->mem) == 0,
+		    "guest RAM still resident after the wipe");
 }
 
 void fuzz_vm_start(struct fuzz_vm *vm, bool hosted,
 		   const struct pvmem_config *cfg)
 {
-	struct frame_db_config hc = {.kernel_end = FUZZ_VM_KERNEL_END};
-
-	fuzz_ram_wipe(&vm->mem);
-	FUZZ_ASSERT(frame_db_create(&vm->fdb, &vm->mem, &hc) == 0,
-		    "frame_db_create");
-	vm->mm = frame_db_mm(vm->fdb);
+	fuzz_vm_restore(vm, !hosted);
 	vm->pv = NULL;
 	if (hosted)
 		FUZZ_ASSERT(pvmem_create(&vm->pv, vm->fdb, cfg) == 0,
 			    "pvmem_create");
-	else
-		FUZZ_ASSERT(frame_db_give_all(vm->fdb) == 0,
-			    "frame_db_give_all");
 }
 
 void fuzz_vm_stop(struct fuzz_vm *vm)
 {
 	pvmem_destroy(vm->pv);
-	frame_db_destroy(vm->fdb);
 	vm->pv = NULL;
-	vm->fdb = NULL;
-	vm->mm = NULL;
 }
 
 /* One request in the block, rung; returns the request (results in it). */
@@ -131,6 +172,33 @@ void fuzz_vm_check(struct fuzz_vm *vm, const char *what)
 		    (unsigned long long)hs.pages_freed,
 		    (unsigned long long)hs.tot_pages,
 		    (unsigned long long)st.frames[FRAME_BALLOON]);
+}
+
+void fuzz_vm_check_dma(struct fuzz_vm *vm, uint32_t device_id, uint64_t lo_pfn,
+		       uint64_t hi_pfn)
+{
+	if (!vm->pv)
+		return;
+	for (unsigned r = 0; r < vm->mem.nr_regions; r++) {
+		uint64_t first = vm->mem.regions[r].gpa >> 12;
+		uint64_t nr = vm->mem.regions[r].size >> 12;
+		const struct page *base = mm_pfn_to_page(vm->mm, first);
+
+		for (uint64_t i = 0; i < nr; i++) {
+			uint64_t pfn = first + i;
+			bool dma = base[i].state == FRAME_DMA &&
+				   base[i].owner == device_id;
+
+			if (!dma && (pfn < lo_pfn || pfn >= hi_pfn))
+				continue;
+			FUZZ_ASSERT(dma == pvmem_dma_contains(vm->pv, device_id,
+							      pfn << 12, 4096),
+				    "frame %#llx: DMA of device %u %d, "
+				    "registry %d",
+				    (unsigned long long)pfn, device_id, dma,
+				    !dma);
+		}
+	}
 }
 
 /* The driver ---------------------------------------------------------- */

@@ -34,18 +34,40 @@ struct fuzz_vm {
 	struct pvmem *pv; /* NULL: native model */
 	struct mm *mm;
 	uint64_t ram_pages;
+	/*
+	 * The page database is built once per process; every byte of it (the
+	 * mm instance lives wholly in its metadata) is saved as
+	 * frame_db_create() left it ([0]) and after frame_db_give_all() ([1]),
+	 * and copied back when an input starts.
+	 */
+	void *fresh[2];
+	size_t meta_bytes;
+	struct mm_stats fresh_stats[2];
 };
 
-/* Map RAM once per process (LLVMFuzzerInitialize). */
+/*
+ * Map RAM and build the page database once per process
+ * (LLVMFuzzerInitialize).
+ */
 void fuzz_vm_init(struct fuzz_vm *vm, uint64_t low_bytes, uint64_t high_bytes);
 
 /*
  * A fresh VM on zeroed RAM: hosted (pvmem with @cfg, may be NULL) or
- * native (frame_db_give_all(): the guest holds every frame).
+ * native (the guest holds every frame, as after frame_db_give_all()). The
+ * state is the same whatever earlier inputs did: the database's bytes are
+ * those of a new one (its counters checked against it), no RAM page is
+ * resident (so every byte of RAM reads zero), and pvmem is new.
  */
 void fuzz_vm_start(struct fuzz_vm *vm, bool hosted,
 		   const struct pvmem_config *cfg);
 void fuzz_vm_stop(struct fuzz_vm *vm);
+
+/*
+ * The page database back to new (@native: after frame_db_give_all()) and
+ * RAM to zero, checked; fuzz_vm_start() without pvmem, for harnesses that
+ * create pvmem themselves.
+ */
+void fuzz_vm_restore(struct fuzz_vm *vm, bool native);
 
 /*
  * The guest's pvmem requests (hosted only), one per doorbell. alloc returns
@@ -67,6 +89,15 @@ int fuzz_vm_dma_alloc(struct fuzz_vm *vm, uint32_t device_id, uint64_t size,
  * the guest without a FREE).
  */
 void fuzz_vm_check(struct fuzz_vm *vm, const char *what);
+
+/*
+ * Every frame of RAM in [lo_pfn, hi_pfn) that is FRAME_DMA of @device_id
+ * is in pvmem's registry for that device, and every other frame there is
+ * not; frames outside the window are asked only when they are the
+ * device's DMA frames. Hosted only (a no-op without pvmem).
+ */
+void fuzz_vm_check_dma(struct fuzz_vm *vm, uint32_t device_id, uint64_t lo_pfn,
+		       uint64_t hi_pfn);
 
 /* The driver ---------------------------------------------------------- */
 

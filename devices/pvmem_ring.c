@@ -60,6 +60,10 @@ struct ring_host {
 	atomic_uint level;  /* shadow entries != 0 */
 	atomic_uint target;
 	uint64_t last_take_ns; /* the last time the guest took a frame */
+	/* Populate ahead: slots before pop_pos were looked at; the last
+	 * 2 MiB page populated, + 1 (0: none). */
+	uint32_t pop_pos;
+	uint64_t pop_last;
 	/* The last bad index reported (each bad value counts once). */
 	bool bad_cons, bad_prod;
 	uint32_t bad_cons_val, bad_prod_val;
@@ -102,6 +106,8 @@ struct pvmem_rings {
 	atomic_uint_fast64_t returned, drains, grows, shrinks, polls;
 	atomic_uint_fast64_t short_refills, bad_index, bad_return, bad_kick;
 	atomic_uint_fast64_t lied_cons, recycled;
+	atomic_uint_fast64_t populated, populate_failed;
+	atomic_bool populate_off; /* the host has no MADV_POPULATE_WRITE */
 };
 
 static void count(atomic_uint_fast64_t *c, uint64_t n)
@@ -536,13 +542,26 @@ static void ring_grow(struct pvmem_rings *r, struct ring_host *h)
 }
 
 /*
+ * Supply frames taken back are free again, and with populate ahead they
+ * may be backed although the guest never touched them: release the
+ * backing of free blocks as a FREE batch does (the device's default
+ * order), so host RSS still follows what the guest holds. Called with no
+ * ring lock held.
+ */
+static void rings_release(struct pvmem_rings *r, uint64_t reclaimed)
+{
+	if (reclaimed && r->cfg.populate)
+		mm_report_free(r->mm, PVMEM_DEFAULT_REPORT_ORDER);
+}
+
+/*
  * Drain on demand: every ring's returns (frames the guest gave back but
  * the host has not freed yet are still GUEST: pinned, charged), then every
  * supply but @skip's.
  */
 static uint64_t rings_reclaim_except(struct pvmem_rings *r, unsigned skip)
 {
-	uint64_t back = 0;
+	uint64_t back = 0, sup = 0;
 	unsigned nr = rings_nr(r);
 
 	for (unsigned i = 0; i < nr; i++) {
@@ -552,11 +571,12 @@ static uint64_t rings_reclaim_except(struct pvmem_rings *r, unsigned skip)
 		if (i == skip)
 			continue;
 		pthread_mutex_lock(&h->lock);
-		back += ring_reclaim_to(r, h, 0);
+		sup += ring_reclaim_to(r, h, 0);
 		ring_publish(h);
 		pthread_mutex_unlock(&h->lock);
 	}
-	return back;
+	rings_release(r, sup);
+	return back + sup;
 }
 
 static void thread_wake(struct pvmem_rings *r)
@@ -575,6 +595,7 @@ int pvmem_rings_kick(struct pvmem_rings *r, uint32_t value)
 {
 	unsigned i = value & ~PVMEM_KICK_DRAIN;
 	struct ring_host *h;
+	uint64_t back;
 	bool empty;
 
 	if (i >= rings_nr(r)) {
@@ -590,10 +611,11 @@ int pvmem_rings_kick(struct pvmem_rings *r, uint32_t value)
 		pthread_mutex_unlock(&h->lock);
 		ring_drain_returns(r, h);
 		pthread_mutex_lock(&h->lock);
-		ring_reclaim_to(r, h, 0);
+		back = ring_reclaim_to(r, h, 0);
 		count(&r->drains, 1);
 		ring_publish(h);
 		pthread_mutex_unlock(&h->lock);
+		rings_release(r, back);
 		return 0;
 	}
 	/* The demand as the guest met it: before the returns come back. */
@@ -709,7 +731,92 @@ uint64_t pvmem_rings_decay(struct pvmem_rings *r, uint64_t idle_ns)
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
+	rings_release(r, back);
 	return back;
+}
+
+/* Populate ahead ---------------------------------------------------------- */
+
+/*
+ * How far ahead of the guest's take index the host populates: two host
+ * huge pages of frames, ~0.4 ms of a guest touching memory as fast as it
+ * can, about what the thread zeroes in that time. No further: frames the
+ * guest never takes (the rest of a supply when a burst ends) stay as cheap
+ * as they were, unbacked.
+ */
+#define POP_AHEAD  1024u
+#define POP_MAX	   8 /* host pages per ring and call */
+#define POP_FRAMES (GUEST_MEM_HUGE_SIZE / PAGE_SIZE)
+
+/*
+ * The 2 MiB pages of the slots up to POP_AHEAD past the guest's take
+ * index not looked at yet (ring lock held), in slot order, which is the
+ * order the guest takes them; each once while consecutive slots share
+ * it. The guest's own sup_cons says only where to look: a lie moves the
+ * window within the slots the host filled, nothing else.
+ */
+static unsigned ring_pop_collect(struct ring_host *h, uint64_t *pages)
+{
+	uint32_t gc = __atomic_load_n(&h->g->sup_cons, __ATOMIC_RELAXED);
+	uint32_t pos = h->pop_pos, avail = h->sup_prod - h->cons_seen, end;
+	unsigned n = 0;
+
+	if (gc - h->cons_seen > avail)
+		gc = h->cons_seen;
+	if (pos - h->cons_seen > avail ||
+	    pos - h->cons_seen < gc - h->cons_seen)
+		pos = gc;
+	end = h->sup_prod - gc > POP_AHEAD ? gc + POP_AHEAD : h->sup_prod;
+	for (; pos != end && n < POP_MAX; pos++) {
+		uint64_t pfn = h->shadow[pos & SUP_MASK];
+
+		if (!pfn || pfn / POP_FRAMES + 1 == h->pop_last)
+			continue;
+		h->pop_last = pfn / POP_FRAMES + 1;
+		pages[n++] = pfn / POP_FRAMES;
+	}
+	h->pop_pos = pos;
+	return n;
+}
+
+/*
+ * Without the ring lock: a vCPU's kick never waits for a huge page to be
+ * zeroed. So a frame may leave the supply meanwhile; populating it anyway
+ * is harmless: its contents do not change (a free frame still reads as
+ * zeros), it only costs host memory until the host next releases it.
+ */
+uint64_t pvmem_rings_populate(struct pvmem_rings *r)
+{
+	unsigned nr = rings_nr(r);
+	uint64_t done = 0, pages[POP_MAX];
+
+	if (!r->cfg.populate || atomic_load(&r->populate_off))
+		return 0;
+	for (unsigned i = 0; i < nr; i++) {
+		struct ring_host *h = &r->rings[i];
+		unsigned n;
+
+		pthread_mutex_lock(&h->lock);
+		n = ring_pop_collect(h, pages);
+		pthread_mutex_unlock(&h->lock);
+		for (unsigned k = 0; k < n; k++) {
+			int err = guest_mem_populate(
+				r->mem, pages[k] * GUEST_MEM_HUGE_SIZE,
+				GUEST_MEM_HUGE_SIZE);
+
+			if (!err) {
+				done++;
+				continue;
+			}
+			count(&r->populate_failed, 1);
+			if (err == -EINVAL) {
+				atomic_store(&r->populate_off, true);
+				return done;
+			}
+		}
+	}
+	count(&r->populated, done);
+	return done;
 }
 
 /* Refill thread ---------------------------------------------------------- */
@@ -787,6 +894,8 @@ static void *rings_thread(void *arg)
 			count(&r->polls, 1);
 			last_move = now;
 		}
+		if (pvmem_rings_populate(r))
+			last_move = now;
 		if (polling && now - last_move > RING_POLL_LINGER_NS)
 			rings_set_polling(r, polling = false);
 		if (now - last_decay > RING_DECAY_NS / 2) {
@@ -1055,6 +1164,8 @@ void pvmem_rings_get_stats(struct pvmem_rings *r, struct pvmem_ring_stats *out)
 		.bad_kick = atomic_load(&r->bad_kick),
 		.lied_cons = atomic_load(&r->lied_cons),
 		.recycled = atomic_load(&r->recycled),
+		.populated = atomic_load(&r->populated),
+		.populate_failed = atomic_load(&r->populate_failed),
 	};
 	out->errors = out->bad_index + out->bad_return + out->bad_kick +
 		      out->lied_cons;
@@ -1100,6 +1211,8 @@ static const struct stat_field pvmem_ring_stat_fields[] = {
 	STAT_FIELD(struct pvmem_ring_stats, shrinks),
 	STAT_FIELD(struct pvmem_ring_stats, polls),
 	STAT_FIELD(struct pvmem_ring_stats, short_refills),
+	STAT_FIELD(struct pvmem_ring_stats, populated),
+	STAT_FIELD(struct pvmem_ring_stats, populate_failed),
 	STAT_FIELD(struct pvmem_ring_stats, errors),
 	STAT_FIELD(struct pvmem_ring_stats, bad_index),
 	STAT_FIELD(struct pvmem_ring_stats, bad_return),

@@ -57,6 +57,15 @@ struct pvmem_rings_config {
 	 * one run in five (docs/hosted-memory.md "Page rings").
 	 */
 	bool refill_ahead;
+	/*
+	 * The thread gives the 2 MiB host pages under the next frames of each
+	 * supply (a window just ahead of the guest's take index) their
+	 * backing (guest_mem_populate()) before the guest takes them, so that
+	 * the guest's first write takes no host page fault on its vCPU: the
+	 * host zeroes a huge page on another CPU while the guest runs. Changes
+	 * no frame's state, charge or contents. Needs thread.
+	 */
+	bool populate;
 	/* Clock in ns for the idle decay (tests); NULL: CLOCK_MONOTONIC. */
 	uint64_t (*clock_ns)(void *opaque);
 	void *clock_opaque;
@@ -78,6 +87,8 @@ struct pvmem_ring_stats {
 	uint64_t grows, shrinks;  /* target doubled / halved */
 	uint64_t polls;		  /* refill-thread passes that moved frames */
 	uint64_t short_refills;	  /* refills cut by the page limit / memory */
+	uint64_t populated;	  /* 2 MiB host pages populated ahead */
+	uint64_t populate_failed; /* populates the host refused */
 	uint64_t errors;	  /* bad guest input, all kinds */
 	uint64_t bad_index;	  /* indices out of range (-ERANGE) */
 	uint64_t bad_return;	  /* returned frames refused */
@@ -163,6 +174,16 @@ bool pvmem_rings_holds(struct pvmem_rings *r, uint64_t pfn);
  * Return frames taken back.
  */
 uint64_t pvmem_rings_decay(struct pvmem_rings *r, uint64_t idle_ns);
+
+/*
+ * Populate ahead (the thread calls it with config populate): the 2 MiB
+ * host pages holding each supply's next frames (up to 1024 past the
+ * guest's take index) not populated yet, in the order the guest will
+ * take them, a bounded number per ring. Return
+ * 2 MiB pages populated (0 without config populate, or once the host
+ * refused with -EINVAL: a kernel without MADV_POPULATE_WRITE).
+ */
+uint64_t pvmem_rings_populate(struct pvmem_rings *r);
 
 /**
  * pvmem_rings_check() - the invariants: each supply slot the host filled

@@ -109,6 +109,22 @@ int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
+int guest_mem_populate(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct guest_mem_region *r = region_of(mem, gpa, len);
+
+	if (!r || (gpa | len) & 4095)
+		return -EINVAL;
+	/*
+	 * As if the range were written, without writing it: what is there
+	 * stays, what is not becomes zeros (a huge page where the backing
+	 * gives one). Kernels before 5.14 answer -EINVAL.
+	 */
+	if (madvise(r->hva + (gpa - r->gpa), len, MADV_POPULATE_WRITE) < 0)
+		return -errno;
+	return 0;
+}
+
 int guest_mem_parse_backing(const char *name, enum guest_mem_backing *out)
 {
 	for (unsigned b = 0; b < GUEST_MEM_NR_BACKINGS; b++) {

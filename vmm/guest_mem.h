@@ -68,6 +68,17 @@ uint64_t guest_mem_end(const struct guest_mem *mem);
 int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /**
+ * guest_mem_populate() - give [gpa, gpa + len) (page-aligned, inside one
+ * region) its host backing now (MADV_POPULATE_WRITE), so that the guest's
+ * first write there takes no host page fault. Contents do not change:
+ * backed pages keep their data, the rest read as zeros as before, so it is
+ * safe on frames the guest holds. Costs host memory like a guest write.
+ * Return: 0 or a negative errno (-EINVAL: bad range, or a kernel before
+ * 5.14; -ENOMEM, -EFAULT: see madvise(2)).
+ */
+int guest_mem_populate(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/**
  * guest_mem_parse_backing() - the backing named @name ("anon", "anon-4k",
  * "memfd" or "hugetlbfs") into *@out.
  * Return: 0, or -EINVAL for any other name.

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* The honest guest: pvmem_ring_take()/put(), the code the guest runs. */
 #include "abi/pvmem_ring.h"
@@ -854,11 +855,122 @@ START_TEST(test_stats_text)
 }
 END_TEST
 
+/* Populate ahead ---------------------------------------------------------- */
+
+static void ring_fx_setup_populate(void)
+{
+	struct pvmem_config cfg = {
+		.rings = {.clock_ns = fake_clock, .populate = true},
+	};
+
+	fake_ns = 1000000000ull;
+	mm_port_set_log_sink(quiet_log);
+	fx_setup_cfg(&cfg);
+}
+
+/* Has the host backed frame @pfn? (mincore: no read, nothing faulted.) */
+static bool backed(uint64_t pfn)
+{
+	unsigned char v = 0;
+
+	ck_assert_int_eq(mincore(fx_ptr(MM_PFN_TO_ADDR(pfn)), 4096, &v), 0);
+	return v & 1;
+}
+
+#define POP_FRAMES 512 /* frames per 2 MiB host page */
+
+/*
+ * pvmem_rings_populate() backs the 2 MiB host pages of the frames placed in
+ * a supply since its last call, once each, and changes nothing else: no
+ * frame's state, charge or contents; a host page with no supply frame
+ * stays unbacked.
+ */
+START_TEST(test_populate_ahead)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t tot, free0, pfn = 0, far = 0, populated, *first;
+	unsigned lvl, n;
+
+	ck_assert_int_eq(kick(0), 0);
+	lvl = level(0);
+	ck_assert_uint_eq(lvl, PVMEM_RING_MIN_TARGET);
+	/* A free host page in RAM far from every supply frame. */
+	for (uint64_t c = 4; c < FX_LOW_SIZE / GUEST_MEM_HUGE_SIZE && !far;
+	     c++) {
+		bool near = false;
+
+		for (unsigned i = 0; i < lvl; i++)
+			near |= r->sup[i] / POP_FRAMES == c;
+		if (!near && !backed(c * POP_FRAMES))
+			far = c * POP_FRAMES;
+	}
+	ck_assert_uint_ne(far, 0);
+	for (unsigned i = 0; i < lvl; i++)
+		ck_assert_msg(!backed(r->sup[i]), "supply pfn %#llx backed",
+			      (unsigned long long)r->sup[i]);
+	tot = pvmem_tot_pages(fx.p);
+	free0 = fx_frames(FRAME_FREE);
+	n = (unsigned)pvmem_rings_populate(rings());
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_eq(ring_stats().populated, n);
+	for (unsigned i = 0; i < lvl; i++)
+		ck_assert(backed(r->sup[i]));
+	ck_assert(!backed(far));
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), tot);
+	ck_assert_uint_eq(fx_frames(FRAME_FREE), free0);
+	ck_assert_uint_eq(level(0), lvl);
+	/* Nothing new in the supply: nothing to do. */
+	ck_assert_uint_eq(pvmem_rings_populate(rings()), 0);
+	/*
+	 * The guest's data in a frame it took stays through a populate of
+	 * its host page: take frames (kicking, not populating) up to the
+	 * first in a host page not populated yet, write it, then populate
+	 * the rest of that page's supply frames.
+	 */
+	populated = r->sup[0] / POP_FRAMES;
+	for (unsigned k = 0; k < 4 * POP_FRAMES; k++) {
+		pfn = pvmem_ring_take(r);
+		if (pfn && pfn / POP_FRAMES != populated)
+			break;
+		if (!pfn)
+			ck_assert_int_eq(kick(0), 0);
+	}
+	ck_assert_uint_ne(pfn, 0);
+	ck_assert_uint_ne(pfn / POP_FRAMES, populated);
+	first = fx_ptr(MM_PFN_TO_ADDR(pfn));
+	memset(first, 0xa5, 4096);
+	if (level(0) < 2)
+		ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(r->sup[r->sup_cons & RING_MASK] / POP_FRAMES,
+			  pfn / POP_FRAMES);
+	n = (unsigned)ring_stats().populated;
+	ck_assert_uint_ge(pvmem_rings_populate(rings()), 1);
+	ck_assert_uint_gt(ring_stats().populated, n);
+	for (unsigned i = 0; i < 4096 / 8; i++)
+		ck_assert_uint_eq(first[i], 0xa5a5a5a5a5a5a5a5ull);
+	ck_assert_uint_eq(ring_stats().populate_failed, 0);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* Without config populate the call does nothing. */
+START_TEST(test_populate_off)
+{
+	struct pvmem_ring *r = setup_ring0();
+
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_uint_eq(pvmem_rings_populate(rings()), 0);
+	ck_assert(!backed(r->sup[0]));
+	ck_assert_uint_eq(ring_stats().populated, 0);
+}
+END_TEST
+
 static Suite *pvmem_ring_suite(void)
 {
 	Suite *s = suite_create("pvmem_ring");
 	TCase *tc = tcase_create("core");
 	TCase *th = tcase_create("hostile");
+	TCase *tp = tcase_create("populate");
 
 	tcase_add_checked_fixture(tc, ring_fx_setup, ring_fx_teardown);
 	tcase_set_timeout(tc, 60);
@@ -871,6 +983,7 @@ static Suite *pvmem_ring_suite(void)
 	tcase_add_test(tc, test_limit_and_edquot);
 	tcase_add_test(tc, test_empty_ring_takes_from_others);
 	tcase_add_test(tc, test_stats_text);
+	tcase_add_test(tc, test_populate_off);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(th, ring_fx_setup, ring_fx_teardown);
@@ -882,6 +995,11 @@ static Suite *pvmem_ring_suite(void)
 	tcase_add_test(th, test_take_races_reclaim);
 	tcase_add_test(th, test_recycle_races_free);
 	suite_add_tcase(s, th);
+
+	tcase_add_checked_fixture(tp, ring_fx_setup_populate, ring_fx_teardown);
+	tcase_set_timeout(tp, 60);
+	tcase_add_test(tp, test_populate_ahead);
+	suite_add_tcase(s, tp);
 	return s;
 }
 

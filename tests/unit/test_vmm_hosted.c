@@ -205,6 +205,57 @@ START_TEST(test_hugetlbfs_without_pool_fails_clearly)
 }
 END_TEST
 
+/*
+ * guest_mem_populate() on each mappable backing: the range becomes
+ * resident at once, data already there stays, the rest reads zeros, and
+ * nothing outside it is backed; bad ranges are refused.
+ */
+static void check_populate(enum guest_mem_backing backing)
+{
+	const uint64_t size = 8 * MiB;
+	struct guest_mem mem = {.nr_regions = 1};
+	uint64_t res;
+	uint8_t *p;
+	char err[256] = "";
+
+	ck_assert_msg(
+		guest_mem_map(&mem, backing, size, &p, err, sizeof(err)) == 0,
+		"%s", err);
+	mem.regions[0] = (struct guest_mem_region){.size = size, .hva = p};
+	memset(p + 2 * MiB + 8192, 0xa5, 4096);
+	ck_assert_int_eq(guest_mem_populate(&mem, 2 * MiB, 2 * MiB), 0);
+	ck_assert_int_eq(guest_mem_populate(&mem, 6 * MiB, 2 * MiB), 0);
+	/* Refused: outside RAM, unaligned, empty. */
+	ck_assert_int_eq(guest_mem_populate(&mem, size, 4096), -EINVAL);
+	ck_assert_int_eq(guest_mem_populate(&mem, 4096 + 1, 4096), -EINVAL);
+	ck_assert_int_eq(guest_mem_populate(&mem, 0, 0), -EINVAL);
+	ck_assert_int_eq(vm_stats_ram_resident(&mem, &res), 0);
+	ck_assert_uint_eq(res, 4 * MiB);
+	ck_assert(bytes_are(p + 2 * MiB + 8192, 4096, 0xa5));
+	ck_assert(bytes_are(p + 2 * MiB, 8192, 0));
+	ck_assert(bytes_are(p + 2 * MiB + 12288, 2 * MiB - 12288, 0));
+	ck_assert(bytes_are(p + 6 * MiB, 2 * MiB, 0));
+	guest_mem_unmap(&mem, p);
+}
+
+START_TEST(test_populate_anon)
+{
+	check_populate(GUEST_MEM_ANON);
+}
+END_TEST
+
+START_TEST(test_populate_anon_4k)
+{
+	check_populate(GUEST_MEM_ANON_4K);
+}
+END_TEST
+
+START_TEST(test_populate_memfd)
+{
+	check_populate(GUEST_MEM_MEMFD);
+}
+END_TEST
+
 START_TEST(test_map_rejects_unaligned_size)
 {
 	struct guest_mem mem = {.nr_regions = 1};
@@ -232,6 +283,9 @@ static Suite *vmm_hosted_suite(void)
 	tcase_add_test(tc, test_release_memfd_reads_zeros);
 	tcase_add_test(tc, test_hugetlbfs_without_pool_fails_clearly);
 	tcase_add_test(tc, test_map_rejects_unaligned_size);
+	tcase_add_test(tc, test_populate_anon);
+	tcase_add_test(tc, test_populate_anon_4k);
+	tcase_add_test(tc, test_populate_memfd);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -77,6 +77,7 @@ struct virtio_balloon {
 	uint64_t partial[BALLOON_PENDING_MAX];
 	unsigned nr_partial;
 	uint64_t huge_released, partial_released, partial_kept;
+	uint64_t inflate_notifies, inflate_ns, discard_ns;
 };
 
 static const uint64_t balloon_features =
@@ -88,12 +89,17 @@ static uint64_t balloon_min(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-static uint64_t balloon_now_ms(void)
+static uint64_t balloon_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t balloon_now_ms(void)
+{
+	return balloon_now_ns() / 1000000u;
 }
 
 static void balloon_log(struct virtio_balloon *b, const char *fmt, ...)
@@ -144,9 +150,11 @@ static void balloon_charge(struct virtio_balloon *b, int64_t delta)
 /* Drop the host backing of frames [pfn, pfn + nr), all in the balloon. */
 static void balloon_discard(struct virtio_balloon *b, uint64_t pfn, uint64_t nr)
 {
+	uint64_t t0 = balloon_now_ns();
 	int err = guest_mem_discard(b->p.link.mem, MM_PFN_TO_ADDR(pfn),
 				    nr * PAGE_SIZE);
 
+	b->discard_ns += balloon_now_ns() - t0;
 	if (err)
 		balloon_log(b, "discard of [0x%llx, +%llu pages) failed: %s",
 			    (unsigned long long)pfn, (unsigned long long)nr,
@@ -477,6 +485,7 @@ static void balloon_notify(struct virtio_mmio_dev *dev, unsigned q)
 {
 	struct virtio_balloon *b = virtio_mmio_priv(dev);
 	virtq_handle_fn fn = NULL;
+	uint64_t t0;
 
 	if (q >= BALLOON_NR_QUEUES)
 		return;
@@ -496,9 +505,15 @@ static void balloon_notify(struct virtio_mmio_dev *dev, unsigned q)
 	case ROLE_NONE:
 		return;
 	}
+	if (b->roles[q] != ROLE_INFLATE) {
+		__virtio_mmio_process_queue(dev, q, &b->chain, fn, b);
+		return;
+	}
+	t0 = balloon_now_ns();
 	__virtio_mmio_process_queue(dev, q, &b->chain, fn, b);
-	if (b->roles[q] == ROLE_INFLATE)
-		balloon_flush_partial(b);
+	balloon_flush_partial(b);
+	b->inflate_notifies++;
+	b->inflate_ns += balloon_now_ns() - t0;
 }
 
 static int balloon_features_ok(struct virtio_mmio_dev *dev, uint64_t features)
@@ -691,6 +706,9 @@ void virtio_balloon_dev_get_status(struct virtio_balloon *b,
 	out->huge_released = b->huge_released;
 	out->partial_released = b->partial_released;
 	out->partial_kept = b->partial_kept;
+	out->inflate_notifies = b->inflate_notifies;
+	out->inflate_ns = b->inflate_ns;
+	out->discard_ns = b->discard_ns;
 	/* Stale numbers: ask for fresh ones, for the next caller. */
 	if (b->p.stats_interval_ms && out->stats_age_ms != UINT64_MAX &&
 	    out->stats_age_ms >= b->p.stats_interval_ms)
@@ -862,6 +880,9 @@ static const struct stat_field balloon_vm_stat_fields[] = {
 	STAT_FIELD(struct balloon_status, huge_released),
 	STAT_FIELD(struct balloon_status, partial_released),
 	STAT_FIELD(struct balloon_status, partial_kept),
+	STAT_FIELD(struct balloon_status, inflate_notifies),
+	STAT_FIELD(struct balloon_status, inflate_ns),
+	STAT_FIELD(struct balloon_status, discard_ns),
 };
 
 static const struct stat_table balloon_vm_stat_table =

@@ -28,6 +28,12 @@ struct balloon_status {
 	uint64_t device_failures; /* DEVICE_NEEDS_RESET protocol errors */
 	/* Host huge pages released whole, in part, or kept (hugetlbfs). */
 	uint64_t huge_released, partial_released, partial_kept;
+	/*
+	 * The host's share of inflating (--stats, docs/ballooning.md "Where
+	 * the time goes"): inflate notifications handled, and the time spent
+	 * handling them, of which releasing backing (guest_mem_discard()).
+	 */
+	uint64_t inflate_notifies, inflate_ns, discard_ns;
 };
 
 struct api_balloon_ops {

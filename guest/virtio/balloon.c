@@ -2,10 +2,10 @@
 /*
  * guest/virtio/balloon.c - virtio-balloon driver (virtio 1.x 5.5.6).
  *
- * One notification carries up to BATCH_BUFS buffers of 256 PFNs: a VM exit
- * costs 5-20 us here, so 8192 pages (32 MiB) move per exit and one more exit
+ * One notification carries one buffer of up to 8192 PFNs: a VM exit costs
+ * 5-30 us here, so 8192 pages (32 MiB) move per exit and one more exit
  * updates `actual`. Each batch is sorted, so the host sees long runs of
- * consecutive PFNs (one state change and one punch-hole per run). In the
+ * consecutive PFNs (one state change and one discard per run). In the
  * hosted model pages come in bulk: first what the vCPU's page cache holds,
  * then one pvmem ALLOC for the rest, and deflated pages go back in one
  * pvmem FREE per batch rather than through the page cache 64 at a time. The device handles a notification synchronously on the
@@ -24,10 +24,8 @@
 #include "mm_stack.h"
 #include "pvmem_guest.h"
 
-#define PFNS_PER_BUF 256
-#define BATCH_BUFS   32
-#define BATCH_PAGES  (PFNS_PER_BUF * BATCH_BUFS)
-#define Q_SIZE	     64
+#define BATCH_PAGES 8192
+#define Q_SIZE	    64
 
 static struct gv_dev bdev;
 static bool ready;
@@ -197,16 +195,25 @@ static unsigned take_pages(uint32_t *pfns, unsigned want, bool ask_host)
 }
 
 /*
- * Pages for the balloon, making room when the source is dry: the shrinker
- * frees SHRINK_CHUNK at a time, which stay in the page cache and are taken
- * from there without a round trip to the host.
+ * Pages for the balloon, making room when the source is dry. Hosted, the
+ * shrinker frees SHRINK_CHUNK at a time, which stay in the page cache and
+ * are taken from there without a round trip to the host. Native, it frees
+ * all that is missing at once into the guest's buddy, where consecutive
+ * pages merge again: the batch takes them back as whole 2 MiB blocks.
  */
+static uint64_t shrink(unsigned missing)
+{
+	if (!guest_boot.native)
+		return shrinker(min_u64(missing, SHRINK_CHUNK));
+	blocks_dry = false; /* the freed pages may make whole blocks */
+	return shrinker(missing);
+}
+
 static unsigned collect_pages(uint32_t *pfns, unsigned want)
 {
 	unsigned n = take_pages(pfns, want, true);
 
-	while (n < want && shrinker &&
-	       shrinker(min_u64(want - n, SHRINK_CHUNK)) != 0) {
+	while (n < want && shrinker && shrink(want - n) != 0) {
 		prof_lap(GBALLOON_PROF_SHRINK);
 		n += take_pages(pfns + n, want - n, false);
 	}
@@ -220,15 +227,25 @@ static unsigned collect_pages(uint32_t *pfns, unsigned want)
 	return n;
 }
 
-/* Heapsort @n PFNs ascending, in place (no allocation, O(n log n)). */
-static void sift_down(uint32_t *a, unsigned root, unsigned n)
+/*
+ * Sort a batch ascending. A native batch is mostly whole blocks of 512
+ * consecutive PFNs (take_blocks()), so the runs are sorted, not the pages:
+ * find them (one pass), heapsort them by first PFN, and write them back.
+ * PFNs are distinct, so runs never overlap and sorted runs are sorted
+ * pages. A batch of single pages is n runs of 1: a heapsort, as before.
+ */
+struct pfn_run {
+	uint32_t start, len;
+};
+
+static void sift_down(struct pfn_run *a, unsigned root, unsigned n)
 {
 	for (unsigned child; (child = 2 * root + 1) < n; root = child) {
-		uint32_t t;
+		struct pfn_run t;
 
-		if (child + 1 < n && a[child + 1] > a[child])
+		if (child + 1 < n && a[child + 1].start > a[child].start)
 			child++;
-		if (a[root] >= a[child])
+		if (a[root].start >= a[child].start)
 			return;
 		t = a[root];
 		a[root] = a[child];
@@ -236,12 +253,12 @@ static void sift_down(uint32_t *a, unsigned root, unsigned n)
 	}
 }
 
-static void sort_pfns(uint32_t *a, unsigned n)
+static void sort_runs(struct pfn_run *a, unsigned n)
 {
 	for (unsigned i = n / 2; i-- > 0;)
 		sift_down(a, i, n);
 	for (unsigned end = n; end-- > 1;) {
-		uint32_t t = a[0];
+		struct pfn_run t = a[0];
 
 		a[0] = a[end];
 		a[end] = t;
@@ -249,28 +266,46 @@ static void sort_pfns(uint32_t *a, unsigned n)
 	}
 }
 
-/* Send @n PFNs on @q in buffers of PFNS_PER_BUF, one kick; wait for all. */
+static void sort_pfns(uint32_t *pfns, unsigned n)
+{
+	static struct pfn_run runs[BATCH_PAGES];
+	unsigned nr = 0, k = 0;
+	bool sorted = true;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (nr && pfns[i] == runs[nr - 1].start + runs[nr - 1].len) {
+			runs[nr - 1].len++;
+			continue;
+		}
+		if (nr && pfns[i] < runs[nr - 1].start)
+			sorted = false;
+		runs[nr++] = (struct pfn_run){pfns[i], 1};
+	}
+	if (sorted)
+		return;
+	sort_runs(runs, nr);
+	for (unsigned r = 0; r < nr; r++)
+		for (uint32_t j = 0; j < runs[r].len; j++)
+			pfns[k++] = runs[r].start + j;
+}
+
+/*
+ * Send @n PFNs on @q as one buffer, one kick; wait for it. One buffer, not
+ * Linux's 256 PFNs each: the device moves a run of consecutive PFNs (and
+ * releases its whole 2 MiB host pages) at once, and a run ends with its
+ * buffer.
+ */
 static void send_pfns(struct gv_queue *q, const uint32_t *pfns, unsigned n)
 {
-	unsigned bufs = 0;
+	struct gv_buf b = {gv_gpa(pfn_bufs), n * 4, false};
 
-	for (unsigned off = 0; off < n; off += PFNS_PER_BUF, bufs++) {
-		uint32_t *buf = pfn_bufs + bufs * PFNS_PER_BUF;
-		unsigned k = (unsigned)min_u64(PFNS_PER_BUF, n - off);
-		struct gv_buf b = {gv_gpa(buf), k * 4, false};
-
-		memcpy(buf, pfns + off, k * 4);
-		GUEST_ASSERT_EQ(gv_add(q, &b, 1, buf), 0);
-	}
+	memcpy(pfn_bufs, pfns, n * 4);
+	GUEST_ASSERT_EQ(gv_add(q, &b, 1, pfn_bufs), 0);
 	prof_lap(GBALLOON_PROF_FILL);
 	if (gv_kick(&bdev, q) && prof_on)
 		info.prof_kicks++;
 	prof_lap(GBALLOON_PROF_KICK);
-	while (bufs) {
-		if (gv_get_used(q, NULL)) {
-			bufs--;
-			continue;
-		}
+	while (!gv_get_used(q, NULL)) {
 		if (gv_status(&bdev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
 			info.needs_reset = true;
 			return;

@@ -350,6 +350,10 @@ START_TEST(test_inflate_whole_huge_pages)
 	st = status();
 	ck_assert_uint_eq(st.huge_released, 2);
 	ck_assert_uint_eq(st.partial_released, 1);
+	/* Three inflate notifications, timed; the discards are part of it. */
+	ck_assert_uint_eq(st.inflate_notifies, 3);
+	ck_assert_uint_gt(st.discard_ns, 0);
+	ck_assert_uint_ge(st.inflate_ns, st.discard_ns);
 	ck_assert(!resident(blk[1] + 256) && !resident(blk[1] + 511));
 	ck_assert_uint_eq(st.inflated_frames, 1024);
 	fx_assert_consistent();

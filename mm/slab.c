@@ -26,9 +26,13 @@
  * slab->inuse counts the objects NOT on slab->freelist (allocated, or on the
  * owning CPU's freelist); it changes only under s->lock.
  *
- * Debug caches (red zone, poison, store user) keep no active slabs: every
- * alloc and free takes the lock, so every object's state can be checked
- * (slab_alloc_debug(), slab_free_debug()).
+ * In front of all this each CPU has an object cache per cache (see
+ * slab_internal.h): a bounded LIFO array of free objects, whose objects
+ * count in their slab's inuse like those on a CPU's freelist.
+ *
+ * Debug caches (red zone, poison, store user) keep no active slabs and no
+ * object caches: every alloc and free takes the lock, so every object's
+ * state can be checked (slab_alloc_debug(), slab_free_debug()).
  */
 #include "slab_debug.h"
 #include "slab_internal.h"

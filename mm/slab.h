@@ -3,9 +3,11 @@
  * mm/slab.h - SLUB-style object caches over a page source (page_source.h).
  *
  * Each cache hands out objects of one size from slabs (naturally aligned
- * blocks of 2^order pages). Every CPU (mm_cpu_id()) has an active slab whose
- * freelist only it touches, so the fast paths take no lock and no atomic;
- * frees from other CPUs go to the slab's own freelist under the cache lock.
+ * blocks of 2^order pages). Every CPU (mm_cpu_id()) has a bounded object
+ * cache (an array of free objects: alloc pops, free pushes) in front of an
+ * active slab whose freelist only it touches, so the fast paths take no
+ * lock and no atomic; frees that find the object cache full and are not for
+ * the active slab go to the slab's own freelist under the cache lock.
  * Slabs that are not active sit on the cache's partial or full list.
  *
  * Not interrupt-safe: a CPU must not re-enter the allocator for the same cache

@@ -33,9 +33,10 @@
 #define PVMEM_MAGIC	0x4d4d5650u /* "PVMM" little-endian */
 #define PVMEM_ABI_MAJOR 1
 #define PVMEM_ABI_MINOR                                                        \
-	3 /* 1.1: cooperative migration (MIGRATE_*);
+	4 /* 1.1: cooperative migration (MIGRATE_*);
 			    * 1.2: DMA_ALLOC up to PVMEM_MAX_DMA_BYTES;
-			    * 1.3: per-vCPU page rings (RING_SETUP, kick) */
+			    * 1.3: per-vCPU page rings (RING_SETUP, kick);
+			    * 1.4: SPLIT */
 
 /* Limits of ABI 1.0 (also reported by PVMEM_OP_INFO). */
 #define PVMEM_PAGE_SHIFT    12
@@ -73,7 +74,9 @@ enum pvmem_op {
 	PVMEM_OP_COMPACT = 9,	     /* move the movable blocks of a range */
 	/* ABI 1.3: exit-free page supply (struct pvmem_ring). */
 	PVMEM_OP_RING_SETUP = 10, /* one ring per vCPU -> their GPAs */
-	PVMEM_OP_MAX = PVMEM_OP_RING_SETUP,
+	/* ABI 1.4: held blocks into order-0 blocks (PVMEM_F_SPLIT). */
+	PVMEM_OP_SPLIT = 11, /* u64 pfns[count] of blocks of one order */
+	PVMEM_OP_MAX = PVMEM_OP_SPLIT,
 };
 
 /*
@@ -114,13 +117,14 @@ enum pvmem_op {
 struct pvmem_req {
 	/* Written by the guest. */
 	uint16_t op;	    /* enum pvmem_op */
-	uint8_t order;	    /* ALLOC: block order */
+	uint8_t order;	    /* ALLOC, SPLIT: block order */
 	uint8_t dma_bits;   /* DMA_ALLOC: device address width */
 	uint32_t gfp;	    /* ALLOC, DMA_ALLOC: PVMEM_GFP_ALLOWED bits */
-	uint32_t count;	    /* ALLOC, FREE: entries in the array at addr */
+	uint32_t count;	    /* ALLOC, FREE, SPLIT: entries at addr */
 	uint32_t device_id; /* DMA_ALLOC, DMA_FREE: 1 .. PVMEM_MAX_DEVICE_ID */
 	uint64_t addr;	    /* ALLOC: GPA of uint64_t pfns[count] (out);
 			     * FREE: GPA of struct pvmem_free_ent[count];
+			     * SPLIT: GPA of uint64_t pfns[count] (in);
 			     * DMA_FREE: GPA of the block;
 			     * INFO, STATS: GPA of the output struct */
 	uint64_t size;	    /* DMA_ALLOC: bytes (1 .. PVMEM_MAX_DMA_BYTES);
@@ -129,10 +133,11 @@ struct pvmem_req {
 	/* Written by the host. */
 	int32_t status;	 /* PVMEM_OK or a negative PVMEM_E* */
 	uint32_t done;	 /* ALLOC: blocks granted; FREE: entries freed;
+			 * SPLIT: blocks split;
 			 * DMA_ALLOC: frames; INFO, STATS: bytes written */
 	uint64_t result; /* DMA_ALLOC: block GPA (-EAGAIN: requests waiting
-			  * in the migration ring); FREE: index of the entry
-			  * that stopped the request (== done) */
+			  * in the migration ring); FREE, SPLIT: index of
+			  * the entry that stopped the request (== done) */
 	uint64_t reserved1;
 };
 
@@ -194,6 +199,24 @@ struct pvmem_info {
 #define PVMEM_F_MIGRATE	   (1ull << 0) /* MIGRATE_SETUP/ANSWER, COMPACT */
 #define PVMEM_F_CONTIG_DMA (1ull << 1) /* DMA_ALLOC above 4 MiB (1.2) */
 #define PVMEM_F_RINGS	   (1ull << 2) /* RING_SETUP and the kick (1.3) */
+#define PVMEM_F_SPLIT	   (1ull << 3) /* SPLIT (1.4) */
+
+/*
+ * SPLIT (ABI 1.4): each of the count pfns at addr names the head of a
+ * block of 2^order frames (order 1 .. PVMEM_NR_ORDERS - 1) that the guest
+ * holds as FRAME_GUEST, allocated with that order; it becomes 2^order
+ * order-0 blocks the guest holds, each then freed (FREE order 0), ballooned
+ * or moved on its own (Linux's split_page()). Nothing else changes: not
+ * the frames' state, zone, migratetype, contents or the page limit. So a
+ * guest can take whole 2 MiB blocks (ALLOC order 9) for its balloon and
+ * still deflate and free them page by page. The array has ALLOC's output
+ * format: ALLOC then SPLIT of the same array in one block costs one exit
+ * (zero the array first: an entry ALLOC did not fill then stops SPLIT).
+ * Entries run in array order and the first bad one stops the request, as
+ * in FREE: done = result = its index, status its error (-ERANGE not RAM,
+ * -EPERM not held as GUEST: free, DMA, ballooned, reserved; -EINVAL not
+ * the head of a block of that order; -EBUSY isolated for migration).
+ */
 
 /* Frame states, in the order of mm/mm.h's enum frame_state. */
 enum pvmem_frame_state {

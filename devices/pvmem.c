@@ -87,7 +87,7 @@ struct pvmem {
 	uint64_t dma_pages;
 
 	atomic_uint_fast64_t doorbells, bad_blocks, edquot, reported;
-	atomic_uint_fast64_t pages_granted, pages_freed;
+	atomic_uint_fast64_t pages_granted, pages_freed, blocks_split;
 	atomic_uint_fast64_t op_ok[PVMEM_OP_MAX + 1], op_err[PVMEM_OP_MAX + 1];
 };
 
@@ -377,8 +377,14 @@ static void pvmem_op_alloc(struct pvmem *p, const struct pvmem_req *req,
 	granted = pvmem_quota_take(p, req->count, req->order);
 	done = pvmem_alloc_into(p, req->gfp, req->order, granted, out);
 	pvmem_quota_give(p, (uint64_t)(granted - done) << req->order);
-	/* Short: the page rings' frames come back first (drain on demand). */
-	if (done < req->count && pvmem_rings_reclaim(p->rings)) {
+	/*
+	 * Short: the page rings' frames come back first (drain on demand),
+	 * unless the guest asked to fail fast (__GFP_NORETRY: a balloon
+	 * trying for whole 2 MiB blocks, which then takes single pages;
+	 * emptying every vCPU's supply would cost each a kick for nothing).
+	 */
+	if (done < req->count && !(req->gfp & __GFP_NORETRY) &&
+	    pvmem_rings_reclaim(p->rings)) {
 		unsigned more =
 			pvmem_quota_take(p, req->count - done, req->order);
 		unsigned got = pvmem_alloc_into(p, req->gfp, req->order, more,
@@ -521,6 +527,80 @@ static void pvmem_op_free(struct pvmem *p, const struct pvmem_req *req,
 	res->result = i;
 	if (i)
 		b->freed = true;
+}
+
+/*
+ * SPLIT (ABI 1.4): one entry. Only a FRAME_GUEST block: a DMA block's
+ * registry entry records its order, and a ring's frames are pinned.
+ * mm_split_block() checks, under the zone lock, that @pfn heads an
+ * allocated block of exactly @order and that it is not isolated for
+ * migration (a migration target the host took but has not given yet is).
+ * A movable block keeps its owner on every piece, so that the host can
+ * still ask the guest to move them, now one by one.
+ * Caller holds dma_lock for reading: a DMA_ALLOC makes its fresh block DMA
+ * under it for writing, so the guest cannot split a block between the
+ * host's allocation and that state change.
+ */
+static int pvmem_split_one(struct pvmem *p, uint64_t pfn, unsigned order)
+{
+	uint64_t pfns[PVMEM_ALLOC_CHUNK];
+	const struct page *pg = mm_pfn_to_page(p->mm, pfn);
+	uint32_t owner;
+	int err;
+
+	if (!pg)
+		return -ERANGE;
+	if (__atomic_load_n(&pg->state, __ATOMIC_RELAXED) != FRAME_GUEST)
+		return -EPERM;
+	owner = __atomic_load_n(&pg->owner, __ATOMIC_RELAXED);
+	err = mm_split_block(p->mm, pfn, order);
+	if (err || !owner)
+		return err;
+	for (uint64_t i = 0; i < (1ull << order); i += PVMEM_ALLOC_CHUNK) {
+		unsigned n = (unsigned)pvmem_min(PVMEM_ALLOC_CHUNK,
+						 (1ull << order) - i);
+
+		for (unsigned k = 0; k < n; k++)
+			pfns[k] = pfn + i + k;
+		pvmem_migrate_adopt(p->mig, pfns, n, 0);
+	}
+	return 0;
+}
+
+/* Entries are split in order; the first bad one stops the request. */
+static void pvmem_op_split(struct pvmem *p, const struct pvmem_req *req,
+			   struct pvmem_res *res, struct pvmem_batch *b)
+{
+	const uint8_t *pfns;
+	unsigned i;
+	int err = 0;
+
+	res->status = pvmem_check_count(req->count);
+	if (res->status)
+		return;
+	if (req->order == 0 || req->order >= NR_PAGE_ORDERS) {
+		res->status = -EINVAL;
+		return;
+	}
+	pfns = pvmem_guest_buf(p, req->addr, req->count * sizeof(uint64_t));
+	if (!pfns) {
+		res->status = -EFAULT;
+		return;
+	}
+	pthread_rwlock_rdlock(&p->dma_lock);
+	for (i = 0; i < req->count; i++) {
+		uint64_t pfn;
+
+		memcpy(&pfn, pfns + i * sizeof(pfn), sizeof(pfn));
+		err = pvmem_split_one(p, pfn, req->order);
+		if (err)
+			break;
+	}
+	pthread_rwlock_unlock(&p->dma_lock);
+	pvmem_count(&p->blocks_split, i);
+	res->status = err;
+	res->done = i;
+	res->result = i;
 }
 
 static bool pvmem_device_valid(uint32_t device_id)
@@ -730,8 +810,8 @@ static void pvmem_op_info(struct pvmem *p, const struct pvmem_req *req,
 		.page_size = PAGE_SIZE,
 		.ram_pages = frame_db_ram_pages(p->fdb),
 		.max_pages = pvmem_max_pages(p),
-		.features =
-			PVMEM_F_MIGRATE | PVMEM_F_CONTIG_DMA | PVMEM_F_RINGS,
+		.features = PVMEM_F_MIGRATE | PVMEM_F_CONTIG_DMA |
+			    PVMEM_F_RINGS | PVMEM_F_SPLIT,
 		.mig_slots = PVMEM_MIG_SLOTS,
 		.mig_timeout_ms = p->mig_timeout_ms,
 		.max_dma_bytes = PVMEM_MAX_DMA_BYTES,
@@ -895,6 +975,8 @@ static const struct pvmem_op_desc pvmem_ops[PVMEM_OP_MAX + 1] = {
 	[PVMEM_OP_COMPACT] = {pvmem_op_compact, F_ADDR | F_SIZE, "compact"},
 	[PVMEM_OP_RING_SETUP] = {pvmem_op_ring_setup, F_COUNT | F_ADDR,
 				 "ring_setup"},
+	[PVMEM_OP_SPLIT] = {pvmem_op_split, F_ORDER | F_COUNT | F_ADDR,
+			    "split"},
 };
 
 const char *pvmem_op_name(unsigned op)
@@ -1154,6 +1236,7 @@ void pvmem_get_stats(struct pvmem *p, struct pvmem_host_stats *out)
 	}
 	out->pages_granted = pvmem_read(&p->pages_granted);
 	out->pages_freed = pvmem_read(&p->pages_freed);
+	out->blocks_split = pvmem_read(&p->blocks_split);
 	out->edquot = pvmem_read(&p->edquot);
 	out->reported = pvmem_read(&p->reported);
 	out->max_pages = pvmem_max_pages(p);
@@ -1190,6 +1273,7 @@ static const struct stat_field pvmem_host_stat_fields[] = {
 	STAT_FIELD(struct pvmem_host_stats, edquot),
 	STAT_FIELD(struct pvmem_host_stats, pages_granted),
 	STAT_FIELD(struct pvmem_host_stats, pages_freed),
+	STAT_FIELD(struct pvmem_host_stats, blocks_split),
 	STAT_FIELD(struct pvmem_host_stats, reported),
 };
 

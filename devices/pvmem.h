@@ -53,6 +53,7 @@ struct pvmem_host_stats {
 	uint64_t bad_blocks; /* doorbells refused before any request ran */
 	struct pvmem_op_counters ops[PVMEM_OP_MAX + 1];
 	uint64_t pages_granted, pages_freed; /* ALLOC/FREE and DMA */
+	uint64_t blocks_split;		     /* SPLIT (ABI 1.4) */
 	uint64_t edquot; /* requests cut by the page limit */
 	uint64_t max_pages, tot_pages;
 	uint64_t dma_mappings, dma_pages;

@@ -223,6 +223,71 @@ int pv_free(const struct pvmem_free_ent *ents, unsigned count, unsigned *freed)
 	return err;
 }
 
+struct pvmem_req *pv_batch_alloc_split(struct pvmem_block *b, uint32_t gfp,
+				       unsigned order, unsigned count,
+				       uint64_t *pfns)
+{
+	struct pvmem_req *a, *s;
+
+	if (!(pv_host_info.features & PVMEM_F_SPLIT) || order == 0 ||
+	    count == 0 || count > PVMEM_MAX_COUNT ||
+	    b->hdr.nr_reqs + 2u > PVMEM_MAX_REQS)
+		return NULL;
+	/* An entry ALLOC leaves unfilled must stop SPLIT: pfn 0 is reserved. */
+	memset(pfns, 0, count * sizeof(*pfns));
+	a = pv_batch_add(b, PVMEM_OP_ALLOC);
+	a->gfp = gfp;
+	a->order = (uint8_t)order;
+	a->count = count;
+	a->addr = (uint64_t)(uintptr_t)pfns;
+	s = pv_batch_add(b, PVMEM_OP_SPLIT);
+	s->order = (uint8_t)order;
+	s->count = count;
+	s->addr = a->addr;
+	return a;
+}
+
+unsigned pv_split_granted(struct pvmem_req *alloc)
+{
+	const struct pvmem_req *split = alloc + 1;
+	const uint64_t *pfns = (const uint64_t *)(uintptr_t)alloc->addr;
+	unsigned granted = alloc->done, nsplit = MM_MIN(split->done, granted);
+	unsigned order = alloc->order;
+	int why = split->status;
+
+	/* Granted, not split (a host bug): give those back whole. */
+	for (unsigned i = nsplit; i < granted; i++) {
+		int err = pv_free_block(pfn_to_virt(pfns[i]), order);
+
+		if (err)
+			guest_fail(__FILE__, __LINE__,
+				   "pvmem: SPLIT refused a block ALLOC just "
+				   "granted (%d), and FREE refused it back: %d",
+				   why, err);
+	}
+	return nsplit;
+}
+
+int pv_alloc_split(uint32_t gfp, unsigned order, unsigned count, uint64_t *pfns,
+		   unsigned *granted)
+{
+	struct pvmem_block *b = pv_batch_begin();
+	struct pvmem_req *a;
+	int err;
+
+	*granted = 0;
+	a = pv_batch_alloc_split(b, gfp, order, count, pfns);
+	if (!a)
+		return (pv_host_info.features & PVMEM_F_SPLIT) ? -EINVAL
+							       : -ENOSYS;
+	err = pv_batch_ring(b);
+	if (err)
+		return err;
+	err = a->status;
+	*granted = pv_split_granted(a);
+	return err;
+}
+
 void *pv_alloc_block(uint32_t gfp, unsigned order)
 {
 	/* In the image (held RAM), one per vCPU: the host writes it. */

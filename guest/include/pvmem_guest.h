@@ -103,6 +103,39 @@ int pv_alloc(uint32_t gfp, unsigned order, unsigned count, uint64_t *pfns,
  */
 int pv_free(const struct pvmem_free_ent *ents, unsigned count, unsigned *freed);
 
+/**
+ * pv_batch_alloc_split() - add to batch @b an ALLOC of @count (1 ..
+ * PVMEM_MAX_COUNT) blocks of 2^@order (>= 1) frames into @pfns and a SPLIT
+ * of the same array (ABI 1.4): after pv_batch_ring() each granted block is
+ * 2^@order order-0 pages the guest holds, freed or ballooned one by one.
+ * Zeroes @pfns (held memory) so that SPLIT stops where ALLOC did.
+ * Return: the ALLOC request (SPLIT is the next one), or NULL when the host
+ * has no SPLIT (PVMEM_F_SPLIT), the arguments are out of range or @b has
+ * no room for two more requests (nothing added).
+ */
+struct pvmem_req *pv_batch_alloc_split(struct pvmem_block *b, uint32_t gfp,
+				       unsigned order, unsigned count,
+				       uint64_t *pfns);
+
+/**
+ * pv_split_granted() - after the batch rang: how many blocks of @alloc
+ * (from pv_batch_alloc_split()) the guest now holds split; they are the
+ * first entries of its array. Rings a FREE (reusing this vCPU's block: read
+ * the batch's other results first) only if SPLIT refused a granted block,
+ * which goes back whole.
+ */
+unsigned pv_split_granted(struct pvmem_req *alloc);
+
+/**
+ * pv_alloc_split() - pv_batch_alloc_split() alone in one doorbell.
+ * @granted: blocks granted and split.
+ * Return: 0 if all were granted, the ALLOC status that cut it short
+ * (-ENOMEM, -EDQUOT), -ENOSYS for a host without SPLIT (no doorbell) or
+ * -EINVAL.
+ */
+int pv_alloc_split(uint32_t gfp, unsigned order, unsigned count, uint64_t *pfns,
+		   unsigned *granted);
+
 /* One block: pv_alloc()/pv_free() of a single entry. */
 void *pv_alloc_block(uint32_t gfp, unsigned order);
 int pv_free_block(void *addr, unsigned order);

@@ -473,6 +473,168 @@ START_TEST(test_stats_op_and_text)
 }
 END_TEST
 
+/* SPLIT (ABI 1.4) -------------------------------------------------------- */
+
+/* ALLOC then SPLIT of the same array in one block. */
+static void alloc_split(unsigned order, unsigned count, struct pvmem_req **ra,
+			struct pvmem_req **rs)
+{
+	struct pvmem_block *b = fx_block_begin(FX_BLOCK_GPA);
+
+	memset(fx_ptr(FX_PFNS_GPA), 0, count * sizeof(uint64_t));
+	*ra = fx_block_add(b, PVMEM_OP_ALLOC);
+	(*ra)->gfp = GFP_KERNEL | __GFP_NORETRY;
+	(*ra)->order = (uint8_t)order;
+	(*ra)->count = count;
+	(*ra)->addr = FX_PFNS_GPA;
+	*rs = fx_block_add(b, PVMEM_OP_SPLIT);
+	(*rs)->order = (uint8_t)order;
+	(*rs)->count = count;
+	(*rs)->addr = FX_PFNS_GPA;
+	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+}
+
+static void assert_order0_head(uint64_t pfn)
+{
+	const struct page *pg = mm_pfn_to_page(fx.mm, pfn);
+
+	ck_assert_uint_eq(pg->state, FRAME_GUEST);
+	ck_assert_uint_eq(pg->order, 0);
+	ck_assert(pg->flags & PG_HEAD);
+}
+
+/*
+ * Two whole 2 MiB blocks, split in the same exit, come back page by page
+ * (as a balloon deflates them), and the host merges them whole again.
+ */
+START_TEST(test_split_blocks_free_page_by_page)
+{
+	uint64_t *out = fx_ptr(FX_PFNS_GPA), blk[2];
+	struct pvmem_free_ent *fe = fx_ptr(FX_FREE_GPA);
+	struct pvmem_info *info = fx_ptr(FX_OUT_GPA);
+	struct pvmem_host_stats hs;
+	struct pvmem_req *ra, *rs;
+	unsigned done;
+
+	{
+		struct pvmem_block *b = fx_block_begin(FX_BLOCK_GPA);
+		struct pvmem_req *r = fx_block_add(b, PVMEM_OP_INFO);
+
+		r->addr = FX_OUT_GPA;
+		r->size = sizeof(*info);
+		ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+		ck_assert_int_eq(r->status, 0);
+		ck_assert(info->features & PVMEM_F_SPLIT);
+		ck_assert_uint_ge(info->abi_minor, 4);
+	}
+	alloc_split(PAGEBLOCK_ORDER, 2, &ra, &rs);
+	ck_assert_int_eq(ra->status, 0);
+	ck_assert_uint_eq(ra->done, 2);
+	ck_assert_int_eq(rs->status, 0);
+	ck_assert_uint_eq(rs->done, 2);
+	blk[0] = out[0];
+	blk[1] = out[1];
+	for (unsigned i = 0; i < 2; i++)
+		for (unsigned k = 0; k < PAGEBLOCK_NR_PAGES; k++)
+			assert_order0_head(blk[i] + k);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), 2 * PAGEBLOCK_NR_PAGES);
+	fx_assert_consistent();
+
+	/* The whole block no longer frees as one: it is pages now. */
+	ck_assert_int_eq(fx_free1(blk[0], PAGEBLOCK_ORDER), -EINVAL);
+	/* Page by page, in two FREEs of 512 entries, odd pages first. */
+	for (unsigned i = 0; i < 2; i++) {
+		for (unsigned k = 0; k < PAGEBLOCK_NR_PAGES; k++) {
+			unsigned half = PAGEBLOCK_NR_PAGES / 2;
+			unsigned j = k < half ? 2 * k + 1 : 2 * (k - half);
+
+			fe[k] = (struct pvmem_free_ent){blk[i] + j, 0, 0};
+		}
+		{
+			struct pvmem_block *b = fx_block_begin(FX_BLOCK_GPA);
+			struct pvmem_req *r = fx_block_add(b, PVMEM_OP_FREE);
+
+			r->count = PAGEBLOCK_NR_PAGES;
+			r->addr = FX_FREE_GPA;
+			ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+			ck_assert_int_eq(r->status, 0);
+			ck_assert_uint_eq(r->done, PAGEBLOCK_NR_PAGES);
+		}
+	}
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), 0);
+	pvmem_get_stats(fx.p, &hs);
+	ck_assert_uint_eq(hs.pages_granted, 2 * PAGEBLOCK_NR_PAGES);
+	ck_assert_uint_eq(hs.pages_freed, 2 * PAGEBLOCK_NR_PAGES);
+	ck_assert_uint_eq(hs.blocks_split, 2);
+	ck_assert_uint_eq(hs.ops[PVMEM_OP_SPLIT].ok, 1);
+	mm_drain_pcp(fx.mm);
+	fx_assert_consistent();
+	/* Merged whole again: the same blocks come back at order 9. */
+	ck_assert_int_eq(fx_alloc(GFP_KERNEL, PAGEBLOCK_ORDER, 1, out, &done),
+			 0);
+	ck_assert(out[0] == blk[0] || out[0] == blk[1]);
+}
+END_TEST
+
+/*
+ * ALLOC cut short by the page limit: SPLIT of the zeroed array splits what
+ * was granted and stops at the first unfilled entry (pfn 0, reserved).
+ */
+START_TEST(test_split_stops_where_alloc_stopped)
+{
+	uint64_t *out = fx_ptr(FX_PFNS_GPA);
+	struct pvmem_req *ra, *rs;
+
+	pvmem_set_max_pages(fx.p, PAGEBLOCK_NR_PAGES + 100);
+	alloc_split(PAGEBLOCK_ORDER, 3, &ra, &rs);
+	ck_assert_int_eq(ra->status, -EDQUOT);
+	ck_assert_uint_eq(ra->done, 1);
+	ck_assert_int_eq(rs->status, -EPERM);
+	ck_assert_uint_eq(rs->done, 1);
+	ck_assert_uint_eq(rs->result, 1);
+	for (unsigned k = 0; k < PAGEBLOCK_NR_PAGES; k++)
+		assert_order0_head(out[0] + k);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), PAGEBLOCK_NR_PAGES);
+	fx_assert_consistent();
+}
+END_TEST
+
+/* A movable block's pieces stay movable: the host may move them alone. */
+START_TEST(test_split_movable_keeps_owner)
+{
+	uint64_t pfn;
+	uint32_t owner;
+	unsigned done;
+	struct pvmem_block *b = fx_block_begin(FX_BLOCK_GPA);
+	struct pvmem_req *r = fx_block_add(b, PVMEM_OP_MIGRATE_SETUP);
+
+	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+	ck_assert_int_eq(r->status, 0);
+	ck_assert_int_eq(fx_alloc(GFP_HIGHUSER_MOVABLE, 3, 1, &pfn, &done), 0);
+	owner = mm_pfn_to_page(fx.mm, pfn)->owner;
+	ck_assert_uint_ne(owner, 0);
+	*(uint64_t *)fx_ptr(FX_PFNS_GPA) = pfn;
+	b = fx_block_begin(FX_BLOCK_GPA);
+	r = fx_block_add(b, PVMEM_OP_SPLIT);
+	r->order = 3;
+	r->count = 1;
+	r->addr = FX_PFNS_GPA;
+	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+	ck_assert_int_eq(r->status, 0);
+	for (unsigned k = 0; k < 8; k++) {
+		assert_order0_head(pfn + k);
+		ck_assert_uint_eq(mm_pfn_to_page(fx.mm, pfn + k)->owner, owner);
+		ck_assert_uint_eq(mm_pfn_to_page(fx.mm, pfn + k)->migratetype,
+				  MIGRATE_MOVABLE);
+	}
+	fx_assert_consistent();
+	for (unsigned k = 0; k < 8; k++)
+		ck_assert_int_eq(fx_free1(pfn + k, 0), 0);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), 1); /* the migration ring */
+	fx_assert_consistent();
+}
+END_TEST
+
 static Suite *pvmem_suite(void)
 {
 	Suite *s = suite_create("pvmem");
@@ -493,6 +655,9 @@ static Suite *pvmem_suite(void)
 	tcase_add_test(tc, test_backing_released_after_free);
 	tcase_add_test(tc, test_backing_released_memfd);
 	tcase_add_test(tc, test_stats_op_and_text);
+	tcase_add_test(tc, test_split_blocks_free_page_by_page);
+	tcase_add_test(tc, test_split_stops_where_alloc_stopped);
+	tcase_add_test(tc, test_split_movable_keeps_owner);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -297,6 +297,135 @@ START_TEST(test_dma_hostile)
 }
 END_TEST
 
+/* The request ring_req() ran, with the host's results. */
+static const struct pvmem_req *last_req(void)
+{
+	return &((struct pvmem_block *)fx_ptr(FX_BLOCK_GPA))->reqs[0];
+}
+
+static struct pvmem_req split_req(unsigned order, uint32_t count, uint64_t addr)
+{
+	return (struct pvmem_req){.op = PVMEM_OP_SPLIT,
+				  .order = (uint8_t)order,
+				  .count = count,
+				  .addr = addr};
+}
+
+/* SPLIT of one entry @pfn at @order; returns the status. */
+static int split1(uint64_t pfn, unsigned order)
+{
+	struct pvmem_req r = split_req(order, 1, FX_PFNS_GPA + 4096);
+
+	*(uint64_t *)fx_ptr(FX_PFNS_GPA + 4096) = pfn;
+	return ring_req(&r);
+}
+
+/*
+ * SPLIT (ABI 1.4) refuses everything but the head of a FRAME_GUEST block
+ * of the order given, changes nothing when it refuses, and never gives a
+ * frame: the page limit, the counters and mm_check() hold throughout.
+ */
+START_TEST(test_split_hostile)
+{
+	uint64_t pfns[4], dma, tgt, ring_gpa, reserved_pfn = 0x100;
+	struct pvmem_host_stats hs;
+	struct pvmem_req r;
+	unsigned done;
+
+	ck_assert_int_eq(fx_alloc(GFP_KERNEL, 2, 4, pfns, &done), 0);
+	ck_assert_int_eq(fx_dma_alloc(4, 4 * 4096, 64, &dma), 0);
+	r = (struct pvmem_req){.op = PVMEM_OP_MIGRATE_SETUP};
+	ck_assert_int_eq(ring_req(&r), 0);
+	ring_gpa = last_req()->result;
+	ck_assert_int_eq(mm_alloc_migration_target(fx.mm, ZONE_DMA32, 2, &tgt),
+			 0);
+
+	/* Bad arguments. */
+	ck_assert_int_eq(split1(pfns[0], 0), -EINVAL);
+	ck_assert_int_eq(split1(pfns[0], 11), -EINVAL);
+	ck_assert_int_eq(split1(pfns[0], 255), -EINVAL);
+	r = split_req(2, 0, FX_PFNS_GPA);
+	ck_assert_int_eq(ring_req(&r), -EINVAL);
+	r = split_req(2, PVMEM_MAX_COUNT + 1, FX_PFNS_GPA);
+	ck_assert_int_eq(ring_req(&r), -E2BIG);
+	r = split_req(2, 1, FX_PFNS_GPA);
+	r.gfp = GFP_KERNEL; /* fields SPLIT does not read */
+	ck_assert_int_eq(ring_req(&r), -EINVAL);
+	r = split_req(2, 1, FX_PFNS_GPA);
+	r.size = 1;
+	ck_assert_int_eq(ring_req(&r), -EINVAL);
+	r = split_req(2, 1, FX_PFNS_GPA);
+	r.device_id = 1;
+	ck_assert_int_eq(ring_req(&r), -EINVAL);
+	/* The array must lie in held RAM. */
+	r = split_req(2, 1, FX_KERNEL_END); /* a FREE frame */
+	ck_assert_int_eq(ring_req(&r), -EFAULT);
+	r = split_req(2, 1, 3 * GiB); /* the hole */
+	ck_assert_int_eq(ring_req(&r), -EFAULT);
+	r = split_req(2, 2, FX_KERNEL_END - 8); /* straddles into FREE */
+	ck_assert_int_eq(ring_req(&r), -EFAULT);
+	r = split_req(2, 1, UINT64_MAX - 3);
+	ck_assert_int_eq(ring_req(&r), -EFAULT);
+
+	/* Frames the guest does not hold as GUEST blocks of that order. */
+	ck_assert_int_eq(split1((3 * GiB) >> 12, 2), -ERANGE);
+	ck_assert_int_eq(split1(1ull << 50, 2), -ERANGE);
+	ck_assert_int_eq(split1(UINT64_MAX, 2), -ERANGE);
+	ck_assert_int_eq(split1(FX_KERNEL_END >> 12, 2), -EPERM); /* FREE */
+	ck_assert_int_eq(split1(reserved_pfn, 1), -EPERM);
+	ck_assert_int_eq(split1(0, 1), -EPERM);
+	ck_assert_int_eq(split1(dma >> 12, 2), -EPERM);	     /* DMA */
+	ck_assert_int_eq(split1(ring_gpa >> 12, 1), -EPERM); /* mig ring */
+	ck_assert_int_eq(split1(pfns[0], 1), -EINVAL);	     /* wrong order */
+	ck_assert_int_eq(split1(pfns[0], 3), -EINVAL);
+	ck_assert_int_eq(split1(pfns[0] + 1, 2), -EINVAL); /* tail */
+	ck_assert_int_eq(split1(pfns[0] + 2, 1), -EINVAL);
+	ck_assert_int_eq(split1(tgt, 2), -EBUSY); /* isolated target */
+	/* A frame in the balloon. */
+	ck_assert_int_eq(mm_set_frames_state(fx.mm, pfns[3], 4, FRAME_GUEST,
+					     FRAME_BALLOON, 0),
+			 0);
+	ck_assert_int_eq(split1(pfns[3], 2), -EPERM);
+	ck_assert_int_eq(mm_set_frames_state(fx.mm, pfns[3], 4, FRAME_BALLOON,
+					     FRAME_GUEST, 0),
+			 0);
+	ck_assert_int_eq(mm_free_migration_target(fx.mm, tgt), 0);
+	pvmem_get_stats(fx.p, &hs);
+	ck_assert_uint_eq(hs.blocks_split, 0);
+	ck_assert_uint_eq(hs.ops[PVMEM_OP_SPLIT].ok, 0);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), 4 * 4 + 4 + 1);
+	ck_assert_uint_eq(hs.pages_granted, 4 * 4 + 4);
+	fx_assert_consistent();
+	/* Nothing was split: each block still frees whole. */
+	ck_assert_int_eq(fx_free1(pfns[2], 2), 0);
+
+	/* The first bad entry stops: before it split, after it untouched. */
+	{
+		uint64_t *a = fx_ptr(FX_PFNS_GPA);
+
+		a[0] = pfns[0];
+		a[1] = pfns[2]; /* freed just now */
+		a[2] = pfns[1];
+		r = split_req(2, 3, FX_PFNS_GPA);
+		ck_assert_int_eq(ring_req(&r), -EPERM);
+		ck_assert_uint_eq(last_req()->done, 1);
+		ck_assert_uint_eq(last_req()->result, 1);
+	}
+	ck_assert_int_eq(split1(pfns[0], 2), -EINVAL); /* split twice */
+	ck_assert_int_eq(fx_free1(pfns[1], 2), 0);     /* still whole */
+	for (unsigned k = 0; k < 4; k++)
+		ck_assert_int_eq(fx_free1(pfns[0] + k, 0), 0);
+	ck_assert_int_eq(fx_free1(pfns[3], 2), 0);
+	ck_assert_int_eq(fx_dma_free(4, dma), 0);
+	pvmem_get_stats(fx.p, &hs);
+	ck_assert_uint_eq(hs.blocks_split, 1);
+	ck_assert_uint_eq(hs.pages_granted, hs.pages_freed);
+	ck_assert_uint_eq(pvmem_tot_pages(fx.p), 1); /* the migration ring */
+	mm_drain_pcp(fx.mm);
+	fx_assert_consistent();
+}
+END_TEST
+
 /* Counters: every request is counted once, as ok or err, under its op. */
 START_TEST(test_counters_add_up)
 {
@@ -363,6 +492,11 @@ START_TEST(test_block_rewritten_while_running)
 
 		r = fx_block_add(b, PVMEM_OP_ALLOC);
 		r->gfp = GFP_KERNEL;
+		r->order = 1;
+		r->count = 8;
+		r->addr = FX_PFNS_GPA;
+		r = fx_block_add(b, PVMEM_OP_SPLIT);
+		r->order = 1;
 		r->count = 8;
 		r->addr = FX_PFNS_GPA;
 		r = fx_block_add(b, PVMEM_OP_FREE);
@@ -419,14 +553,34 @@ static void *vcpu_loop(void *arg)
 						.addr = vcpu_gpa(a->idx, 1)};
 		if (pvmem_doorbell(fx.p, blk_gpa) || b->reqs[0].status)
 			a->failures++;
-		for (unsigned i = 0; i < b->reqs[0].done; i++) {
-			*(uint64_t *)fx_ptr(pfns[i] << 12) = pfns[i];
-			e[i] = (struct pvmem_free_ent){pfns[i], order, 0};
+		count = b->reqs[0].done;
+		/* Every other round the blocks come back split, page by page. */
+		if (order && n % 2) {
+			b->reqs[0] =
+				(struct pvmem_req){.op = PVMEM_OP_SPLIT,
+						   .order = (uint8_t)order,
+						   .count = count,
+						   .addr = vcpu_gpa(a->idx, 1)};
+			if (pvmem_doorbell(fx.p, blk_gpa) ||
+			    b->reqs[0].status || b->reqs[0].done != count)
+				a->failures++;
 		}
-		b->reqs[0] = (struct pvmem_req){.op = PVMEM_OP_FREE,
-						.count = b->reqs[0].done,
-						.addr = vcpu_gpa(a->idx, 2)};
-		for (unsigned i = 0; i < b->reqs[0].count; i++)
+		for (unsigned i = 0; i < count; i++) {
+			*(uint64_t *)fx_ptr(pfns[i] << 12) = pfns[i];
+			if (!(order && n % 2)) {
+				e[i] = (struct pvmem_free_ent){pfns[i], order,
+							       0};
+				continue;
+			}
+			for (unsigned k = 0; k < (1u << order); k++)
+				e[(i << order) + k] = (struct pvmem_free_ent){
+					pfns[i] + k, 0, 0};
+		}
+		b->reqs[0] = (struct pvmem_req){
+			.op = PVMEM_OP_FREE,
+			.count = order && n % 2 ? count << order : count,
+			.addr = vcpu_gpa(a->idx, 2)};
+		for (unsigned i = 0; i < count; i++)
 			if (*(uint64_t *)fx_ptr(pfns[i] << 12) != pfns[i])
 				a->failures++; /* someone else got our frame */
 		if (pvmem_doorbell(fx.p, blk_gpa) || b->reqs[0].status)
@@ -547,6 +701,42 @@ static void model_check_disjoint(const struct model *m)
 			      (unsigned long long)sorted[i].pfn);
 }
 
+/*
+ * SPLIT one held ALLOC block of order >= 1, and with half a chance a
+ * second entry naming another held block with the wrong order, which
+ * must stop the request after the first.
+ */
+static void random_split(struct model *m)
+{
+	uint64_t *a = fx_ptr(FX_PFNS_GPA);
+	unsigned i = m->n ? rnd(&m->seed, m->n) : 0, order, j;
+	struct pvmem_block *b;
+	struct pvmem_req *r;
+	uint64_t pfn;
+
+	if (!m->n || m->h[i].dev || m->h[i].order == 0)
+		return;
+	pfn = m->h[i].pfn;
+	order = m->h[i].order;
+	a[0] = pfn;
+	j = rnd(&m->seed, m->n);
+	a[1] = m->h[j].pfn;
+	b = fx_block_begin(FX_BLOCK_GPA);
+	r = fx_block_add(b, PVMEM_OP_SPLIT);
+	r->order = (uint8_t)order;
+	r->count = j != i && m->h[j].order != order ? 2 : 1;
+	r->addr = FX_PFNS_GPA;
+	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
+	ck_assert_msg(r->done == 1 && (r->count == 1) == (r->status == 0) &&
+			      (r->status == 0 || r->status == -EINVAL ||
+			       r->status == -EPERM),
+		      "seed %u: split of %u entries: status %d done %u",
+		      m->seed, r->count, r->status, r->done);
+	model_del(m, i);
+	for (unsigned k = 0; k < (1u << order); k++)
+		model_add(m, pfn + k, 0, 0);
+}
+
 static void random_round(struct model *m)
 {
 	unsigned order = rnd(&m->seed, 4), count = 1 + rnd(&m->seed, 16);
@@ -594,6 +784,9 @@ static void random_round(struct model *m)
 	if (rd->status == 0)
 		model_add(m, rd->result >> 12, mm_get_order(rd->size),
 			  rd->device_id);
+	/* Now and then a block is split, maybe with a bad entry after it. */
+	if (rnd(&m->seed, 3) == 0)
+		random_split(m);
 	/* Now and then a device gives its DMA block back. */
 	for (unsigned i = 0; i < m->n; i++)
 		if (m->h[i].dev && rnd(&m->seed, 3) == 0) {
@@ -649,6 +842,7 @@ static Suite *pvmem_hostile_suite(void)
 	tcase_add_test(tc, test_free_hostile_entries);
 	tcase_add_test(tc, test_dma_hostile);
 	tcase_add_test(tc, test_counters_add_up);
+	tcase_add_test(tc, test_split_hostile);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tr, hostile_setup, hostile_teardown);

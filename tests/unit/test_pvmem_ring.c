@@ -147,7 +147,7 @@ START_TEST(test_setup)
 	ck_assert_int_eq(fx_ring(FX_BLOCK_GPA), 0);
 	info = fx_ptr(FX_OUT_GPA);
 	ck_assert(info->features & PVMEM_F_RINGS);
-	ck_assert_uint_eq(info->abi_minor, 3);
+	ck_assert_uint_ge(info->abi_minor, 3);
 	ck_assert_uint_eq(info->max_rings, PVMEM_MAX_RINGS);
 	ck_assert_uint_eq(info->ring_bytes, PVMEM_RING_BYTES);
 
@@ -419,6 +419,42 @@ START_TEST(test_limit_and_edquot)
 	ck_assert_uint_eq(pvmem_ring_take(r1), 0);
 	ck_assert_int_eq(r1->last_err, -EDQUOT);
 	ck_assert_uint_ge(ring_stats().short_refills, 1);
+	fx_assert_consistent();
+}
+END_TEST
+
+/*
+ * __GFP_NORETRY (a balloon trying for whole blocks): a short ALLOC fails
+ * fast and leaves the rings' frames where they are; a plain one takes
+ * them back.
+ */
+START_TEST(test_noretry_alloc_leaves_rings)
+{
+	const uint64_t limit = 1024;
+	uint64_t held;
+	unsigned done;
+	int st;
+
+	ring_fx_teardown();
+	ring_fx_setup_limit(limit);
+	setup_ring0();
+	ck_assert_int_eq(kick(0), 0);
+	ck_assert_int_eq(kick(1), 0);
+	held = level(0) + level(1);
+	ck_assert_uint_eq(held, 2 * PVMEM_RING_MIN_TARGET);
+	do
+		st = fx_alloc(GFP_KERNEL | __GFP_NORETRY, 0, 512, NULL, &done);
+	while (st == 0);
+	ck_assert_int_eq(st, -EDQUOT);
+	ck_assert_uint_eq(level(0) + level(1), held);
+	ck_assert_uint_eq(ring_stats().reclaimed, 0);
+	ck_assert_int_eq(fx_alloc(GFP_KERNEL | __GFP_NORETRY, PAGEBLOCK_ORDER,
+				  1, NULL, &done),
+			 -EDQUOT);
+	ck_assert_uint_eq(level(0) + level(1), held);
+	ck_assert_int_eq(fx_alloc(GFP_KERNEL, 0, 1, NULL, &done), 0);
+	ck_assert_uint_eq(level(0) + level(1), 0);
+	ck_assert_uint_eq(ring_stats().reclaimed, held);
 	fx_assert_consistent();
 }
 END_TEST
@@ -981,6 +1017,7 @@ static Suite *pvmem_ring_suite(void)
 	tcase_add_test(tc, test_autotune);
 	tcase_add_test(tc, test_drain_kick);
 	tcase_add_test(tc, test_limit_and_edquot);
+	tcase_add_test(tc, test_noretry_alloc_leaves_rings);
 	tcase_add_test(tc, test_empty_ring_takes_from_others);
 	tcase_add_test(tc, test_stats_text);
 	tcase_add_test(tc, test_populate_off);

@@ -3,7 +3,9 @@
  * workload=balloon: idle servicing the balloon (and printing its progress)
  * until the host quits the VM or balloon.ms passes. balloon.touch=MiB first
  * fills that much memory (a "cache" the balloon's shrinker may drop), so
- * host RSS visibly falls as the balloon inflates. balloon.drop=1 frees
+ * host RSS visibly falls as the balloon inflates; balloon.touch_one=1
+ * writes one word per page instead of all of it (the host's touch in
+ * tests/bench/host_touch.c). balloon.drop=1 frees
  * that memory again at once, and balloon.report_ms=N runs a free page
  * reporting pass every N ms (native model): host RSS falls with the
  * balloon empty.
@@ -35,10 +37,11 @@ static void page_free(void *p)
 }
 
 /*
- * Allocate and write @pages pages; say how long it took (guest TSC), the
+ * Allocate and write @pages pages (all of each, or with @one only its
+ * first word, the list link); say how long it took (guest TSC), the
  * guest's own touch speed on the host's backing of its RAM.
  */
-static void cache_fill(uint64_t pages)
+static void cache_fill(uint64_t pages, bool one)
 {
 	uint64_t khz, t0, ms, before = cache_pages;
 
@@ -51,7 +54,8 @@ static void cache_fill(uint64_t pages)
 
 		if (!p)
 			break;
-		memset(p, 0x5a, 4096);
+		if (!one)
+			memset(p, 0x5a, 4096);
 		p[0] = (uint64_t)(uintptr_t)cache_head;
 		cache_head = p;
 		cache_pages++;
@@ -173,7 +177,8 @@ static void balloon_idle(uint64_t ms, bool (*until)(void))
 static void balloon_run(void)
 {
 	balloon_start();
-	cache_fill(guest_cmdline_ulong("balloon.touch", 0) << 8);
+	cache_fill(guest_cmdline_ulong("balloon.touch", 0) << 8,
+		   guest_cmdline_ulong("balloon.touch_one", 0));
 	/* balloon.drop=1: free it again (left for free page reporting). */
 	if (guest_cmdline_ulong("balloon.drop", 0))
 		cache_shrink(cache_pages);

@@ -5,10 +5,14 @@
 #            timed until actual == target AND the host backing of guest RAM
 #            has dropped by >= 90% of it (goal <= 40 ms/GiB);
 #   deflate  the same 1 GiB back (no goal set; reported);
-#   touch    a 2 GiB guest's allocate-and-write of 1 GiB (guest TSC, its
-#            own VM), against the host's own touch of 1 GiB of anonymous THP
-#            memory measured just before that VM (tests/bench/host_touch.c;
-#            goal <= 2x).
+#   touch    a 2 GiB guest allocates 1 GiB and writes one word per page
+#            (guest TSC, its own VM), against the host's own touch of 1 GiB
+#            of anonymous THP memory, one word per page, measured just
+#            before that VM (tests/bench/host_touch.c; goal <= 2x);
+#   fill     the same writing every byte of each page, on both sides.
+#            TOUCH_ROUNDS (5) rounds of a host run then a guest run: the
+#            medians of each side and of the rounds' ratios (a round's two
+#            runs share the machine's load of the moment).
 # The peer, in the same run: the same guest, workload and 1 GiB inflate and
 # deflate under QEMU microvm (scripts/qemu-run: QEMU's virtio-balloon over
 # virtio-mmio, set by QMP `balloon`, actual by `query-balloon`; the RSS drop
@@ -53,27 +57,57 @@ wait_log() {
 
 stat_line() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 
-# touch_model MODEL: the host's touch of 1 GiB, then a guest's (a VM that
-# touches 1 GiB and exits); prints "host_ms guest_mib guest_ms".
+TOUCH_ROUNDS=${TOUCH_ROUNDS:-5}
+
+# median: the median of the numbers on stdin, "-" if any is not a number.
+median() {
+	sort -n | awk '!/^[0-9.]+$/ { bad = 1 } { v[NR] = $1 }
+		END { if (bad || !NR) print "-"
+		      else print (NR % 2) ? v[(NR + 1) / 2] \
+			: (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# guest_touch MODEL ONE: one VM that allocates and writes 1 GiB (ONE=1: a
+# word per page) and exits; prints its ms per GiB, "-" if it did not.
+guest_touch() {
+	timeout 300 "$VMM" run --mem 2G --memory-model "$1" --timeout 240 \
+		--cmdline "workload=balloon balloon.touch=1024 balloon.ms=1 \
+balloon.touch_one=$2" "$GUEST" 2>&1 | awk '
+		/^balloon: touched [0-9]+ MiB in [0-9]+ ms$/ && $3 > 0 {
+			ms = $6 * 1024 / $3 }
+		END { print (ms != "") ? ms : "-" }'
+}
+
+# touch_model MODEL: TOUCH_ROUNDS of the host's touch of 1 GiB then a
+# guest's, and the same for fill; prints the medians "host_touch_ms
+# guest_touch_ms touch_ratio host_fill_ms guest_fill_ms fill_ratio".
 touch_model() {
-	local host_ms touched tms
-	read -r host_ms _ < <("$TMP/host_touch" anon)
-	read -r touched tms < <(timeout 300 "$VMM" run --mem 2G \
-		--memory-model "$1" --timeout 240 \
-		--cmdline 'workload=balloon balloon.touch=1024 balloon.ms=1' \
-		"$GUEST" 2>&1 | sed -nE \
-		's/^balloon: touched ([0-9]+) MiB in ([0-9]+) ms$/\1 \2/p')
-	echo "${host_ms:--} ${touched:--} ${tms:--}"
+	local r w h g f out=
+	for ((r = 0; r < TOUCH_ROUNDS; r++)); do
+		for w in touch fill; do
+			read -r h _ < <("$TMP/host_touch" anon "$w")
+			g=$(guest_touch "$1" $([ "$w" = touch ] && echo 1 || echo 0))
+			echo "${h:--} $g" >>"$TMP/$1.$w"
+		done
+	done
+	for w in touch fill; do
+		f=$TMP/$1.$w
+		out+="$(cut -d' ' -f1 "$f" | median) $(cut -d' ' -f2 "$f" | median)"
+		out+=" $(awk '$1 > 0 && $2 ~ /^[0-9.]+$/ { print $2 / $1; next }
+			{ print "-" }' "$f" | median) "
+	done
+	echo "$out"
 }
 
 # bench_model MODEL: the touch, then one VM that touches all its RAM for
 # the balloon; prints one line of figures for the tables:
-# "model host_touch_ms guest_mib guest_ms inflate_ms deflate_ms
-#  rss_before rss_after huge part".
+# "model host_touch_ms guest_touch_ms touch_ratio host_fill_ms
+#  guest_fill_ms fill_ratio inflate_ms deflate_ms rss_before rss_after huge
+#  part".
 bench_model() {
-	local model=$1 sock=$TMP/$1.sock log=$TMP/$1.log pid host_ms
-	local ms before after dms touched tms huge=- part=-
-	read -r host_ms touched tms < <(touch_model "$model")
+	local model=$1 sock=$TMP/$1.sock log=$TMP/$1.log pid touch
+	local ms before after dms huge=- part=-
+	touch=$(touch_model "$model")
 	"$VMM" run --mem 2G --memory-model "$model" --api "$sock" --stats \
 		--timeout 600 --cmdline 'workload=balloon balloon.touch=2048' \
 		"$GUEST" >"$log" 2>&1 &
@@ -95,8 +129,7 @@ bench_model() {
 	wait "$pid"
 	huge=$(stat_line "$log" balloon_huge_released)
 	part=$(stat_line "$log" balloon_partial_released)
-	echo "$model $host_ms $touched $tms $ms $dms $before $after" \
-		"${huge:--} ${part:--}"
+	echo "$model $touch $ms $dms $before $after ${huge:--} ${part:--}"
 }
 
 # bench_qemu: bench_model's balloon VM under QEMU microvm; prints
@@ -143,7 +176,7 @@ echo "balloon: 1 GiB of a 2 GiB guest that touched all its RAM (anchor:" \
 printf '%-7s %15s  %-26s %15s  %-18s %s\n' model 'inflate ms/GiB' \
 	'goal (inflate)' 'deflate ms/GiB' '2 MiB pages whole' \
 	'RSS of guest RAM, MiB'
-while read -r m _ _ _ ms dms before after huge part; do
+while read -r m _ _ _ _ _ _ ms dms before after huge part; do
 	printf '%-7s %15s  %-26s %15s  %-18s %s -> %s\n' "$m" "$ms" \
 		"$(bench_goal "$ms" '<=' 40 ms/GiB)" "$dms" \
 		"$huge (+$part in part)" $((before >> 20)) $((after >> 20))
@@ -155,7 +188,7 @@ then
 		"(peer: microvm, QMP)" "$qdms" - $((qbefore >> 20)) \
 		$((qafter >> 20))
 	[ "$qms" = - ] && rc=1
-	while read -r m _ _ _ ms dms _; do
+	while read -r m _ _ _ _ _ _ ms dms _; do
 		awk -v m="$m" -v a="$ms" -v b="$qms" -v c="$dms" -v d="$qdms" '
 		function r(x, y) {
 			ok = x ~ /^[0-9.]+$/ && y ~ /^[0-9.]+$/ && y > 0
@@ -166,18 +199,22 @@ then
 	done <"$TMP/rows"
 fi
 echo
-echo "a guest's touch of 1 GiB of its RAM (allocate + write, guest TSC)" \
-	"against the host's own touch of 1 GiB of anonymous THP memory just" \
-	"before that VM"
-printf '%-7s %15s %15s %8s  %s\n' model 'guest ms/GiB' 'host ms/GiB' ratio \
-	'goal'
-while read -r m host_ms mib tms _; do
-	awk -v m="$m" -v h="$host_ms" -v mib="$mib" -v t="$tms" 'BEGIN {
-		g = (mib + 0 > 0) ? t * 1024 / mib : -1
-		printf "%-7s %15.1f %15.1f %8.2f  ", m, g, h, (h > 0) ? g / h : -1
-	}'
-	bench_goal "$(awk -v h="$host_ms" -v mib="$mib" -v t="$tms" 'BEGIN {
-		if (mib > 0 && h > 0) printf "%.2f", t * 1024 / mib / h
-		else print "-" }')" '<=' 2 x
+echo "a guest's touch of 1 GiB of its RAM (allocate + write one word per" \
+	"page; fill: every byte; guest TSC) against the host's own of 1 GiB of" \
+	"anonymous THP memory: medians of $TOUCH_ROUNDS rounds (ratio: of the" \
+	"rounds' ratios), load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-7s %-6s %15s %15s %8s  %s\n' model write 'guest ms/GiB' \
+	'host ms/GiB' ratio goal
+while read -r m ht gt tx hf gf fx _; do
+	for w in touch fill; do
+		if [ "$w" = touch ]; then h=$ht g=$gt x=$tx; else
+			h=$hf g=$gf x=$fx
+		fi
+		x=$(awk -v x="$x" 'BEGIN {
+			if (x ~ /^[0-9.]+$/) printf "%.2f", x; else print "-" }')
+		printf '%-7s %-6s %15s %15s %8s  %s\n' "$m" "$w" "$g" "$h" \
+			"$x" "$(bench_goal "$x" '<=' 2 x)"
+		[ "$g" = - ] && rc=1
+	done
 done <"$TMP/rows"
 exit $rc

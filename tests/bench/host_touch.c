@@ -3,12 +3,15 @@
  * tests/bench/host_touch.c - the host's own touch and release of 1 GiB on a
  * guest RAM backing, mapped as vmm/guest_mem.c maps it: the peer of the
  * guest's touch in tests/bench/balloon_bench.sh (and of
- * scripts/mem-backing-touch.sh's table). Writes one byte per 4 KiB page,
- * then releases it all as guest_mem_discard() does; twice, and prints the
- * second (warm) round as "TOUCH_MS RELEASE_MS": the first may pay for the
- * machine's own lazy backing.
+ * scripts/mem-backing-touch.sh's table). Writes one word per 4 KiB page
+ * ("touch", the default) or every byte of it ("fill": what the guest's
+ * balloon.touch does without balloon.touch_one), then releases it all as
+ * guest_mem_discard() does; twice, and prints the second (warm) round as
+ * "TOUCH_MS RELEASE_MS": the first may pay for the machine's own lazy
+ * backing.
  *
- * usage: host_touch [anon|anon-4k|memfd]   (default anon: THP, MADV_HUGEPAGE)
+ * usage: host_touch [anon|anon-4k|memfd] [touch|fill]
+ *        (default anon: THP, MADV_HUGEPAGE; touch)
  * Built by the scripts that run it (cc -O2), not by the Makefile.
  */
 #define _GNU_SOURCE
@@ -58,12 +61,15 @@ static uint8_t *map_backing(const char *b, int *fd)
 int main(int argc, char **argv)
 {
 	const char *b = argc > 1 ? argv[1] : "anon";
+	const char *w = argc > 2 ? argv[2] : "touch";
 	double t0, t1 = 0, t2 = 0;
 	uint8_t *p;
 	int fd;
 
-	if (strcmp(b, "anon") && strcmp(b, "anon-4k") && strcmp(b, "memfd")) {
-		fprintf(stderr, "usage: host_touch [anon|anon-4k|memfd]\n");
+	if ((strcmp(b, "anon") && strcmp(b, "anon-4k") && strcmp(b, "memfd")) ||
+	    (strcmp(w, "touch") && strcmp(w, "fill"))) {
+		fprintf(stderr, "usage: host_touch [anon|anon-4k|memfd] "
+				"[touch|fill]\n");
 		return 2;
 	}
 	p = map_backing(b, &fd);
@@ -73,8 +79,12 @@ int main(int argc, char **argv)
 	}
 	for (int round = 0; round < 2; round++) {
 		t0 = now_ms();
-		for (uint64_t off = 0; off < SIZE; off += 4096)
-			((volatile uint8_t *)p)[off] = 1;
+		for (uint64_t off = 0; off < SIZE; off += 4096) {
+			if (*w == 'f')
+				memset(p + off, 0x5a, 4096);
+			else
+				*(volatile uint64_t *)(p + off) = off;
+		}
 		t1 = now_ms();
 		if (fd >= 0)
 			fallocate(fd,

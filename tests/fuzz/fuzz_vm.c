@@ -52,14 +52,67 @@ void fuzz_vm_init(struct fuzz_vm *vm, uint64_t low_bytes, uint64_t high_bytes)
 	fuzz_check_mm(vm->mm, "hosted start");
 }
 
+/* Text of @mm's buddyinfo, pagetypeinfo and zoneinfo, into @buf. */
+static void fuzz_vm_describe(struct mm *mm, char *buf, size_t size)
+{
+	int n = mm_format_buddyinfo(mm, buf, size);
+
+	FUZZ_ASSERT(n >= 0 && (size_t)n < size, "buddyinfo");
+	n += mm_format_pagetypeinfo(mm, buf + n, size - (size_t)n);
+	FUZZ_ASSERT((size_t)n < size, "pagetypeinfo");
+	n += mm_format_zoneinfo(mm, buf + n, size - (size_t)n);
+	FUZZ_ASSERT((size_t)n < size, "zoneinfo");
+}
+
+/*
+ * FUZZ_VM_VERIFY=1: after each restore, build a new page database over
+ * the same RAM and compare: the frame and pageblock tables byte for byte
+ * (their links are frame indexes, so they do not depend on where the
+ * metadata lives), the allocator's text views and its counters.
+ */
+static void fuzz_vm_verify(struct fuzz_vm *vm, bool native)
+{
+	static char a[1 << 16], b[1 << 16];
+	struct frame_db_config hc = {.kernel_end = FUZZ_VM_KERNEL_END};
+	struct frame_db *fdb;
+	struct mm *mm;
+	struct mm_stats sa, sb;
+	size_t off;
+
+	FUZZ_ASSERT(frame_db_create(&fdb, &vm->mem, &hc) == 0,
+		    "frame_db_create");
+	if (native)
+		FUZZ_ASSERT(frame_db_give_all(fdb) == 0, "frame_db_give_all");
+	mm = frame_db_mm(fdb);
+	off = (size_t)((const char *)mm_pfn_to_page(vm->mm, 0) -
+		       (const char *)vm->mm);
+	FUZZ_ASSERT(!memcmp((char *)vm->mm + off, (char *)mm + off,
+			    vm->meta_bytes - off),
+		    "restored frame tables differ from a new database's");
+	fuzz_vm_describe(vm->mm, a, sizeof(a));
+	fuzz_vm_describe(mm, b, sizeof(b));
+	FUZZ_ASSERT(!strcmp(a, b), "restored database reads differently");
+	mm_get_stats(vm->mm, &sa);
+	mm_get_stats(mm, &sb);
+	FUZZ_ASSERT(!memcmp(&sa, &sb, sizeof(sa)),
+		    "restored database counts differently");
+	frame_db_destroy(fdb);
+}
+
 void fuzz_vm_restore(struct fuzz_vm *vm, bool native)
 {
+	static int verify = -1;
 	struct mm_stats st;
 
+	if (verify < 0)
+		verify = getenv("FUZZ_VM_VERIFY") &&
+			 !strcmp(getenv("FUZZ_VM_VERIFY"), "1");
 	memcpy(vm->mm, vm->fresh[native], vm->meta_bytes);
 	mm_get_stats(vm->mm, &st);
 	FUZZ_ASSERT(!memcmp(&st, &vm->fresh_stats[native], sizeof(st)),
 		    "restored page database differs from a new one");
+	if (verify)
+		fuzz_vm_verify(vm, native);
 	fuzz_ram_wipe(&vm->mem);
 	FUZZ_ASSERT(fuzz_ram_resident(&vm->mem) == 0,
 		    "guest RAM still resident after the wipe");

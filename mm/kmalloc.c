@@ -422,8 +422,9 @@ int kmalloc_usage_format(struct mm_buf *b)
 {
 	struct kmem_cache_stats st;
 
-	mm_buf_printf(b, "%-18s %7s %9s %9s %7s %10s\n", "class", "objsize",
-		      "active", "total", "slabs", "bytes");
+	/* cached: of active, the objects in the CPUs' object caches. */
+	mm_buf_printf(b, "%-18s %7s %9s %9s %7s %10s %8s\n", "class", "objsize",
+		      "active", "total", "slabs", "bytes", "cached");
 	for (unsigned int t = 0; t < KMALLOC_NR_TYPES; t++)
 		for (unsigned int i = 1; i < KMALLOC_NR_CLASSES; i++) {
 			struct kmem_cache *s = kmalloc_get(t, i);
@@ -431,14 +432,15 @@ int kmalloc_usage_format(struct mm_buf *b)
 			if (!s)
 				continue;
 			kmem_cache_get_stats(s, &st);
-			mm_buf_printf(b, "%-18s %7u %9lu %9lu %7lu %10lu\n",
-				      kmem_cache_name(s), st.object_size,
-				      st.active_objs, st.num_objs, st.num_slabs,
-				      st.num_slabs * st.pagesperslab *
-					      PS_PAGE_SIZE);
+			mm_buf_printf(
+				b, "%-18s %7u %9lu %9lu %7lu %10lu %8lu\n",
+				kmem_cache_name(s), st.object_size,
+				st.active_objs, st.num_objs, st.num_slabs,
+				st.num_slabs * st.pagesperslab * PS_PAGE_SIZE,
+				st.cpu_cached);
 		}
-	mm_buf_printf(b, "%-18s %7s %9lu %9s %7s %10lu\n", "large", "-",
+	mm_buf_printf(b, "%-18s %7s %9lu %9s %7s %10lu %8s\n", "large", "-",
 		      atomic_load(&kmalloc_large_allocs), "-", "-",
-		      atomic_load(&kmalloc_large_pages) * PS_PAGE_SIZE);
+		      atomic_load(&kmalloc_large_pages) * PS_PAGE_SIZE, "-");
 	return mm_buf_truncated(b) ? -ENOSPC : 0;
 }

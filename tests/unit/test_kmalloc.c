@@ -197,11 +197,18 @@ START_TEST(test_kmalloc_usage_report)
 	kmem_cache_flush_all(kmalloc_cache(60, GFP_KERNEL));
 	mm_buf_init(&b, text, sizeof(text));
 	ck_assert_int_eq(kmalloc_usage_format(&b), 0);
-	snprintf(want, sizeof(want), "\n%-18s %7u %9lu %9lu %7lu %10lu\n",
-		 "kmalloc-64", 64u, 10ul, 64ul, 1ul, 4096ul);
+	snprintf(want, sizeof(want), "\n%-18s %7u %9lu %9lu %7lu %10lu %8lu\n",
+		 "kmalloc-64", 64u, 10ul, 64ul, 1ul, 4096ul, 0ul);
 	ck_assert_msg(strstr(text, want), "want %s in %s", want, text);
+	ck_assert_ptr_nonnull(strstr(text, " cached\n"));
+	/* Freed into this CPU's object cache: still active, and cached. */
 	for (int i = 0; i < 10; i++)
 		kfree(p[i]);
+	mm_buf_init(&b, text, sizeof(text));
+	ck_assert_int_eq(kmalloc_usage_format(&b), 0);
+	snprintf(want, sizeof(want), "\n%-18s %7u %9lu %9lu %7lu %10lu %8lu\n",
+		 "kmalloc-64", 64u, 10ul, 64ul, 1ul, 4096ul, 10ul);
+	ck_assert_msg(strstr(text, want), "want %s in %s", want, text);
 }
 END_TEST
 

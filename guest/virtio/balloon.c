@@ -270,17 +270,30 @@ static void sort_pfns(uint32_t *pfns, unsigned n)
 {
 	static struct pfn_run runs[BATCH_PAGES];
 	unsigned nr = 0, k = 0;
-	bool sorted = true;
+	bool sorted = true, down = false;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (nr && pfns[i] == runs[nr - 1].start + runs[nr - 1].len) {
-			runs[nr - 1].len++;
+		struct pfn_run *r = nr ? &runs[nr - 1] : NULL;
+
+		/* Ascending, or (pages freed newest first) descending. */
+		if (r && !down && pfns[i] == r->start + r->len) {
+			r->len++;
 			continue;
 		}
-		if (nr && pfns[i] < runs[nr - 1].start)
+		if (r && (down || r->len == 1) && pfns[i] + 1 == r->start) {
+			r->start--;
+			r->len++;
+			sorted = false; /* written back ascending */
+			down = true;
+			continue;
+		}
+		if (r && pfns[i] < r->start)
 			sorted = false;
 		runs[nr++] = (struct pfn_run){pfns[i], 1};
+		down = false;
 	}
+	if (prof_on)
+		info.prof_runs += nr;
 	if (sorted)
 		return;
 	sort_runs(runs, nr);

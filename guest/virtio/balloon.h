@@ -44,10 +44,11 @@ struct gballoon_info {
 	/*
 	 * Inflate profile: guest TSC cycles spent in each phase, summed over
 	 * every inflate batch since boot (gballoon_prof_name() names them), and
-	 * the batches and kicks. A few rdtsc per batch of 8192 pages.
+	 * the batches, kicks, and runs of consecutive PFNs the batches held
+	 * before sorting. A few rdtsc per batch of 8192 pages.
 	 */
 	uint64_t prof[GBALLOON_PROF_NR];
-	uint64_t prof_batches, prof_kicks;
+	uint64_t prof_batches, prof_kicks, prof_runs;
 };
 
 /* Probe and start the device. Return 0, -ENOENT (no balloon) or an error. */

@@ -12,6 +12,11 @@ Usage: balloon_poll.py SOCK TARGET_BYTES [MIN_DROP_BYTES [RSS_BEFORE]]
 Done when actual_pages == target_pages and, if MIN_DROP_BYTES is given,
 guest RAM backing (host.rss.guest_bytes) has fallen by at least that much
 from RSS_BEFORE (default: as sampled just before setting the target).
+The clock stops at the answer that showed actual == target when the RSS
+sample taken right after it shows the drop (the device releases the
+backing before the guest can write actual, and `stat` itself costs
+milliseconds: that is the observer, not the balloon); otherwise at the
+end of the first RSS sample that does.
 Prints one line: "ms polls poll_ms_total rss_before rss_after actual".
 Exit 1 on timeout (120 s) or API error.
 """
@@ -51,15 +56,18 @@ def main():
         # state cheaply; `stat` (mincore over guest RAM, zone walks) costs
         # milliseconds, so it is asked only once actual has arrived.
         p0 = time.monotonic()
+        seen = None
         if actual != want:
             actual = api.call(cmd="balloon",
                               target_bytes=target)["actual_pages"]
+            seen = time.monotonic() if actual == want else None
         if actual == want:
             after = api.call(cmd="stat")["host"]["rss"]["guest_bytes"]
         p1 = time.monotonic()
         polls += 1
         poll_s += p1 - p0
         if actual == want and before - after >= min_drop:
+            p1 = seen or p1
             break
         # 1 ms between samples: a tight loop would take a core from the
         # vCPU on a small machine and slow what it measures.

@@ -11,7 +11,10 @@ BALLOON_BYTES is the balloon's size, as buddyvm's target is (QMP's
 query-balloon's actual equals that value and, if MIN_DROP_BYTES is given,
 the resident part of QEMU's guest-RAM mapping (its largest mapping in
 /proc/QEMU_PID/smaps, as mincore() over guest RAM is buddyvm's) has fallen
-by at least that much from just before the request.
+by at least that much from just before the request. The clock stops as
+balloon_poll.py's: at the answer that showed the actual size when the RSS
+sample right after it shows the drop, else at the end of the first RSS
+sample that does.
 Prints one line, as balloon_poll.py: "ms polls poll_ms_total rss_before
 rss_after actual_bytes". Exit 1 on timeout (120 s) or a QMP error.
 """
@@ -54,14 +57,17 @@ def main():
         while True:
             # The smaps walk costs milliseconds: only once actual arrived.
             p0 = time.monotonic()
+            seen = None
             if actual != want:
                 actual = q.command("query-balloon")["actual"]
+                seen = time.monotonic() if actual == want else None
             if actual == want:
                 after = guest_ram_rss(pid)
             p1 = time.monotonic()
             polls += 1
             poll_s += p1 - p0
             if actual == want and before - after >= min_drop:
+                p1 = seen or p1
                 break
             if p1 - t0 > 120:
                 print("timeout: actual %d of %d bytes" % (actual, want),

@@ -907,6 +907,14 @@ static int blk_open_image(struct virtio_blk *b, char *err, size_t errlen)
 	ret = blk_lock_image(b, err, errlen);
 	if (ret)
 		return ret;
+	/* Discard and write-zeroes fallocate() the image from blk-io. */
+	ret = b->p.readonly
+		      ? 0
+		      : vmm_seccomp_allow_fallocate(b->fd, VMM_FALLOC_DISK);
+	if (ret)
+		return blk_error(err, errlen, ret,
+				 "disk '%s': seccomp filter for fallocate: %s",
+				 b->path, strerror(-ret));
 	b->capacity = (uint64_t)sb.st_size >> VIRTIO_BLK_SECTOR_SHIFT;
 	/* The id: the image's name, as a serial number would be. */
 	base = strrchr(b->path, '/') ? strrchr(b->path, '/') + 1 : b->path;

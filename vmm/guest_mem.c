@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vmm/guest_mem.h"
+#include "vmm/seccomp.h"
 
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB (21 << 26) /* log2(2 MiB) << MAP_HUGE_SHIFT */
@@ -236,6 +237,13 @@ static int guest_mem_map_memfd(struct guest_mem *mem, uint64_t size,
 		 MAP_SHARED | MAP_NORESERVE | MAP_FIXED, mem->fd,
 		 0) == MAP_FAILED) {
 		r = -errno;
+		munmap(p, size);
+		errno = -r;
+		goto fail;
+	}
+	/* Releasing guest RAM punches this file: the filters must allow it. */
+	r = vmm_seccomp_allow_fallocate(mem->fd, VMM_FALLOC_GUEST_RAM);
+	if (r) {
 		munmap(p, size);
 		errno = -r;
 		goto fail;

@@ -9,10 +9,14 @@
  * cheaply: ioctl() only with the KVM requests the thread issues (plus
  * stdio's TCGETS), mmap()/mprotect() never executable, clone() only for a
  * thread, tgkill() only the vCPU kick and abort()'s SIGABRT, openat() only
- * read-only, write() only to stderr for threads that print nothing else.
+ * read-only, write() only to stderr for threads that print nothing else,
+ * fallocate() only on the descriptors that need it (guest RAM's memfd,
+ * punching holes; a disk image, from its blk-io threads).
  *
- * The filters are compiled to BPF once, before any thread starts, so that
- * installing one is a single seccomp() call with nothing to allocate.
+ * The filters are compiled to BPF before any thread starts, so that
+ * installing one is a single seccomp() call with nothing to allocate; a
+ * descriptor setup opens later for fallocate() rebuilds the filters it
+ * widens, still during setup (vmm_seccomp_allow_fallocate()).
  * Filters stack: a thread created by a filtered one (the vCPU's migration
  * timer) runs under both, so the creator's profile covers the child's start
  * (clone, set_robust_list, rseq).
@@ -22,6 +26,7 @@
 #include <linux/falloc.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -53,6 +58,7 @@ enum {
 	SC_OPEN_RO = 1u << 2,	/* openat() read-only (/proc/self/status) */
 	SC_KICK = 1u << 3,	/* tgkill(SIGUSR1): vm_finish(), vm_pause() */
 	SC_WRITE_STDOUT = 1u << 4, /* write() to stdout too (the console) */
+	SC_FALLOC_DISK = 1u << 5,  /* fallocate() the disk images */
 };
 
 struct sc_profile {
@@ -187,12 +193,14 @@ static const unsigned long sc_irq_ioctls[] = {
 	KVM_IRQ_LINE,
 };
 
-/* A disk queue: the image's reads, writes, flushes, discards, io_uring. */
+/*
+ * A disk queue: the image's reads, writes, flushes, io_uring; its discards
+ * and zeroing (fallocate) on the images' descriptors only (SC_FALLOC_DISK).
+ */
 static const int sc_blk_io[] = {
-	SCMP_SYS(pread64),	  SCMP_SYS(pwrite64), SCMP_SYS(preadv),
-	SCMP_SYS(pwritev),	  SCMP_SYS(preadv2),  SCMP_SYS(pwritev2),
-	SCMP_SYS(fdatasync),	  SCMP_SYS(fsync),    SCMP_SYS(fallocate),
-	SCMP_SYS(io_uring_enter),
+	SCMP_SYS(pread64),   SCMP_SYS(pwrite64), SCMP_SYS(preadv),
+	SCMP_SYS(pwritev),   SCMP_SYS(preadv2),	 SCMP_SYS(pwritev2),
+	SCMP_SYS(fdatasync), SCMP_SYS(fsync),	 SCMP_SYS(io_uring_enter),
 };
 
 static const struct sc_profile sc_profiles[VMM_NR_THREADS] = {
@@ -204,7 +212,7 @@ static const struct sc_profile sc_profiles[VMM_NR_THREADS] = {
 	[VMM_THREAD_API] = {"api", SC_LIST(sc_api), SC_LIST(sc_irq_ioctls),
 			    SC_OPEN_RO | SC_KICK},
 	[VMM_THREAD_BLK_IO] = {"blk-io", SC_LIST(sc_blk_io),
-			       SC_LIST(sc_irq_ioctls), 0},
+			       SC_LIST(sc_irq_ioctls), SC_FALLOC_DISK},
 	[VMM_THREAD_BALLOON_STATS] = {"balloon-stats", NULL, 0,
 				      SC_LIST(sc_irq_ioctls), 0},
 	[VMM_THREAD_MIGRATE_TIMER] = {"migrate-timer", NULL, 0,
@@ -213,16 +221,32 @@ static const struct sc_profile sc_profiles[VMM_NR_THREADS] = {
 	[VMM_THREAD_PVMEM_RING] = {"pvmem-ring", NULL, 0, NULL, 0, 0},
 };
 
-/* Built by vmm_seccomp_init(); read-only once threads run. */
+/*
+ * Built by vmm_seccomp_init(), rebuilt by vmm_seccomp_allow_fallocate()
+ * during setup; sc_lock keeps a rebuild from freeing a program a starting
+ * thread is installing.
+ */
 static bool sc_ready, sc_enabled;
 static struct sock_fprog sc_progs[VMM_NR_THREADS];
+static pthread_mutex_t sc_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned sc_entered; /* kinds whose threads run filtered (bits) */
+
+/* The descriptors fallocate() may reach (enum vmm_falloc_file). */
+#define SC_MAX_FALLOC_FDS 8
+static int sc_falloc_fds[2][SC_MAX_FALLOC_FDS];
+static unsigned sc_nr_falloc_fds[2];
 static int sc_selftest = -1; /* BUDDYVM_SECCOMP_SELFTEST's kind */
 /*
  * What the hook does: a forbidden call, or in a sanitizer build a leak
  * ("leak:KIND") or a use after free ("uaf:KIND"), whose reports must come
  * through the filters whole (symbolized stacks, LeakSanitizer at exit).
  */
-static enum { SC_TEST_SOCKET, SC_TEST_LEAK, SC_TEST_UAF } sc_selftest_mode;
+static enum {
+	SC_TEST_SOCKET,
+	SC_TEST_FALLOCATE,
+	SC_TEST_LEAK,
+	SC_TEST_UAF
+} sc_selftest_mode;
 static void *volatile sc_selftest_sink;
 
 /* The SIGSYS handler cannot allocate: syscall names resolved up front. */
@@ -322,26 +346,40 @@ static int sc_add_checked(scmp_filter_ctx ctx, const struct sc_profile *p)
 				SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 				SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* Guest RAM back to the host on memfd and hugetlbfs backings. */
-	err |= seccomp_rule_add(
-		ctx, SCMP_ACT_ALLOW, SCMP_SYS(fallocate), 1,
-		SCMP_A1(SCMP_CMP_EQ,
-			FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE));
+	/* Guest RAM back to the host on the memfd backing: its fd only. */
+	for (unsigned i = 0; i < sc_nr_falloc_fds[VMM_FALLOC_GUEST_RAM]; i++)
+		err |= seccomp_rule_add(
+			ctx, SCMP_ACT_ALLOW, SCMP_SYS(fallocate), 2,
+			SCMP_A0(SCMP_CMP_EQ,
+				(scmp_datum_t)
+					sc_falloc_fds[VMM_FALLOC_GUEST_RAM][i],
+				0),
+			SCMP_A1(SCMP_CMP_EQ,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0));
+	/* Discard and write-zeroes: the disk images, any mode. */
+	for (unsigned i = 0; (p->flags & SC_FALLOC_DISK) &&
+			     i < sc_nr_falloc_fds[VMM_FALLOC_DISK];
+	     i++)
+		err |= seccomp_rule_add(
+			ctx, SCMP_ACT_ALLOW, SCMP_SYS(fallocate), 1,
+			SCMP_A0(SCMP_CMP_EQ,
+				(scmp_datum_t)sc_falloc_fds[VMM_FALLOC_DISK][i],
+				0));
 	/* abort() raises SIGABRT on itself: let an assertion end normally. */
 	err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+				SCMP_A2(SCMP_CMP_EQ, SIGABRT, 0));
 	if (p->flags & SC_KICK)
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill),
-					1, SCMP_A2(SCMP_CMP_EQ, SIGUSR1));
+					1, SCMP_A2(SCMP_CMP_EQ, SIGUSR1, 0));
 	if (p->flags & SC_WRITE_ANY)
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write),
 					0);
 	else
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-					SCMP_A0(SCMP_CMP_EQ, STDERR_FILENO));
+					SCMP_A0(SCMP_CMP_EQ, STDERR_FILENO, 0));
 	if (p->flags & SC_WRITE_STDOUT)
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-					SCMP_A0(SCMP_CMP_EQ, STDOUT_FILENO));
+					SCMP_A0(SCMP_CMP_EQ, STDOUT_FILENO, 0));
 	if (p->flags & SC_OPEN_RO)
 		err |= seccomp_rule_add(
 			ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
@@ -362,15 +400,15 @@ static int sc_add_checked(scmp_filter_ctx ctx, const struct sc_profile *p)
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rseq), 0);
 		/* The child names itself and installs its own filter. */
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-					SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+					SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
 		err |= seccomp_rule_add(
 			ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 2,
-			SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
-			SCMP_A1(SCMP_CMP_EQ, 0));
+			SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0),
+			SCMP_A1(SCMP_CMP_EQ, 0, 0));
 	}
 	for (size_t i = 0; i < p->nr_ioctls; i++)
 		err |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-					SCMP_A1(SCMP_CMP_EQ, p->ioctls[i]));
+					SCMP_A1(SCMP_CMP_EQ, p->ioctls[i], 0));
 	return err ? -EINVAL : 0;
 }
 
@@ -398,7 +436,7 @@ static int sc_add_profile(scmp_filter_ctx ctx, enum vmm_thread kind)
 	/* A report asks isatty(2) whether to colour itself. */
 	if (!err && SC_SANITIZER && !sc_has_ioctl(p, TCGETS))
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       SCMP_A1(SCMP_CMP_EQ, TCGETS));
+				       SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
 	/* The hot calls first: ioctl is every vCPU exit. */
 	if (!err)
 		seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
@@ -431,9 +469,11 @@ static int sc_export(scmp_filter_ctx ctx, struct sock_fprog *prog)
 	return err;
 }
 
+/* (Re)build @kind's program; the old one is freed. Caller holds sc_lock. */
 static int sc_build(enum vmm_thread kind)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	struct sock_fprog prog = {0};
 	int err;
 
 	if (!ctx)
@@ -442,8 +482,43 @@ static int sc_build(enum vmm_thread kind)
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	err = sc_add_profile(ctx, kind);
 	if (!err)
-		err = sc_export(ctx, &sc_progs[kind]);
+		err = sc_export(ctx, &prog);
 	seccomp_release(ctx);
+	if (err) {
+		free(prog.filter);
+		fprintf(stderr,
+			"vmm: seccomp: cannot build the %s thread's filter: "
+			"%s\n",
+			sc_profiles[kind].name, strerror(-err));
+		return err;
+	}
+	free(sc_progs[kind].filter);
+	sc_progs[kind] = prog;
+	return 0;
+}
+
+int vmm_seccomp_allow_fallocate(int fd, enum vmm_falloc_file what)
+{
+	int err = 0;
+
+	if (!sc_ready || !sc_enabled)
+		return 0;
+	pthread_mutex_lock(&sc_lock);
+	/* Building needs memfd_create(), which no filter allows. */
+	if (sc_entered & (1u << VMM_THREAD_MAIN))
+		err = -EPERM;
+	/* Every thread may release guest RAM: none may run without it. */
+	else if (what == VMM_FALLOC_GUEST_RAM && sc_entered)
+		err = -EBUSY;
+	else if (sc_nr_falloc_fds[what] == SC_MAX_FALLOC_FDS)
+		err = -E2BIG;
+	if (!err)
+		sc_falloc_fds[what][sc_nr_falloc_fds[what]++] = fd;
+	for (int k = 0; !err && k < VMM_NR_THREADS; k++)
+		if (what == VMM_FALLOC_GUEST_RAM ||
+		    (sc_profiles[k].flags & SC_FALLOC_DISK))
+			err = sc_build((enum vmm_thread)k);
+	pthread_mutex_unlock(&sc_lock);
 	return err;
 }
 
@@ -453,7 +528,11 @@ int vmm_seccomp_init(bool enabled)
 	struct sigaction sa = {.sa_sigaction = sc_sigsys,
 			       .sa_flags = SA_SIGINFO};
 
-	if (selftest && SC_SANITIZER && strncmp(selftest, "leak:", 5) == 0) {
+	if (selftest && strncmp(selftest, "fallocate:", 10) == 0) {
+		sc_selftest_mode = SC_TEST_FALLOCATE;
+		selftest += 10;
+	} else if (selftest && SC_SANITIZER &&
+		   strncmp(selftest, "leak:", 5) == 0) {
 		sc_selftest_mode = SC_TEST_LEAK;
 		selftest += 5;
 	} else if (selftest && SC_SANITIZER &&
@@ -469,15 +548,13 @@ int vmm_seccomp_init(bool enabled)
 	if (!enabled)
 		return 0;
 	for (int k = 0; k < VMM_NR_THREADS; k++) {
-		int err = sc_build((enum vmm_thread)k);
+		int err;
 
-		if (err) {
-			fprintf(stderr,
-				"vmm: seccomp: cannot build the %s thread's "
-				"filter: %s\n",
-				sc_profiles[k].name, strerror(-err));
+		pthread_mutex_lock(&sc_lock);
+		err = sc_build((enum vmm_thread)k);
+		pthread_mutex_unlock(&sc_lock);
+		if (err)
 			return err;
-		}
 	}
 	sc_resolve_names();
 	sigemptyset(&sa.sa_mask);
@@ -522,6 +599,20 @@ static void sc_selftest_call(enum vmm_thread kind)
 {
 	int fd;
 
+	if (sc_selftest_mode == SC_TEST_FALLOCATE) {
+		/* Neither guest RAM nor a disk: refused by every filter. */
+		int r = fallocate(-1,
+				  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				  4096);
+
+		fprintf(stderr,
+			"vmm: seccomp self-test: fallocate() in the %s thread "
+			"%s\n",
+			vmm_thread_name(kind),
+			r < 0 && errno == EBADF ? "was allowed (EBADF)"
+						: "failed");
+		return;
+	}
 	if (sc_selftest_mode != SC_TEST_SOCKET) {
 		sc_selftest_sanitizer(kind);
 		return;
@@ -547,9 +638,12 @@ void vmm_seccomp_enter(enum vmm_thread kind)
 		prctl(PR_SET_NAME, vmm_thread_name(kind), 0, 0, 0);
 	if (sc_enabled) {
 		sc_thread_kind = (int)kind;
+		pthread_mutex_lock(&sc_lock);
+		sc_entered |= 1u << kind;
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
 			    &sc_progs[kind]) < 0)
 			r = -errno;
+		pthread_mutex_unlock(&sc_lock);
 		if (r) {
 			fprintf(stderr,
 				"vmm: seccomp: cannot install the %s thread's "

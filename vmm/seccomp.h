@@ -48,11 +48,31 @@ int vmm_seccomp_init(bool enabled);
  *
  * Test hook: with BUDDYVM_SECCOMP_SELFTEST=<kind name> in the environment
  * at vmm_seccomp_init(), the first thread of that kind then calls socket(),
- * which no thread may (tests/integration/seccomp.tests.sh). In a sanitizer
- * build, "leak:<kind>" leaks 64 bytes there and "uaf:<kind>" writes to
- * freed memory: their reports must come through the filters.
+ * which no thread may (tests/integration/seccomp.tests.sh);
+ * "fallocate:<kind>" calls fallocate() on a descriptor that is neither
+ * guest RAM nor a disk (-1). In a sanitizer build, "leak:<kind>" leaks 64
+ * bytes there and "uaf:<kind>" writes to freed memory: their reports must
+ * come through the filters.
  */
 void vmm_seccomp_enter(enum vmm_thread kind);
+
+/* The files fallocate() may reach (vmm_seccomp_allow_fallocate()). */
+enum vmm_falloc_file {
+	VMM_FALLOC_GUEST_RAM, /* every thread: punch holes (KEEP_SIZE) only */
+	VMM_FALLOC_DISK,      /* the blk-io threads: any mode */
+};
+
+/**
+ * vmm_seccomp_allow_fallocate() - let fallocate() reach @fd, which setup
+ * opened after vmm_seccomp_init(): guest RAM's memfd or a writable disk
+ * image. No other descriptor may be fallocate()d. The filters this widens
+ * are rebuilt now: call from the setup thread before any thread that needs
+ * @fd starts (guest RAM: before any thread enters its filter, else -EBUSY).
+ * Without vmm_seccomp_init() or with the filters off it does nothing.
+ * Return: 0, -EBUSY, -E2BIG (too many files), -EPERM (the main thread is
+ * filtered already) or a libseccomp error (printed).
+ */
+int vmm_seccomp_allow_fallocate(int fd, enum vmm_falloc_file what);
 
 /* The kind's name as the messages and the test hook spell it. */
 const char *vmm_thread_name(enum vmm_thread kind);

@@ -101,6 +101,45 @@ check seccomp-forbidden-balloon-stats kvm test_seccomp_forbidden_balloon_stats
 check seccomp-forbidden-migrate-timer kvm test_seccomp_forbidden_migrate_timer
 check seccomp-forbidden-pvmem-ring kvm test_seccomp_forbidden_pvmem_ring
 
+# fallocate() reaches only guest RAM's memfd (every thread, punching holes)
+# and the disk images (their blk-io threads): on any other descriptor the
+# call is refused, also in a blk-io thread and with the memfd backing.
+falloc_test() {
+	local kind=$1
+	shift
+	out=$(BUDDYVM_SECCOMP_SELFTEST=fallocate:$kind timeout 60 "$VMM" run \
+		--timeout 30 "$@" "$GUEST" 2>&1)
+	status=$?
+	expect 159 "vmm: seccomp: the $kind thread made a forbidden system call: fallocate \([0-9]+\); exiting"
+}
+test_seccomp_fallocate_vcpu() {
+	falloc_test vcpu --mem-backing memfd --cmdline workload=hang
+}
+test_seccomp_fallocate_blk_io() {
+	truncate -s 8M "$TMP/sc-fa.img"
+	falloc_test blk-io --disk "$TMP/sc-fa.img" --cmdline workload=hang
+}
+check seccomp-fallocate-vcpu kvm test_seccomp_fallocate_vcpu
+check seccomp-fallocate-blk-io kvm test_seccomp_fallocate_blk_io
+
+# The descriptors that need it still get it: guest RAM on a memfd goes
+# back to the host through the balloon (vCPU thread, fallocate on the
+# memfd), and the disk's discards and write-zeroes (blk-io threads) pass.
+test_seccomp_fallocate_allowed() {
+	local img=$TMP/sc-fa-ok.img
+	truncate -s 64M "$img"
+	out=$(timeout 200 "$VMM" run --timeout 150 --mem-backing memfd \
+		--disk "$img" --stats --cmdline 'workload=blk blk.mib=16' \
+		"$GUEST" 2>&1)
+	status=$?
+	expect 0 'blk0_discards [1-9]' 'blk0_write_zeroes [1-9]' || return 1
+	if grep -q 'seccomp' <<<"$out"; then
+		why="a forbidden call"
+		return 1
+	fi
+}
+check seccomp-fallocate-allowed kvm test_seccomp_fallocate_allowed
+
 # --no-seccomp: no filter, so the same call goes through and the VM runs on.
 test_seccomp_off() {
 	out=$(BUDDYVM_SECCOMP_SELFTEST=vcpu timeout 60 "$VMM" run --no-seccomp \

@@ -5,6 +5,10 @@
 #            timed until actual == target AND the host backing of guest RAM
 #            has dropped by >= 90% of it (goal <= 40 ms/GiB);
 #   deflate  the same 1 GiB back (no goal set; reported);
+#            BALLOON_ROUNDS (3) VMs per model: the median VM's figures, each
+#            VM's inflate time, and the median VM's profile: the guest's
+#            phases (balloon.prof=1, guest TSC) and the host's share
+#            (--stats balloon_inflate_ns, of which balloon_discard_ns);
 #   touch    a 2 GiB guest allocates 1 GiB and writes one word per page
 #            (guest TSC, its own VM), against the host's own touch of 1 GiB
 #            of anonymous THP memory, one word per page, measured just
@@ -49,7 +53,7 @@ fi
 # wait_log LOG PATTERN PID: the VM printed PATTERN (0), or exited first (1);
 # bounded by the VM's own --timeout.
 wait_log() {
-	until grep -Eq "$2" "$1"; do
+	until grep -Eqs "$2" "$1"; do
 		kill -0 "$3" 2>/dev/null || return 1
 		sleep 0.05
 	done
@@ -99,17 +103,39 @@ touch_model() {
 	echo "$out"
 }
 
-# bench_model MODEL: the touch, then one VM that touches all its RAM for
-# the balloon; prints one line of figures for the tables:
-# "model host_touch_ms guest_touch_ms touch_ratio host_fill_ms
-#  guest_fill_ms fill_ratio inflate_ms deflate_ms rss_before rss_after huge
-#  part".
-bench_model() {
-	local model=$1 sock=$TMP/$1.sock log=$TMP/$1.log pid touch
+BALLOON_ROUNDS=${BALLOON_ROUNDS:-3}
+
+# balloon_prof LOG: the guest's inflate profile (its last "prof" line) and
+# the host's share (--stats) as one line of milliseconds.
+balloon_prof() {
+	awk '/^balloon: prof batches [1-9]/ { p = $0 }
+	/^balloon_inflate_notifies / { n = $2 }
+	/^balloon_inflate_ns / { h = $2 }
+	/^balloon_discard_ns / { d = $2 }
+	END {
+		k = split(p, f, " ")
+		for (i = 1; i < k; i++) {
+			if (f[i] == "batches" || f[i] == "runs")
+				c = c sprintf(" %s %s", f[i + 1], f[i])
+			if (f[i] == "us")
+				on = 1
+			else if (on && f[i + 1] ~ /^[0-9]+$/)
+				g = g sprintf(" %s %.1f", f[i], f[i + 1] / 1000)
+		}
+		printf "guest (%s) ms:%s; host %.1f ms (discard %.1f) in %s" \
+			" notifications\n", substr(c, 2), g, h / 1e6, d / 1e6, n
+	}' "$1"
+}
+
+# balloon_vm MODEL ROUND: one VM that touches all its RAM, inflates 1 GiB
+# and deflates it; prints "inflate_ms deflate_ms rss_before rss_after huge
+# part" and leaves its profile in $TMP/MODEL.ROUND.prof.
+balloon_vm() {
+	local model=$1 sock=$TMP/$1.$2.sock log=$TMP/$1.$2.log pid
 	local ms before after dms huge=- part=-
-	touch=$(touch_model "$model")
 	"$VMM" run --mem 2G --memory-model "$model" --api "$sock" --stats \
-		--timeout 600 --cmdline 'workload=balloon balloon.touch=2048' \
+		--timeout 600 \
+		--cmdline 'workload=balloon balloon.touch=2048 balloon.prof=1' \
 		"$GUEST" >"$log" 2>&1 &
 	pid=$!
 	if ! wait_log "$log" '^balloon: ready' "$pid"; then
@@ -129,7 +155,32 @@ bench_model() {
 	wait "$pid"
 	huge=$(stat_line "$log" balloon_huge_released)
 	part=$(stat_line "$log" balloon_partial_released)
-	echo "$model $touch $ms $dms $before $after ${huge:--} ${part:--}"
+	balloon_prof "$log" >"$TMP/$model.$2.prof"
+	echo "$ms $dms $before $after ${huge:--} ${part:--}"
+}
+
+# bench_model MODEL: the touch, then BALLOON_ROUNDS balloon VMs; prints one
+# line of figures for the tables, the median VM's by inflate time:
+# "model host_touch_ms guest_touch_ms touch_ratio host_fill_ms
+#  guest_fill_ms fill_ratio inflate_ms deflate_ms rss_before rss_after huge
+#  part"; each VM's inflate ms in $TMP/MODEL.all, the median's profile in
+#  $TMP/MODEL.prof.
+bench_model() {
+	local model=$1 touch r row
+	touch=$(touch_model "$model")
+	for ((r = 0; r < BALLOON_ROUNDS; r++)); do
+		echo "$r $(balloon_vm "$model" "$r" || echo - - 0 0 - -)" \
+			>>"$TMP/$model.vms"
+	done
+	cut -d' ' -f2 "$TMP/$model.vms" | tr '\n' ' ' >"$TMP/$model.all"
+	# A VM that failed ("-") sorts last; the bench still fails below.
+	row=$(awk '{ print (($2 ~ /^[0-9.]+$/) ? $2 : 1e18), $0 }' \
+		"$TMP/$model.vms" | sort -g | cut -d' ' -f2- |
+		awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }')
+	r=${row%% *}
+	cp "$TMP/$model.$r.prof" "$TMP/$model.prof" 2>/dev/null
+	echo "$model $touch ${row#* }"
+	! grep -q '^[0-9]* - ' "$TMP/$model.vms"
 }
 
 # bench_qemu: bench_model's balloon VM under QEMU microvm; prints
@@ -171,8 +222,9 @@ else
 	rc=1
 fi
 
-echo "balloon: 1 GiB of a 2 GiB guest that touched all its RAM (anchor:" \
-	"Linux + QEMU ~70 ms/GiB with scatter-gather, 585 without)"
+echo "balloon: 1 GiB of a 2 GiB guest that touched all its RAM, median of" \
+	"$BALLOON_ROUNDS VMs (anchor: Linux + QEMU ~70 ms/GiB with" \
+	"scatter-gather, 585 without; load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-7s %15s  %-26s %15s  %-18s %s\n' model 'inflate ms/GiB' \
 	'goal (inflate)' 'deflate ms/GiB' '2 MiB pages whole' \
 	'RSS of guest RAM, MiB'
@@ -181,6 +233,10 @@ while read -r m _ _ _ _ _ _ ms dms before after huge part; do
 		"$(bench_goal "$ms" '<=' 40 ms/GiB)" "$dms" \
 		"$huge (+$part in part)" $((before >> 20)) $((after >> 20))
 	[ "$ms" = - ] && rc=1
+done <"$TMP/rows"
+while read -r m _; do
+	echo "$m: inflate ms/GiB of each VM: $(cat "$TMP/$m.all")"
+	echo "$m: the median VM's profile: $(cat "$TMP/$m.prof" 2>/dev/null)"
 done <"$TMP/rows"
 if [ -s "$TMP/qemu_row" ] && read -r _ qms qdms qbefore qafter <"$TMP/qemu_row"
 then

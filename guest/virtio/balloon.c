@@ -7,7 +7,8 @@
  * updates `actual`. Each batch is sorted, so the host sees long runs of
  * consecutive PFNs (one state change and one discard per run). In the
  * hosted model pages come in bulk: first what the vCPU's page cache holds,
- * then one pvmem ALLOC for the rest, and deflated pages go back in one
+ * then one pvmem ALLOC for the rest (with a 1.4 host whole 2 MiB blocks
+ * first, which the host splits), and deflated pages go back in one
  * pvmem FREE per batch rather than through the page cache 64 at a time. The device handles a notification synchronously on the
  * exiting vCPU, so the used ring is normally complete when the kick
  * returns; the driver still waits for it properly.
@@ -107,24 +108,6 @@ static void page_put(uint32_t pfn)
 #define SHRINK_CHUNK PAGE_CACHE_HIGH
 
 /*
- * Hosted model: pages the page cache holds (no exit), then one ALLOC of
- * order-0 pages for the rest (one exit). Order 0 because the host frees
- * only whole blocks and deflate returns pages one by one.
- */
-static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
-{
-	static uint64_t got[BATCH_PAGES];
-	unsigned n = page_cache_take(got, want), granted = 0;
-
-	if (n < want && ask_host)
-		pv_alloc(GFP_KERNEL, 0, want - n, got + n, &granted);
-	n += granted;
-	for (unsigned i = 0; i < n; i++)
-		pfns[i] = (uint32_t)got[i];
-	return n;
-}
-
-/*
  * Native: whole 2 MiB blocks first (the host releases a huge page only
  * when all of it is in the balloon, docs/ballooning.md), split into pages
  * so that deflate, migration and the OOM path still move single pages.
@@ -134,6 +117,9 @@ static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
 #define BLOCK_GFP                                                              \
 	((GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY |      \
 	 __GFP_NOWARN)
+/* Hosted: unmovable, as the order-0 pages (see take_hosted_blocks()). */
+#define BLOCK_GFP_HOSTED                                                       \
+	((GFP_KERNEL & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY | __GFP_NOWARN)
 
 /*
  * Set when the buddy had no whole block for this batch: a failed order-9
@@ -164,6 +150,72 @@ static unsigned take_blocks(uint32_t *pfns, unsigned want)
 			pfns[n++] = (uint32_t)(pfn + i);
 		info.blocks++;
 	}
+	return n;
+}
+
+/*
+ * Hosted model: the host frees a block only whole, and deflate returns
+ * pages one by one, so blocks come split. With a 1.4 host, whole 2 MiB
+ * blocks first, as native: one doorbell asks for the batch's whole blocks
+ * (ALLOC order 9 without reclaim and __GFP_NORETRY: the host neither
+ * compacts nor empties the page rings for them), has the host split them
+ * (SPLIT), and asks for the rest of the batch in order-0 pages. If the
+ * host had fewer blocks: the pages the page cache holds (no exit), then
+ * one ALLOC of order-0 pages for the rest, unless the first doorbell's
+ * pages fell short already (the host is dry: asking again costs an exit).
+ */
+static uint64_t hosted_got[BATCH_PAGES];
+
+static unsigned take_hosted_blocks(unsigned want, bool *dry)
+{
+	static uint64_t blocks[BATCH_PAGES >> BLOCK_ORDER];
+	unsigned nb = want >> BLOCK_ORDER, rest = want - (nb << BLOCK_ORDER);
+	struct pvmem_block *b = pv_batch_begin();
+	struct pvmem_req *a, *r = NULL;
+	unsigned n = 0, got_rest = 0;
+
+	a = pv_batch_alloc_split(b, BLOCK_GFP_HOSTED, BLOCK_ORDER, nb, blocks);
+	if (!a) {
+		blocks_dry = true; /* a host without SPLIT */
+		return 0;
+	}
+	if (rest) {
+		r = pv_batch_add(b, PVMEM_OP_ALLOC);
+		r->gfp = GFP_KERNEL;
+		r->count = rest;
+		r->addr = (uint64_t)(uintptr_t)(hosted_got + want - rest);
+	}
+	if (pv_batch_ring(b))
+		return 0;
+	if (r) {
+		got_rest = r->done;
+		*dry = got_rest < rest;
+	}
+	nb = pv_split_granted(a); /* may ring again: results read first */
+	blocks_dry = nb < (want >> BLOCK_ORDER);
+	for (unsigned i = 0; i < nb; i++)
+		for (unsigned k = 0; k < (1u << BLOCK_ORDER); k++)
+			hosted_got[n++] = blocks[i] + k;
+	info.blocks += nb;
+	/* The order-0 pages follow the blocks. */
+	memmove(hosted_got + n, hosted_got + want - rest,
+		got_rest * sizeof(*hosted_got));
+	return n + got_rest;
+}
+
+static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)
+{
+	unsigned n = 0, granted = 0;
+	bool dry = false;
+
+	if (ask_host && !blocks_dry && want >= (1u << BLOCK_ORDER))
+		n = take_hosted_blocks(want, &dry);
+	n += page_cache_take(hosted_got + n, want - n);
+	if (n < want && ask_host && !dry)
+		pv_alloc(GFP_KERNEL, 0, want - n, hosted_got + n, &granted);
+	n += granted;
+	for (unsigned i = 0; i < n; i++)
+		pfns[i] = (uint32_t)hosted_got[i];
 	return n;
 }
 

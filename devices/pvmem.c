@@ -87,6 +87,7 @@ struct pvmem {
 	uint64_t dma_pages;
 
 	atomic_uint_fast64_t doorbells, bad_blocks, edquot, reported;
+	atomic_uint_fast64_t free_waits;
 	atomic_uint_fast64_t pages_granted, pages_freed, blocks_split;
 	atomic_uint_fast64_t op_ok[PVMEM_OP_MAX + 1], op_err[PVMEM_OP_MAX + 1];
 };
@@ -423,12 +424,23 @@ static uint64_t pvmem_monotonic_ns(void)
 }
 
 static void pvmem_free_wait_isolation(struct pvmem *p, const struct page *pg,
-				      uint64_t pfn)
+				      const struct pvmem_free_ent *e)
 {
-	uint64_t deadline;
+	uint8_t flags = __atomic_load_n(&pg->flags, __ATOMIC_ACQUIRE);
+	uint64_t pfn = e->pfn, deadline;
 
-	if (!(__atomic_load_n(&pg->flags, __ATOMIC_ACQUIRE) & PG_ISOLATED))
+	/*
+	 * Only an entry that names the isolated block itself (its head, its
+	 * order) can be freed once the request is posted. The frames of an
+	 * isolated block are all marked, and a request is found by its head:
+	 * a tail frame or another order would find nothing to cancel and
+	 * spin the vCPU for the whole bound, a second a guest could ask for
+	 * with every entry, to be refused by mm_free_pages() anyway.
+	 */
+	if (!(flags & PG_ISOLATED) || !(flags & PG_HEAD) ||
+	    __atomic_load_n(&pg->order, __ATOMIC_RELAXED) != e->order)
 		return;
+	pvmem_count(&p->free_waits, 1);
 	deadline = pvmem_monotonic_ns() + PVMEM_FREE_ISOLATION_WAIT_NS;
 	while (!pvmem_migrate_cancel_src(p->mig, pfn) &&
 	       (__atomic_load_n(&pg->flags, __ATOMIC_ACQUIRE) & PG_ISOLATED) &&
@@ -457,7 +469,7 @@ static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
 	/* Still offered in a page ring: not the guest's to give back. */
 	if (pvmem_rings_holds(p->rings, e->pfn))
 		return -EPERM;
-	pvmem_free_wait_isolation(p, pg, e->pfn);
+	pvmem_free_wait_isolation(p, pg, e);
 	err = mm_free_pages(p->mm, e->pfn, e->order);
 	if (err)
 		return err;
@@ -1238,6 +1250,7 @@ void pvmem_get_stats(struct pvmem *p, struct pvmem_host_stats *out)
 	out->pages_freed = pvmem_read(&p->pages_freed);
 	out->blocks_split = pvmem_read(&p->blocks_split);
 	out->edquot = pvmem_read(&p->edquot);
+	out->free_waits = pvmem_read(&p->free_waits);
 	out->reported = pvmem_read(&p->reported);
 	out->max_pages = pvmem_max_pages(p);
 	out->tot_pages = pvmem_tot_pages(p);

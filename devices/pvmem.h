@@ -57,7 +57,9 @@ struct pvmem_host_stats {
 	uint64_t edquot; /* requests cut by the page limit */
 	uint64_t max_pages, tot_pages;
 	uint64_t dma_mappings, dma_pages;
-	uint64_t reported; /* frames discarded by post-batch reports */
+	uint64_t reported;   /* frames discarded by post-batch reports */
+	uint64_t free_waits; /* FREE entries that found their block isolated
+			      * for migration (waited for its request) */
 };
 
 struct pvmem;

@@ -296,6 +296,39 @@ START_TEST(test_compact_skips_the_hole)
 }
 END_TEST
 
+/*
+ * A FREE of a block whose move is posted cancels it at once; a FREE that
+ * names a tail frame of that block, or the head with another order, is
+ * refused at once, without waiting for a request it could never cancel
+ * (before: each such entry spun its vCPU for a second).
+ */
+START_TEST(test_free_of_isolated_tail)
+{
+	struct pvmem_migrate_stats ms;
+	struct pvmem_host_stats hs;
+	uint64_t pfns[1];
+
+	guest_setup_ring();
+	alloc_movable(2, 1, pfns);
+	ck_assert_int_eq(compact_all(NULL), 1);
+	ck_assert_int_ne(fx_free1(pfns[0] + 1, 0), 0);
+	ck_assert_int_ne(fx_free1(pfns[0] + 2, 1), 0);
+	ck_assert_int_ne(fx_free1(pfns[0], 1), 0);
+	pvmem_get_stats(fx.p, &hs);
+	pvmem_migrate_get_stats(mig(), &ms);
+	ck_assert_uint_eq(hs.free_waits, 0);
+	ck_assert_uint_eq(ms.cancelled_free, 0);
+	ck_assert_uint_eq(ms.in_flight, 1);
+	ck_assert_int_eq(fx_free1(pfns[0], 2), 0);
+	pvmem_get_stats(fx.p, &hs);
+	pvmem_migrate_get_stats(mig(), &ms);
+	ck_assert_uint_eq(hs.free_waits, 1);
+	ck_assert_uint_eq(ms.cancelled_free, 1);
+	ck_assert_uint_eq(ms.in_flight, 0);
+	fx_assert_consistent();
+}
+END_TEST
+
 START_TEST(test_ignored_requests_time_out)
 {
 	struct pvmem_mig_ring *ring = guest_setup_ring();
@@ -868,6 +901,7 @@ static Suite *pvmem_migrate_suite(void)
 	tcase_add_test(tc, test_info_and_setup);
 	tcase_add_test(tc, test_honest_moves);
 	tcase_add_test(tc, test_compact_skips_the_hole);
+	tcase_add_test(tc, test_free_of_isolated_tail);
 	tcase_add_test(tc, test_ignored_requests_time_out);
 	tcase_add_test(tc, test_timeout_at_doorbell);
 	tcase_add_test(tc, test_refused);

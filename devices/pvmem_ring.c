@@ -545,13 +545,19 @@ static void ring_grow(struct pvmem_rings *r, struct ring_host *h)
  * Supply frames taken back are free again, and with populate ahead they
  * may be backed although the guest never touched them: release the
  * backing of free blocks as a FREE batch does (the device's default
- * order), so host RSS still follows what the guest holds. Called with no
+ * order), so host RSS still follows what the guest holds. The frames just
+ * freed sit on this thread's per-CPU list, the last of them exactly the
+ * populated ones (freed newest slot first): give them to the buddy lists
+ * first, or their 2 MiB blocks never merge. The thread does the same for
+ * the returns it freed when it goes idle and when it ends. Called with no
  * ring lock held.
  */
 static void rings_release(struct pvmem_rings *r, uint64_t reclaimed)
 {
-	if (reclaimed && r->cfg.populate)
-		mm_report_free(r->mm, PVMEM_DEFAULT_REPORT_ORDER);
+	if (!reclaimed || !r->cfg.populate)
+		return;
+	mm_drain_own_pcp(r->mm);
+	mm_report_free(r->mm, PVMEM_DEFAULT_REPORT_ORDER);
 }
 
 /*
@@ -896,8 +902,10 @@ static void *rings_thread(void *arg)
 		}
 		if (pvmem_rings_populate(r))
 			last_move = now;
-		if (polling && now - last_move > RING_POLL_LINGER_NS)
+		if (polling && now - last_move > RING_POLL_LINGER_NS) {
 			rings_set_polling(r, polling = false);
+			rings_release(r, 1); /* the returns it freed */
+		}
 		if (now - last_decay > RING_DECAY_NS / 2) {
 			pvmem_rings_decay(r, RING_DECAY_NS);
 			last_decay = now;
@@ -913,6 +921,7 @@ static void *rings_thread(void *arg)
 		pthread_mutex_lock(&r->tlock);
 	}
 	pthread_mutex_unlock(&r->tlock);
+	rings_release(r, 1);
 	return NULL;
 }
 

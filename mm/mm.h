@@ -247,6 +247,15 @@ int64_t mm_mark_discarded(struct mm *mm, uint64_t pfn, uint64_t nr);
 void mm_drain_pcp(struct mm *mm);
 
 /**
+ * mm_drain_own_pcp() - return the calling thread's own per-CPU lists to the
+ * buddy lists, while other threads run: after a burst of order-0 frees
+ * whose frames should merge now (before mm_report_free()), not whenever
+ * the list next overflows.
+ * Return: frames given back.
+ */
+uint64_t mm_drain_own_pcp(struct mm *mm);
+
+/**
  * mm_set_pageblock_migratetype() - set the migratetype of every pageblock in
  * [pfn, pfn + nr) (both PAGEBLOCK_NR_PAGES aligned) to @mt and move the free
  * blocks inside to @mt's free lists, splitting free blocks larger than a

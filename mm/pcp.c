@@ -252,3 +252,8 @@ void mm_drain_pcp(struct mm *mm)
 	for (int z = 0; z < MM_NR_ZONES; z++)
 		pcp_drain_zone(mm, (enum zone_type)z);
 }
+
+uint64_t mm_drain_own_pcp(struct mm *mm)
+{
+	return mm->pcp_disabled ? 0 : pcp_drain_own(mm, mm_cpu_id());
+}

@@ -989,6 +989,62 @@ START_TEST(test_populate_ahead)
 }
 END_TEST
 
+/*
+ * Supply frames populated ahead and then taken back (a drain) lose their
+ * backing again with their free block: host RSS follows what the guest
+ * holds, not what the host offered it.
+ */
+START_TEST(test_populate_released_on_drain)
+{
+	struct pvmem_ring *r = setup_ring0();
+	uint64_t chunk = 0, pfns[PVMEM_RING_SUP_SLOTS], held[64];
+	unsigned n = 0, nheld = 0;
+
+	held[nheld++] = ring_gpa(0) >> 21;
+	held[nheld++] = ring_gpa(1) >> 21;
+	/*
+	 * Take frames until the next one in the supply lies in a host page
+	 * that holds nothing else (no ring, nothing the guest took).
+	 */
+	for (unsigned k = 0; k < 4 * PVMEM_RING_SUP_SLOTS && !chunk; k++) {
+		uint64_t next;
+		bool mine = false;
+
+		if (r->sup_cons == r->sup_prod)
+			ck_assert_int_eq(kick(0), 0);
+		next = r->sup[r->sup_cons & RING_MASK] / POP_FRAMES;
+		for (unsigned i = 0; i < nheld; i++)
+			mine |= held[i] == next;
+		if (!mine) {
+			chunk = next;
+			break;
+		}
+		ck_assert_uint_ne(pvmem_ring_take(r), 0);
+		if (held[nheld - 1] != next) {
+			ck_assert_uint_lt(nheld, 64);
+			held[nheld++] = next;
+		}
+	}
+	ck_assert_uint_ne(chunk, 0);
+	ck_assert_int_eq(kick(0), 0);
+	for (uint32_t pos = r->sup_cons; pos != r->sup_prod; pos++)
+		if (r->sup[pos & RING_MASK] / POP_FRAMES == chunk)
+			pfns[n++] = r->sup[pos & RING_MASK];
+	ck_assert_uint_ge(n, 1);
+	pvmem_rings_populate(rings());
+	for (unsigned i = 0; i < n; i++)
+		ck_assert(backed(pfns[i]));
+	ck_assert_int_eq(kick(0 | PVMEM_KICK_DRAIN), 0);
+	ck_assert_uint_eq(level(0), 0);
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_uint_eq(frame_state(pfns[i]), FRAME_FREE);
+		ck_assert_msg(!backed(pfns[i]), "pfn %#llx still backed",
+			      (unsigned long long)pfns[i]);
+	}
+	fx_assert_consistent();
+}
+END_TEST
+
 /* Without config populate the call does nothing. */
 START_TEST(test_populate_off)
 {
@@ -1036,6 +1092,7 @@ static Suite *pvmem_ring_suite(void)
 	tcase_add_checked_fixture(tp, ring_fx_setup_populate, ring_fx_teardown);
 	tcase_set_timeout(tp, 60);
 	tcase_add_test(tp, test_populate_ahead);
+	tcase_add_test(tp, test_populate_released_on_drain);
 	suite_add_tcase(s, tp);
 	return s;
 }

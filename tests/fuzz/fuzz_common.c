@@ -26,17 +26,26 @@ void fuzz_fail(const char *fmt, ...)
 
 /* Guest RAM ------------------------------------------------------------- */
 
-/* @bytes of read-write memory with an inaccessible page on each side. */
+#define FUZZ_HUGE (2ull << 20)
+
+/*
+ * @bytes of read-write memory with an inaccessible page on each side,
+ * starting on a 2 MiB boundary (so that fuzz_ram_hugepage() can back it
+ * with transparent huge pages, as the VMM's default backing does).
+ */
 static uint8_t *fuzz_map_guarded(uint64_t bytes)
 {
-	uint8_t *p = mmap(NULL, bytes + 2 * FUZZ_PAGE, PROT_NONE,
+	uint64_t span = bytes + 2 * FUZZ_HUGE;
+	uint8_t *p = mmap(NULL, span, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *ram;
 
 	FUZZ_ASSERT(p != MAP_FAILED, "mmap %llu bytes of guest RAM",
 		    (unsigned long long)bytes);
-	FUZZ_ASSERT(mprotect(p + FUZZ_PAGE, bytes, PROT_READ | PROT_WRITE) == 0,
+	ram = (uint8_t *)(((uintptr_t)p + FUZZ_HUGE) & ~(FUZZ_HUGE - 1));
+	FUZZ_ASSERT(mprotect(ram, bytes, PROT_READ | PROT_WRITE) == 0,
 		    "mprotect guest RAM");
-	return p + FUZZ_PAGE;
+	return ram;
 }
 
 void fuzz_ram_init(struct guest_mem *mem, uint64_t low_bytes,
@@ -65,10 +74,19 @@ void fuzz_ram_init(struct guest_mem *mem, uint64_t low_bytes,
 
 void fuzz_ram_fini(struct guest_mem *mem)
 {
+	/* The PROT_NONE rest of each mapping stays reserved: no matter. */
 	for (unsigned i = 0; i < mem->nr_regions; i++)
-		munmap(mem->regions[i].hva - FUZZ_PAGE,
-		       mem->regions[i].size + 2 * FUZZ_PAGE);
+		munmap(mem->regions[i].hva, mem->regions[i].size);
 	memset(mem, 0, sizeof(*mem));
+}
+
+void fuzz_ram_hugepage(struct guest_mem *mem)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		FUZZ_ASSERT(madvise(mem->regions[i].hva, mem->regions[i].size,
+				    MADV_HUGEPAGE) == 0,
+			    "madvise(MADV_HUGEPAGE) guest RAM");
+	mem->backing = GUEST_MEM_ANON;
 }
 
 void fuzz_ram_wipe(struct guest_mem *mem)

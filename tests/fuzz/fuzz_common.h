@@ -35,6 +35,13 @@ void fuzz_ram_init(struct guest_mem *mem, uint64_t low_bytes,
 		   uint64_t high_bytes);
 void fuzz_ram_fini(struct guest_mem *mem);
 
+/*
+ * Back RAM with transparent huge pages where the host gives them
+ * (MADV_HUGEPAGE, the VMM's default "anon" backing): a 2 MiB block is one
+ * host fault, not 512, and releasing part of one splits it, as in a VM.
+ */
+void fuzz_ram_hugepage(struct guest_mem *mem);
+
 /* Every byte of guest RAM back to zero (MADV_DONTNEED), for the next input. */
 void fuzz_ram_wipe(struct guest_mem *mem);
 

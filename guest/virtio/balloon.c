@@ -397,8 +397,11 @@ static void free_hosted(const uint32_t *pfns, unsigned n)
 			   err);
 }
 
-static void set_actual(void)
+/* Tell the host `actual` (a config write: one VM exit); @prof: time it. */
+static void set_actual(bool prof)
 {
+	prof_on = prof;
+	prof_t = rdtsc();
 	info.actual = (uint32_t)nr_held;
 	gv_config_write32(&bdev, offsetof(struct virtio_balloon_config, actual),
 			  (uint32_t)nr_held);
@@ -527,6 +530,7 @@ static uint64_t inflate(uint64_t want)
 	info.inflated += n;
 	mig_adopt(pfns, n);
 	prof_lap(GBALLOON_PROF_ADOPT);
+	prof_on = false;
 	info.prof_batches++;
 	return n;
 }
@@ -605,9 +609,17 @@ static void take_interrupts(void)
 		stats_send();
 }
 
+/*
+ * `actual` every ACTUAL_EVERY batches (128 MiB) and when the loop ends: it
+ * is one VM exit, as the batch's notification is.
+ */
+#define ACTUAL_EVERY 4
+
 bool gballoon_service(uint64_t max_pages)
 {
 	uint64_t moved = 0;
+	unsigned unsent = 0;
+	bool inflating = false;
 
 	if (!ready || busy)
 		return !ready;
@@ -616,15 +628,22 @@ bool gballoon_service(uint64_t max_pages)
 	take_interrupts();
 	while (!info.needs_reset && nr_held != target &&
 	       (!max_pages || moved < max_pages)) {
-		uint64_t n = nr_held < target ? inflate(target - nr_held)
-					      : deflate(nr_held - target);
+		uint64_t n;
 
+		inflating = nr_held < target;
+		n = inflating ? inflate(target - nr_held)
+			      : deflate(nr_held - target);
 		if (n == 0)
 			break;
 		moved += n;
-		set_actual();
+		if (++unsent == ACTUAL_EVERY) {
+			set_actual(inflating);
+			unsent = 0;
+		}
 		take_interrupts();
 	}
+	if (unsent)
+		set_actual(inflating);
 	info.target = target;
 	busy = false;
 	return nr_held == target;
@@ -646,7 +665,7 @@ uint64_t gballoon_deflate_on_oom(uint64_t pages)
 	n = deflate(pages);
 	if (n) {
 		info.oom_deflated += n;
-		set_actual();
+		set_actual(false);
 	}
 	busy = false;
 	return n;

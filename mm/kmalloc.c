@@ -26,6 +26,9 @@ static const unsigned char kmalloc_size_index[KMALLOC_TABLE_MAX / 8] = {
 	9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, /* 392..512 */
 };
 
+_Static_assert(KMALLOC_NR_CLASSES - 1 <= SLAB_SLOT_TAG_MAX,
+	       "a normal class's index is its frame-slot tag");
+
 static _Atomic(struct kmem_cache *) kmalloc_caches[KMALLOC_NR_TYPES]
 						  [KMALLOC_NR_CLASSES];
 static struct mm_lock kmalloc_dma_lock = MM_LOCK_INIT;
@@ -273,8 +276,18 @@ static inline void kfree_caller(const void *p, uintptr_t caller)
 	if (mm_likely(idx < kmalloc_slot_frames && !ZERO_OR_NULL_PTR(p))) {
 		v = kmalloc_slot_table[idx];
 		if (mm_likely(v && !SLAB_SLOT_IS_LARGE(v))) {
-			if (!slab_mag_push(((struct slab *)v)->cache,
-					   (void *)p))
+			unsigned int tag = SLAB_SLOT_TAG(v);
+			struct kmem_cache *s;
+
+			/* A normal class: no load of the slab descriptor. */
+			if (mm_likely(tag))
+				s = atomic_load_explicit(
+					&kmalloc_caches[KMALLOC_NORMAL][tag],
+					memory_order_relaxed);
+			else
+				s = ((struct slab *)(v & SLAB_SLOT_PTR_MASK))
+					    ->cache;
+			if (!slab_mag_push(s, (void *)p))
 				kmem_slot_free(v, (void *)p, caller);
 			return;
 		}
@@ -366,12 +379,16 @@ int kmalloc_init(const struct page_source *ps, unsigned int slab_flags)
 	}
 	kmalloc_flags = slab_flags & SLAB_DEBUG_FLAGS;
 	for (unsigned int i = 1; i < KMALLOC_NR_CLASSES; i++) {
-		atomic_store(&kmalloc_caches[KMALLOC_NORMAL][i],
-			     kmalloc_create_class(KMALLOC_NORMAL, i));
-		if (!kmalloc_get(KMALLOC_NORMAL, i)) {
+		struct kmem_cache *s = kmalloc_create_class(KMALLOC_NORMAL, i);
+
+		atomic_store(&kmalloc_caches[KMALLOC_NORMAL][i], s);
+		if (!s) {
 			kmalloc_exit();
 			return -ENOMEM;
 		}
+		/* kfree's fast path: the frame slot names the class. */
+		err = kmem_cache_set_slot_tag(s, i);
+		MM_BUG_ON(err);
 	}
 	return 0;
 }

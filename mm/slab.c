@@ -175,12 +175,13 @@ struct slab *slab_new(struct kmem_cache *s, gfp_t gfp)
 		slab_setup_object(s, obj);
 		set_fp(s, obj, i + 1 < s->objects ? obj + s->size : NULL);
 	}
+	MM_BUG_ON((uintptr_t)slab & ~SLAB_SLOT_PTR_MASK);
 	for (unsigned long i = 0; i < (1ul << s->order); i++) {
 		uintptr_t *slot =
 			page_source_slot(slab_ps, mem + i * PS_PAGE_SIZE);
 
 		MM_BUG_ON(!slot);
-		*slot = (uintptr_t)slab;
+		*slot = (uintptr_t)slab | ((uintptr_t)s->slot_tag << 1);
 	}
 	return slab;
 }
@@ -692,7 +693,7 @@ void kmem_cache_free_caller(struct kmem_cache *s, void *obj, uintptr_t caller)
 
 void kmem_slot_free(uintptr_t slot, void *obj, uintptr_t caller)
 {
-	struct slab *slab = (struct slab *)slot;
+	struct slab *slab = (struct slab *)(slot & SLAB_SLOT_PTR_MASK);
 
 	slab_free(slab->cache, slab, obj, caller);
 }
@@ -706,7 +707,22 @@ struct kmem_cache *kmem_slot_cache(uintptr_t slot)
 {
 	if (!slot || SLAB_SLOT_IS_LARGE(slot))
 		return NULL;
-	return ((struct slab *)slot)->cache;
+	return ((struct slab *)(slot & SLAB_SLOT_PTR_MASK))->cache;
+}
+
+int kmem_cache_set_slot_tag(struct kmem_cache *s, unsigned int tag)
+{
+	int err = 0;
+
+	if (tag == 0 || tag > SLAB_SLOT_TAG_MAX)
+		return -EINVAL;
+	mm_lock(&s->lock);
+	if (s->nr_partial || s->nr_full || s->nr_cpu_slabs)
+		err = -EINVAL;
+	else
+		s->slot_tag = tag;
+	mm_unlock(&s->lock);
+	return err;
 }
 
 /* ---- flushing and shrinking ---- */
@@ -974,8 +990,9 @@ int slab_init(const struct page_source *ps, unsigned int nr_cpus)
 	slab_ps = ps;
 	slab_nr_cpus = nr_cpus ? nr_cpus : MM_NR_CPUS;
 	node_init(&slab_caches);
+	/* 32-byte aligned descriptors: a frame slot's bits 1..4 are a tag. */
 	err = slab_cache_setup(&boot_kmem_slab, "kmem_slab",
-			       sizeof(struct slab), 0, 0, NULL, true);
+			       sizeof(struct slab), 32, 0, NULL, true);
 	if (!err)
 		err = slab_cache_setup(&boot_kmem_cache, "kmem_cache",
 				       sizeof(struct kmem_cache),

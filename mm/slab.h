@@ -194,12 +194,25 @@ struct kmem_cache *kmem_slot_cache(uintptr_t slot);
 void kmem_slot_free(uintptr_t slot, void *obj, uintptr_t caller);
 
 /*
- * Frame slot values: a slab pointer (aligned, low bit 0), 0 for a frame the
- * slab layer does not hold, or SLAB_SLOT_LARGE(order) on the first frame of
- * a kmalloc allocation served straight from the page source.
+ * Frame slot values: a slab pointer (32-byte aligned, low bit 0) whose bits
+ * 1..4 carry its cache's slot tag (0: none; kmalloc tags its normal classes
+ * with their index, so that kfree finds the cache without loading the slab
+ * descriptor), 0 for a frame the slab layer does not hold, or
+ * SLAB_SLOT_LARGE(order) on the first frame of a kmalloc allocation served
+ * straight from the page source.
  */
 #define SLAB_SLOT_LARGE(order) (((uintptr_t)(order) << 1) | 1u)
 #define SLAB_SLOT_IS_LARGE(v)  (((v)&1u) != 0)
 #define SLAB_SLOT_ORDER(v)     ((unsigned int)((v) >> 1))
+#define SLAB_SLOT_TAG_MAX      15u
+#define SLAB_SLOT_TAG(v)       ((unsigned int)((v) >> 1) & SLAB_SLOT_TAG_MAX)
+#define SLAB_SLOT_PTR_MASK     (~(uintptr_t)31)
+
+/*
+ * kmalloc: tag @s's slabs' frame slots with @tag (1..SLAB_SLOT_TAG_MAX), so
+ * that a slot names the cache by itself. Only before @s has a slab.
+ * Return: 0, or -EINVAL (bad tag, or @s already has slabs).
+ */
+int kmem_cache_set_slot_tag(struct kmem_cache *s, unsigned int tag);
 
 #endif /* MM_SLAB_H */

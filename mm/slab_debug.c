@@ -356,7 +356,7 @@ static void check_slab(struct slab_checker *ck, struct slab *slab,
 	for (unsigned long i = 0; i < (1ul << s->order); i++)
 		if (*page_source_slot(slab_page_source(),
 				      slab->mem + i * PS_PAGE_SIZE) !=
-		    (uintptr_t)slab)
+		    ((uintptr_t)slab | ((uintptr_t)s->slot_tag << 1)))
 			check_fail(ck, slab, "frame slot does not point here");
 	mm_memset(ck->free_map, 0, sizeof(ck->free_map));
 	nfree = check_freelist(ck, slab, slab->freelist);

@@ -148,8 +148,9 @@ struct kmem_cache {
 	unsigned int objects;  /* per slab */
 	unsigned int hdr_size; /* descriptor at the slab's start; 0: off-slab */
 	unsigned long min_partial;
-	unsigned int mag_max; /* per-CPU object cache bound; 0: none */
-	gfp_t alloc_gfp;      /* added to page source requests (__GFP_DMA) */
+	unsigned int mag_max;  /* per-CPU object cache bound; 0: none */
+	unsigned int slot_tag; /* in its slabs' frame slots (slab.h) */
+	gfp_t alloc_gfp;       /* added to page source requests (__GFP_DMA) */
 	/* Lists, under lock. */
 	struct mm_lock lock;
 	struct slab_node partial, full, cpu_slabs;
@@ -181,7 +182,7 @@ static inline struct slab *slab_of_obj(const struct page_source *ps,
 	v = *slot;
 	if (!v || SLAB_SLOT_IS_LARGE(v))
 		return NULL;
-	return (struct slab *)v;
+	return (struct slab *)(v & SLAB_SLOT_PTR_MASK);
 }
 
 /* Is @p the start of one of @slab's objects? */

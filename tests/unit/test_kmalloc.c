@@ -478,6 +478,38 @@ START_TEST(test_kmalloc_debug_double_free)
 }
 END_TEST
 
+/*
+ * kfree of an object of a cache kmalloc did not create (its frame slot
+ * carries no class tag: the descriptor names the cache) and of a kmalloc
+ * class object (the tag does): both into this CPU's object cache.
+ */
+START_TEST(test_kmalloc_kfree_tagged_and_untagged)
+{
+	struct kmem_cache *plain =
+		kmem_cache_create("test-plain", 64, 0, 0, NULL);
+	struct kmem_cache *k64 = kmalloc_cache(64, 0);
+	struct kmem_cache_stats st;
+	void *a = kmem_cache_alloc(plain, GFP_KERNEL);
+	void *b = kmalloc(64, GFP_KERNEL);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	kfree(a);
+	kfree(b);
+	kmem_cache_get_stats(plain, &st);
+	ck_assert_uint_eq(st.cpu_cached, 1);
+	kmem_cache_get_stats(k64, &st);
+	ck_assert_uint_ge(st.cpu_cached, 1);
+	ck_assert_ptr_eq(kmem_cache_alloc(plain, GFP_KERNEL), a);
+	ck_assert_ptr_eq(kmalloc(64, GFP_KERNEL), b);
+	kfree(a);
+	kfree(b);
+	ck_assert_int_eq(kmem_cache_check(plain), 0);
+	check_all_classes();
+	ck_assert_int_eq(kmem_cache_destroy(plain), 0);
+}
+END_TEST
+
 static Suite *kmalloc_suite(void)
 {
 	Suite *s = suite_create("kmalloc");
@@ -495,6 +527,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_kmalloc_usage_report);
 	tcase_add_test(tc, test_kmalloc_cpu_cache_first_call_is_kfree);
 	tcase_add_test(tc, test_kmalloc_debug_double_free);
+	tcase_add_test(tc, test_kmalloc_kfree_tagged_and_untagged);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(model, slab_fx_kmalloc_setup,
 				  slab_fx_kmalloc_teardown);

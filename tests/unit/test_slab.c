@@ -261,8 +261,11 @@ START_TEST(test_slab_shrink_returns_pages)
 		kmem_cache_free(s, p[i]);
 	ck_assert_int_gt(kmem_cache_shrink(s), 0);
 	assert_clean(s);
-	/* Only the kmem_slab descriptors' page(s) may remain. */
-	ck_assert_int_le(host_page_source_outstanding(slab_fx_hps) - before, 2);
+	/*
+	 * Only the kmem_slab descriptors' pages may remain: 125 descriptors,
+	 * 42 per page (96 bytes: 32-byte aligned for the slot tag).
+	 */
+	ck_assert_int_le(host_page_source_outstanding(slab_fx_hps) - before, 3);
 	ck_assert_int_eq(kmem_cache_destroy(s), 0);
 }
 END_TEST
@@ -770,7 +773,33 @@ START_TEST(test_slab_cpu_cache_destroy_drains)
 	slab_fx_log_clear();
 	ck_assert_int_eq(kmem_cache_destroy(s), 0);
 	ck_assert(!slab_fx_log_has("remaining"));
-	ck_assert_int_eq(host_page_source_outstanding(slab_fx_hps), base);
+	/* kmem_slab's empty descriptor slabs too: nothing beyond @base. */
+	ck_assert_int_gt(slab_shrink_cpu_caches(), 0);
+	ck_assert_int_le(host_page_source_outstanding(slab_fx_hps), base);
+}
+END_TEST
+
+/* The frame-slot tag (kmalloc's classes): set once, before any slab. */
+START_TEST(test_slab_slot_tag)
+{
+	struct kmem_cache *s = kmem_cache_create("test-tag", 64, 0, 0, NULL);
+	uintptr_t *slot;
+	void *p;
+
+	ck_assert_int_eq(kmem_cache_set_slot_tag(s, 0), -EINVAL);
+	ck_assert_int_eq(kmem_cache_set_slot_tag(s, SLAB_SLOT_TAG_MAX + 1),
+			 -EINVAL);
+	ck_assert_int_eq(kmem_cache_set_slot_tag(s, 7), 0);
+	p = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(kmem_cache_set_slot_tag(s, 3), -EINVAL);
+	slot = page_source_slot(host_page_source_ps(slab_fx_hps), p);
+	ck_assert_uint_eq(SLAB_SLOT_TAG(*slot), 7);
+	ck_assert(!SLAB_SLOT_IS_LARGE(*slot));
+	ck_assert_ptr_eq(kmem_slot_cache(*slot), s);
+	assert_clean(s);
+	kmem_cache_free(s, p);
+	ck_assert_int_eq(kmem_cache_destroy(s), 0);
 }
 END_TEST
 
@@ -793,6 +822,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_slab_batch_reuses_slabs);
 	tcase_add_test(tc, test_slab_check_detects_corruption);
 	tcase_add_test(tc, test_slab_slabinfo);
+	tcase_add_test(tc, test_slab_slot_tag);
 	tcase_add_test(tc, test_slab_exit_refuses_with_caches);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(threads, slab_fx_setup, slab_fx_teardown);

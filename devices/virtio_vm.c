@@ -8,7 +8,9 @@
 #include "devices/pvmem.h"
 #include "devices/pvmem_vm.h"
 #include "devices/virtio_vm.h"
+#include "mm/mm.h"
 #include "vmm/bus.h"
+#include "vmm/frame_db.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
@@ -16,17 +18,29 @@
  * The transport's translate for every device: in the hosted model a
  * descriptor may name only memory the guest mapped for this device (its
  * pvmem DMA blocks), so a guest cannot make one device read or write frames
- * it holds for something else; in the native model, any RAM.
+ * it holds for something else; in the native model, any RAM the guest
+ * holds: not a frame it gave to the balloon, whose backing the host
+ * released (a device write would bring it back behind the balloon's
+ * accounting, a read would see zeros).
  */
 static void *virtio_vm_translate(void *opaque, uint64_t gpa, uint64_t len,
 				 bool write)
 {
 	const struct virtio_vm_link *link = opaque;
+	void *host;
 
 	if (link->pvmem &&
 	    !pvmem_dma_contains(link->pvmem, link->dma_device_id, gpa, len))
 		return NULL;
-	return guest_mem_ptr(link->mem, gpa, len);
+	host = guest_mem_ptr(link->mem, gpa, len);
+	/* In RAM (checked above), so the frame count cannot overflow. */
+	if (host && !link->pvmem && link->mm && len &&
+	    mm_count_frames_state(link->mm, MM_ADDR_TO_PFN(gpa),
+				  MM_ADDR_TO_PFN(gpa + len - 1) -
+					  MM_ADDR_TO_PFN(gpa) + 1,
+				  FRAME_BALLOON))
+		return NULL;
+	return host;
 }
 
 /* The rings and buffers the driver mapped for the device go with a reset. */
@@ -73,6 +87,7 @@ struct virtio_vm_link virtio_vm_link(struct vm *vm, uint64_t base, uint32_t irq,
 	return (struct virtio_vm_link){
 		.mem = &vm->mem,
 		.pvmem = pvmem_vm_device(),
+		.mm = frame_db_mm(vm->frame_db),
 		.dma_device_id = dma_device_id,
 		.base = base,
 		.irq = irq,

@@ -48,6 +48,7 @@
 #include "devices/virtio_mmio.h"
 
 struct guest_mem;
+struct mm;
 struct pvmem;
 struct vm;
 
@@ -55,9 +56,11 @@ struct vm;
 struct virtio_vm_link {
 	const struct guest_mem *mem; /* guest RAM: must outlive the device */
 	struct pvmem *pvmem;	     /* hosted model; NULL: native */
-	uint32_t dma_device_id;	     /* hosted: descriptors must be its DMA */
-	uint64_t base;		     /* MMIO window (abi/layout.h) */
-	uint32_t irq;		     /* IOAPIC pin (abi/layout.h) */
+	/* Native model: no descriptor may name a frame in the balloon. */
+	const struct mm *mm;	/* the host's frame database; NULL: no check */
+	uint32_t dma_device_id; /* hosted: descriptors must be its DMA */
+	uint64_t base;		/* MMIO window (abi/layout.h) */
+	uint32_t irq;		/* IOAPIC pin (abi/layout.h) */
 	virtio_mmio_irq_fn irq_set;
 	void *irq_opaque;
 	virtio_mmio_log_fn log; /* NULL: stderr */
@@ -72,8 +75,10 @@ struct virtio_vm_link {
  * @link: must outlive the device (keep it in the device's state).
  *
  * The transport's translate checks RAM bounds and, with a pvmem, that the
- * range lies in one DMA block of @link->dma_device_id; a device reset
- * releases that device id's DMA blocks.
+ * range lies in one DMA block of @link->dma_device_id; without one (native
+ * model), with @link->mm, that no frame of the range is in the balloon (the
+ * guest gave it away: a device must not write it back to life). A device
+ * reset releases that device id's DMA blocks.
  * Return: as virtio_mmio_create(); -EINVAL also without @link->mem.
  */
 int virtio_vm_mmio_create(struct virtio_mmio_params *mp,
@@ -83,7 +88,8 @@ int virtio_vm_mmio_create(struct virtio_mmio_params *mp,
 /**
  * virtio_vm_link() - the link of a device in @vm at @base, pin @irq and DMA
  * device id @dma_device_id: the VM's RAM, its pvmem device (hosted model),
- * and an edge pulse on the IOAPIC pin for each interrupt.
+ * its frame database, and an edge pulse on the IOAPIC pin for each
+ * interrupt.
  */
 struct virtio_vm_link virtio_vm_link(struct vm *vm, uint64_t base, uint32_t irq,
 				     uint32_t dma_device_id);

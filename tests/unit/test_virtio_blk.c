@@ -156,6 +156,7 @@ static int create_disk(const char *path, bool readonly, struct virtio_blk **b,
 		.nr_queues = NR_QUEUES,
 		.link = {.mem = &fx.mem,
 			 .pvmem = create_native ? NULL : fx.p,
+			 .mm = fx.mm,
 			 .dma_device_id = BLK_ID,
 			 .base = 0xd0002000ull,
 			 .irq = 18,
@@ -869,6 +870,72 @@ START_TEST(test_segment_above_size_max)
 END_TEST
 
 /*
+ * Native model (issue 12): a descriptor naming a frame the guest gave to the
+ * balloon is refused (NEEDS_RESET): the device neither writes it back to
+ * life nor reads it. The same read into a frame the guest holds works.
+ */
+START_TEST(test_native_refuses_ballooned_frames)
+{
+	struct seg s[3] = {{HDR_GPA, 16, false},
+			   {0, PAGE_SIZE, true},
+			   {STATUS_GPA, 1, true}};
+	uint8_t sector[512];
+	uint64_t pfn;
+	int fd;
+
+	virtio_blk_destroy(t.b);
+	pvmem_dma_release_device(fx.p, BLK_ID);
+	create_native = true;
+	start(false);
+	memset(sector, 0x5a, sizeof(sector));
+	fd = open(t.path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, sector, sizeof(sector), 0), 512);
+	close(fd);
+	/* Two frames: the first stays the guest's, the second is ballooned. */
+	ck_assert_int_eq(mm_alloc_pages(fx.mm, 0, 1, &pfn), 0);
+	ck_assert_int_eq(mm_split_block(fx.mm, pfn, 1), 0);
+	ck_assert_int_eq(mm_set_frames_state(fx.mm, pfn + 1, 1, FRAME_GUEST,
+					     FRAME_BALLOON, 0),
+			 0);
+	memset(gp(MM_PFN_TO_ADDR(pfn)), 0, 2 * PAGE_SIZE);
+	*(struct virtio_blk_outhdr *)gp(HDR_GPA) =
+		(struct virtio_blk_outhdr){.type = VIRTIO_BLK_T_IN};
+	*status_byte() = 0xee;
+	/* The ballooned frame, and a range that ends in it. */
+	s[1].gpa = MM_PFN_TO_ADDR(pfn + 1);
+	post(0, s, 3);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	wait_needs_reset();
+	ck_assert_uint_eq(*(uint8_t *)gp(MM_PFN_TO_ADDR(pfn + 1)), 0);
+	ck_assert_uint_eq(*status_byte(), 0xee);
+	ck_assert_uint_eq(stats().bytes_read, 0);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	driver_init(WANT_FEATURES);
+	s[1] = (struct seg){MM_PFN_TO_ADDR(pfn) + 512, PAGE_SIZE, true};
+	post(0, s, 3);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	wait_needs_reset();
+	ck_assert_uint_eq(*(uint8_t *)gp(MM_PFN_TO_ADDR(pfn) + 512), 0);
+	ck_assert_uint_eq(stats().bytes_read, 0);
+	/* The guest's own frame: the read lands. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	driver_init(WANT_FEATURES);
+	s[1] = (struct seg){MM_PFN_TO_ADDR(pfn), 512, true};
+	post(0, s, 3);
+	kick_wait(0, 1);
+	ck_assert_uint_eq(*status_byte(), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(*(uint8_t *)gp(MM_PFN_TO_ADDR(pfn)), 0x5a);
+	ck_assert_uint_eq(mm_pfn_to_page(fx.mm, pfn + 1)->state, FRAME_BALLOON);
+	ck_assert_int_eq(mm_set_frames_state(fx.mm, pfn + 1, 1, FRAME_BALLOON,
+					     FRAME_GUEST, 0),
+			 0);
+	ck_assert_int_eq(mm_free_pages(fx.mm, pfn, 0), 0);
+	ck_assert_int_eq(mm_free_pages(fx.mm, pfn + 1, 0), 0);
+}
+END_TEST
+
+/*
  * A reset while a batch is in its system calls: the reset waits for the
  * batch, which is then dropped (its status bytes and used entries never
  * written), so nothing touches the buffers once the reset has returned.
@@ -950,6 +1017,7 @@ static Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, test_direct);
 	tcase_add_test(tc, test_reset_in_flight);
 	tcase_add_test(tc, test_segment_above_size_max);
+	tcase_add_test(tc, test_native_refuses_ballooned_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -53,12 +53,27 @@ static bool __free_block_ok(const struct mm *mm, const struct zone *zone,
 /* Free lists ------------------------------------------------------------ */
 
 /*
- * The list operations are inlined into the split and merge loops: the
- * worst case (an order-0 block from an order-10 one and back) runs each ten
- * times per allocation and free. list_link() and list_unlink() keep every
- * counter but zone->free_pages, which the loops change once per call.
+ * The list operations are inline. The split (expand()) and the merge
+ * (merge_step()) have their own copies, unrolled per order: the worst case
+ * (an order-0 block from an order-10 one and back) runs ten levels of each
+ * per allocation and free, and each level's order, offset and free area
+ * are then constants (callgrind, bench/page_alloc --profile worst: docs/
+ * testing.md "Benchmarks"). list_link() and list_unlink() keep every
+ * counter but zone->free_pages, which their callers change once per call.
  */
 #define MM_INLINE static inline __attribute__((always_inline))
+
+/* page->order and page->migratetype, adjacent bytes, in one store. */
+MM_INLINE void page_set_order_mt(struct page *p, unsigned order, int mt)
+{
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&
+			       offsetof(struct page, migratetype) ==
+				       offsetof(struct page, order) + 1,
+		       "order, then migratetype, in one little-endian word");
+	uint16_t v = (uint16_t)(order | (unsigned)mt << 8);
+
+	__builtin_memcpy(&p->order, &v, sizeof(v));
+}
 
 MM_INLINE void list_link(struct mm *mm, struct zone *zone, uint32_t idx,
 			 unsigned order, int mt)
@@ -77,18 +92,16 @@ MM_INLINE void list_link(struct mm *mm, struct zone *zone, uint32_t idx,
 	if (head != MM_NO_LINK)
 		mm->frames[head].prev = idx;
 	a->head[mt] = idx;
-	a->nr_free++;
 	a->nr_free_mt[mt]++;
-	if (p->flags & PG_DISCARDED)
+	if (p->flags & PG_DISCARDED) {
 		zone->discarded += 1ull << order;
-	else
-		a->nr_backed++;
+		a->nr_discarded++;
+	}
 }
 
 /*
  * Take the block at @idx (of @order) off its list and out of the counts,
- * leaving its links and flags as they were: the merge loop, which rewrites
- * both, uses it directly.
+ * leaving its links and flags as they were.
  */
 MM_INLINE void list_unlink_only(struct mm *mm, struct zone *zone, uint32_t idx,
 				unsigned order)
@@ -101,19 +114,18 @@ MM_INLINE void list_unlink_only(struct mm *mm, struct zone *zone, uint32_t idx,
 	MM_DEBUG_BUG_ON(
 		!__free_block_ok(mm, zone, idx, order, PG_HEAD | PG_BUDDY));
 	MM_DEBUG_BUG_ON(p->order != order);
-	MM_DEBUG_BUG_ON(!a->nr_free || !a->nr_free_mt[mt]);
+	MM_DEBUG_BUG_ON(!a->nr_free_mt[mt]);
 	if (prev != MM_NO_LINK)
 		mm->frames[prev].next = next;
 	else
 		a->head[mt] = next;
 	if (next != MM_NO_LINK)
 		mm->frames[next].prev = prev;
-	a->nr_free--;
 	a->nr_free_mt[mt]--;
-	if (p->flags & PG_DISCARDED)
+	if (p->flags & PG_DISCARDED) {
 		zone->discarded -= 1ull << order;
-	else
-		a->nr_backed--;
+		a->nr_discarded--;
+	}
 }
 
 MM_INLINE void list_unlink(struct mm *mm, struct zone *zone, uint32_t idx)
@@ -157,8 +169,94 @@ static bool mt_mergeable(int mt)
  */
 static bool page_is_buddy(const struct page *p, unsigned order)
 {
-	return (__atomic_load_n(&p->flags, __ATOMIC_RELAXED) & PG_BUDDY) &&
-	       mm_page_state(p) == FRAME_FREE && p->order == order;
+	/* state, order, flags & PG_BUDDY of struct page's state_word. */
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&
+			       offsetof(struct page, order) ==
+				       offsetof(struct page, state) + 1 &&
+			       offsetof(struct page, flags) ==
+				       offsetof(struct page, state) + 3,
+		       "state, order, migratetype, flags: one LE word");
+	const uint32_t mask = 0xffu | 0xffu << 8 | (uint32_t)PG_BUDDY << 24;
+	uint32_t w = __atomic_load_n(&p->state_word, __ATOMIC_RELAXED);
+
+	return (w & mask) ==
+	       ((uint32_t)FRAME_FREE | order << 8 | (uint32_t)PG_BUDDY << 24);
+}
+
+/*
+ * The highest order a block of @order at @pfn may merge to inside [lo, hi)
+ * (its range and zone): the order below the first aligned block around it
+ * that leaves them. Zones and ranges usually start and end on
+ * MAX_PAGE_ORDER boundaries, which allow every order.
+ */
+static unsigned merge_limit(uint64_t pfn, unsigned order, uint64_t lo,
+			    uint64_t hi)
+{
+	if (mm_likely(!((lo | hi) & ((1ull << MAX_PAGE_ORDER) - 1))))
+		return MAX_PAGE_ORDER;
+	for (; order < MAX_PAGE_ORDER; order++) {
+		uint64_t size = 1ull << order, buddy_pfn = pfn ^ size;
+
+		if (buddy_pfn < lo || buddy_pfn + size > hi)
+			break;
+		pfn &= ~size;
+	}
+	return order;
+}
+
+/*
+ * One level of the merge: if the buddy of the block at *@head (2^order =
+ * @size frames, at @pfn) is a free block of the same order, take it off its
+ * list (@a, the area of that order), make the upper half a tail and point
+ * *@head at the lower half. The buddy is the other half of the aligned block
+ * of twice the size: below the block if @pfn has the @size bit set, above it
+ * otherwise. A discarded buddy is rare: counted in *@nr_discarded, so the
+ * common step keeps no discarded state.
+ */
+MM_INLINE bool merge_step(struct mm *mm, struct page *const frames,
+			  struct zone *zone, struct free_area *a,
+			  struct page **head, uint64_t pfn, uint64_t size,
+			  unsigned *nr_discarded)
+{
+	const bool upper = pfn & size;
+	struct page *buddy = upper ? *head - size : *head + size;
+	struct page *lower = upper ? buddy : *head, *tail;
+	uint32_t next, prev;
+	uint8_t bmt;
+
+	if (!page_is_buddy(buddy, (unsigned)__builtin_ctzll(size)))
+		return false;
+	MM_DEBUG_BUG_ON(!__free_block_ok(mm, zone, (uint32_t)(buddy - frames),
+					 (unsigned)__builtin_ctzll(size),
+					 PG_HEAD | PG_BUDDY));
+	MM_DEBUG_BUG_ON(!a->nr_free_mt[buddy->migratetype]);
+	if (mm_unlikely(buddy->flags & PG_DISCARDED)) {
+		zone->discarded -= size;
+		a->nr_discarded--;
+		++*nr_discarded;
+	}
+	/*
+	 * Take the buddy off its list. Its links and flags need no reset:
+	 * the upper half becomes a tail (flags 0 below; tails' links are
+	 * never read), the lower one the head, which the next level or the
+	 * final link rewrites.
+	 */
+	next = buddy->next;
+	prev = buddy->prev;
+	bmt = buddy->migratetype;
+	if (prev != MM_NO_LINK)
+		frames[prev].next = next;
+	else
+		a->head[bmt] = next;
+	if (next != MM_NO_LINK)
+		frames[next].prev = prev;
+	a->nr_free_mt[bmt]--;
+	/* Branch-free: either half is the buddy, as likely as not. */
+	tail = (struct page *)((uintptr_t)*head ^ (uintptr_t)buddy ^
+			       (uintptr_t)lower);
+	tail->flags = 0;
+	*head = lower;
+	return true;
 }
 
 /*
@@ -185,98 +283,190 @@ static bool page_is_buddy(const struct page *p, unsigned order)
  * discarded half would still have backing the guest could read), and goes on
  * the list of its head's pageblock type.
  */
+void __buddy_free_block_rng(struct mm *mm, struct zone *zone,
+			    const struct mm_rng *r, uint64_t pfn,
+			    unsigned order, uint8_t discarded)
+{
+	const uint64_t lo = MM_MAX(r->start_pfn, zone->start_pfn);
+	const uint64_t hi = MM_MIN(r->end_pfn, zone->end_pfn);
+	const uint64_t freed = 1ull << order;
+	const uint64_t limit = 1ull << merge_limit(pfn, order, lo, hi);
+	/* Below pageblock order both halves share one pageblock. */
+	const uint64_t same_pb = MM_MIN(limit, (uint64_t)PAGEBLOCK_NR_PAGES);
+	/* @pfn's pageblock type; a block's other pageblocks are at +-n. */
+	const uint8_t *const pb = mm_pb_slot(mm, r, pfn);
+	struct page *const frames = mm->frames;
+	struct page *head = &frames[mm_rng_idx(r, pfn)];
+	struct free_area *a = &zone->area[order];
+	uint64_t size = freed; /* 2^order: the loops count in sizes */
+	/* Buddies with PG_DISCARDED: the block is if they all were. */
+	unsigned nr_discarded = 0;
+	uint32_t idx, first;
+	int mt;
+
+	MM_DEBUG_BUG_ON(order >= NR_PAGE_ORDERS || (pfn & (freed - 1)));
+	MM_DEBUG_BUG_ON(pfn < lo || pfn + freed > hi);
+	if (mm_likely(same_pb == PAGEBLOCK_NR_PAGES)) {
+		/*
+		 * Unrolled (the worst case runs every level on every free):
+		 * each level's size, order and area are constants.
+		 */
+#pragma GCC unroll 16
+		for (unsigned o = 0; o < PAGEBLOCK_ORDER; o++) {
+			if (o < order)
+				continue;
+			if (!merge_step(mm, frames, zone, &zone->area[o], &head,
+					pfn, 1ull << o, &nr_discarded)) {
+				size = 1ull << o;
+				goto done;
+			}
+		}
+		size = MM_MAX(freed, (uint64_t)PAGEBLOCK_NR_PAGES);
+	} else {
+		for (; size < same_pb; size <<= 1, a++)
+			if (!merge_step(mm, frames, zone, a, &head, pfn, size,
+					&nr_discarded))
+				goto done;
+	}
+	a = &zone->area[__builtin_ctzll(size)];
+	for (; size < limit; size <<= 1, a++) {
+		int64_t d = (int64_t)((pfn ^ size) >> PAGEBLOCK_ORDER) -
+			    (int64_t)(pfn >> PAGEBLOCK_ORDER);
+		uint8_t bmt = pb[d];
+
+		if (bmt != *pb && (!mt_mergeable(*pb) || !mt_mergeable(bmt)))
+			break;
+		if (!merge_step(mm, frames, zone, a, &head, pfn, size,
+				&nr_discarded))
+			break;
+	}
+done:
+	order = (unsigned)__builtin_ctzll(size);
+	a = &zone->area[order];
+	if (nr_discarded != (unsigned)__builtin_ctzll(size / freed))
+		discarded = 0;
+	/*
+	 * The merged block goes on the list of its head's pageblock type,
+	 * linked once here (list_link(), inline).
+	 */
+	mt = pb[-(int64_t)((pfn >> PAGEBLOCK_ORDER) -
+			   ((pfn & ~(size - 1)) >> PAGEBLOCK_ORDER))];
+	idx = (uint32_t)(head - frames);
+	first = a->head[mt];
+	MM_DEBUG_BUG_ON(order != (unsigned)(a - zone->area));
+	head->next = first;
+	head->prev = MM_NO_LINK;
+	page_set_order_mt(head, order, mt);
+	head->flags = PG_HEAD | PG_BUDDY | (discarded & PG_DISCARDED);
+	MM_DEBUG_BUG_ON(
+		!__free_block_ok(mm, zone, idx, order, PG_HEAD | PG_BUDDY));
+	if (first != MM_NO_LINK)
+		frames[first].prev = idx;
+	a->head[mt] = idx;
+	a->nr_free_mt[mt]++;
+	if (mm_unlikely(discarded & PG_DISCARDED)) {
+		zone->discarded += size;
+		a->nr_discarded++;
+	}
+	/* The buddies taken off were free already: only the block is new. */
+	zone->free_pages += freed;
+}
+
 void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 			unsigned order, uint8_t discarded)
 {
-	const struct mm_rng *r = mm_rng_of_pfn(mm, pfn);
-	uint64_t lo = MM_MAX(r->start_pfn, zone->start_pfn);
-	uint64_t hi = MM_MIN(r->end_pfn, zone->end_pfn);
-	uint8_t mt = *mm_pb_slot(mm, r, pfn);
-	uint64_t freed = 1ull << order;
-	/*
-	 * The frame index of a pfn of @r is (uint32_t)pfn + off, modulo 2^32
-	 * (mm_rng_idx() without the subtraction: pfn - start_pfn < 2^32).
-	 */
-	const uint32_t off = r->base_idx - (uint32_t)r->start_pfn;
-	struct page *const frames = mm->frames;
-
-	MM_DEBUG_BUG_ON(order >= NR_PAGE_ORDERS ||
-			(pfn & ((1ull << order) - 1)));
-	MM_DEBUG_BUG_ON(pfn < lo || pfn + (1ull << order) > hi);
-	while (order < MAX_PAGE_ORDER) {
-		uint64_t size = 1ull << order, buddy_pfn = pfn ^ size;
-		uint32_t bidx = (uint32_t)buddy_pfn + off;
-		struct page *buddy;
-
-		if (buddy_pfn < lo || buddy_pfn + size > hi)
-			break;
-		buddy = &frames[bidx];
-		if (!page_is_buddy(buddy, order))
-			break;
-		if (mm_unlikely(order >= PAGEBLOCK_ORDER)) {
-			uint8_t bmt = *mm_pb_slot(mm, r, buddy_pfn);
-
-			if (bmt != mt &&
-			    (!mt_mergeable(mt) || !mt_mergeable(bmt)))
-				break;
-		}
-		/*
-		 * Links and flags need no reset here: the upper half becomes
-		 * a tail (flags 0 below; tails' links are never read), the
-		 * lower one the head, whose links and flags list_link() or
-		 * the next level rewrite.
-		 */
-		list_unlink_only(mm, zone, bidx, order);
-		discarded &= buddy->flags;
-		frames[(uint32_t)(pfn | size) + off].flags = 0;
-		pfn &= ~size;
-		order++;
-	}
-	frames[(uint32_t)pfn + off].flags =
-		PG_HEAD | (discarded & PG_DISCARDED);
-	list_link(mm, zone, (uint32_t)pfn + off, order,
-		  *mm_pb_slot(mm, r, pfn));
-	/* The buddies taken off were free already: only the block is new. */
-	zone->free_pages += freed;
+	__buddy_free_block_rng(mm, zone, mm_rng_of_pfn(mm, pfn), pfn, order,
+			       discarded);
 }
 
 /*
  * Split the free block at @idx (already off its list) from order @high down
  * to @low: the upper halves go back on @mt's lists with the block's
- * discarded flag; the head, of order @low, is the caller's.
+ * discarded flag; the head, of order @low, is the caller's. The halves of
+ * one split lie at fixed offsets (idx + 2^k for k in [low, high)): each is
+ * written once, flags, order, type and links together.
+ *
+ * @lists_empty: the caller knows @mt's lists of orders [low, high) are empty
+ * (__rmqueue_smallest() took the block from the first non-empty one), so
+ * each half is its list's only entry: no head to read or link back to.
  */
-static void expand(struct mm *mm, struct zone *zone, uint32_t idx,
-		   unsigned high, unsigned low, int mt, uint8_t discarded)
+MM_INLINE void expand(struct mm *mm, struct zone *zone, uint32_t idx,
+		      unsigned high, unsigned low, int mt, uint8_t discarded,
+		      bool lists_empty)
 {
-	zone->free_pages += (1ull << high) - (1ull << low);
-	while (high > low) {
-		uint32_t half;
+	struct page *const frames = mm->frames;
+	const uint8_t flags = PG_HEAD | PG_BUDDY | discarded;
+	const uint64_t frames_split = (1ull << high) - (1ull << low);
 
-		high--;
-		half = idx + (1u << high);
-		mm->frames[half].flags = PG_HEAD | discarded;
-		list_link(mm, zone, half, high, mt);
+	zone->free_pages += frames_split;
+	if (discarded) {
+		zone->discarded += frames_split;
+		for (unsigned o = low; o < high; o++)
+			zone->area[o].nr_discarded++;
+	}
+	/*
+	 * The half of order k is 2^k frames in. Unrolled, as the merge: each
+	 * level's offset, order and area are constants.
+	 */
+#pragma GCC unroll 16
+	for (int k = MAX_PAGE_ORDER - 1; k >= 0; k--) {
+		struct free_area *a = &zone->area[k];
+		uint32_t half = idx + (1u << k), head;
+		struct page *p = &frames[half];
+
+		if ((unsigned)k >= high)
+			continue;
+		if ((unsigned)k < low)
+			break;
+		head = lists_empty ? MM_NO_LINK : a->head[mt];
+		MM_DEBUG_BUG_ON(lists_empty && a->head[mt] != MM_NO_LINK);
+		p->next = head;
+		p->prev = MM_NO_LINK;
+		page_set_order_mt(p, (unsigned)k, mt);
+		p->flags = flags;
+		MM_DEBUG_BUG_ON(!__free_block_ok(mm, zone, half, (unsigned)k,
+						 PG_HEAD | PG_BUDDY));
+		if (!lists_empty && head != MM_NO_LINK)
+			frames[head].prev = half;
+		a->head[mt] = half;
+		a->nr_free_mt[mt]++;
 	}
 }
 
 /* Take the first block of @order or more from @mt's lists and split it. */
-static bool __rmqueue_smallest(struct mm *mm, struct zone *zone, unsigned order,
-			       int mt, uint32_t *idx)
+MM_INLINE bool __rmqueue_smallest(struct mm *mm, struct zone *zone,
+				  unsigned order, int mt, uint32_t *idx)
 {
-	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
-		uint32_t head = zone->area[o].head[mt];
-		uint8_t discarded;
+	unsigned o = NR_PAGE_ORDERS;
+	uint32_t head = MM_NO_LINK;
+	uint8_t discarded;
 
-		if (head == MM_NO_LINK)
-			continue;
-		discarded = mm->frames[head].flags & PG_DISCARDED;
-		free_list_del(mm, zone, head);
-		mm->frames[head].flags = discarded;
-		expand(mm, zone, head, o, order, mt, discarded);
-		*idx = head;
-		return true;
+	/* Unrolled: one compare per order, at a constant offset. */
+#pragma GCC unroll 16
+	for (unsigned k = 0; k < NR_PAGE_ORDERS; k++) {
+		if (k >= order && zone->area[k].head[mt] != MM_NO_LINK) {
+			o = k;
+			head = zone->area[k].head[mt];
+			break;
+		}
 	}
-	return false;
+	if (o == NR_PAGE_ORDERS)
+		return false;
+	discarded = mm->frames[head].flags & PG_DISCARDED;
+	free_list_del(mm, zone, head);
+	mm->frames[head].flags = discarded;
+	expand(mm, zone, head, o, order, mt, discarded, true);
+	*idx = head;
+	return true;
+}
+
+/* The CMA lists, which movable requests try next: off the hot path. */
+static __attribute__((noinline)) bool __rmqueue_smallest_cma(struct mm *mm,
+							     struct zone *zone,
+							     unsigned order,
+							     uint32_t *idx)
+{
+	return __rmqueue_smallest(mm, zone, order, MIGRATE_CMA, idx);
 }
 
 /* Linux's can_steal_fallback(): take the whole pageblock for large blocks. */
@@ -420,7 +610,7 @@ int __rmqueue(struct mm *mm, struct zone *zone, unsigned order, int mt,
 	for (;;) {
 		if (__rmqueue_smallest(mm, zone, order, mt, idx) ||
 		    (mt == MIGRATE_MOVABLE &&
-		     __rmqueue_smallest(mm, zone, order, MIGRATE_CMA, idx))) {
+		     __rmqueue_smallest_cma(mm, zone, order, idx))) {
 			MM_DEBUG_BUG_ON(
 				!__free_block_ok(mm, zone, *idx, order, 0));
 			return 0;
@@ -462,7 +652,8 @@ int __rmqueue_below(struct mm *mm, struct zone *zone, unsigned order, int mt,
 				d = mm->frames[i].flags & PG_DISCARDED;
 				__free_list_del(mm, zone, i);
 				mm->frames[i].flags = d;
-				expand(mm, zone, i, o, order, types[t], d);
+				expand(mm, zone, i, o, order, types[t], d,
+				       false);
 				MM_DEBUG_BUG_ON(!__free_block_ok(mm, zone, i,
 								 order, 0));
 				*idx = i;

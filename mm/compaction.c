@@ -151,7 +151,7 @@ static void __free_split(const struct zone *zone, unsigned order,
 	*free = *in_large = 0;
 	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
 		const struct free_area *a = &zone->area[o];
-		uint64_t n = (a->nr_free - a->nr_free_mt[MIGRATE_ISOLATE]) << o;
+		uint64_t n = free_area_nr_usable(a) << o;
 
 		*free += n;
 		if (o >= order)
@@ -203,7 +203,7 @@ static int __frag_index(const struct zone *zone, unsigned order)
 	uint64_t pages = 0, blocks = 0, suitable = 0;
 
 	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
-		uint64_t n = zone->area[o].nr_free;
+		uint64_t n = free_area_nr_free(&zone->area[o]);
 
 		blocks += n;
 		pages += n << o;

@@ -81,10 +81,19 @@ struct page {
 	 * 0 (pinned) otherwise.
 	 */
 	uint32_t owner;
-	uint8_t state; /* enum frame_state */
-	uint8_t order;
-	uint8_t migratetype;
-	uint8_t flags;
+	/*
+	 * The last four bytes are also one word, so the buddy allocator's
+	 * merge tests state, order and PG_BUDDY with one load (mm/buddy.c).
+	 */
+	union {
+		struct {
+			uint8_t state; /* enum frame_state */
+			uint8_t order;
+			uint8_t migratetype;
+			uint8_t flags;
+		};
+		uint32_t state_word;
+	};
 };
 
 struct mm_range {

@@ -224,10 +224,11 @@ static int check_lists(struct check *c, int z)
 				return fail(c, "nr_free per type disagrees", o);
 			total += n;
 		}
-		if (total != a->nr_free)
+		if (total != free_area_nr_free(a))
 			return fail(c, "nr_free disagrees with the lists", o);
-		if (a->nr_backed != c->backed[z][o])
-			return fail(c, "nr_backed disagrees with the lists", o);
+		if (free_area_nr_backed(a) != c->backed[z][o])
+			return fail(c, "nr_discarded disagrees with the lists",
+				    o);
 	}
 	if (zone->free_pages != c->free_pages[z])
 		return fail(c, "zone free_pages disagrees", z);

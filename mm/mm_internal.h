@@ -46,17 +46,47 @@ struct mm_rng {
 	uint64_t pb_first; /* start_pfn >> PAGEBLOCK_ORDER */
 };
 
+/*
+ * The free lists of one order. The split and merge loops touch one area per
+ * order and the worst case (an order-0 block from an order-10 one and back)
+ * all eleven, so an area keeps only the counters they cannot do without:
+ * the blocks of all types (free_area_nr_free()) and the backed ones are
+ * sums and differences, computed where read, not kept per list operation.
+ */
 struct free_area {
 	uint32_t head[MIGRATE_TYPES];
-	uint64_t nr_free; /* blocks of this order, all types */
 	uint64_t nr_free_mt[MIGRATE_TYPES];
 	/*
-	 * Blocks still backed by host memory (no PG_DISCARDED): what
-	 * mm_report_free() has left to do at this order. It is called after
-	 * every batch of guest frees, and usually finds nothing.
+	 * Blocks with PG_DISCARDED. The others are still backed by host
+	 * memory: what mm_report_free() has left to do at this order (it is
+	 * called after every batch of guest frees and usually finds
+	 * nothing). Changed only where a block's discarded flag is set, so
+	 * the common list operation on a backed block leaves it alone.
 	 */
-	uint64_t nr_backed;
+	uint64_t nr_discarded;
 };
+
+/* Free blocks of this order, all types. */
+static inline uint64_t free_area_nr_free(const struct free_area *a)
+{
+	uint64_t n = 0;
+
+	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+		n += a->nr_free_mt[mt];
+	return n;
+}
+
+/* Free blocks of this order an allocation may take (not isolated). */
+static inline uint64_t free_area_nr_usable(const struct free_area *a)
+{
+	return free_area_nr_free(a) - a->nr_free_mt[MIGRATE_ISOLATE];
+}
+
+/* Free blocks of this order still backed by host memory. */
+static inline uint64_t free_area_nr_backed(const struct free_area *a)
+{
+	return free_area_nr_free(a) - a->nr_discarded;
+}
 
 struct zone {
 	struct mm_lock lock;
@@ -230,6 +260,10 @@ static inline const struct mm_rng *mm_range_present(const struct mm *mm,
 
 void __buddy_free_block(struct mm *mm, struct zone *zone, uint64_t pfn,
 			unsigned order, uint8_t discarded);
+/* As __buddy_free_block(), for a caller that has looked up @pfn's range. */
+void __buddy_free_block_rng(struct mm *mm, struct zone *zone,
+			    const struct mm_rng *r, uint64_t pfn,
+			    unsigned order, uint8_t discarded);
 void __free_range(struct mm *mm, struct zone *zone, uint64_t pfn, uint64_t end,
 		  uint8_t discarded);
 void __free_list_del(struct mm *mm, struct zone *zone, uint32_t idx);

@@ -40,7 +40,7 @@ static void __zone_info(const struct mm *mm, enum zone_type zt,
 	for (int z = 0; z < MM_NR_ZONES; z++)
 		out->lowmem_reserve[z] = zone->lowmem_reserve[z];
 	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
-		out->nr_free[o] = zone->area[o].nr_free;
+		out->nr_free[o] = free_area_nr_free(&zone->area[o]);
 		for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 			out->nr_free_mt[mt][o] = zone->area[o].nr_free_mt[mt];
 	}

@@ -101,7 +101,7 @@ bool __zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
 	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
 		const struct free_area *a = &zone->area[o];
 
-		if (a->nr_free - a->nr_free_mt[MIGRATE_ISOLATE] > 0)
+		if (free_area_nr_usable(a) > 0)
 			return true;
 	}
 	return false;
@@ -125,33 +125,60 @@ static void prep_new_block(struct mm *mm, uint32_t idx, unsigned order, int mt)
 	}
 }
 
-static int alloc_from_buddy(struct mm *mm, const struct alloc_req *req,
-			    enum zone_type zt, int64_t mark, uint32_t *idx,
-			    bool *discarded)
+/*
+ * __zone_watermark_ok() with its first test inline: an order-0 request
+ * needs nothing else.
+ */
+static inline bool __zone_watermark_fast(const struct zone *zone,
+					 unsigned order, uint64_t mark,
+					 enum zone_type classzone)
 {
-	struct zone *zone = &mm->zones[zt];
-	enum zone_type classzone = req->zones[0];
-	uint64_t n = 1ull << req->order;
+	if (order)
+		return __zone_watermark_ok(zone, order, mark, classzone);
+	return (int64_t)zone->free_pages >
+	       (int64_t)(mark + zone->lowmem_reserve[classzone]);
+}
+
+/*
+ * Take a block of @order for @mt from @zone's buddy lists (ending at or
+ * below @limit_pfn) against @mark (-1: none) for @classzone, as an
+ * allocated GUEST block. Takes the zone lock. Inlined into the fast path,
+ * whose constant @limit_pfn and @classzone drop the tests they decide.
+ */
+static inline __attribute__((always_inline)) int
+zone_alloc_block(struct mm *mm, struct zone *zone, unsigned order, int mt,
+		 uint64_t limit_pfn, enum zone_type classzone, int64_t mark,
+		 uint32_t *idx, bool *discarded)
+{
+	uint64_t n = 1ull << order;
 	int ret = -ENOMEM;
 
 	mm_lock(&zone->lock);
 	if (mark >= 0 &&
-	    !__zone_watermark_ok(zone, req->order, (uint64_t)mark, classzone))
+	    !__zone_watermark_fast(zone, order, (uint64_t)mark, classzone))
 		goto out;
-	if (zone->end_pfn > req->limit_pfn)
-		ret = __rmqueue_below(mm, zone, req->order, req->mt,
-				      req->limit_pfn, idx);
+	if (zone->end_pfn > limit_pfn)
+		ret = __rmqueue_below(mm, zone, order, mt, limit_pfn, idx);
 	else
-		ret = __rmqueue(mm, zone, req->order, req->mt, idx);
+		ret = __rmqueue(mm, zone, order, mt, idx);
 	if (ret)
 		goto out;
 	*discarded = mm->frames[*idx].flags & PG_DISCARDED;
-	prep_new_block(mm, *idx, req->order, req->mt);
+	prep_new_block(mm, *idx, order, mt);
 	zone->nr_state[FRAME_FREE] -= (int64_t)n;
 	zone->nr_state[FRAME_GUEST] += (int64_t)n;
 out:
 	mm_unlock(&zone->lock);
 	return ret;
+}
+
+static int alloc_from_buddy(struct mm *mm, const struct alloc_req *req,
+			    enum zone_type zt, int64_t mark, uint32_t *idx,
+			    bool *discarded)
+{
+	return zone_alloc_block(mm, &mm->zones[zt], req->order, req->mt,
+				req->limit_pfn, req->zones[0], mark, idx,
+				discarded);
 }
 
 /*
@@ -215,11 +242,11 @@ static int alloc_retry(void *ctx)
  * failure (an empty list, a drain to honour, the watermark) takes the
  * general path, which tries again and goes on from there.
  */
-static inline bool alloc_fast(struct mm *mm, gfp_t gfp, unsigned order,
-			      unsigned addr_bits, uint64_t *pfn)
+static inline __attribute__((always_inline)) bool
+alloc_fast(struct mm *mm, gfp_t gfp, unsigned order, unsigned addr_bits,
+	   uint64_t *pfn)
 {
 	bool movable = gfp & __GFP_MOVABLE, discarded;
-	struct alloc_req req;
 	enum zone_type zt;
 	unsigned cpu;
 	uint32_t idx;
@@ -234,26 +261,20 @@ static inline bool alloc_fast(struct mm *mm, gfp_t gfp, unsigned order,
 		if (!__pcp_pop(mm, &mm->pcp[cpu][zt], gfp_migratetype(gfp),
 			       &idx, &discarded))
 			return false;
-	} else {
-		req = (struct alloc_req){
-			.order = order,
-			.mt = gfp_migratetype(gfp),
-			.limit_pfn = UINT64_MAX,
-			.zones = {zt},
-			.nr_zones = 1,
-		};
-		if (alloc_from_buddy(mm, &req, zt,
-				     (int64_t)mm->zones[zt].wmark_low, &idx,
-				     &discarded))
-			return false;
+	} else if (zone_alloc_block(mm, &mm->zones[zt], order,
+				    gfp_migratetype(gfp), UINT64_MAX, zt,
+				    (int64_t)mm->zones[zt].wmark_low, &idx,
+				    &discarded)) {
+		return false;
 	}
 	mm_counter_add(&mm->cpu_stats[cpu].alloc_ok, 1);
 	*pfn = mm_idx_to_pfn(mm, idx);
 	return true;
 }
 
-int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
-			unsigned addr_bits, uint64_t *pfn)
+/* Everything alloc_fast() does not serve: the zone list, drains, compaction. */
+static int alloc_slow(struct mm *mm, gfp_t gfp, unsigned order,
+		      unsigned addr_bits, uint64_t *pfn)
 {
 	struct mm_cpu_stats *st;
 	struct alloc_req req;
@@ -262,10 +283,6 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 	uint32_t idx;
 	int ret;
 
-	if (!pfn)
-		return -EINVAL;
-	if (mm_likely(alloc_fast(mm, gfp, order, addr_bits, pfn)))
-		return 0;
 	ret = alloc_req_init(mm, &req, gfp, order, addr_bits);
 	if (ret)
 		return ret;
@@ -301,9 +318,24 @@ int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
 	return 0;
 }
 
+int mm_alloc_pages_bits(struct mm *mm, gfp_t gfp, unsigned order,
+			unsigned addr_bits, uint64_t *pfn)
+{
+	if (!pfn)
+		return -EINVAL;
+	if (mm_likely(alloc_fast(mm, gfp, order, addr_bits, pfn)))
+		return 0;
+	return alloc_slow(mm, gfp, order, addr_bits, pfn);
+}
+
+/* The same as mm_alloc_pages_bits(..., 64, ...), one call shorter. */
 int mm_alloc_pages(struct mm *mm, gfp_t gfp, unsigned order, uint64_t *pfn)
 {
-	return mm_alloc_pages_bits(mm, gfp, order, 64, pfn);
+	if (!pfn)
+		return -EINVAL;
+	if (mm_likely(alloc_fast(mm, gfp, order, 64, pfn)))
+		return 0;
+	return alloc_slow(mm, gfp, order, 64, pfn);
 }
 
 int mm_alloc_bulk(struct mm *mm, gfp_t gfp, unsigned order, unsigned count,
@@ -363,8 +395,9 @@ static const char *free_check_block(struct mm *mm, const struct page *p,
 	return NULL;
 }
 
-static int free_to_buddy(struct mm *mm, struct zone *zone, uint64_t pfn,
-			 uint32_t idx, unsigned order)
+static int free_to_buddy(struct mm *mm, struct zone *zone,
+			 const struct mm_rng *r, uint64_t pfn, uint32_t idx,
+			 unsigned order)
 {
 	struct page *p = &mm->frames[idx];
 	int64_t dma = 0;
@@ -403,7 +436,7 @@ static int free_to_buddy(struct mm *mm, struct zone *zone, uint64_t pfn,
 	zone->nr_state[FRAME_GUEST] -= (int64_t)(1ll << order) - 1 - dma;
 	zone->nr_state[FRAME_FREE] += 1ll << order;
 	p->owner = 0;
-	__buddy_free_block(mm, zone, pfn, order, 0);
+	__buddy_free_block_rng(mm, zone, r, pfn, order, 0);
 	mm_unlock(&zone->lock);
 	return 0;
 }
@@ -447,7 +480,7 @@ int mm_free_pages(struct mm *mm, uint64_t pfn, unsigned order)
 			ret = bad_free(mm, pfn, order, -EINVAL,
 				       "frame is not allocated (double free?)");
 	} else {
-		ret = free_to_buddy(mm, &mm->zones[zt], pfn, idx, order);
+		ret = free_to_buddy(mm, &mm->zones[zt], r, pfn, idx, order);
 	}
 	if (!ret)
 		mm_counter_add(&mm->cpu_stats[cpu].free_ok, 1);

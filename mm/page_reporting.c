@@ -68,18 +68,18 @@ int64_t mm_mark_discarded(struct mm *mm, uint64_t pfn, uint64_t nr)
 /*
  * Discard the still-backed blocks of one order. Freshly merged blocks go on
  * the head of their list, so the walk usually ends after the first few
- * entries: it stops as soon as it has seen all area->nr_backed of them.
+ * entries: it stops as soon as it has seen all the backed ones
+ * (free_area_nr_backed(), isolated ones included, which it skips).
  */
 static uint64_t report_order(struct mm *mm, struct zone *zone, unsigned order)
 {
 	struct free_area *area = &zone->area[order];
-	uint64_t done = 0;
+	uint64_t backed = free_area_nr_backed(area), done = 0;
 
-	for (int mt = 0; mt < MIGRATE_TYPES && area->nr_backed; mt++) {
+	for (int mt = 0; mt < MIGRATE_TYPES && backed; mt++) {
 		if (mt == MIGRATE_ISOLATE)
 			continue;
-		for (uint32_t i = area->head[mt];
-		     i != MM_NO_LINK && area->nr_backed;
+		for (uint32_t i = area->head[mt]; i != MM_NO_LINK && backed;
 		     i = mm->frames[i].next) {
 			struct page *p = &mm->frames[i];
 
@@ -89,7 +89,8 @@ static uint64_t report_order(struct mm *mm, struct zone *zone, unsigned order)
 					1ull << order);
 			p->flags |= PG_DISCARDED;
 			zone->discarded += 1ull << order;
-			area->nr_backed--;
+			area->nr_discarded++;
+			backed--;
 			done += 1ull << order;
 		}
 	}

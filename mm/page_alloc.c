@@ -289,11 +289,16 @@ static int alloc_slow(struct mm *mm, gfp_t gfp, unsigned order,
 	cpu = mm_cpu_id();
 	st = &mm->cpu_stats[cpu];
 	ret = alloc_block(mm, cpu, &req, &idx, &discarded);
-	if (ret && !mm->pcp_disabled) {
+	if (ret && !mm->pcp_disabled && (gfp & __GFP_DIRECT_RECLAIM)) {
 		/*
 		 * Frames may sit on per-CPU lists: ask the other CPUs for
 		 * theirs (they drain at their next entry; an idle one keeps
 		 * at most pcp_high per zone), give ours back, retry once.
+		 * As Linux's drain_all_pages(), which runs in direct reclaim:
+		 * only a request that may block pays for it (once, with
+		 * __GFP_NORETRY too); GFP_NOWAIT, GFP_ATOMIC and the
+		 * optimistic first tries of mempools and the balloon
+		 * (__GFP_NORETRY without __GFP_DIRECT_RECLAIM) fail at once.
 		 */
 		uint64_t held = pcp_request_drain_all(mm, cpu);
 

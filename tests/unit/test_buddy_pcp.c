@@ -141,6 +141,63 @@ START_TEST(test_failure_drains_own_list_and_retries)
 END_TEST
 
 /*
+ * The drain is direct reclaim's (Linux's drain_all_pages()): a request that
+ * may not block (no __GFP_DIRECT_RECLAIM: GFP_NOWAIT, GFP_ATOMIC, the
+ * balloon's and mempools' __GFP_NORETRY first tries) fails without taking
+ * the lists apart; one that may block drains once, __GFP_NORETRY or not.
+ */
+START_TEST(test_nonblocking_failure_keeps_lists)
+{
+	const struct mm_range r[] = {{PCP_BASE, PCP_BASE + PCP_FRAMES}};
+	static uint64_t pfns[PCP_FRAMES];
+	const gfp_t nowait =
+		(GFP_KERNEL & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY;
+	const unsigned per_block = 1u << MAX_PAGE_ORDER;
+	struct buddy_fx fx;
+	struct mm *mm = buddy_fx_new(&fx, r, 1, &pcp_cfg);
+	struct mm_zone_info zi;
+	struct mm_stats st;
+	uint64_t held, pfn;
+	unsigned n = 0;
+
+	while (n < PCP_FRAMES && mm_alloc_pages(mm, GFP_KERNEL | __GFP_MEMALLOC,
+						0, &pfns[n]) == 0)
+		n++;
+	ck_assert_uint_eq(n, PCP_FRAMES);
+	/*
+	 * Freed round robin across the order-10 blocks: the last frames
+	 * freed, which stay on this thread's list, hold every block apart.
+	 */
+	for (unsigned i = 0; i < per_block; i++)
+		for (unsigned b = 0; b < n / per_block; b++)
+			ck_assert_int_eq(
+				mm_free_pages(mm, pfns[b * per_block + i], 0),
+				0);
+	mm_get_stats(mm, &st);
+	held = st.pcp_frames;
+	ck_assert_uint_gt(held, 0);
+	ck_assert_int_eq(mm_zone_info(mm, ZONE_DMA32, &zi), 0);
+	ck_assert_uint_eq(zi.nr_free[MAX_PAGE_ORDER], 0);
+	ck_assert_int_eq(mm_alloc_pages(mm, nowait, MAX_PAGE_ORDER, &pfn),
+			 -ENOMEM);
+	ck_assert_int_eq(mm_alloc_pages(mm, GFP_NOWAIT | __GFP_MEMALLOC,
+					MAX_PAGE_ORDER, &pfn),
+			 -ENOMEM);
+	mm_get_stats(mm, &st);
+	ck_assert_uint_eq(st.pcp_frames, held);
+	/* May block: drains once and gets its block, __GFP_NORETRY too. */
+	ck_assert_int_eq(mm_alloc_pages(mm, GFP_KERNEL | __GFP_NORETRY,
+					MAX_PAGE_ORDER, &pfn),
+			 0);
+	mm_get_stats(mm, &st);
+	ck_assert_uint_eq(st.pcp_frames, 0);
+	ck_assert_int_eq(mm_free_pages(mm, pfn, MAX_PAGE_ORDER), 0);
+	buddy_fx_assert_clean(mm);
+	buddy_fx_free(&fx);
+}
+END_TEST
+
+/*
  * A thread that exits leaves its list to its CPU slot: the frames stay
  * accounted as FREE, and mm_drain_pcp() (quiescent) returns them.
  */
@@ -186,6 +243,7 @@ static Suite *buddy_pcp_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_drain_requested_from_active_owner);
 	tcase_add_test(tc, test_failure_drains_own_list_and_retries);
+	tcase_add_test(tc, test_nonblocking_failure_keeps_lists);
 	tcase_add_test(tc, test_quiescent_drain_of_exited_thread);
 	suite_add_tcase(s, tc);
 	return s;

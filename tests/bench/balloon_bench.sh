@@ -6,9 +6,11 @@
 #            has dropped by >= 90% of it (goal <= 40 ms/GiB);
 #   deflate  the same 1 GiB back (no goal set; reported);
 #            BALLOON_ROUNDS (3) VMs per model: the median VM's figures, each
-#            VM's inflate time, and the median VM's profile: the guest's
-#            phases (balloon.prof=1, guest TSC) and the host's share
-#            (--stats balloon_inflate_ns, of which balloon_discard_ns);
+#            VM's inflate time, and the median VM's profile: its vCPU
+#            thread's CPU time and time waiting for a CPU during the
+#            inflate (schedstat), the guest's phases (balloon.prof=1, guest
+#            TSC) and the host's share (--stats balloon_inflate_ns, of which
+#            balloon_discard_ns);
 #   touch    a 2 GiB guest allocates 1 GiB and writes one word per page
 #            (guest TSC, its own VM), against the host's own touch of 1 GiB
 #            of anonymous THP memory, one word per page, measured just
@@ -127,12 +129,26 @@ balloon_prof() {
 	}' "$1"
 }
 
+# vcpu_sched PID: "run_ns wait_ns" of the VM's vCPU thread so far: the CPU
+# time it ran (guest and the host's work on its exits) and the time it
+# waited, runnable, for a CPU (/proc/PID/task/TID/schedstat).
+vcpu_sched() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		if [ "$(cat "$t/comm" 2>/dev/null)" = vcpu ]; then
+			cut -d' ' -f1-2 "$t/schedstat"
+			return
+		fi
+	done
+	echo "0 0"
+}
+
 # balloon_vm MODEL ROUND: one VM that touches all its RAM, inflates 1 GiB
 # and deflates it; prints "inflate_ms deflate_ms rss_before rss_after huge
 # part" and leaves its profile in $TMP/MODEL.ROUND.prof.
 balloon_vm() {
 	local model=$1 sock=$TMP/$1.$2.sock log=$TMP/$1.$2.log pid
-	local ms before after dms huge=- part=-
+	local ms before after dms huge=- part=- r0 w0 r1 w1
 	"$VMM" run --mem 2G --memory-model "$model" --api "$sock" --stats \
 		--timeout 600 \
 		--cmdline 'workload=balloon balloon.touch=2048 balloon.prof=1' \
@@ -145,17 +161,21 @@ balloon_vm() {
 	fi
 	# One persistent API connection polls the state (balloon_poll.py): a
 	# `vmm stat` process per sample would cost ~20 ms each.
+	read -r r0 w0 < <(vcpu_sched "$pid")
 	if ! read -r ms _ _ before after _ < <(python3 "$POLL" "$sock" \
 		$((1 << 30)) $((1024 * 1048576 * 9 / 10))); then
 		echo "$model: inflate did not reach 1 GiB within 120 s" >&2
 		ms=- before=0 after=0
 	fi
+	read -r r1 w1 < <(vcpu_sched "$pid")
 	read -r dms _ < <(python3 "$POLL" "$sock" 0) || dms=-
 	"$VMM" quit --api "$sock" >/dev/null
 	wait "$pid"
 	huge=$(stat_line "$log" balloon_huge_released)
 	part=$(stat_line "$log" balloon_partial_released)
-	balloon_prof "$log" >"$TMP/$model.$2.prof"
+	echo "vCPU thread $(((r1 - r0) / 1000000)) ms on a CPU, $(((w1 - w0) \
+		/ 1000000)) ms waiting for one; $(balloon_prof "$log")" \
+		>"$TMP/$model.$2.prof"
 	echo "$ms $dms $before $after ${huge:--} ${part:--}"
 }
 

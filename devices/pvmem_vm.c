@@ -53,6 +53,12 @@ static json_t *pvmem_vm_api_stat(void)
 	return obj;
 }
 
+/* "compact" first takes back what the page rings hold (api_cmds.h). */
+static uint64_t pvmem_vm_drain_rings(void)
+{
+	return pvmem_rings_reclaim(pvmem_rings(vm_pvmem));
+}
+
 /* Migration requests waited half their timeout: wake the guest. */
 static void pvmem_vm_mig_notify(void *opaque)
 {
@@ -93,6 +99,7 @@ int pvmem_vm_dev_init(struct vm *vm)
 	vm_pvmem = p;
 	vm_set_pause_hook(vm, pvmem_vm_pause_hook, p);
 	api_vm_set_pvmem_stat(pvmem_vm_api_stat);
+	api_vm_set_pvmem_drain(pvmem_vm_drain_rings);
 	return 0;
 
 	/*
@@ -110,6 +117,7 @@ fail:
 void pvmem_vm_dev_exit(struct vm *vm)
 {
 	api_vm_set_pvmem_stat(NULL);
+	api_vm_set_pvmem_drain(NULL);
 	vm_set_pause_hook(vm, NULL, NULL);
 	pvmem_destroy(vm_pvmem);
 	vm_pvmem = NULL;

@@ -23,6 +23,13 @@ struct api_cmds_ctx {
 	struct mm *mm; /* host page database; NULL: none */
 	/* host.pvmem: the memory device's counters; NULL: null (none). */
 	json_t *(*pvmem_stat)(void);
+	/*
+	 * Hosted model: take back the free frames the pvmem page rings hold
+	 * for the guest (per-CPU lists one level up), as Linux drains its
+	 * per-CPU lists for compaction; "compact" calls it first. Returns
+	 * frames. NULL: nothing to drain.
+	 */
+	uint64_t (*drain_rings)(void);
 	/* host.blk: the disks' counters (an array); NULL: [] (no disks). */
 	json_t *(*blk_stat)(void);
 	const struct api_balloon_ops *balloon; /* NULL: no balloon */

@@ -119,12 +119,12 @@ static int compact_order_arg(json_t *args, int *order, char *msg,
 	return 0;
 }
 
-int api_compact_run(struct mm *mm, json_t *args, json_t **result, char *msg,
-		    size_t msg_size)
+int api_compact_run(struct mm *mm, uint64_t (*drain)(void), json_t *args,
+		    json_t **result, char *msg, size_t msg_size)
 {
 	static const char *const allowed[] = {"zone", "order", NULL};
 	json_t *zones, *r;
-	uint64_t t0 = now_us();
+	uint64_t t0 = now_us(), drained;
 	int zone, order;
 	int err = api_cmds_check_args(args, allowed, msg, msg_size);
 
@@ -134,6 +134,13 @@ int api_compact_run(struct mm *mm, json_t *args, json_t **result, char *msg,
 		err = compact_order_arg(args, &order, msg, msg_size);
 	if (err)
 		return err;
+	/*
+	 * Frames in the page rings' supplies are free but pinned GUEST
+	 * frames: neither targets nor mergeable. Linux drains its per-CPU
+	 * lists for the same reason (compact_zone(), alloc_contig_range());
+	 * the rings refill at the guest's next kick.
+	 */
+	drained = drain ? drain() : 0;
 	zones = json_array();
 	for (int z = 0; zones && z < MM_NR_ZONES; z++) {
 		json_t *one;
@@ -144,7 +151,8 @@ int api_compact_run(struct mm *mm, json_t *args, json_t **result, char *msg,
 		if (one)
 			json_array_append_new(zones, one);
 	}
-	r = json_pack("{s:o, s:I}", "zones", zones, "time_us",
+	r = json_pack("{s:o, s:I, s:I}", "zones", zones, "drained",
+		      (json_int_t)drained, "time_us",
 		      (json_int_t)(now_us() - t0));
 	if (!r)
 		return -ENOMEM;
@@ -161,7 +169,8 @@ static int api_cmd_compact(void *opaque, json_t *args, json_t **result,
 		snprintf(msg, msg_size, "this VM has no page database");
 		return -ENODEV;
 	}
-	return api_compact_run(ctx->mm, args, result, msg, msg_size);
+	return api_compact_run(ctx->mm, ctx->drain_rings, args, result, msg,
+			       msg_size);
 }
 
 int api_compact_register(struct api_server *srv, struct api_cmds_ctx *ctx)

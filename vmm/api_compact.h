@@ -8,7 +8,9 @@
  *   {"cmd": "compact", "zone": "DMA32", "order": 9}
  *
  * runs mm_compact_zone() (MIGRATE_SYNC) on the host page database now and
- * answers what it did per zone: frames scanned by each scanner, isolated,
+ * answers what it did per zone (after taking back the frames the hosted
+ * model's page rings hold: free, but pinned until then, neither targets
+ * nor mergeable): frames scanned by each scanner, isolated,
  * migrated, failed, pending (hosted model: requests the guest still has to
  * answer), free blocks of the order before and after, the fragmentation
  * score before and after, and the time taken.
@@ -28,11 +30,13 @@ int api_compact_register(struct api_server *srv, struct api_cmds_ctx *ctx);
 
 /**
  * api_compact_run() - the command's work on @mm, for tests: @args as the
- * request ("zone": name, "order": -1 .. 10, both optional).
+ * request ("zone": name, "order": -1 .. 10, both optional). @drain (may be
+ * NULL) runs first, once the arguments are good: the frames it frees
+ * (the hosted model's page rings) are the result's "drained".
  * Return: 0 and *@result, or -EINVAL with a message in @msg.
  */
-int api_compact_run(struct mm *mm, json_t *args, json_t **result, char *msg,
-		    size_t msg_size);
+int api_compact_run(struct mm *mm, uint64_t (*drain)(void), json_t *args,
+		    json_t **result, char *msg, size_t msg_size);
 
 /*
  * "stat"'s host.compaction: the vmstat counters by Linux's names, and per

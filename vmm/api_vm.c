@@ -20,6 +20,7 @@
 static struct api_cmds_ctx api_vm_ctx;
 static const struct api_balloon_ops *api_vm_balloon;
 static json_t *(*api_vm_pvmem_stat)(void);
+static uint64_t (*api_vm_pvmem_drain)(void);
 static json_t *(*api_vm_blk_stat)(void);
 
 void api_vm_set_balloon(const struct api_balloon_ops *ops)
@@ -30,6 +31,11 @@ void api_vm_set_balloon(const struct api_balloon_ops *ops)
 void api_vm_set_pvmem_stat(json_t *(*stat)(void))
 {
 	api_vm_pvmem_stat = stat;
+}
+
+void api_vm_set_pvmem_drain(uint64_t (*drain)(void))
+{
+	api_vm_pvmem_drain = drain;
 }
 
 void api_vm_set_blk_stat(json_t *(*stat)(void))
@@ -52,6 +58,7 @@ int api_vm_start(struct vm *vm, struct api_server **out)
 		.vm = vm,
 		.mm = fdb ? frame_db_mm(fdb) : NULL,
 		.pvmem_stat = api_vm_pvmem_stat,
+		.drain_rings = api_vm_pvmem_drain,
 		.blk_stat = api_vm_blk_stat,
 		.balloon = api_vm_balloon,
 		.guest_stats = guest_stats_copy,

@@ -8,6 +8,7 @@
 #define VMM_API_VM_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "vmm/api_balloon.h"
 
@@ -22,6 +23,8 @@ struct vm;
  */
 void api_vm_set_balloon(const struct api_balloon_ops *ops);
 void api_vm_set_pvmem_stat(json_t *(*stat)(void));
+/* The page rings' drain that "compact" runs first (api_cmds_ctx). */
+void api_vm_set_pvmem_drain(uint64_t (*drain)(void));
 /* The disks' counters for "stat" (host.blk: an array, [] without disks). */
 void api_vm_set_blk_stat(json_t *(*stat)(void));
 

@@ -202,6 +202,11 @@ void cli_compact_print(FILE *out, json_t *result)
 			cli_compact_int(z, "score_after"),
 			(double)cli_compact_int(z, "time_us") / 1000.0);
 	}
+	if (cli_compact_int(result, "drained"))
+		fprintf(out,
+			"page rings: %" JSON_INTEGER_FORMAT
+			" free frames taken back first\n",
+			cli_compact_int(result, "drained"));
 	fprintf(out, "total %.3f ms\n",
 		(double)cli_compact_int(result, "time_us") / 1000.0);
 }

@@ -396,6 +396,38 @@ START_TEST(quit_finishes_with_status_0)
 }
 END_TEST
 
+static unsigned fake_drains;
+
+static uint64_t fake_drain_rings(void)
+{
+	fake_drains++;
+	return 7;
+}
+
+/*
+ * Issue 12: "compact" drains the page rings (ctx->drain_rings) once, before
+ * compacting, and says how many frames that freed.
+ */
+START_TEST(compact_drains_rings_first)
+{
+	json_t *resp, *r;
+
+	fake_drains = 0;
+	fx_ctx.drain_rings = fake_drain_rings;
+	r = call_ok("{\"cmd\":\"compact\"}", &resp);
+	ck_assert_uint_eq(fake_drains, 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "drained")), 7);
+	json_decref(resp);
+	/* A bad request drains nothing. */
+	assert_error("{\"cmd\":\"compact\",\"zone\":\"x\"}", "EINVAL", "zone");
+	ck_assert_uint_eq(fake_drains, 1);
+	fx_ctx.drain_rings = NULL;
+	r = call_ok("{\"cmd\":\"compact\"}", &resp);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "drained")), 0);
+	json_decref(resp);
+}
+END_TEST
+
 /*
  * Issue 12 defect 4: a target the balloon can never reach (all of RAM, the
  * reserved frames included) is refused with the real maximum.
@@ -474,6 +506,7 @@ static Suite *api_cmds_suite(void)
 	tcase_add_test(tc, balloon_target_parser);
 	tcase_add_test(tc, pause_resume_idempotent);
 	tcase_add_test(tc, quit_finishes_with_status_0);
+	tcase_add_test(tc, compact_drains_rings_first);
 	tcase_add_test(tc, quit_keeps_an_earlier_status);
 	suite_add_tcase(s, tc);
 	return s;

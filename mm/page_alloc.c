@@ -108,7 +108,8 @@ bool __zone_watermark_ok(const struct zone *zone, unsigned order, uint64_t mark,
 }
 
 /* Make the block at @idx (off every list: the caller's) an allocated GUEST block. */
-static void prep_new_block(struct mm *mm, uint32_t idx, unsigned order, int mt)
+static inline __attribute__((always_inline)) void
+prep_new_block(struct mm *mm, uint32_t idx, unsigned order, int mt)
 {
 	struct page *p = &mm->frames[idx];
 
@@ -384,8 +385,8 @@ static bool state_allocated(uint8_t state)
 }
 
 /* Check the whole block under the zone lock; NULL if it may be freed. */
-static const char *free_check_block(struct mm *mm, const struct page *p,
-				    unsigned order)
+static inline __attribute__((always_inline)) const char *
+free_check_block(struct mm *mm, const struct page *p, unsigned order)
 {
 	if (!state_allocated(mm_page_state(p)))
 		return "frame is not allocated (double free?)";
@@ -428,18 +429,21 @@ static int free_to_buddy(struct mm *mm, struct zone *zone,
 		return bad_free(mm, pfn, order, -EINVAL, why);
 	}
 	zone->nr_state[state]--;
+	zone->nr_state[FRAME_FREE] += 1ll << order;
 	/*
 	 * The tail frames are GUEST or DMA (checked above): count the DMA
 	 * ones in a register rather than a dependent counter update each.
 	 */
-	for (uint32_t i = 1; i < (1u << order); i++) {
-		dma += mm_page_state(&p[i]) == FRAME_DMA;
-		mm_page_set_state(&p[i], FRAME_FREE);
-		p[i].owner = 0;
+	if (order) {
+		for (uint32_t i = 1; i < (1u << order); i++) {
+			dma += mm_page_state(&p[i]) == FRAME_DMA;
+			mm_page_set_state(&p[i], FRAME_FREE);
+			p[i].owner = 0;
+		}
+		zone->nr_state[FRAME_DMA] -= dma;
+		zone->nr_state[FRAME_GUEST] -=
+			(int64_t)(1ll << order) - 1 - dma;
 	}
-	zone->nr_state[FRAME_DMA] -= dma;
-	zone->nr_state[FRAME_GUEST] -= (int64_t)(1ll << order) - 1 - dma;
-	zone->nr_state[FRAME_FREE] += 1ll << order;
 	p->owner = 0;
 	__buddy_free_block_rng(mm, zone, r, pfn, order, 0);
 	mm_unlock(&zone->lock);

@@ -6,7 +6,8 @@
  * Each input is a VM as new (28 MiB of guest RAM: DMA, DMA32 and, above the
  * MMIO hole, Normal) and a sequence of steps: request batches built from
  * the input (ALLOC, FREE of blocks the guest holds or of anything,
- * DMA_ALLOC/DMA_FREE, INFO, STATS, migration set-up, answers and COMPACT),
+ * DMA_ALLOC/DMA_FREE, INFO, STATS, migration set-up, answers, COMPACT and
+ * SPLIT of blocks the guest holds or of anything),
  * raw blocks copied byte for byte, doorbells at any address, page-limit
  * changes and clock ticks. Like a guest, the harness writes into every
  * block it was granted, so a frame handed out again unzeroed, or discarded
@@ -286,6 +287,33 @@ static uint64_t build_free_list(struct fuzz_in *in, uint32_t count,
 	return gpa;
 }
 
+/*
+ * SPLIT's pfn array at a scratch address: the guest's blocks from the one
+ * at @arg on (their orders may differ: the first other order stops the
+ * request), or anything, maybe tails.
+ */
+static uint64_t build_pfn_list(struct fuzz_in *in, uint32_t count, uint32_t arg,
+			       uint8_t mode)
+{
+	uint64_t len = (uint64_t)count * sizeof(uint64_t);
+	uint64_t gpa = scratch_gpa(arg, len);
+	uint64_t *pfns = fuzz_ram_ptr(&vm.mem, gpa, len ? len : 1);
+
+	for (uint32_t i = 0; i < count; i++) {
+		if (nr_held && !(mode & 0x20)) {
+			pfns[i] = held[(arg + i) % nr_held].pfn;
+		} else {
+			pfns[i] = fuzz_u32(in) % (vm.mem.size / 4096 + 64);
+			if (pfns[i] >= LOW_BYTES / 4096)
+				pfns[i] +=
+					(4ull << 30) / 4096 - LOW_BYTES / 4096;
+		}
+		if (mode & 0x10) /* a tail */
+			pfns[i] += fuzz_u8(in) & 7;
+	}
+	return gpa;
+}
+
 /* Where a request's buffer goes (addr modes). */
 static uint64_t pick_addr(struct fuzz_in *in, uint8_t mode, uint32_t arg,
 			  uint64_t len)
@@ -360,6 +388,16 @@ static void build_req(struct fuzz_in *in, struct pvmem_req *r, struct built *bt)
 		r->addr = pick_addr(in, mode, arg, r->count * 32ull);
 		bt->out_gpa = r->addr;
 		bt->out_len = r->count * 32ull;
+		break;
+	case PVMEM_OP_SPLIT:
+		/* The order of the first block named, or any (0 and 11 too). */
+		r->order = nr_held && !(mode & 0x40)
+				   ? (uint8_t)held[arg % nr_held].order
+				   : order % (PVMEM_NR_ORDERS + 1);
+		r->count = count % (PVMEM_MAX_COUNT + 2);
+		r->addr = (mode & 3) == 0
+				  ? build_pfn_list(in, r->count, arg, mode)
+				  : pick_addr(in, mode, arg, r->count * 8ull);
 		break;
 	case PVMEM_OP_COMPACT:
 		r->addr = ((uint64_t)(arg & 0x1fff) << 12) |
@@ -473,10 +511,11 @@ static void after_batch(struct pvmem_block *blk, const struct built *bt,
 	for (unsigned i = 0; i < nr_held;) {
 		const struct page *pg = mm_pfn_to_page(mm, held[i].pfn);
 
-		if (!pg || pg->state != FRAME_GUEST || !(pg->flags & PG_HEAD))
+		if (!pg || pg->state != FRAME_GUEST || !(pg->flags & PG_HEAD)) {
 			held_remove(held[i].pfn);
-		else
-			i++;
+			continue;
+		}
+		held[i++].order = pg->order; /* split (SPLIT): now order 0 */
 	}
 }
 

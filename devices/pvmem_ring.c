@@ -713,6 +713,21 @@ bool pvmem_rings_holds(struct pvmem_rings *r, uint64_t pfn)
 	return bit_test(r, pfn);
 }
 
+bool pvmem_rings_hold_any(struct pvmem_rings *r, uint64_t pfn, uint64_t nr)
+{
+	if (!r || !rings_nr(r))
+		return false;
+	for (uint64_t i = 0; i < nr && pfn + i < r->nr_pfns; i++)
+		if (bit_test(r, pfn + i) && pvmem_rings_holds(r, pfn + i))
+			return true;
+	return false;
+}
+
+uint64_t pvmem_rings_drain_returns(struct pvmem_rings *r)
+{
+	return r ? rings_pass(r, false) : 0;
+}
+
 uint64_t pvmem_rings_decay(struct pvmem_rings *r, uint64_t idle_ns)
 {
 	unsigned nr = rings_nr(r);

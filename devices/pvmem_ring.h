@@ -169,6 +169,21 @@ void pvmem_rings_unhold(struct pvmem_rings *r);
 bool pvmem_rings_holds(struct pvmem_rings *r, uint64_t pfn);
 
 /*
+ * pvmem_rings_hold_any() - pvmem_rings_holds() for any frame of [@pfn,
+ * @pfn + @nr): one byte load per frame while none is marked.
+ */
+bool pvmem_rings_hold_any(struct pvmem_rings *r, uint64_t pfn, uint64_t nr);
+
+/*
+ * Free what waits in every return ring (the guest gave those frames back:
+ * they are the host's already, though still GUEST until drained); the
+ * supplies stay. Paths that act on the guest's word about a frame it holds
+ * (the balloon's inflate) drain first, so a frame the guest returned is
+ * not the guest's any more. Return frames freed or recycled.
+ */
+uint64_t pvmem_rings_drain_returns(struct pvmem_rings *r);
+
+/*
  * The idle decay (the thread calls it): a ring from which nothing was
  * taken for @idle_ns gets its target halved and the excess taken back.
  * Return frames taken back.

@@ -25,6 +25,7 @@
 
 #include "abi/layout.h"
 #include "devices/pvmem.h"
+#include "devices/pvmem_ring.h"
 #include "devices/pvmem_vm.h"
 #include "devices/virtio_balloon.h"
 #include "devices/virtio_vm.h"
@@ -290,6 +291,21 @@ static void balloon_deflated(struct virtio_balloon *b, uint64_t nr)
 }
 
 /*
+ * Hosted model: a frame the host placed in a page ring's supply is the
+ * host's until the guest takes it, and one the guest put in a return ring
+ * is the host's already (devices/pvmem_ring.h): neither is the guest's to
+ * balloon. The returns are drained before each inflate notification
+ * (balloon_notify()), which frees what the guest gave back before it asked;
+ * a frame still in a supply is refused here.
+ */
+static bool balloon_ring_holds(const struct virtio_balloon *b, uint64_t pfn,
+			       uint64_t nr)
+{
+	return b->p.link.pvmem &&
+	       pvmem_rings_hold_any(pvmem_rings(b->p.link.pvmem), pfn, nr);
+}
+
+/*
  * Move a run of consecutive PFNs. The whole run in one state change is the
  * common case; if any frame is bad, go frame by frame so the good ones
  * still move and exactly the bad ones are refused.
@@ -303,7 +319,8 @@ static void balloon_move_run(struct virtio_balloon *b, bool inflate,
 
 	if (nr == 0)
 		return;
-	if (mm_set_frames_state(b->p.mm, pfn, nr, from, to, 0) == 0) {
+	if (!(inflate && balloon_ring_holds(b, pfn, nr)) &&
+	    mm_set_frames_state(b->p.mm, pfn, nr, from, to, 0) == 0) {
 		if (inflate)
 			balloon_inflated(b, pfn, nr);
 		else
@@ -311,7 +328,10 @@ static void balloon_move_run(struct virtio_balloon *b, bool inflate,
 		return;
 	}
 	for (uint64_t i = 0; i < nr; i++) {
-		int err = mm_set_frames_state(b->p.mm, pfn + i, 1, from, to, 0);
+		int err = inflate && balloon_ring_holds(b, pfn + i, 1)
+				  ? -EPERM
+				  : mm_set_frames_state(b->p.mm, pfn + i, 1,
+							from, to, 0);
 
 		/* Deflating a frame the host asked to move: that move is off. */
 		if (err == -EBUSY && !inflate && b->p.link.pvmem &&
@@ -492,6 +512,9 @@ static void balloon_notify(struct virtio_mmio_dev *dev, unsigned q)
 	switch (b->roles[q]) {
 	case ROLE_INFLATE:
 		fn = balloon_inflate_cb;
+		/* What the guest returned before it asked is not its own. */
+		if (b->p.link.pvmem)
+			pvmem_rings_drain_returns(pvmem_rings(b->p.link.pvmem));
 		break;
 	case ROLE_DEFLATE:
 		fn = balloon_deflate_cb;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "abi/layout.h"
+#include "abi/pvmem_ring.h"
+#include "devices/pvmem_ring.h"
 #include "devices/virtio_balloon.h"
 #include "pvmem_fx.h"
 #include "unit.h"
@@ -440,6 +442,49 @@ START_TEST(test_bad_pfns_refused)
 }
 END_TEST
 
+/*
+ * Hosted model with a page ring (issue 12): a frame still in the ring's
+ * supply (the guest never took it) and one the guest put in its return
+ * ring are not the guest's to balloon: both refused, as FREE refuses them;
+ * the frame it took and kept goes into the balloon.
+ */
+START_TEST(test_ring_frames_refused)
+{
+	struct pvmem_rings *r = pvmem_rings(fx.p);
+	uint64_t gpa, offered, returned, kept, list[3];
+	struct pvmem_ring *ring;
+	struct balloon_status st;
+
+	ck_assert_int_eq(pvmem_rings_setup(r, 1, &gpa), 0);
+	ring = fx_ptr(gpa);
+	ck_assert_int_eq(pvmem_rings_kick(r, 0), 0);
+	ck_assert_uint_ge(ring->sup_prod - ring->sup_cons, 3);
+	returned = pvmem_ring_take(ring);
+	kept = pvmem_ring_take(ring);
+	ck_assert(returned && kept);
+	offered = ring->sup[ring->sup_cons & (PVMEM_RING_SUP_SLOTS - 1)];
+	ck_assert(offered && pvmem_rings_holds(r, offered));
+	ck_assert(pvmem_ring_put(ring, returned));
+	list[0] = offered;
+	list[1] = returned;
+	list[2] = kept;
+	drv_pfns(true, list, 3);
+	st = status();
+	ck_assert_uint_eq(st.bad_pfns, 2);
+	ck_assert_uint_eq(st.inflated_frames, 1);
+	ck_assert_uint_eq(mm_pfn_to_page(fx.mm, kept)->state, FRAME_BALLOON);
+	/* Still offered, still the host's to take back. */
+	ck_assert_uint_eq(mm_pfn_to_page(fx.mm, offered)->state, FRAME_GUEST);
+	ck_assert(pvmem_rings_holds(r, offered));
+	/* Given back before the inflate: freed (or offered again). */
+	ck_assert_uint_ne(mm_pfn_to_page(fx.mm, returned)->state,
+			  FRAME_BALLOON);
+	ck_assert(mm_pfn_to_page(fx.mm, returned)->state == FRAME_FREE ||
+		  pvmem_rings_holds(r, returned));
+	fx_assert_consistent();
+}
+END_TEST
+
 START_TEST(test_oom_deflate_counted)
 {
 	uint64_t pfns[32];
@@ -716,6 +761,7 @@ static Suite *virtio_balloon_suite(void)
 	tcase_add_test(tc, test_inflate_whole_huge_pages);
 	tcase_add_test(tc, test_deflate_restores);
 	tcase_add_test(tc, test_bad_pfns_refused);
+	tcase_add_test(tc, test_ring_frames_refused);
 	tcase_add_test(tc, test_oom_deflate_counted);
 	tcase_add_loop_test(tc, test_bad_buffers_need_reset, 0, 5);
 	tcase_add_test(tc, test_stats);

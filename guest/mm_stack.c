@@ -69,7 +69,12 @@ static void *gps_alloc_pages(void *opaque, gfp_t gfp, unsigned int order)
 	return gps_source_alloc(gfp, order);
 }
 
-/* Pages below 16 MiB go home at once: ZONE_DMA is scarce. */
+/*
+ * Pages below 16 MiB go home soon, not into the cache: ZONE_DMA is scarce.
+ * Not one doorbell each (a shrinker freeing the cache's newest pages, the
+ * DMA-zone ones the host hands out last, paid ~1,200 exits per GiB): the
+ * ring's returns or a batch (page_cache_put_home()).
+ */
 #define GPS_DMA_PFN_END (16ull << 20 >> PS_PAGE_SHIFT)
 
 static void gps_free_pages(void *opaque, void *addr, unsigned int order)
@@ -85,8 +90,11 @@ static void gps_free_pages(void *opaque, void *addr, unsigned int order)
 				   addr, order, err);
 		return;
 	}
-	if (order == 0 && virt_to_pfn(addr) >= GPS_DMA_PFN_END) {
-		page_cache_put(addr);
+	if (order == 0) {
+		if (virt_to_pfn(addr) >= GPS_DMA_PFN_END)
+			page_cache_put(addr);
+		else
+			page_cache_put_home(addr);
 		return;
 	}
 	err = pv_free_block(addr, order);

@@ -36,6 +36,9 @@ struct page_cache_cpu {
 	uint64_t ring_takes, ring_puts, kicks;
 	uint64_t pfns[PAGE_CACHE_MAX]; /* hot end at [count - 1] */
 	struct pvmem_free_ent ents[PAGE_CACHE_BATCH];
+	/* page_cache_put_home() without a ring: pages on their way home. */
+	uint64_t nr_home;
+	struct pvmem_free_ent home[PAGE_CACHE_HOME_BATCH];
 };
 
 _Static_assert(sizeof(struct page_cache_cpu) <=
@@ -250,13 +253,59 @@ void page_cache_put(void *page)
 		page_cache_free_cold(c, PAGE_CACHE_BATCH);
 }
 
+/* Send the pages page_cache_put_home() batched home in one FREE. */
+static void page_cache_flush_home(struct page_cache_cpu *c)
+{
+	unsigned freed;
+	int err;
+
+	if (!c->nr_home)
+		return;
+	err = pv_free(c->home, (unsigned)c->nr_home, &freed);
+	/* Only pages the host gave us get here: a refusal is a guest bug. */
+	if (err)
+		guest_fail(__FILE__, __LINE__,
+			   "page cache: host refused pfn 0x%llx: %d",
+			   (unsigned long long)c->home[freed].pfn, err);
+	c->nr_home = 0;
+	c->drains++;
+}
+
+void page_cache_put_home(void *page)
+{
+	struct page_cache_cpu *c = page_cache_this();
+	struct pvmem_ring *r = pv_ring();
+	uint64_t pfn = virt_to_pfn(page);
+
+	if (mm_unlikely(!c)) { /* before page_cache_init() */
+		if (pv_free_block(page, 0))
+			guest_fail(__FILE__, __LINE__,
+				   "host refused pfn 0x%llx",
+				   (unsigned long long)pfn);
+		return;
+	}
+	if (r) {
+		ring_put_one(c, r, pfn);
+		c->ring_puts++;
+		if (ring_returns(r) >= r->ret_high &&
+		    !ring_polled(r, PVMEM_RING_F_POLL_RET))
+			ring_kick(c, r, 0);
+		return;
+	}
+	c->home[c->nr_home++] = (struct pvmem_free_ent){.pfn = pfn};
+	if (c->nr_home == PAGE_CACHE_HOME_BATCH)
+		page_cache_flush_home(c);
+}
+
 void page_cache_drain(void)
 {
 	struct page_cache_cpu *c = page_cache_this();
 	struct pvmem_ring *r = pv_ring();
 
-	if (c)
+	if (c) {
 		c->high = PAGE_CACHE_HIGH;
+		page_cache_flush_home(c);
+	}
 	if (c && r) {
 		/* Everything back, and the host takes its supply back. */
 		page_cache_return_cold(c, r, (unsigned)c->count);

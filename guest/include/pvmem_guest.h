@@ -157,7 +157,8 @@ int pv_stats(struct pvmem_stats *st);
 #define PAGE_CACHE_HIGH	 256 /* drain a batch above this many */
 /* ... which grows by a batch each time the cache runs dry after sending
  * pages back (autotuning, as Linux's pcp->high), up to: */
-#define PAGE_CACHE_HIGH_MAX 1536
+#define PAGE_CACHE_HIGH_MAX   1536
+#define PAGE_CACHE_HOME_BATCH 32 /* page_cache_put_home() without a ring */
 
 struct page_cache_stats {
 	uint64_t count; /* pages cached now, all vCPUs */
@@ -185,6 +186,13 @@ void *page_cache_get(void);
 unsigned page_cache_take(uint64_t *pfns, unsigned max);
 /* Back to this vCPU's cache; above PAGE_CACHE_HIGH one FREE drains a batch. */
 void page_cache_put(void *page);
+/*
+ * An order-0 page the host should have back soon (ZONE_DMA is scarce), not
+ * kept in the cache: into the vCPU's ring returns (no exit as a rule; the
+ * host takes returns back whenever it runs short), without a ring into a
+ * batch of PAGE_CACHE_HOME_BATCH that one FREE sends home.
+ */
+void page_cache_put_home(void *page);
 /* Give this vCPU's cached pages back to the host (one doorbell per batch). */
 void page_cache_drain(void);
 void page_cache_get_stats(struct page_cache_stats *st);

@@ -122,9 +122,10 @@ static void page_put(uint32_t pfn)
 	((GFP_KERNEL & ~__GFP_DIRECT_RECLAIM) | __GFP_NORETRY | __GFP_NOWARN)
 
 /*
- * Set when the buddy had no whole block for this batch: a failed order-9
- * request drains the per-CPU lists before it gives up, which the shrinker
- * rounds of a batch (256 pages each) must not pay again and again.
+ * Set when the buddy (or, hosted, the host) had no whole block for this
+ * batch: asking again before the shrinker has freed more would only fail
+ * again (hosted, at the cost of a doorbell). BLOCK_GFP has no direct
+ * reclaim, so a failed request does not drain the per-CPU lists.
  */
 static bool blocks_dry;
 

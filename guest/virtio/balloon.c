@@ -160,48 +160,58 @@ static unsigned take_blocks(uint32_t *pfns, unsigned want)
  * blocks first, as native: one doorbell asks for the batch's whole blocks
  * (ALLOC order 9 without reclaim and __GFP_NORETRY: the host neither
  * compacts nor empties the page rings for them), has the host split them
- * (SPLIT), and asks for the rest of the batch in order-0 pages. If the
- * host had fewer blocks: the pages the page cache holds (no exit), then
- * one ALLOC of order-0 pages for the rest, unless the first doorbell's
- * pages fell short already (the host is dry: asking again costs an exit).
+ * (SPLIT), and asks for the rest of the batch in order-0 pages (at least
+ * one). If the host had fewer blocks: the pages the page cache holds (no
+ * exit), then one ALLOC of order-0 pages for the rest, unless the first
+ * doorbell's pages fell short already (the host is dry: the balloon of a
+ * guest whose memory is all in use asks once per batch, not twice).
  */
 static uint64_t hosted_got[BATCH_PAGES];
 
 static unsigned take_hosted_blocks(unsigned want, bool *dry)
 {
-	static uint64_t blocks[BATCH_PAGES >> BLOCK_ORDER];
-	unsigned nb = want >> BLOCK_ORDER, rest = want - (nb << BLOCK_ORDER);
+	static uint64_t blocks[BATCH_PAGES >> BLOCK_ORDER], probe;
+	unsigned want_nb = want >> BLOCK_ORDER, nb, n = 0, got;
+	unsigned rest = want - (want_nb << BLOCK_ORDER);
+	/*
+	 * The rest of the batch in pages, or one page: whether the host has
+	 * pages at all when it has no whole block, without a second exit.
+	 */
+	unsigned ask = rest ? rest : 1;
+	uint64_t *pages = rest ? hosted_got + want - rest : &probe;
 	struct pvmem_block *b = pv_batch_begin();
-	struct pvmem_req *a, *r = NULL;
-	unsigned n = 0, got_rest = 0;
+	struct pvmem_req *a, *r;
 
-	a = pv_batch_alloc_split(b, BLOCK_GFP_HOSTED, BLOCK_ORDER, nb, blocks);
+	a = pv_batch_alloc_split(b, BLOCK_GFP_HOSTED, BLOCK_ORDER, want_nb,
+				 blocks);
 	if (!a) {
 		blocks_dry = true; /* a host without SPLIT */
 		return 0;
 	}
-	if (rest) {
-		r = pv_batch_add(b, PVMEM_OP_ALLOC);
-		r->gfp = GFP_KERNEL;
-		r->count = rest;
-		r->addr = (uint64_t)(uintptr_t)(hosted_got + want - rest);
-	}
+	r = pv_batch_add(b, PVMEM_OP_ALLOC);
+	r->gfp = GFP_KERNEL;
+	r->count = ask;
+	r->addr = (uint64_t)(uintptr_t)pages;
 	if (pv_batch_ring(b))
 		return 0;
-	if (r) {
-		got_rest = r->done;
-		*dry = got_rest < rest;
-	}
+	got = r->done;
+	*dry = got < ask;
 	nb = pv_split_granted(a); /* may ring again: results read first */
-	blocks_dry = nb < (want >> BLOCK_ORDER);
+	blocks_dry = nb < want_nb;
 	for (unsigned i = 0; i < nb; i++)
 		for (unsigned k = 0; k < (1u << BLOCK_ORDER); k++)
 			hosted_got[n++] = blocks[i] + k;
 	info.blocks += nb;
-	/* The order-0 pages follow the blocks. */
-	memmove(hosted_got + n, hosted_got + want - rest,
-		got_rest * sizeof(*hosted_got));
-	return n + got_rest;
+	if (rest) { /* the order-0 pages follow the blocks */
+		memmove(hosted_got + n, pages, got * sizeof(*hosted_got));
+		return n + got;
+	}
+	/* The probe page: in the batch if there is room, else the cache's. */
+	if (got && nb < want_nb)
+		hosted_got[n++] = probe;
+	else if (got)
+		page_cache_put(pfn_to_virt(probe));
+	return n;
 }
 
 static unsigned take_hosted(uint32_t *pfns, unsigned want, bool ask_host)

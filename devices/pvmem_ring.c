@@ -946,17 +946,26 @@ static void *rings_thread(void *arg)
 static int ring_alloc(struct pvmem_rings *r, struct ring_host *h, unsigned i)
 {
 	uint64_t pfn;
-	int err = mm_alloc_pages(r->mm, GFP_KERNEL | __GFP_ZERO,
-				 PVMEM_RING_ORDER, &pfn);
+	int err;
 
+	/*
+	 * Until it is DMA the fresh block is a GUEST block: a vCPU that
+	 * guesses its pfn could FREE or SPLIT it in between. Both take the
+	 * frees lock for reading, as DMA_ALLOC does for writing here.
+	 */
+	pvmem_block_frees(r->p);
+	err = mm_alloc_pages(r->mm, GFP_KERNEL | __GFP_ZERO, PVMEM_RING_ORDER,
+			     &pfn);
+	if (!err) {
+		err = mm_set_frames_state(r->mm, pfn, 1u << PVMEM_RING_ORDER,
+					  FRAME_GUEST, FRAME_DMA,
+					  PVMEM_RING_OWNER);
+		if (err)
+			mm_free_pages(r->mm, pfn, PVMEM_RING_ORDER);
+	}
+	pvmem_unblock_frees(r->p);
 	if (err)
 		return err;
-	err = mm_set_frames_state(r->mm, pfn, 1u << PVMEM_RING_ORDER,
-				  FRAME_GUEST, FRAME_DMA, PVMEM_RING_OWNER);
-	if (err) {
-		mm_free_pages(r->mm, pfn, PVMEM_RING_ORDER);
-		return err;
-	}
 	h->g = guest_mem_ptr(r->mem, MM_PFN_TO_ADDR(pfn), PVMEM_RING_BYTES);
 	h->pfn = pfn;
 	h->index = i;

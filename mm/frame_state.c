@@ -107,20 +107,26 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 	}
 	for (i = 0; i < nr; i++) {
 		struct zone *zone = &mm->zones[mm_zone_of_pfn(mm, pfn + i)];
+		struct page *p = &mm->frames[mm_rng_idx(r, pfn + i)];
 
-		mm->frames[mm_rng_idx(r, pfn + i)].owner =
-			to == FRAME_DMA ? owner : 0;
+		p->owner = to == FRAME_DMA ? owner : 0;
 		zone->nr_state[from]--;
 		zone->nr_state[to]++;
-		/* Only GUEST frames carry the flag; BALLOON gets discarded
-		 * anyway, DMA must be backed. */
+		/*
+		 * Only GUEST frames carry the flag; BALLOON gets discarded
+		 * anyway, DMA must be backed. It is set on a GUEST frame only
+		 * under the zone lock held here (mm_mark_discarded()), so a
+		 * plain load tells, and the locked clear (the balloon's
+		 * inflate spent half of this loop in it) runs only when set.
+		 */
 		if (from == FRAME_GUEST &&
-		    (__atomic_fetch_and(
-			     &mm->frames[mm_rng_idx(r, pfn + i)].flags,
-			     (uint8_t)~PG_DISCARDED, __ATOMIC_RELAXED) &
-		     PG_DISCARDED))
+		    (__atomic_load_n(&p->flags, __ATOMIC_RELAXED) &
+		     PG_DISCARDED)) {
+			__atomic_fetch_and(&p->flags, (uint8_t)~PG_DISCARDED,
+					   __ATOMIC_RELAXED);
 			__atomic_fetch_sub(&zone->guest_discarded, 1,
 					   __ATOMIC_RELAXED);
+		}
 	}
 	mm_unlock_zones(mm, mask);
 	return 0;

@@ -33,6 +33,16 @@ bal_stop() {
 	out=$(cat "$TMP/bal.out")
 }
 
+# bal_target SIZE SECONDS: set the balloon target and wait until the balloon
+# reaches it; otherwise say why and stop the VM.
+bal_target() {
+	"$VMM" balloon --api "$bal_sock" --target "$1" --wait \
+		--timeout "$2" >"$TMP/bal.cli" 2>&1 && return 0
+	why="balloon --wait failed: $(cat "$TMP/bal.cli")"
+	bal_stop
+	return 1
+}
+
 # bal_json EXPR: evaluate a Python expression over the `stat` result r.
 bal_json() {
 	"$VMM" stat --api "$bal_sock" --json |
@@ -49,12 +59,7 @@ test_balloon_inflate_deflate() {
 		'workload=balloon balloon.touch=100000' || return 1
 	bal_wait_ready || return 1
 	before=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
-	if ! "$VMM" balloon --api "$bal_sock" --target 256M --wait \
-		--timeout 30 >"$TMP/bal.cli" 2>&1; then
-		why="balloon --wait failed: $(cat "$TMP/bal.cli")"
-		bal_stop
-		return 1
-	fi
+	bal_target 256M 30 || return 1
 	after=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
 	drop=$((before - after))
 	if [ "$(bal_json 'r["balloon"]["inflated_frames"]')" != 65536 ]; then
@@ -159,14 +164,8 @@ test_balloon_hosted_whole_blocks() {
 	bal_start --mem 512M --stats --check \
 		--cmdline 'workload=balloon balloon.touch=16' || return 1
 	bal_wait_ready || return 1
-	if ! "$VMM" balloon --api "$bal_sock" --target 256M --wait \
-		--timeout 60 >"$TMP/bal.cli" 2>&1 ||
-		! "$VMM" balloon --api "$bal_sock" --target 0 --wait \
-			--timeout 60 >>"$TMP/bal.cli" 2>&1; then
-		why="balloon --wait failed: $(cat "$TMP/bal.cli")"
-		bal_stop
-		return 1
-	fi
+	bal_target 256M 60 || return 1
+	bal_target 0 60 || return 1
 	bal_stop
 	split=$(awk '$1 == "blocks_split" { print $2 }' <<<"$out")
 	huge=$(awk '$1 == "balloon_huge_released" { print $2 }' <<<"$out")
@@ -194,12 +193,7 @@ test_balloon_hosted_shrink_exits() {
 		--cmdline 'workload=balloon balloon.touch=100000' || return 1
 	bal_wait_ready || return 1
 	d0=$(bal_json 'r["host"]["pvmem"]["doorbells"]')
-	if ! "$VMM" balloon --api "$bal_sock" --target 256M --wait \
-		--timeout 60 >"$TMP/bal.cli" 2>&1; then
-		why="balloon --wait failed: $(cat "$TMP/bal.cli")"
-		bal_stop
-		return 1
-	fi
+	bal_target 256M 60 || return 1
 	d1=$(bal_json 'r["host"]["pvmem"]["doorbells"]')
 	bal_stop
 	echo "  hosted shrink: $((d1 - d0)) doorbells for 256 MiB"

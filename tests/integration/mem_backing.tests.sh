@@ -29,12 +29,7 @@ mb_inflate() {
 	bal_wait_ready || return 1
 	before=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
 	huge=$(mb_anon_huge_kib "$bal_pid")
-	if ! "$VMM" balloon --api "$bal_sock" --target 256M --wait \
-		--timeout 60 >"$TMP/bal.cli" 2>&1; then
-		why="balloon --wait failed: $(cat "$TMP/bal.cli")"
-		bal_stop
-		return 1
-	fi
+	bal_target 256M 60 || return 1
 	after=$(bal_json 'r["host"]["rss"]["guest_bytes"]')
 	bal_stop
 	echo "  $backing: rss $((before >> 20)) MiB -> $((after >> 20)) MiB," \

@@ -117,6 +117,24 @@ START_TEST(test_run_no_seccomp)
 }
 END_TEST
 
+/*
+ * Case @i: `run` with up to @max of @args (NULL ends them early) fails with
+ * -EINVAL and a message in @err that contains @message.
+ */
+static void assert_run_rejects(size_t i, const char *const *args, int max,
+			       const char *message, char *err, size_t len)
+{
+	char *argv[8] = {"run"};
+	struct vm_config cfg;
+	int argc = 1;
+
+	for (int j = 0; j < max && args[j]; j++)
+		argv[argc++] = (char *)args[j];
+	ck_assert_int_eq(cli_parse_run(argc, argv, &cfg, err, len), -EINVAL);
+	ck_assert_msg(strstr(err, message), "case %zu: '%s' lacks '%s'", i, err,
+		      message);
+}
+
 START_TEST(test_run_errors)
 {
 	static const struct {
@@ -145,19 +163,10 @@ START_TEST(test_run_errors)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[6] = {"run"};
-		struct vm_config cfg;
 		char err[256] = "";
-		int argc = 1;
 
-		for (int j = 0; j < 4 && cases[i].args[j]; j++)
-			argv[argc++] = (char *)cases[i].args[j];
-		ck_assert_int_eq(
-			cli_parse_run(argc, argv, &cfg, err, sizeof(err)),
-			-EINVAL);
-		ck_assert_msg(strstr(err, cases[i].message),
-			      "case %zu: '%s' lacks '%s'", i, err,
-			      cases[i].message);
+		assert_run_rejects(i, cases[i].args, 4, cases[i].message, err,
+				   sizeof(err));
 	}
 }
 END_TEST
@@ -266,19 +275,10 @@ START_TEST(test_run_errors_escaped)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[5] = {"run"};
-		struct vm_config cfg;
 		char err[256] = "";
-		int argc = 1;
 
-		for (int j = 0; j < 3 && cases[i].args[j]; j++)
-			argv[argc++] = (char *)cases[i].args[j];
-		ck_assert_int_eq(
-			cli_parse_run(argc, argv, &cfg, err, sizeof(err)),
-			-EINVAL);
-		ck_assert_msg(strstr(err, cases[i].message),
-			      "case %zu: '%s' lacks '%s'", i, err,
-			      cases[i].message);
+		assert_run_rejects(i, cases[i].args, 3, cases[i].message, err,
+				   sizeof(err));
 		ck_assert_msg(cli_printable(err), "case %zu: control byte", i);
 	}
 }

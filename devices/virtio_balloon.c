@@ -713,6 +713,7 @@ void virtio_balloon_dev_get_status(struct virtio_balloon *b,
 	out->target_pages = b->num_pages;
 	out->actual_pages = b->actual;
 	out->inflated_frames = ms.frames[FRAME_BALLOON];
+	out->held_pages = b->inflated - b->deflated;
 	out->nr_stats = b->nr_stats;
 	for (uint32_t i = 0; i < b->nr_stats; i++) {
 		out->stats[i].tag = b->stats[i].tag;

@@ -17,6 +17,12 @@ struct balloon_status {
 	bool present;
 	uint64_t target_pages, actual_pages; /* 4 KiB pages */
 	uint64_t inflated_frames;	     /* host DB BALLOON count */
+	/*
+	 * The device's own count: pages it took in inflate notifications
+	 * minus those given back in deflates. Equal to inflated_frames unless
+	 * the two disagree (a bug: fuzz_balloon checks it).
+	 */
+	uint64_t held_pages;
 	uint32_t nr_stats;
 	struct {
 		uint16_t tag;

@@ -14,9 +14,11 @@
  * config writes; device resets. After every step (the walks over every
  * frame marked * at the start and end of each input):
  *   - fuzz_vm_check()*: mm_check(), frame states adding up, discarded and
- *     BALLOON frames zero (their backing was released), hosted accounting (tot_pages == GUEST + DMA, granted - freed ==
+ *     BALLOON frames zero (their backing was released), hosted
+ *     accounting (tot_pages == GUEST + DMA, granted - freed ==
  *     tot_pages + BALLOON frames);
- *   - the device's inflated count == BALLOON frames, and in the hosted
+ *   - the device's own count (pages inflated minus pages deflated) ==
+ *     BALLOON frames in the page database, and in the hosted
  *     model the page limit == RAM - BALLOON frames;
  *   - every frame the guest still holds keeps what the guest wrote into it
  *     (nothing the guest holds is discarded), unless it reported it, and
@@ -146,9 +148,9 @@ static void check_all(const char *what, bool full)
 		fuzz_vm_check(&vm, what);
 	mm_get_stats(vm.mm, &ms);
 	virtio_balloon_dev_get_status(bal, &st);
-	FUZZ_ASSERT(st.inflated_frames == ms.frames[FRAME_BALLOON],
+	FUZZ_ASSERT(st.held_pages == ms.frames[FRAME_BALLOON],
 		    "%s: balloon says %llu frames, the database %llu", what,
-		    (unsigned long long)st.inflated_frames,
+		    (unsigned long long)st.held_pages,
 		    (unsigned long long)ms.frames[FRAME_BALLOON]);
 	if (vm.pv)
 		FUZZ_ASSERT(pvmem_max_pages(vm.pv) ==

@@ -38,14 +38,17 @@ field() { awk -v k="$1" '$1 == k { print $2; exit }' <<<"$out"; }
 
 echo "hosted memory: guest-measured cost per order-0 page (ALLOC + FREE)"
 grep '^pvbench: TSC' <<<"$out"
-printf '%-11s %6s %12s %12s %14s  %s\n' path batch 'ns/page' 'of it FREE' \
-	'doorbells/page' 'goal'
+# The raw interface: one ALLOC and one FREE doorbell per batch, each a VM
+# exit (5-30 us under PVM). No goal of its own: the goal is the page-cache
+# path's (below), which takes no exit on its common path.
+printf '%-11s %6s %12s %12s %14s\n' path batch 'ns/page' 'of it FREE' \
+	'doorbells/page'
 sed -nE 's/^pvbench: (interface) +batch +([0-9]+): +([0-9.]+) ns\/page \(alloc\+free; free ([0-9.]+)\), ([0-9.]+) doorbells\/page/\1|\2|\3|\4|\5/p' <<<"$out" |
 	while IFS='|' read -r path batch ns fns db; do
-		met=$(awk -v n="$ns" 'BEGIN { print (n <= 100) ? "met" : "MISSED" }')
-		printf '%-11s %6s %12s %12s %14s  %s\n' "$path" "$batch" \
-			"$ns" "$fns" "$db" "goal <= 100 ns: $met"
+		printf '%-11s %6s %12s %12s %14s\n' "$path" "$batch" \
+			"$ns" "$fns" "$db"
 	done
+echo "(no goal: one exit per batch; the goal is the page-cache path's)"
 
 # The page-cache path (page_cache_get/put, what the slab layer uses) at
 # steady state: waves of 512 pages stay in the vCPU's autotuned cache;
@@ -63,6 +66,8 @@ pc_rows() {
 	while IFS='|' read -r ring wave ns put ex; do
 		met=$(awk -v n="$ns" -v e="$ex" \
 			'BEGIN { print (n <= 100 && e <= 2) ? "met" : "MISSED" }')
+		# Without the rings (pvmem.rings=0) is the comparison.
+		[ "$ring" = off ] && met="- (comparison: doorbells)"
 		printf '%-6s %6s %10s %10s %12s  %s\n' "$ring" "$wave" "$ns" \
 			"$put" "$ex" "$met"
 	done

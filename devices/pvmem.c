@@ -1185,6 +1185,18 @@ bool pvmem_dma_contains(struct pvmem *p, uint32_t device_id, uint64_t gpa,
 	return ok;
 }
 
+uint64_t pvmem_dma_device_pages(struct pvmem *p, uint32_t device_id)
+{
+	uint64_t nr = 0;
+
+	pthread_rwlock_rdlock(&p->dma_lock);
+	for (unsigned i = 0; i < p->nr_dma; i++)
+		if (p->dma[i].device_id == device_id)
+			nr += p->dma[i].nr;
+	pthread_rwlock_unlock(&p->dma_lock);
+	return nr;
+}
+
 unsigned pvmem_dma_release_device(struct pvmem *p, uint32_t device_id)
 {
 	unsigned i = 0, freed = 0;

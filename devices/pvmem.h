@@ -110,6 +110,13 @@ bool pvmem_dma_contains(struct pvmem *p, uint32_t device_id, uint64_t gpa,
 			uint64_t len);
 
 /**
+ * pvmem_dma_device_pages() - the frames the registry maps for @device_id
+ * (with pvmem_dma_contains() on each of the device's FRAME_DMA frames, the
+ * fuzz harnesses' proof that the registry holds exactly those). O(n).
+ */
+uint64_t pvmem_dma_device_pages(struct pvmem *p, uint32_t device_id);
+
+/**
  * pvmem_dma_release_device() - free every DMA block of @device_id (device
  * reset: the guest will map new rings). Return: blocks freed.
  */

@@ -187,20 +187,6 @@ static void vm_stop(void)
 
 /* Checks ---------------------------------------------------------------- */
 
-/*
- * FRAME_DMA frames of the disk == what pvmem's registry maps for it. Asking
- * the registry about every frame costs a lookup each: after a step only the
- * disk's DMA frames and those around its block are asked, at the end all.
- */
-static void check_dma_registry(bool all)
-{
-	uint64_t near_lo = (area >> 12) > 16 ? (area >> 12) - 16 : 0;
-	uint64_t near_hi = ((area + AREA_BYTES) >> 12) + 16;
-
-	fuzz_vm_check_dma(&vm, BLK_ID, all ? 0 : near_lo,
-			  all ? UINT64_MAX : near_hi);
-}
-
 static void check_canaries(const char *what)
 {
 	for (unsigned i = 0; i < 2; i++) {
@@ -582,7 +568,7 @@ static void run_step(struct fuzz_in *in)
 static void check_step(const char *what)
 {
 	check_canaries(what);
-	check_dma_registry(false);
+	fuzz_vm_check_dma(&vm, BLK_ID);
 }
 
 static void check_image(void)
@@ -610,7 +596,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Stop the I/O threads before looking at the image and the VM. */
 	fuzz_mmio_write(virtio_blk_mmio(blk), VIRTIO_MMIO_STATUS, 0);
 	check_image();
-	check_dma_registry(true);
+	fuzz_vm_check_dma(&vm, BLK_ID);
 	fuzz_vm_check(&vm, "end");
 	vm_stop();
 	return 0;

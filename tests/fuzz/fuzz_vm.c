@@ -227,9 +227,10 @@ void fuzz_vm_check(struct fuzz_vm *vm, const char *what)
 		    (unsigned long long)st.frames[FRAME_BALLOON]);
 }
 
-void fuzz_vm_check_dma(struct fuzz_vm *vm, uint32_t device_id, uint64_t lo_pfn,
-		       uint64_t hi_pfn)
+void fuzz_vm_check_dma(struct fuzz_vm *vm, uint32_t device_id)
 {
+	uint64_t nr_dma = 0, mapped;
+
 	if (!vm->pv)
 		return;
 	for (unsigned r = 0; r < vm->mem.nr_regions; r++) {
@@ -239,19 +240,25 @@ void fuzz_vm_check_dma(struct fuzz_vm *vm, uint32_t device_id, uint64_t lo_pfn,
 
 		for (uint64_t i = 0; i < nr; i++) {
 			uint64_t pfn = first + i;
-			bool dma = base[i].state == FRAME_DMA &&
-				   base[i].owner == device_id;
 
-			if (!dma && (pfn < lo_pfn || pfn >= hi_pfn))
+			if (base[i].state != FRAME_DMA ||
+			    base[i].owner != device_id)
 				continue;
-			FUZZ_ASSERT(dma == pvmem_dma_contains(vm->pv, device_id,
-							      pfn << 12, 4096),
-				    "frame %#llx: DMA of device %u %d, "
-				    "registry %d",
-				    (unsigned long long)pfn, device_id, dma,
-				    !dma);
+			FUZZ_ASSERT(pvmem_dma_contains(vm->pv, device_id,
+						       pfn << 12, 4096),
+				    "frame %#llx: DMA of device %u, not in its "
+				    "registry",
+				    (unsigned long long)pfn, device_id);
+			nr_dma++;
 		}
 	}
+	/* Each of them is in it: no room left for any other frame. */
+	mapped = pvmem_dma_device_pages(vm->pv, device_id);
+	FUZZ_ASSERT(mapped == nr_dma,
+		    "device %u: the registry maps %llu frames, %llu are its "
+		    "DMA frames",
+		    device_id, (unsigned long long)mapped,
+		    (unsigned long long)nr_dma);
 }
 
 /* The driver ---------------------------------------------------------- */

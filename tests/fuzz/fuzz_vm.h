@@ -91,13 +91,12 @@ int fuzz_vm_dma_alloc(struct fuzz_vm *vm, uint32_t device_id, uint64_t size,
 void fuzz_vm_check(struct fuzz_vm *vm, const char *what);
 
 /*
- * Every frame of RAM in [lo_pfn, hi_pfn) that is FRAME_DMA of @device_id
- * is in pvmem's registry for that device, and every other frame there is
- * not; frames outside the window are asked only when they are the
- * device's DMA frames. Hosted only (a no-op without pvmem).
+ * pvmem's registry for @device_id maps exactly the frames that are
+ * FRAME_DMA of @device_id: each of those is in it, and it maps no more
+ * frames than there are (a lookup per DMA frame, a walk of the frame
+ * table). Hosted only (a no-op without pvmem).
  */
-void fuzz_vm_check_dma(struct fuzz_vm *vm, uint32_t device_id, uint64_t lo_pfn,
-		       uint64_t hi_pfn);
+void fuzz_vm_check_dma(struct fuzz_vm *vm, uint32_t device_id);
 
 /* The driver ---------------------------------------------------------- */
 

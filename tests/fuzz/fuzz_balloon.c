@@ -56,6 +56,8 @@ static uint64_t features, area, bufs;
 static uint64_t frames[MAX_FRAMES];
 static uint8_t tags[MAX_FRAMES];
 static unsigned nr_frames;
+/* Index + 1 in frames[] of each frame of RAM (ram_idx()), 0 if none. */
+static uint16_t slot_of[(LOW_BYTES + HIGH_BYTES) / 4096];
 /* Frames the guest put in the balloon (to deflate). */
 static uint64_t ballooned[MAX_FRAMES];
 static unsigned nr_ballooned;
@@ -76,17 +78,23 @@ static const struct page *frame_page(uint64_t pfn)
 	return mm_pfn_to_page(vm.mm, pfn);
 }
 
+/* A frame of RAM's index in [0, RAM pages): low RAM, then high. */
+static uint64_t ram_idx(uint64_t pfn)
+{
+	return pfn < LOW_BYTES / 4096
+		       ? pfn
+		       : pfn - (4ull << 30) / 4096 + LOW_BYTES / 4096;
+}
+
 /* The guest writes into a frame it holds and remembers what. */
 static void frame_take(uint64_t pfn, uint8_t tag)
 {
 	uint8_t *p = frame_ptr(pfn);
-
 	unsigned i;
 
 	if (!p)
 		return;
-	for (i = 0; i < nr_frames && frames[i] != pfn; i++)
-		;
+	i = slot_of[ram_idx(pfn)] ? slot_of[ram_idx(pfn)] - 1u : nr_frames;
 	if (i == MAX_FRAMES)
 		return;
 	tag |= 1;
@@ -95,7 +103,18 @@ static void frame_take(uint64_t pfn, uint8_t tag)
 	frames[i] = pfn;
 	tags[i] = tag;
 	if (i == nr_frames)
-		nr_frames++;
+		slot_of[ram_idx(pfn)] = (uint16_t)++nr_frames;
+}
+
+/* Forget frames[i]: the last one takes its place. */
+static void frame_forget(unsigned i)
+{
+	slot_of[ram_idx(frames[i])] = 0;
+	if (i != --nr_frames) {
+		frames[i] = frames[nr_frames];
+		tags[i] = tags[nr_frames];
+		slot_of[ram_idx(frames[i])] = (uint16_t)(i + 1);
+	}
 }
 
 /*
@@ -114,8 +133,7 @@ static void frames_prune(void)
 		}
 		if (pg->state == FRAME_BALLOON && nr_ballooned < MAX_FRAMES)
 			ballooned[nr_ballooned++] = frames[i];
-		frames[i] = frames[--nr_frames];
-		tags[i] = tags[nr_frames];
+		frame_forget(i);
 	}
 	for (unsigned i = 0; i < nr_ballooned;) {
 		const struct page *pg = frame_page(ballooned[i]);
@@ -213,7 +231,9 @@ static void vm_start(uint8_t how)
 		   (how & 4 ? VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) : 0);
 	if (!hosted && (how & 8))
 		features |= VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING);
-	nr_frames = nr_ballooned = 0;
+	while (nr_frames)
+		frame_forget(nr_frames - 1);
+	nr_ballooned = 0;
 	driver_start();
 }
 

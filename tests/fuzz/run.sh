@@ -12,6 +12,8 @@
 #
 # Exit status: 0 every harness ran clean, 1 one failed, 2 bad usage.
 # FUZZ_ARGS adds libFuzzer options (e.g. FUZZ_ARGS=-jobs=2).
+# FUZZ_RESUME=DIR starts from DIR/NAME/ as well as the seeds: the corpus a
+# longer run grew (BINDIR/work/NAME/corpus, copied aside first).
 set -uo pipefail
 if [ $# -lt 2 ]; then
 	echo "usage: $0 BINDIR SECONDS NAME..." >&2
@@ -45,6 +47,9 @@ fuzz_one() {
 	rm -rf "$work"
 	mkdir -p "$work/corpus"
 	[ -d "$seeds" ] && cp "$seeds"/. "$work/corpus/" -r
+	if [ -n "${FUZZ_RESUME:-}" ] && [ -d "$FUZZ_RESUME/$name" ]; then
+		cp "$FUZZ_RESUME/$name"/. "$work/corpus/" -r
+	fi
 	[ -d "$regress" ] && replay+=("$regress")
 	[ -d "$seeds" ] && replay+=("$seeds")
 	if [ ${#replay[@]} -gt 0 ] &&

@@ -81,6 +81,7 @@ struct pvmem_rings {
 
 	pthread_mutex_t setup_lock;
 	struct ring_host *rings;      /* PVMEM_MAX_RINGS, once set up */
+	unsigned nr_locks;	      /* rings[i].lock initialised below */
 	atomic_uint nr;		      /* published after the rings are ready */
 	atomic_uint held;	      /* refills stopped (pvmem_rings_hold()) */
 	_Atomic uint64_t quiet_until; /* and small until then (ns) */
@@ -988,6 +989,13 @@ static int rings_alloc(struct pvmem_rings *r, unsigned count, uint64_t *gpas)
 
 	if (!pvmem_charge_frames(r->p, (uint64_t)count << PVMEM_RING_ORDER))
 		return -EDQUOT;
+	/*
+	 * Only the locks of rings set up: each sits on its own 32 KiB
+	 * ring_host, so initialising all PVMEM_MAX_RINGS would touch 64
+	 * pages (256 KiB of RSS) for the one or two rings a guest uses.
+	 */
+	for (; r->nr_locks < count; r->nr_locks++)
+		pthread_mutex_init(&r->rings[r->nr_locks].lock, NULL);
 	for (i = 0; i < count && !err; i++) {
 		err = ring_alloc(r, &r->rings[i], i);
 		gpas[i] = MM_PFN_TO_ADDR(r->rings[i].pfn);
@@ -1017,8 +1025,9 @@ static int thread_start(struct pvmem_rings *r)
 /*
  * The host side of the rings and the bitmap, at the first setup (under
  * setup_lock): 2 MiB of ring state and a byte per pfn that a guest without
- * rings never needs. Readers reach rings only below rings_nr(), published
- * after this; bit_test() loads bits with acquire.
+ * rings never needs, left untouched (calloc's fresh mmap) but for the rings
+ * set up (rings_alloc()). Readers reach rings only below rings_nr(),
+ * published after this; bit_test() loads bits with acquire.
  */
 static int rings_host_alloc(struct pvmem_rings *r)
 {
@@ -1034,8 +1043,6 @@ static int rings_host_alloc(struct pvmem_rings *r)
 		free(rings);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < PVMEM_MAX_RINGS; i++)
-		pthread_mutex_init(&rings[i].lock, NULL);
 	r->rings = rings;
 	__atomic_store_n(&r->bits, bits, __ATOMIC_RELEASE);
 	return 0;
@@ -1107,7 +1114,7 @@ void pvmem_rings_destroy(struct pvmem_rings *r)
 	if (!r)
 		return;
 	pvmem_rings_quiesce(r);
-	for (unsigned i = 0; r->rings && i < PVMEM_MAX_RINGS; i++)
+	for (unsigned i = 0; i < r->nr_locks; i++)
 		pthread_mutex_destroy(&r->rings[i].lock);
 	pthread_mutex_destroy(&r->setup_lock);
 	pthread_mutex_destroy(&r->tlock);

@@ -24,6 +24,7 @@
 #include "devices/pvmem_ring.h"
 #include "mm/fmt.h"
 #include "vmm/stat_fields.h"
+#include "vmm/zero_pages.h"
 
 _Static_assert(sizeof(struct pvmem_req) == 64, "pvmem_req is 64 bytes");
 _Static_assert(sizeof(struct pvmem_block_hdr) == 64, "header is 64 bytes");
@@ -60,6 +61,13 @@ struct pvmem_dma_map {
 	uint8_t order; /* buddy block: nr == 1 << order */
 	bool contig;
 };
+
+/*
+ * The registry's room for every mapping a guest may make (64 KiB):
+ * zero_pages_alloc()'d, so only the pages of the entries in use are
+ * resident.
+ */
+#define DMA_TABLE_BYTES (PVMEM_MAX_DMA_MAPPINGS * sizeof(struct pvmem_dma_map))
 
 struct pvmem {
 	struct frame_db *fdb;
@@ -465,6 +473,14 @@ static int pvmem_free_one(struct pvmem *p, const struct pvmem_free_ent *e)
 	if (!pg)
 		return -ERANGE;
 	if (__atomic_load_n(&pg->state, __ATOMIC_RELAXED) != FRAME_GUEST)
+		return -EPERM;
+	/*
+	 * The target of a posted move is GUEST but mm/'s until the move
+	 * commits (mm/migrate.c): the guest names it only by reading the ring,
+	 * and no request has it as its source, so waiting would spin the whole
+	 * bound.
+	 */
+	if (__atomic_load_n(&pg->owner, __ATOMIC_RELAXED) == MM_OWNER_TARGET)
 		return -EPERM;
 	/* Still offered in a page ring: not the guest's to give back. */
 	if (pvmem_rings_holds(p->rings, e->pfn))
@@ -1106,9 +1122,9 @@ int pvmem_create(struct pvmem **out, struct frame_db *fdb,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->dma = calloc(PVMEM_MAX_DMA_MAPPINGS, sizeof(*p->dma));
+	p->dma = zero_pages_alloc(DMA_TABLE_BYTES);
 	if (!p->dma || pthread_rwlock_init(&p->dma_lock, NULL)) {
-		free(p->dma);
+		zero_pages_free(p->dma, DMA_TABLE_BYTES);
 		free(p);
 		return -ENOMEM;
 	}
@@ -1127,7 +1143,7 @@ int pvmem_create(struct pvmem **out, struct frame_db *fdb,
 		pvmem_contig_destroy(p->contig);
 		pvmem_migrate_destroy(p->mig);
 		pthread_rwlock_destroy(&p->dma_lock);
-		free(p->dma);
+		zero_pages_free(p->dma, DMA_TABLE_BYTES);
 		free(p);
 		return -ENOMEM;
 	}
@@ -1143,7 +1159,7 @@ void pvmem_destroy(struct pvmem *p)
 	pvmem_migrate_destroy(p->mig);
 	pvmem_contig_destroy(p->contig);
 	pthread_rwlock_destroy(&p->dma_lock);
-	free(p->dma);
+	zero_pages_free(p->dma, DMA_TABLE_BYTES);
 	free(p);
 }
 

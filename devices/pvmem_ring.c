@@ -24,6 +24,7 @@
 #include "devices/pvmem_ring.h"
 #include "vmm/seccomp.h"
 #include "vmm/stat_fields.h"
+#include "vmm/zero_pages.h"
 
 _Static_assert(sizeof(struct pvmem_ring) == PVMEM_RING_BYTES,
 	       "a ring is PVMEM_RING_BYTES");
@@ -1025,9 +1026,10 @@ static int thread_start(struct pvmem_rings *r)
 /*
  * The host side of the rings and the bitmap, at the first setup (under
  * setup_lock): 2 MiB of ring state and a byte per pfn that a guest without
- * rings never needs, left untouched (calloc's fresh mmap) but for the rings
- * set up (rings_alloc()). Readers reach rings only below rings_nr(),
- * published after this; bit_test() loads bits with acquire.
+ * rings never needs. Both are fresh zero mappings (calloc mmaps the 2 MiB)
+ * that stay unbacked but for the rings set up (rings_alloc()) and the
+ * frames marked. Readers reach rings only below rings_nr(), published
+ * after this; bit_test() loads bits with acquire.
  */
 static int rings_host_alloc(struct pvmem_rings *r)
 {
@@ -1036,10 +1038,10 @@ static int rings_host_alloc(struct pvmem_rings *r)
 
 	if (r->rings)
 		return 0;
-	bits = calloc(r->nr_pfns, 1);
+	bits = zero_pages_alloc(r->nr_pfns);
 	rings = calloc(PVMEM_MAX_RINGS, sizeof(*rings));
 	if (!bits || !rings) {
-		free(bits);
+		zero_pages_free(bits, r->nr_pfns);
 		free(rings);
 		return -ENOMEM;
 	}
@@ -1119,7 +1121,7 @@ void pvmem_rings_destroy(struct pvmem_rings *r)
 	pthread_mutex_destroy(&r->setup_lock);
 	pthread_mutex_destroy(&r->tlock);
 	pthread_cond_destroy(&r->tcond);
-	free(r->bits);
+	zero_pages_free(r->bits, r->nr_pfns);
 	free(r->rings);
 	free(r);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -162,15 +163,17 @@ int guest_mem_hugetlb_check(uint64_t size, uint64_t free_pages, char *err,
 /* Free 2 MiB pages in the host's hugetlb pool (0 if it has none). */
 static uint64_t guest_mem_hugetlb_free(void)
 {
-	unsigned long long n = 0;
+	char buf[32], *end;
+	unsigned long long n;
 	FILE *f = fopen(GUEST_MEM_HUGETLB_FREE, "re");
 
 	if (!f)
 		return 0;
-	if (fscanf(f, "%llu", &n) != 1)
-		n = 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
 	fclose(f);
-	return n;
+	n = strtoull(buf, &end, 10);
+	return end == buf ? 0 : n;
 }
 
 /*

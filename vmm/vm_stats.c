@@ -27,9 +27,12 @@ int vm_stats_proc_status(const char *const keys[], unsigned n, uint64_t kib[])
 		for (unsigned i = 0; i < n; i++) {
 			size_t len = strlen(keys[i]);
 			unsigned long long v;
+			char *end;
 
-			if (strncmp(line, keys[i], len) == 0 &&
-			    sscanf(line + len, "%llu", &v) == 1)
+			if (strncmp(line, keys[i], len) != 0)
+				continue;
+			v = strtoull(line + len, &end, 10);
+			if (end != line + len)
 				kib[i] = v;
 		}
 	}

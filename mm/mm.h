@@ -232,6 +232,15 @@ int mm_set_frames_state(struct mm *mm, uint64_t pfn, uint64_t nr,
 uint64_t mm_report_free(struct mm *mm, unsigned min_order);
 
 /**
+ * mm_mark_free_unbacked() - record that no free block has host backing yet
+ * (memory the host never wrote: a new mapping reads as zeros), marking
+ * every free block PG_DISCARDED without calling ops->discard. A __GFP_ZERO
+ * allocation then skips zeroing them, as after mm_report_free().
+ * Return: frames newly marked.
+ */
+uint64_t mm_mark_free_unbacked(struct mm *mm);
+
+/**
  * mm_mark_discarded() - record that the host released the backing of the
  * GUEST frames [pfn, pfn + nr) (free page reporting, native model: the
  * guest still owns them and its own allocator treats them as free; they

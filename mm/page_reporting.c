@@ -71,7 +71,8 @@ int64_t mm_mark_discarded(struct mm *mm, uint64_t pfn, uint64_t nr)
  * entries: it stops as soon as it has seen all the backed ones
  * (free_area_nr_backed(), isolated ones included, which it skips).
  */
-static uint64_t report_order(struct mm *mm, struct zone *zone, unsigned order)
+static uint64_t report_order(struct mm *mm, struct zone *zone, unsigned order,
+			     bool release)
 {
 	struct free_area *area = &zone->area[order];
 	uint64_t backed = free_area_nr_backed(area), done = 0;
@@ -85,8 +86,10 @@ static uint64_t report_order(struct mm *mm, struct zone *zone, unsigned order)
 
 			if (p->flags & PG_DISCARDED)
 				continue;
-			mm->ops.discard(mm->opaque, mm_idx_to_pfn(mm, i),
-					1ull << order);
+			if (release)
+				mm->ops.discard(mm->opaque,
+						mm_idx_to_pfn(mm, i),
+						1ull << order);
 			p->flags |= PG_DISCARDED;
 			zone->discarded += 1ull << order;
 			area->nr_discarded++;
@@ -97,12 +100,10 @@ static uint64_t report_order(struct mm *mm, struct zone *zone, unsigned order)
 	return done;
 }
 
-uint64_t mm_report_free(struct mm *mm, unsigned min_order)
+static uint64_t mark_free(struct mm *mm, unsigned min_order, bool release)
 {
 	uint64_t done = 0;
 
-	if (!mm->ops.discard)
-		return 0;
 	for (int z = 0; z < MM_NR_ZONES; z++) {
 		struct zone *zone = &mm->zones[z];
 
@@ -110,8 +111,18 @@ uint64_t mm_report_free(struct mm *mm, unsigned min_order)
 			continue;
 		mm_lock(&zone->lock);
 		for (unsigned o = min_order; o < NR_PAGE_ORDERS; o++)
-			done += report_order(mm, zone, o);
+			done += report_order(mm, zone, o, release);
 		mm_unlock(&zone->lock);
 	}
 	return done;
+}
+
+uint64_t mm_report_free(struct mm *mm, unsigned min_order)
+{
+	return mm->ops.discard ? mark_free(mm, min_order, true) : 0;
+}
+
+uint64_t mm_mark_free_unbacked(struct mm *mm)
+{
+	return mark_free(mm, 0, false);
 }

@@ -172,6 +172,13 @@ int frame_db_create(struct frame_db **out, const struct guest_mem *mem,
 		frame_db_destroy(fdb);
 		return err == -ENOMEM ? err : -EINVAL;
 	}
+	/*
+	 * Guest RAM is new: every free frame reads as zero and has no host
+	 * memory behind it. Saying so spares the first __GFP_ZERO allocation
+	 * of each frame a memset that would fault host memory in only to
+	 * write zeros over zeros, and host.frames.discarded counts them.
+	 */
+	mm_mark_free_unbacked(fdb->mm);
 	*out = fdb;
 	return 0;
 }

@@ -55,6 +55,9 @@ static uint64_t features, area, bufs;
 /* Frames the guest holds and wrote a tag into (0: reported, unknown). */
 static uint64_t frames[MAX_FRAMES];
 static uint8_t tags[MAX_FRAMES];
+/* Each frame's bytes and database entry: fixed while the process runs. */
+static uint8_t *frame_bytes[MAX_FRAMES];
+static const struct page *frame_pages[MAX_FRAMES];
 static unsigned nr_frames;
 /* Index + 1 in frames[] of each frame of RAM (ram_idx()), 0 if none. */
 static uint16_t slot_of[(LOW_BYTES + HIGH_BYTES) / 4096];
@@ -102,6 +105,8 @@ static void frame_take(uint64_t pfn, uint8_t tag)
 	p[4095] = tag;
 	frames[i] = pfn;
 	tags[i] = tag;
+	frame_bytes[i] = p;
+	frame_pages[i] = frame_page(pfn);
 	if (i == nr_frames)
 		slot_of[ram_idx(pfn)] = (uint16_t)++nr_frames;
 }
@@ -113,6 +118,8 @@ static void frame_forget(unsigned i)
 	if (i != --nr_frames) {
 		frames[i] = frames[nr_frames];
 		tags[i] = tags[nr_frames];
+		frame_bytes[i] = frame_bytes[nr_frames];
+		frame_pages[i] = frame_pages[nr_frames];
 		slot_of[ram_idx(frames[i])] = (uint16_t)(i + 1);
 	}
 }
@@ -125,7 +132,7 @@ static void frame_forget(unsigned i)
 static void frames_prune(void)
 {
 	for (unsigned i = 0; i < nr_frames;) {
-		const struct page *pg = frame_page(frames[i]);
+		const struct page *pg = frame_pages[i];
 
 		if (pg->state == FRAME_GUEST && !(pg->flags & PG_DISCARDED)) {
 			i++;
@@ -178,8 +185,8 @@ static void check_all(const char *what, bool full)
 			    (unsigned long long)vm.ram_pages,
 			    (unsigned long long)ms.frames[FRAME_BALLOON]);
 	for (unsigned i = 0; i < nr_frames; i++) {
-		const struct page *pg = frame_page(frames[i]);
-		const uint8_t *p = frame_ptr(frames[i]);
+		const struct page *pg = frame_pages[i];
+		const uint8_t *p = frame_bytes[i];
 
 		if (pg->state != FRAME_GUEST || (pg->flags & PG_DISCARDED))
 			continue; /* inflated or reported by this step */

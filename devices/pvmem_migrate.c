@@ -554,6 +554,14 @@ int pvmem_migrate_setup(struct pvmem_migrate *m, uint64_t *gpa, uint32_t *slots)
 	uint64_t pfn;
 	int err = 0;
 
+	/*
+	 * The ring page is GUEST between its allocation and its change to DMA:
+	 * frees are kept out meanwhile, as for a DMA_ALLOC, so that a FREE of
+	 * it from another vCPU cannot take a page the guest was never given
+	 * (and credit its quota). dma_lock before m->lock, as a FREE that
+	 * cancels a move takes them.
+	 */
+	pvmem_block_frees(m->p);
 	pthread_mutex_lock(&m->lock);
 	if (!m->ring) {
 		err = timer_start(m);
@@ -574,6 +582,7 @@ int pvmem_migrate_setup(struct pvmem_migrate *m, uint64_t *gpa, uint32_t *slots)
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
+	pvmem_unblock_frees(m->p);
 	if (err)
 		return err;
 	*gpa = MM_PFN_TO_ADDR(m->ring_pfn);

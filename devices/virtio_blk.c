@@ -43,6 +43,7 @@
 #include "devices/blk_uring.h"
 #include "devices/virtio_blk.h"
 #include "vmm/api_vm.h"
+#include "vmm/cli.h"
 #include "vmm/seccomp.h"
 #include "vmm/vm.h"
 #include "vmm/stat_fields.h"
@@ -878,9 +879,10 @@ static int blk_lock_image(struct virtio_blk *b, char *err, size_t errlen)
 		return blk_error(err, errlen, -EBUSY,
 				 "disk '%s' is locked by another process "
 				 "(another vmm using it%s?)",
-				 b->path, b->p.readonly ? " read-write" : "");
+				 CLI_Q(b->path),
+				 b->p.readonly ? " read-write" : "");
 	return blk_error(err, errlen, -errno, "disk '%s': cannot lock: %s",
-			 b->path, strerror(errno));
+			 CLI_Q(b->path), strerror(errno));
 }
 
 static int blk_open_image(struct virtio_blk *b, char *err, size_t errlen)
@@ -893,22 +895,22 @@ static int blk_open_image(struct virtio_blk *b, char *err, size_t errlen)
 	b->fd = open(b->path, flags);
 	if (b->fd < 0)
 		return blk_error(err, errlen, -errno,
-				 "cannot open disk '%s': %s", b->path,
+				 "cannot open disk '%s': %s", CLI_Q(b->path),
 				 strerror(errno));
 	if (fstat(b->fd, &sb) < 0)
-		return blk_error(err, errlen, -errno, "disk '%s': %s", b->path,
-				 strerror(errno));
+		return blk_error(err, errlen, -errno, "disk '%s': %s",
+				 CLI_Q(b->path), strerror(errno));
 	if (!S_ISREG(sb.st_mode))
 		return blk_error(err, errlen, -EINVAL,
 				 "disk '%s' is not a regular file (raw images "
 				 "only)",
-				 b->path);
+				 CLI_Q(b->path));
 	if (sb.st_size < (off_t)VIRTIO_BLK_SECTOR_SIZE ||
 	    sb.st_size % VIRTIO_BLK_SECTOR_SIZE)
 		return blk_error(err, errlen, -EINVAL,
 				 "disk '%s' is %lld bytes: a raw image must be "
 				 "a nonzero multiple of 512 bytes",
-				 b->path, (long long)sb.st_size);
+				 CLI_Q(b->path), (long long)sb.st_size);
 	ret = blk_lock_image(b, err, errlen);
 	if (ret)
 		return ret;
@@ -919,7 +921,7 @@ static int blk_open_image(struct virtio_blk *b, char *err, size_t errlen)
 	if (ret)
 		return blk_error(err, errlen, ret,
 				 "disk '%s': seccomp filter for fallocate: %s",
-				 b->path, strerror(-ret));
+				 CLI_Q(b->path), strerror(-ret));
 	b->capacity = (uint64_t)sb.st_size >> VIRTIO_BLK_SECTOR_SHIFT;
 	/* The id: the image's name, as a serial number would be. */
 	base = strrchr(b->path, '/') ? strrchr(b->path, '/') + 1 : b->path;
@@ -931,7 +933,7 @@ static int blk_open_image(struct virtio_blk *b, char *err, size_t errlen)
 		return blk_error(err, errlen, -errno,
 				 "disk '%s': direct: cannot open with O_DIRECT "
 				 "(%s)",
-				 b->path, strerror(errno));
+				 CLI_Q(b->path), strerror(errno));
 	return 0;
 }
 
@@ -1068,14 +1070,14 @@ int virtio_blk_create(const struct virtio_blk_params *p,
 		blk_fill_config(b);
 		ret = blk_create_mmio(b);
 		if (ret)
-			blk_error(err, errlen, ret, "disk '%s': %s", b->path,
-				  strerror(-ret));
+			blk_error(err, errlen, ret, "disk '%s': %s",
+				  CLI_Q(b->path), strerror(-ret));
 	}
 	if (!ret) {
 		ret = blk_start_queues(b);
 		if (ret)
 			blk_error(err, errlen, ret, "disk '%s': I/O thread: %s",
-				  b->path, strerror(-ret));
+				  CLI_Q(b->path), strerror(-ret));
 	}
 	if (ret) {
 		virtio_blk_destroy(b);

@@ -690,6 +690,14 @@ START_TEST(test_bad_images)
 			 -ENOENT);
 	ck_assert_msg(strstr(err, "cannot open disk '/nonexistent/disk.img'"),
 		      "%s", err);
+	/* A path is quoted escaped: no line break or terminal control. */
+	ck_assert_int_eq(create_disk("/nonexistent/a\nb\x1b[31m.img", false, &b,
+				     err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_msg(strstr(err, "cannot open disk "
+				  "'/nonexistent/a\\nb\\x1b[31m.img'"),
+		      "%s", err);
+	ck_assert(!strchr(err, '\n') && !strchr(err, '\x1b'));
 	snprintf(path, sizeof(path), "%s.small", t.path);
 	make_image(path, 100);
 	ck_assert_int_eq(create_disk(path, false, &b, err, sizeof(err)),

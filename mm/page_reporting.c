@@ -66,7 +66,8 @@ int64_t mm_mark_discarded(struct mm *mm, uint64_t pfn, uint64_t nr)
 }
 
 /*
- * Discard the still-backed blocks of one order. Freshly merged blocks go on
+ * Mark the still-backed blocks of one order PG_DISCARDED, and with @release
+ * have the host drop their backing first. Freshly merged blocks go on
  * the head of their list, so the walk usually ends after the first few
  * entries: it stops as soon as it has seen all the backed ones
  * (free_area_nr_backed(), isolated ones included, which it skips).

@@ -293,12 +293,14 @@ static void pool_init(struct compact_control *cc)
 	cc->pool_free = 0;
 }
 
-/* At the tail of its order's list: targets are used in the order found. */
+/*
+ * At the tail of its order's list: targets are used in the order found.
+ * The caller knows there is a free slot (pool_keep() otherwise).
+ */
 static void pool_push(struct compact_control *cc, uint64_t pfn, unsigned order)
 {
 	int i = cc->pool_free;
 
-	/* The scanner stops at COMPACT_FREE_POOL; splits add < 2 per order. */
 	MM_BUG_ON(i == POOL_NONE);
 	cc->pool_free = cc->pool[i].next;
 	cc->pool[i].pfn = pfn;
@@ -399,6 +401,24 @@ static void isolate_freepages(struct compact_control *cc, uint64_t need)
 	}
 }
 
+/*
+ * A target back in the pool, or to the free lists if every slot is taken.
+ * The scanner fills the pool only to COMPACT_FREE_POOL, but a split leaves
+ * its upper halves in it and a move that fails puts its target back: moves
+ * that keep failing (an owner that answers -EAGAIN) leave more pieces than
+ * there were blocks, so the pool can fill up. Zone lock not held.
+ */
+static void pool_keep(struct compact_control *cc, uint64_t pfn, unsigned order)
+{
+	if (cc->pool_free != POOL_NONE) {
+		pool_push(cc, pfn, order);
+		return;
+	}
+	mm_lock(&cc->zone->lock);
+	__release_target(cc->mm, cc->zone, pfn, order);
+	mm_unlock(&cc->zone->lock);
+}
+
 /* migrate_pages_cb() target source: the smallest pool block that fits. */
 static int pool_get(void *ctx, uint64_t src, unsigned order, uint64_t *dst)
 {
@@ -416,7 +436,7 @@ static int pool_get(void *ctx, uint64_t src, unsigned order, uint64_t *dst)
 	/* Split down to @order; the upper halves stay in the pool. */
 	for (; (unsigned)o > order; o--) {
 		__split_target(cc->mm, pfn, (unsigned)o);
-		pool_push(cc, pfn + (1ull << (o - 1)), (unsigned)o - 1);
+		pool_keep(cc, pfn + (1ull << (o - 1)), (unsigned)o - 1);
 	}
 	*dst = pfn;
 	return 0;
@@ -424,7 +444,7 @@ static int pool_get(void *ctx, uint64_t src, unsigned order, uint64_t *dst)
 
 static void pool_put(void *ctx, uint64_t dst, unsigned order)
 {
-	pool_push(ctx, dst, order);
+	pool_keep(ctx, dst, order);
 }
 
 static const struct migrate_target_ops pool_targets = {

@@ -89,6 +89,14 @@ static uint64_t ram_idx(uint64_t pfn)
 		       : pfn - (4ull << 30) / 4096 + LOW_BYTES / 4096;
 }
 
+/* The frame of RAM at index @idx (ram_idx()'s inverse). */
+static uint64_t ram_pfn(uint64_t idx)
+{
+	return idx < LOW_BYTES / 4096
+		       ? idx
+		       : idx + (4ull << 30) / 4096 - LOW_BYTES / 4096;
+}
+
 /* The guest writes into a frame it holds and remembers what. */
 static void frame_take(uint64_t pfn, uint8_t tag)
 {
@@ -270,12 +278,8 @@ static void step_take(struct fuzz_in *in, uint8_t tag)
 		return;
 	}
 	for (unsigned i = 0; i < count; i++) {
-		uint64_t pfn = fuzz_u16(in) % vm.ram_pages;
-		const struct page *pg;
-
-		if (pfn >= LOW_BYTES / 4096)
-			pfn += (4ull << 30) / 4096 - LOW_BYTES / 4096;
-		pg = frame_page(pfn);
+		uint64_t pfn = ram_pfn(fuzz_u16(in) % vm.ram_pages);
+		const struct page *pg = frame_page(pfn);
 		if (pg && pg->state == FRAME_GUEST &&
 		    !(pg->flags & PG_DISCARDED))
 			frame_take(pfn, tag);

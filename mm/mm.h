@@ -133,6 +133,15 @@ struct mm;
 /* Bytes of metadata mm_init() needs for @cfg; 0 if @cfg is invalid. */
 size_t mm_meta_size(const struct mm_config *cfg);
 
+/*
+ * The first frame of the ZONE_MOVABLE mm_init() makes for @cfg: its top
+ * movable_pages present frames, the start rounded up to a pageblock. Those
+ * who describe the zones to others (the VMM's device tree) use it, so they
+ * say what the allocator does. UINT64_MAX: no such zone (none asked for, or
+ * @cfg invalid, or movable_pages not less than every frame).
+ */
+uint64_t mm_movable_start_pfn(const struct mm_config *cfg);
+
 /**
  * mm_init() - build an allocator over the RAM in @cfg.
  * @meta: at least mm_meta_size(cfg) bytes, 64-byte aligned, owned by the

@@ -258,22 +258,33 @@ size_t mm_meta_size(const struct mm_config *cfg)
 	       align_up(frames * sizeof(struct page), MM_CACHELINE) + 2 * pbs;
 }
 
-/* The pfn above which the top @pages present frames lie, pageblock-aligned
- * upwards (so no pageblock straddles ZONE_MOVABLE's start). */
-static uint64_t movable_start(const struct mm *mm, uint64_t pages)
+/* The pfn above which the top @pages present frames of @r[0..@n) lie,
+ * pageblock-aligned upwards (so no pageblock straddles ZONE_MOVABLE's
+ * start). */
+static uint64_t movable_start(const struct mm_rng *r, unsigned n,
+			      uint64_t pages)
 {
-	for (unsigned i = mm->nr_ranges; i-- > 0;) {
-		const struct mm_rng *r = &mm->ranges[i];
-		uint64_t len = r->end_pfn - r->start_pfn;
+	for (unsigned i = n; i-- > 0;) {
+		uint64_t len = r[i].end_pfn - r[i].start_pfn;
 
-		if (pages <= len) {
-			uint64_t s = r->end_pfn - pages;
-
-			return pageblock_round_up(s);
-		}
+		if (pages <= len)
+			return pageblock_round_up(r[i].end_pfn - pages);
 		pages -= len;
 	}
 	return 0;
+}
+
+uint64_t mm_movable_start_pfn(const struct mm_config *cfg)
+{
+	struct mm_rng r[MM_MAX_RANGES];
+	uint64_t frames, pbs;
+	unsigned n;
+
+	if (!cfg || !cfg->movable_pages ||
+	    ranges_coalesce(cfg, r, &n, &frames, &pbs) ||
+	    cfg->movable_pages >= frames)
+		return UINT64_MAX;
+	return movable_start(r, n, cfg->movable_pages);
 }
 
 static unsigned pcp_default_batch(const struct mm *mm)
@@ -344,9 +355,9 @@ int mm_init(struct mm **out, const struct mm_config *cfg, void *meta,
 	if (cfg->ops)
 		mm->ops = *cfg->ops;
 	mm->opaque = cfg->opaque;
-	mm->movable_start_pfn = cfg->movable_pages
-					? movable_start(mm, cfg->movable_pages)
-					: UINT64_MAX;
+	mm->movable_start_pfn =
+		cfg->movable_pages ? movable_start(r, n, cfg->movable_pages)
+				   : UINT64_MAX;
 	zone_setup_spans(mm);
 	zone_setup_watermarks(mm);
 	mm->pcp_batch = cfg->pcp_batch ? cfg->pcp_batch : pcp_default_batch(mm);

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define BOOT_FDT_MAX_RAM   8  /* /memory@ nodes */
-#define BOOT_FDT_MAX_ZONES 3  /* DMA, DMA32, Normal */
+#define BOOT_FDT_MAX_ZONES 4  /* DMA, DMA32, Normal, Movable */
 #define BOOT_FDT_MAX_MMIO  16 /* virtio,mmio nodes */
 /* The boot page tables map at most one PDPT's worth: 512 GiB. */
 #define BOOT_FDT_MAX_RAM_END (512ull << 30)

@@ -62,10 +62,13 @@ static void boot_parse_fdt(const void *fdt)
 	guest_boot.ram_end = bf.ram_end;
 	guest_boot.native = bf.native;
 	guest_boot.kernel_end = bf.kernel_end;
-	for (unsigned i = 0; i < bf.nr_zones; i++)
+	for (unsigned i = 0; i < bf.nr_zones; i++) {
 		guest_printf("  zone %-7s [0x%llx, 0x%llx)\n", bf.zones[i].name,
 			     (unsigned long long)bf.zones[i].start,
 			     (unsigned long long)bf.zones[i].end);
+		if (strcmp(bf.zones[i].name, "Movable") == 0)
+			guest_boot.movable_start = bf.zones[i].start;
+	}
 	for (unsigned i = 0; i < bf.nr_mmio; i++)
 		guest_boot.mmio[i] = bf.mmio[i];
 	guest_boot.nr_mmio = bf.nr_mmio;

@@ -88,6 +88,24 @@ int native_mm_cma(void)
 	return native_cma;
 }
 
+/*
+ * The Movable zone the device tree describes (vmm run --movable) as the
+ * mm_config wants it: the frames of RAM at and above its start. Its start
+ * is pageblock aligned, so mm_init() puts it exactly there.
+ */
+static uint64_t native_movable_pages(unsigned nr_ranges)
+{
+	uint64_t start = MM_ADDR_TO_PFN(guest_boot.movable_start), pages = 0;
+
+	for (unsigned i = 0; guest_boot.movable_start && i < nr_ranges; i++)
+		if (native_ranges[i].end_pfn > start)
+			pages += native_ranges[i].end_pfn -
+				 (native_ranges[i].start_pfn > start
+					  ? native_ranges[i].start_pfn
+					  : start);
+	return pages;
+}
+
 int native_mm_init(void)
 {
 	struct mm_config cfg = {.ops = &native_ops};
@@ -98,6 +116,7 @@ int native_mm_init(void)
 		return 0;
 	cfg.nr_ranges = native_read_ranges();
 	cfg.ranges = native_ranges;
+	cfg.movable_pages = native_movable_pages(cfg.nr_ranges);
 	meta_size = mm_meta_size(&cfg);
 	if (!cfg.nr_ranges || !meta_size)
 		return -EINVAL;

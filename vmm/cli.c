@@ -60,6 +60,12 @@ const char cli_run_help[] =
 	"                      fits, else normal) that serve movable\n"
 	"                      allocations until a device needs them\n"
 	"                      (native model: passed to the guest as cma=)\n"
+	"  --movable SIZE      a MOVABLE zone of the top SIZE of RAM (as\n"
+	"                      Linux's movablecore=): it serves only movable\n"
+	"                      allocations, so its frames can always be\n"
+	"                      compacted or ballooned. A multiple of 2M\n"
+	"                      that leaves 64M and 1/256 of --mem below it\n"
+	"                      (default: none); both memory models\n"
 	"  --stats             at exit print the host view (buddyinfo,\n"
 	"                      pagetypeinfo, zoneinfo, frame states, pvmem\n"
 	"                      counters, host RSS of guest RAM) and the\n"
@@ -293,6 +299,26 @@ static int cli_check_mem(const char *arg, uint64_t *bytes, char *err,
 	return 0;
 }
 
+static int cli_check_movable(const char *arg, uint64_t *bytes, char *err,
+			     size_t errlen)
+{
+	int r = cli_parse_size(arg, bytes);
+
+	if (r == -EINVAL) {
+		cli_error(err, errlen,
+			  "--movable: '%s' is not a size (use e.g. 128M)",
+			  CLI_Q(arg));
+		return r;
+	}
+	if (r < 0 || *bytes == 0 || *bytes % CLI_MEM_ALIGN) {
+		cli_error(err, errlen,
+			  "--movable: '%s' is not a nonzero multiple of 2M",
+			  CLI_Q(arg));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int cli_check_mem_limit(const char *arg, uint64_t *bytes, char *err,
 			       size_t errlen)
 {
@@ -425,6 +451,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 		return cli_check_api_path(arg, &cfg->api_path, err, errlen);
 	if (strcmp(name, "--disk") == 0)
 		return cli_check_disk(arg, cfg, err, errlen);
+	if (strcmp(name, "--movable") == 0)
+		return cli_check_movable(arg, &cfg->movable_bytes, err, errlen);
 	if (strcmp(name, "--cma") == 0)
 		return vm_cma_parse(arg, &cfg->cma_bytes, &cfg->cma_zone, err,
 				    errlen);
@@ -467,8 +495,9 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 }
 
 static const char *const cli_value_options[] = {
-	"--mem",       "--vcpus", "--cmdline", "--timeout", "--memory-model",
-	"--mem-limit", "--api",	  "--disk",    "--cma",	    "--mem-backing",
+	"--mem",	  "--vcpus",	   "--cmdline", "--timeout",
+	"--memory-model", "--mem-limit",   "--api",	"--disk",
+	"--cma",	  "--mem-backing", "--movable",
 };
 
 /* Options without a value: set a flag. */
@@ -577,6 +606,23 @@ static int cli_check_limit(const struct vm_config *cfg, char *err,
 	return 0;
 }
 
+static int cli_check_movable_fits(const struct vm_config *cfg, char *err,
+				  size_t errlen)
+{
+	uint64_t keep = CLI_MOVABLE_KEEP(cfg->mem_size);
+
+	if (!cfg->movable_bytes || (cfg->mem_size > keep &&
+				    cfg->movable_bytes <= cfg->mem_size - keep))
+		return 0;
+	cli_error(err, errlen,
+		  "--movable: %llu MiB leaves less than %llu MiB of --mem "
+		  "(%llu MiB) below it (64M and 1/256 of RAM)",
+		  (unsigned long long)(cfg->movable_bytes >> 20),
+		  (unsigned long long)(keep >> 20),
+		  (unsigned long long)(cfg->mem_size >> 20));
+	return -EINVAL;
+}
+
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
 		  size_t errlen)
 {
@@ -629,5 +675,7 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err,
 			  (unsigned long long)(cfg->mem_size >> 20));
 		return -EINVAL;
 	}
+	if (cli_check_movable_fits(cfg, err, errlen) < 0)
+		return -EINVAL;
 	return cli_check_guest(cfg->guest_path, err, errlen);
 }

@@ -18,6 +18,13 @@
 #define CLI_MEM_DEFAULT (256ull << 20)
 #define CLI_TIMEOUT_MAX 86400u
 #define CLI_PAGE_SIZE	4096ull
+/*
+ * RAM --movable must leave to the other zones: the kernel, its page tables
+ * and every allocation that cannot move, 64 MiB, plus a native guest's
+ * frame database (16 bytes per 4 KiB frame: 1/256 of RAM), which must not
+ * lie in ZONE_MOVABLE.
+ */
+#define CLI_MOVABLE_KEEP(mem) ((64ull << 20) + (mem) / 256)
 
 /**
  * cli_parse_size() - parse "256M", "1G", "1536K", "4096" (bytes) into @bytes.

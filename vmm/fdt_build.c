@@ -7,6 +7,7 @@
 
 #include "abi/layout.h"
 #include "vmm/fdt_build.h"
+#include "vmm/frame_db.h"
 
 /* Collapse libfdt's error codes into errno values for our callers. */
 static int fdt_errno(int err)
@@ -107,24 +108,33 @@ static bool fdt_zone_span(const struct vm *vm, uint64_t lo, uint64_t hi,
 	return *start < *end;
 }
 
+/*
+ * The zones as the frame database makes them: the address-width classes,
+ * cut where --movable's ZONE_MOVABLE starts, then that zone.
+ */
 static int fdt_build_zones(void *fdt, const struct vm *vm)
 {
-	static const struct {
+	uint64_t movable =
+		frame_db_movable_start(&vm->mem, vm->cfg.movable_bytes);
+	const struct {
 		const char *name;
 		uint64_t lo, hi;
 	} zones[] = {
 		{"DMA", 0, FDT_ZONE_DMA_END},
 		{"DMA32", FDT_ZONE_DMA_END, FDT_ZONE_DMA32_END},
 		{"Normal", FDT_ZONE_DMA32_END, UINT64_MAX},
+		{"Movable", movable, UINT64_MAX},
 	};
-	fdt64_t cells[2 * 3];
-	char names[32];
+	fdt64_t cells[2 * 4];
+	char names[40];
 	int nr = 0, names_len = 0;
 
-	for (unsigned z = 0; z < 3; z++) {
-		uint64_t start, end;
+	for (unsigned z = 0; z < 4; z++) {
+		uint64_t start, end, hi = zones[z].hi;
 
-		if (!fdt_zone_span(vm, zones[z].lo, zones[z].hi, &start, &end))
+		if (z < 3 && hi > movable)
+			hi = movable;
+		if (!fdt_zone_span(vm, zones[z].lo, hi, &start, &end))
 			continue;
 		cells[2 * nr] = cpu_to_fdt64(start);
 		cells[2 * nr + 1] = cpu_to_fdt64(end);

@@ -117,6 +117,23 @@ static int frame_db_reserve_boot(struct frame_db *fdb, uint64_t kernel_end)
 	return err;
 }
 
+uint64_t frame_db_movable_start(const struct guest_mem *mem,
+				uint64_t movable_bytes)
+{
+	struct mm_range ranges[GUEST_MEM_MAX_REGIONS];
+	struct mm_config mc = {
+		.ranges = ranges,
+		.nr_ranges = mem->nr_regions,
+		.movable_pages = MM_ADDR_TO_PFN(movable_bytes),
+	};
+	uint64_t ram_pages, pfn;
+
+	if (!movable_bytes || frame_db_ranges(mem, ranges, &ram_pages))
+		return UINT64_MAX;
+	pfn = mm_movable_start_pfn(&mc);
+	return pfn == UINT64_MAX ? UINT64_MAX : MM_PFN_TO_ADDR(pfn);
+}
+
 static int frame_db_init_mm(struct frame_db *fdb,
 			    const struct frame_db_config *cfg)
 {
@@ -227,8 +244,11 @@ static void frame_db_take_order(struct mm *mm, gfp_t gfp, unsigned order)
 
 int frame_db_give_all(struct frame_db *fdb)
 {
-	/* Highest zone first, so each pass leaves the lower zones to later. */
-	static const gfp_t zones[] = {0, __GFP_DMA32, __GFP_DMA};
+	/*
+	 * Highest zone first, so each pass leaves the lower zones to later;
+	 * ZONE_MOVABLE (--movable) serves only movable requests: last.
+	 */
+	static const gfp_t zones[] = {0, __GFP_DMA32, __GFP_DMA, __GFP_MOVABLE};
 	struct mm_stats st;
 
 	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++)

@@ -47,6 +47,14 @@ struct frame_db;
 int frame_db_create(struct frame_db **out, const struct guest_mem *mem,
 		    const struct frame_db_config *cfg);
 
+/*
+ * Where the ZONE_MOVABLE of @movable_bytes starts in @mem's RAM (a GPA,
+ * pageblock aligned), as frame_db_create() and the native guest's
+ * allocator place it; UINT64_MAX: none (0 bytes, or not less than RAM).
+ */
+uint64_t frame_db_movable_start(const struct guest_mem *mem,
+				uint64_t movable_bytes);
+
 /* Free the instance and its metadata; NULL is a no-op. */
 void frame_db_destroy(struct frame_db *fdb);
 

@@ -278,7 +278,8 @@ static int vm_init_boot(struct vm *vm)
  */
 static int vm_init_frame_db(struct vm *vm)
 {
-	struct frame_db_config fc = {.kernel_end = vm->kernel_end};
+	struct frame_db_config fc = {.kernel_end = vm->kernel_end,
+				     .movable_bytes = vm->cfg.movable_bytes};
 	int err = frame_db_create(&vm->frame_db, &vm->mem, &fc);
 
 	if (err) {

@@ -51,8 +51,9 @@ struct vm_config {
 	const char *api_path;	/* --api: control socket; NULL: none */
 	struct vm_disk_config disks[VM_MAX_DISKS]; /* --disk, in order */
 	unsigned nr_disks;
-	uint64_t cma_bytes; /* --cma: CMA area (vmm/vm_cma.h); 0: none */
-	int cma_zone;	    /* its zone, or VM_CMA_ZONE_FIT */
+	uint64_t cma_bytes;	/* --cma: CMA area (vmm/vm_cma.h); 0: none */
+	int cma_zone;		/* its zone, or VM_CMA_ZONE_FIT */
+	uint64_t movable_bytes; /* --movable: top of RAM as ZONE_MOVABLE */
 	enum guest_mem_backing mem_backing; /* --mem-backing (default anon) */
 	bool no_seccomp; /* --no-seccomp: no system call filters */
 };

@@ -91,12 +91,16 @@ static int cma_reserve_host(struct vm *vm)
 	if (id < 0) {
 		fprintf(stderr,
 			"vmm: --cma: no free range of %llu MiB in zone %s "
-			"(%s): use a smaller area or another zone\n",
+			"(%s): use a smaller area or another zone%s\n",
 			(unsigned long long)(vm->cfg.cma_bytes >> 20),
 			vm->cfg.cma_zone == VM_CMA_ZONE_FIT
 				? "dma32, normal or dma"
 				: zone_arg(vm->cfg.cma_zone),
-			strerror(-id));
+			strerror(-id),
+			vm->cfg.movable_bytes
+				? " (--movable takes the top of RAM out of "
+				  "them)"
+				: "");
 		return id;
 	}
 	return 0;

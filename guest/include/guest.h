@@ -119,6 +119,8 @@ struct guest_boot_info {
 	bool native;
 	const char *bootargs;
 	uint64_t kernel_end;
+	/* The FDT's Movable zone (vmm run --movable): its start; 0: none. */
+	uint64_t movable_start;
 	unsigned platform; /* GUEST_PLATFORM_* (pvh.h): who booted us */
 	uint64_t rsdp;	   /* ACPI RSDP (PVH), 0 if none */
 	/* The virtio-mmio devices (the FDT's virtio,mmio nodes), in order. */

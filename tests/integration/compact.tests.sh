@@ -103,6 +103,44 @@ check compact-cma-hosted kvm test_compact_cma_hosted
 check compact-cma-native kvm test_compact_cma_native
 check compact-cma-too-big kvm test_compact_cma_too_big
 
+# vmm run --movable: the top 128 MiB of a 256 MiB guest is ZONE_MOVABLE
+# in the device tree, the allocator (the host's, or the native guest's
+# own) and the statistics. The fragment workload fills all the RAM it can
+# get with unmovable pages: they stay below the zone (30,000-odd of the
+# 32,768 frames there; 46,000-odd without --movable), its pageblocks all
+# stay Movable, and the movable buffers went into it.
+movable_run() {
+	out=$(timeout 120 "$VMM" run --mem 256M --movable 128M \
+		--memory-model "$1" --check --stats --timeout 100 --cmdline \
+		'workload=fragment fragment.sizes=2 fragment.reps=1' \
+		"$GUEST" 2>&1)
+	status=$?
+	expect 0 'zone Movable +\[0x8000000, 0x10000000\)' \
+		'fragment: buddyinfo before zone Movable ' \
+		'^Node 0, zone +Movable +0 +64 +0 +0 +0 *$' 'fragment: ok' ||
+		return 1
+	local pages
+	pages=$(sed -nE 's/.* ([0-9]+) kernel pages .*/\1/p' <<<"$out")
+	if [ -z "$pages" ] || [ "$pages" -ge 32768 ]; then
+		why="${pages:-no} unmovable kernel pages: more than RAM below the Movable zone"
+		return 1
+	fi
+	grep -E 'fragment: buddyinfo before zone Movable|kernel pages' \
+		<<<"$out" | sed 's/^/  /'
+}
+test_movable_hosted() { movable_run hosted; }
+test_movable_native() { movable_run native; }
+check movable-zone-hosted kvm test_movable_hosted
+check movable-zone-native kvm test_movable_native
+
+# A CMA area that the Movable zone left no room for says so.
+test_movable_cma_no_room() {
+	run_vmm run --mem 512M --movable 320M --cma 256M "$GUEST"
+	expect 1 '--cma: no free range of 256 MiB in zone dma32, normal or dma' \
+		'--movable takes the top of RAM out of them'
+}
+check movable-cma-no-room kvm test_movable_cma_no_room
+
 # vmm compact over the API, on a guest that stays fragmented: it prints
 # per zone what it did, the JSON has the counters, stat has
 # host.compaction, and the hosted guest answers the requests it posted.
@@ -157,6 +195,11 @@ test_compact_cli_errors() {
 	expect 2 "--cma: '12X' is not a size" || return 1
 	run_vmm run --cma 64M@movable "$GUEST"
 	expect 2 "--cma: unknown zone 'movable'" || return 1
+	run_vmm run --movable 3M "$GUEST"
+	expect 2 "--movable: '3M' is not a nonzero multiple of 2M" || return 1
+	run_vmm run --movable 192M "$GUEST"
+	expect 2 '--movable: 192 MiB leaves less than 65 MiB of --mem' ||
+		return 1
 	run_vmm compact --api "$TMP/none.sock"
 	expect 1 'vmm compact: no VMM at'
 }

@@ -8,12 +8,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <libfdt.h>
 
 #include "abi/boot.h"
 #include "abi/layout.h"
 #include "guest/boot_fdt.h"
+#include "mm/mm.h"
 #include "tests/unit/unit.h"
 #include "vmm/fdt_build.h"
 #include "vmm/vm.h"
@@ -101,6 +103,87 @@ START_TEST(test_boot_fdt_reads_the_vmm_tree)
 	ck_assert_uint_eq(bf.mmio[1].base, VIRTIO_BALLOON_MMIO_BASE);
 	ck_assert_uint_eq(bf.mmio[1].irq, VIRTIO_BALLOON_IRQ);
 	ck_assert_uint_eq(bf.mmio[1].dma_id, VIRTIO_BALLOON_DMA_ID);
+}
+END_TEST
+
+/*
+ * The allocator's ZONE_MOVABLE for the VM's RAM, built as the frame
+ * database builds it: [*@start, *@end) in frames.
+ */
+static void mm_movable_span(uint64_t movable_bytes, uint64_t *start,
+			    uint64_t *end)
+{
+	struct mm_range r[2];
+	struct mm_config c = {.ranges = r,
+			      .nr_ranges = vm.mem.nr_regions,
+			      .movable_pages = movable_bytes >> 12};
+	struct mm_zone_info zi;
+	struct mm *mm;
+	void *meta;
+	size_t size;
+
+	for (unsigned i = 0; i < vm.mem.nr_regions; i++)
+		r[i] = (struct mm_range){
+			vm.mem.regions[i].gpa >> 12,
+			(vm.mem.regions[i].gpa + vm.mem.regions[i].size) >> 12};
+	size = (mm_meta_size(&c) + 63) & ~(size_t)63;
+	meta = aligned_alloc(64, size);
+	ck_assert_ptr_nonnull(meta);
+	ck_assert_int_eq(mm_init(&mm, &c, meta, size), 0);
+	ck_assert_int_eq(mm_zone_info(mm, ZONE_MOVABLE, &zi), 0);
+	ck_assert(zi.populated);
+	*start = zi.start_pfn;
+	*end = zi.end_pfn;
+	/* Its start may round up into a hole: the span begins at RAM. */
+	ck_assert_uint_le(mm_movable_start_pfn(&c), zi.start_pfn);
+	free(meta);
+}
+
+/*
+ * vmm run --movable: the tree's zones end where the allocator's
+ * ZONE_MOVABLE begins, and a Movable zone spans the rest, here across the
+ * MMIO hole (4 GiB of a 6 GiB VM: [2 GiB, 3 GiB) and all RAM above 4 GiB).
+ */
+START_TEST(test_boot_fdt_movable_zone_is_the_allocators)
+{
+	/* The last: the start rounds up to 3 GiB, the hole; RAM from 4. */
+	static const uint64_t sizes[] = {4ull << 30, 2ull << 30, 2ull << 20,
+					 (3ull << 30) + (6ull << 20),
+					 (3ull << 30) + (1ull << 20)};
+	uint64_t start, end;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned last;
+
+		vm_setup();
+		vm.cfg.movable_bytes = sizes[i];
+		build();
+		ck_assert_int_eq(parse(), 0);
+		last = bf.nr_zones - 1;
+		ck_assert_str_eq(bf.zones[last].name, "Movable");
+		mm_movable_span(sizes[i], &start, &end);
+		ck_assert_uint_eq(bf.zones[last].start, start << 12);
+		ck_assert_uint_eq(bf.zones[last].end, end << 12);
+		ck_assert_uint_le(bf.zones[last - 1].end, start << 12);
+	}
+	/* The 4 GiB case: DMA, DMA32 cut at 2 GiB, no Normal, Movable. */
+	vm_setup();
+	vm.cfg.movable_bytes = 4ull << 30;
+	build();
+	ck_assert_int_eq(parse(), 0);
+	ck_assert_uint_eq(bf.nr_zones, 3);
+	ck_assert_str_eq(bf.zones[1].name, "DMA32");
+	ck_assert_uint_eq(bf.zones[1].end, 2ull << 30);
+	ck_assert_uint_eq(bf.zones[2].start, 2ull << 30);
+	ck_assert_uint_eq(bf.zones[2].end, BVM_HIGHMEM_START + (3ull << 30));
+	/* The hole case: DMA32 ends at 3 GiB, Movable is all of high RAM. */
+	vm_setup();
+	vm.cfg.movable_bytes = (3ull << 30) + (1ull << 20);
+	build();
+	ck_assert_int_eq(parse(), 0);
+	ck_assert_uint_eq(bf.nr_zones, 3);
+	ck_assert_uint_eq(bf.zones[1].end, BVM_LOWMEM_END);
+	ck_assert_uint_eq(bf.zones[2].start, BVM_HIGHMEM_START);
 }
 END_TEST
 
@@ -254,6 +337,7 @@ static Suite *boot_fdt_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_boot_fdt_reads_the_vmm_tree);
+	tcase_add_test(tc, test_boot_fdt_movable_zone_is_the_allocators);
 	tcase_add_test(tc, test_boot_fdt_refuses_old_versions);
 	tcase_add_test(tc, test_boot_fdt_refuses_a_wrapping_property_length);
 	tcase_add_test(tc, test_boot_fdt_refuses_a_truncated_buffer);

@@ -171,6 +171,53 @@ START_TEST(test_run_errors)
 }
 END_TEST
 
+/*
+ * --movable: a nonzero multiple of 2M, leaving 64M and 1/256 of --mem below
+ * it (checked once --mem is known, in either order).
+ */
+START_TEST(test_run_movable)
+{
+	static const struct {
+		const char *args[6];
+		const char *message;
+	} bad[] = {
+		{{"--movable", "lots", CLI_FX_GUEST},
+		 "--movable: 'lots' is not a size"},
+		{{"--movable", "0", CLI_FX_GUEST}, "nonzero multiple of 2M"},
+		{{"--movable", "3M", CLI_FX_GUEST}, "nonzero multiple of 2M"},
+		{{"--movable", "192M", CLI_FX_GUEST},
+		 "--movable: 192 MiB leaves less than 65 MiB of --mem (256 "
+		 "MiB) below it"},
+		{{"--movable", "64M", "--mem", "64M", CLI_FX_GUEST},
+		 "leaves less than 64 MiB"},
+		{{"--movable", "2M", "--mem", "64M", CLI_FX_GUEST},
+		 "leaves less than 64 MiB"},
+		{{"--mem", "64G", "--movable", "65218M", CLI_FX_GUEST},
+		 "leaves less than 320 MiB"},
+	};
+	struct vm_config cfg;
+	char err[256];
+
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 2, "run", CLI_FX_GUEST),
+			 0);
+	ck_assert_uint_eq(cfg.movable_bytes, 0);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 3, "run", "--movable=190M",
+					  CLI_FX_GUEST),
+			 0);
+	ck_assert_uint_eq(cfg.movable_bytes, 190ull << 20);
+	ck_assert_int_eq(cli_fx_parse_run(&cfg, err, 6, "run", "--movable",
+					  "65216M", "--mem", "64G",
+					  CLI_FX_GUEST),
+			 0);
+	ck_assert_uint_eq(cfg.movable_bytes, 65216ull << 20);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_run_rejects(i, bad[i].args, 6, bad[i].message, err,
+				   sizeof(err));
+	}
+}
+END_TEST
+
 /* No byte of @s is a control character (C0, DEL) or starts a C1 one. */
 static bool cli_printable(const char *s)
 {
@@ -412,6 +459,7 @@ static Suite *vmm_cli_suite(void)
 	tcase_add_test(tc, test_run_errors_long_argument);
 	tcase_add_test(tc, test_run_disks);
 	tcase_add_test(tc, test_run_mem_backing);
+	tcase_add_test(tc, test_run_movable);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,7 +14,8 @@
  *     arguments hold (they are quoted escaped); on 0 the
  *     configuration is one `vmm run` can start: RAM 16M .. 64G in 2 MiB
  *     steps, 1..32 vCPUs, a page limit (hosted only) of whole pages up to
- *     RAM, a CMA area of whole pageblocks below RAM in a real zone, at most
+ *     RAM, a CMA area of whole pageblocks below RAM in a real zone, a
+ *     Movable zone of whole pageblocks leaving 64M and 1/256 of RAM, at most
  *     four disks, a socket path that fits, a guest among the arguments;
  *   - every argument through cli_parse_size(), cli_parse_uint() and
  *     vm_cma_parse() against reference parsers written here from the
@@ -198,6 +199,12 @@ static void check_config(const struct vm_config *c, char **argv, int argc)
 	FUZZ_ASSERT(!c->cma_bytes || (c->cma_bytes % (2ull << 20) == 0 &&
 				      c->cma_bytes < c->mem_size),
 		    "CMA %llu", (unsigned long long)c->cma_bytes);
+	FUZZ_ASSERT(
+		!c->movable_bytes ||
+			(c->movable_bytes % (2ull << 20) == 0 &&
+			 c->movable_bytes + (64ull << 20) + c->mem_size / 256 <=
+				 c->mem_size),
+		"Movable zone %llu", (unsigned long long)c->movable_bytes);
 	FUZZ_ASSERT(c->cma_zone == VM_CMA_ZONE_FIT || c->cma_zone == ZONE_DMA ||
 			    c->cma_zone == ZONE_DMA32 ||
 			    c->cma_zone == ZONE_NORMAL,
@@ -226,9 +233,9 @@ static void check_config(const struct vm_config *c, char **argv, int argc)
 static bool asks_help(char **argv, int argc)
 {
 	static const char *const takes_value[] = {
-		"--mem",	  "--vcpus",	  "--cmdline", "--timeout",
-		"--memory-model", "--mem-limit",  "--api",     "--disk",
-		"--cma",	  "--mem-backing"};
+		"--mem",	  "--vcpus",	   "--cmdline", "--timeout",
+		"--memory-model", "--mem-limit",   "--api",	"--disk",
+		"--cma",	  "--mem-backing", "--movable"};
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))

@@ -35,6 +35,7 @@
 #include "guest/boot_fdt.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "vmm/fdt_build.h"
+#include "vmm/frame_db.h"
 #include "vmm/vm.h"
 
 #define PAGE	    4096ull
@@ -241,8 +242,9 @@ static const struct {
 
 /*
  * Input: u16 RAM in 2 MiB units (16 MiB .. 64 GiB), u8 vCPUs, u8 flags
- * (bit 0 native, bits 1-3 devices), u32 kernel end, then the command line
- * (up to a NUL).
+ * (bit 0 native, bits 1-3 devices, bit 4 a Movable zone), u32 kernel end,
+ * with bit 4 a u32 of pages for --movable, then the command line (up to a
+ * NUL).
  */
 static void vm_from_input(struct vm *vm, char *cmdline, const uint8_t *data,
 			  size_t size)
@@ -274,6 +276,9 @@ static void vm_from_input(struct vm *vm, char *cmdline, const uint8_t *data,
 	vm->kernel_end = BVM_KERNEL_BASE +
 			 ((fuzz_u32(&in) % (low - BVM_KERNEL_BASE)) | 1);
 	vm->kernel_end = (vm->kernel_end + PAGE - 1) & ~(PAGE - 1);
+	if (flags & 0x10)
+		vm->cfg.movable_bytes =
+			(uint64_t)fuzz_u32(&in) % (ram / PAGE) * PAGE;
 	nr_dev = (flags >> 1) & 7;
 	if (nr_dev > NR_SLOTS)
 		nr_dev = NR_SLOTS;
@@ -284,6 +289,41 @@ static void vm_from_input(struct vm *vm, char *cmdline, const uint8_t *data,
 	n = fuzz_bytes(&in, cmdline, MAX_CMDLINE);
 	cmdline[n] = '\0';
 	vm->cfg.cmdline = cmdline;
+}
+
+/*
+ * A Movable zone, last, exactly where the frame database puts ZONE_MOVABLE
+ * (frame_db_movable_start()), to the end of RAM, the zone below ending
+ * there; none when the VM has none.
+ */
+static void check_same_zones(const struct vm *vm, const struct boot_fdt *bf)
+{
+	uint64_t start =
+		frame_db_movable_start(&vm->mem, vm->cfg.movable_bytes);
+	const struct boot_zone *last = &bf->zones[bf->nr_zones - 1];
+	bool has = !strcmp(last->name, "Movable");
+
+	/* A start rounded up into the MMIO hole: the zone's RAM begins
+	 * above it (the allocator trims its span to present frames too). */
+	if (vm->mem.nr_regions == 2 && start >= vm->mem.regions[0].size &&
+	    start < vm->mem.regions[1].gpa)
+		start = vm->mem.regions[1].gpa;
+
+	for (unsigned i = 0; i + 1 < bf->nr_zones; i++)
+		FUZZ_ASSERT(strcmp(bf->zones[i].name, "Movable"),
+			    "Movable zone %u of %u", i, bf->nr_zones);
+	FUZZ_ASSERT(has == (start < bf->ram_end),
+		    "Movable zone %s, frame database's starts at %#llx",
+		    has ? "present" : "absent", (unsigned long long)start);
+	if (!has)
+		return;
+	FUZZ_ASSERT(last->start == start && last->end == bf->ram_end,
+		    "Movable zone [%#llx, %#llx), frame database's from %#llx",
+		    (unsigned long long)last->start,
+		    (unsigned long long)last->end, (unsigned long long)start);
+	FUZZ_ASSERT(bf->nr_zones == 1 ||
+			    bf->zones[bf->nr_zones - 2].end <= start,
+		    "a zone overlaps the Movable zone");
 }
 
 static void check_same_vm(const struct vm *vm, const struct boot_fdt *bf)
@@ -302,6 +342,7 @@ static void check_same_vm(const struct vm *vm, const struct boot_fdt *bf)
 		FUZZ_ASSERT(bf->ram[i].base == vm->mem.regions[i].gpa &&
 				    bf->ram[i].size == vm->mem.regions[i].size,
 			    "RAM range %u differs", i);
+	check_same_zones(vm, bf);
 	FUZZ_ASSERT(bf->nr_mmio == vm->nr_mmio_devs, "%u devices, VM has %u",
 		    bf->nr_mmio, vm->nr_mmio_devs);
 	for (unsigned i = 0; i < bf->nr_mmio; i++) {
@@ -356,21 +397,25 @@ static const struct {
 	uint8_t vcpus, flags;
 	uint32_t kend;
 	const char *cmdline;
+	uint32_t movable_pages; /* with flags bit 4 */
 } seed_vms[] = {
-	{"256m-hosted", 128 - 8, 0, 2 << 1, 0x272fff, ""},
+	{"256m-hosted", 128 - 8, 0, 2 << 1, 0x272fff, "", 0},
 	{"256m-native-hello", 128 - 8, 0, 1 | 2 << 1, 0x272fff,
-	 "workload=hello"},
+	 "workload=hello", 0},
 	{"6g-4cpu-disks", 3072 - 8, 3, 6 << 1, 0x272fff,
-	 "workload=blk console=debug"},
-	{"3g-boundary", 1536 - 8, 1, 1 << 1, 0x10000, "a=b c"},
-	{"16m-min", 0, 31, 0, 0, "workload=smp"},
+	 "workload=blk console=debug", 0},
+	{"3g-boundary", 1536 - 8, 1, 1 << 1, 0x10000, "a=b c", 0},
+	{"16m-min", 0, 31, 0, 0, "workload=smp", 0},
+	/* --movable 128M of 256M; 4G of 6G, across the hole */
+	{"256m-movable", 128 - 8, 0, 1 | 0x10, 0x272fff, "", 32768},
+	{"6g-movable-hole", 3072 - 8, 1, 0x10 | 2 << 1, 0x272fff, "", 1048576},
 };
 
 static void write_seeds(const char *dir)
 {
 	for (size_t i = 0; i < sizeof(seed_vms) / sizeof(seed_vms[0]); i++) {
-		uint8_t in[8 + MAX_CMDLINE];
-		size_t len = strlen(seed_vms[i].cmdline);
+		uint8_t in[12 + MAX_CMDLINE];
+		size_t len = strlen(seed_vms[i].cmdline), at = 8;
 		char name[64], cmdline[MAX_CMDLINE + 1];
 		struct vm vm;
 		int n;
@@ -379,11 +424,15 @@ static void write_seeds(const char *dir)
 		in[2] = seed_vms[i].vcpus;
 		in[3] = seed_vms[i].flags;
 		memcpy(in + 4, &seed_vms[i].kend, 4);
-		memcpy(in + 8, seed_vms[i].cmdline, len);
+		if (seed_vms[i].flags & 0x10) {
+			memcpy(in + 8, &seed_vms[i].movable_pages, 4);
+			at = 12;
+		}
+		memcpy(in + at, seed_vms[i].cmdline, len);
 		snprintf(name, sizeof(name), "vm-%s", seed_vms[i].name);
-		write_seed(dir, name, 1, in, 8 + len);
+		write_seed(dir, name, 1, in, at + len);
 		/* The tree `vmm run` would write for it, as a raw seed. */
-		vm_from_input(&vm, cmdline, in, 8 + len);
+		vm_from_input(&vm, cmdline, in, at + len);
 		n = fdt_build(&vm, build_buf, BVM_FDT_MAX);
 		FUZZ_ASSERT(n > 0, "fdt_build");
 		snprintf(name, sizeof(name), "dtb-%s", seed_vms[i].name);

@@ -125,6 +125,8 @@ def cli_seeds():
         'help': ['--mem', '1G', '--help'],
         'huge-number': ['--mem', '18446744073709551616', '@G'],
         'bad-unit': ['--mem', '1Q', '@G'],
+        'movable': ['--movable', '190M', '--memory-model', 'native', '@G'],
+        'movable-big': ['--mem', '64G', '--movable=65216M', '@G'],
     }
     return {k: b'\0'.join(a.encode() for a in v) for k, v in args.items()}
 

@@ -299,45 +299,38 @@ static int cli_check_mem(const char *arg, uint64_t *bytes, char *err,
 	return 0;
 }
 
-static int cli_check_movable(const char *arg, uint64_t *bytes, char *err,
-			     size_t errlen)
-{
-	int r = cli_parse_size(arg, bytes);
+/* A size option that must be a nonzero multiple of @align. */
+struct cli_size_rule {
+	const char *option;  /* "--mem-limit" */
+	const char *example; /* "64M" */
+	const char *unit;    /* "4K": @align as the message says it */
+	uint64_t align;
+};
 
-	if (r == -EINVAL) {
-		cli_error(err, errlen,
-			  "--movable: '%s' is not a size (use e.g. 128M)",
-			  CLI_Q(arg));
-		return r;
-	}
-	if (r < 0 || *bytes == 0 || *bytes % CLI_MEM_ALIGN) {
-		cli_error(err, errlen,
-			  "--movable: '%s' is not a nonzero multiple of 2M",
-			  CLI_Q(arg));
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int cli_check_mem_limit(const char *arg, uint64_t *bytes, char *err,
+static int cli_check_size_rule(const struct cli_size_rule *rule,
+			       const char *arg, uint64_t *bytes, char *err,
 			       size_t errlen)
 {
 	int r = cli_parse_size(arg, bytes);
 
 	if (r == -EINVAL) {
-		cli_error(err, errlen,
-			  "--mem-limit: '%s' is not a size (use e.g. 64M)",
-			  CLI_Q(arg));
+		cli_error(err, errlen, "%s: '%s' is not a size (use e.g. %s)",
+			  rule->option, CLI_Q(arg), rule->example);
 		return r;
 	}
-	if (r < 0 || *bytes == 0 || *bytes % CLI_PAGE_SIZE) {
+	if (r < 0 || *bytes == 0 || *bytes % rule->align) {
 		cli_error(err, errlen,
-			  "--mem-limit: '%s' is not a nonzero multiple of 4K",
-			  CLI_Q(arg));
+			  "%s: '%s' is not a nonzero multiple of %s",
+			  rule->option, CLI_Q(arg), rule->unit);
 		return -EINVAL;
 	}
 	return 0;
 }
+
+static const struct cli_size_rule cli_mem_limit_rule = {"--mem-limit", "64M",
+							"4K", CLI_PAGE_SIZE};
+static const struct cli_size_rule cli_movable_rule = {"--movable", "128M", "2M",
+						      CLI_MEM_ALIGN};
 
 /* A UNIX socket path must fit sockaddr_un.sun_path (108 bytes with NUL). */
 #define CLI_API_PATH_MAX 107
@@ -438,7 +431,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 	if (strcmp(name, "--mem") == 0)
 		return cli_check_mem(arg, &cfg->mem_size, err, errlen);
 	if (strcmp(name, "--mem-limit") == 0)
-		return cli_check_mem_limit(arg, &cfg->mem_limit, err, errlen);
+		return cli_check_size_rule(&cli_mem_limit_rule, arg,
+					   &cfg->mem_limit, err, errlen);
 	if (strcmp(name, "--vcpus") == 0) {
 		if (cli_parse_uint(arg, 1, BVM_MAX_VCPUS, &cfg->nr_vcpus) == 0)
 			return 0;
@@ -452,7 +446,8 @@ static int cli_apply_option(struct vm_config *cfg, const char *name,
 	if (strcmp(name, "--disk") == 0)
 		return cli_check_disk(arg, cfg, err, errlen);
 	if (strcmp(name, "--movable") == 0)
-		return cli_check_movable(arg, &cfg->movable_bytes, err, errlen);
+		return cli_check_size_rule(&cli_movable_rule, arg,
+					   &cfg->movable_bytes, err, errlen);
 	if (strcmp(name, "--cma") == 0)
 		return vm_cma_parse(arg, &cfg->cma_bytes, &cfg->cma_zone, err,
 				    errlen);

@@ -449,29 +449,33 @@ static unsigned nr_grants;
 static void after_alloc(const struct pvmem_req *r, const struct built *bt,
 			unsigned idx, unsigned n)
 {
-	const uint64_t *pfns;
+	const uint8_t *out;
 
 	if (!r->done || r->done > r->count)
 		return;
-	pfns = guest_mem_ptr(&vm.mem, r->addr, r->done * 8ull);
-	if (!pfns || overwritten(bt, idx + 1, n, r->addr, r->done * 8ull))
+	out = guest_mem_ptr(&vm.mem, r->addr, r->done * 8ull);
+	if (!out || overwritten(bt, idx + 1, n, r->addr, r->done * 8ull))
 		return;
 	for (uint32_t i = 0; i < r->done; i++) {
-		uint64_t len = 4096ull << r->order;
-		const struct page *pg = mm_pfn_to_page(mm, pfns[i]);
-		void *p = guest_mem_ptr(&vm.mem, pfns[i] << 12, len);
+		uint64_t len = 4096ull << r->order, pfn;
+		const struct page *pg;
+		void *p;
 
+		/* The guest's addr need not be aligned (the device copies). */
+		memcpy(&pfn, out + i * 8ull, sizeof(pfn));
+		pg = mm_pfn_to_page(mm, pfn);
+		p = guest_mem_ptr(&vm.mem, pfn << 12, len);
 		FUZZ_ASSERT(pg && p, "ALLOC granted pfn %#llx outside RAM",
-			    (unsigned long long)pfns[i]);
+			    (unsigned long long)pfn);
 		if (pg->state != FRAME_GUEST)
 			continue; /* freed again by a later request */
 		if ((r->gfp & __GFP_ZERO) &&
-		    !overwritten(bt, idx + 1, n, pfns[i] << 12, len))
+		    !overwritten(bt, idx + 1, n, pfn << 12, len))
 			FUZZ_ASSERT(fuzz_is_zero(p, len),
 				    "__GFP_ZERO block %#llx order %u not zero",
-				    (unsigned long long)pfns[i], r->order);
-		grants[nr_grants++] = (struct grant){pfns[i], 1ull << r->order,
-						     true, r->order};
+				    (unsigned long long)pfn, r->order);
+		grants[nr_grants++] =
+			(struct grant){pfn, 1ull << r->order, true, r->order};
 	}
 }
 

@@ -16,6 +16,8 @@ pkgs+=(qemu-system-x86 python3)
 # libvirt (libvirtd, virsh) for scripts/libvirt-guest and its tests
 # (tests/integration/libvirt.tests.sh): the guest as a q35 libvirt domain.
 pkgs+=(libvirt-daemon-system libvirt-clients)
+# strace: a test makes a client's send fail at will (syscall injection).
+pkgs+=(strace)
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs+=(libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev

@@ -1070,9 +1070,19 @@ int api_call_timed(const char *path, json_t *request, unsigned timeout_ms,
 	if (!err)
 		err = send_all(fd, "\n", 1, deadline);
 	free(line);
-	if (!err) {
-		*step = API_CALL_RECV;
+	/*
+	 * A VMM at its maximum of clients writes its EUSERS refusal and
+	 * closes without reading, maybe before the request went out: then
+	 * the send fails, and the refusal is still there to read.
+	 */
+	if (!err || err == -ECONNRESET) {
+		int sent = err;
+
+		if (!sent)
+			*step = API_CALL_RECV;
 		err = recv_line(fd, &reply, deadline);
+		if (err && sent)
+			err = sent;
 	}
 	close(fd);
 	if (err)

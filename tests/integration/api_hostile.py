@@ -187,6 +187,11 @@ def probe(path, seconds, cmd="stat"):
     return 1
 
 
+REFUSAL = (b'{"ok": false, "error": {"code": "EUSERS", "errno": 87, '
+           b'"message": "the VMM is serving 64 clients, its maximum: '
+           b'try again later"}}\n')
+
+
 def fakeserver(path, mode):
     lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsn.bind(path)
@@ -194,6 +199,10 @@ def fakeserver(path, mode):
     if mode == "full":
         filler = connect(path)  # takes the one backlog place
     ready("fakeserver " + mode)
+    while mode == "refuse":  # as a full VMM: refuse, close, unread
+        s, _ = lsn.accept()
+        s.sendall(REFUSAL)
+        s.close()
     hold()
 
 

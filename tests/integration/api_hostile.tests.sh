@@ -175,8 +175,32 @@ test_api_client_timeouts() {
 	expect 1 "vmm stat: timed out after 2 s connecting to $sock"
 }
 
+# A full VMM refuses (EUSERS) and closes without reading: when that close
+# comes before the client's request went out, the send fails, and the
+# client must still read the refusal and try again until its time is up
+# (then it shows the refusal), not give up saying the VMM closed the
+# connection (api-hostile-stat-answers met it by chance;
+# here strace makes every send fail).
+test_api_client_refusal_before_send() {
+	local sock=$TMP/hostile-r.sock
+	rm -f "$sock"
+	hostile_start fake fakeserver "$sock" refuse || { hostile_stop; return 1; }
+	out=$(timeout 60 strace -qq -f -o /dev/null -e trace=sendto \
+		-e inject=sendto:error=EPIPE "$VMM" stat --api "$sock" \
+		--timeout 1 2>&1)
+	status=$?
+	hostile_stop
+	rm -f "$sock"
+	expect 1 "vmm stat: EUSERS: the VMM is serving 64 clients" || return 1
+	if grep -q 'closed the connection' <<<"$out"; then
+		why="the refusal was not read: $out"
+		return 1
+	fi
+}
+
 check api-hostile-timeout-exits kvm test_api_hostile_timeout_exits
 check api-hostile-stat-answers kvm test_api_hostile_stat_answers
 check api-hostile-quit kvm test_api_hostile_quit
+check api-client-refusal-before-send nokvm test_api_client_refusal_before_send
 check api-hostile-poller kvm test_api_hostile_poller
 check api-client-timeouts nokvm test_api_client_timeouts

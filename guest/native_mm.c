@@ -7,6 +7,7 @@
 
 #include "guest.h"
 #include "mm/errno.h"
+#include "mm/port.h"
 #include "native_mm.h"
 
 #define NATIVE_MAX_RANGES 8
@@ -97,12 +98,14 @@ static uint64_t native_movable_pages(unsigned nr_ranges)
 {
 	uint64_t start = MM_ADDR_TO_PFN(guest_boot.movable_start), pages = 0;
 
-	for (unsigned i = 0; guest_boot.movable_start && i < nr_ranges; i++)
-		if (native_ranges[i].end_pfn > start)
-			pages += native_ranges[i].end_pfn -
-				 (native_ranges[i].start_pfn > start
-					  ? native_ranges[i].start_pfn
-					  : start);
+	if (!guest_boot.movable_start)
+		return 0;
+	for (unsigned i = 0; i < nr_ranges; i++) {
+		uint64_t from = MM_MAX(native_ranges[i].start_pfn, start);
+
+		if (native_ranges[i].end_pfn > from)
+			pages += native_ranges[i].end_pfn - from;
+	}
 	return pages;
 }
 

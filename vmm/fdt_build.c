@@ -6,6 +6,7 @@
 #include <libfdt.h>
 
 #include "abi/layout.h"
+#include "mm/port.h"
 #include "vmm/fdt_build.h"
 #include "vmm/frame_db.h"
 
@@ -120,9 +121,10 @@ static int fdt_build_zones(void *fdt, const struct vm *vm)
 		const char *name;
 		uint64_t lo, hi;
 	} zones[] = {
-		{"DMA", 0, FDT_ZONE_DMA_END},
-		{"DMA32", FDT_ZONE_DMA_END, FDT_ZONE_DMA32_END},
-		{"Normal", FDT_ZONE_DMA32_END, UINT64_MAX},
+		{"DMA", 0, MM_MIN(FDT_ZONE_DMA_END, movable)},
+		{"DMA32", FDT_ZONE_DMA_END,
+		 MM_MIN(FDT_ZONE_DMA32_END, movable)},
+		{"Normal", FDT_ZONE_DMA32_END, movable},
 		{"Movable", movable, UINT64_MAX},
 	};
 	fdt64_t cells[2 * 4];
@@ -130,11 +132,9 @@ static int fdt_build_zones(void *fdt, const struct vm *vm)
 	int nr = 0, names_len = 0;
 
 	for (unsigned z = 0; z < 4; z++) {
-		uint64_t start, end, hi = zones[z].hi;
+		uint64_t start, end;
 
-		if (z < 3 && hi > movable)
-			hi = movable;
-		if (!fdt_zone_span(vm, zones[z].lo, hi, &start, &end))
+		if (!fdt_zone_span(vm, zones[z].lo, zones[z].hi, &start, &end))
 			continue;
 		cells[2 * nr] = cpu_to_fdt64(start);
 		cells[2 * nr + 1] = cpu_to_fdt64(end);

@@ -225,12 +225,20 @@ static bool dirty_frame(uint64_t i, uint64_t nr)
 	return i == nr - 1 || i == nr / 2 - 1 || (i & (i - 1)) == 0;
 }
 
-static void guest_dirty(uint64_t pfn, uint64_t nr, uint8_t tag)
+/*
+ * Only frames still in @state: a block freed and another, smaller one
+ * granted at the same pfn in one batch leaves the old grant's head in that
+ * state, and the rest of it free (maybe discarded), which the guest no
+ * longer owns.
+ */
+static void guest_dirty(uint64_t pfn, uint64_t nr, uint8_t tag,
+			enum frame_state state)
 {
 	for (uint64_t i = 0; i < nr; i++) {
+		const struct page *pg = mm_pfn_to_page(mm, pfn + i);
 		uint8_t *p;
 
-		if (!dirty_frame(i, nr))
+		if (!dirty_frame(i, nr) || !pg || pg->state != state)
 			continue;
 		p = guest_mem_ptr(&vm.mem, (pfn + i) << 12, 4096);
 		if (!p)
@@ -258,6 +266,19 @@ static uint64_t scratch_gpa(uint32_t arg, uint64_t len)
 	return SCRATCH_GPA + off;
 }
 
+/*
+ * Any pfn of guest RAM or a little past its end, the hole below 4 GiB
+ * skipped as the guest's own view of RAM skips it.
+ */
+static uint64_t any_pfn(struct fuzz_in *in)
+{
+	uint64_t pfn = fuzz_u32(in) % (vm.mem.size / 4096 + 64);
+
+	if (pfn >= LOW_BYTES / 4096)
+		pfn += (4ull << 30) / 4096 - LOW_BYTES / 4096;
+	return pfn;
+}
+
 /* FREE entries at a scratch address: the guest's blocks, maybe mangled. */
 static uint64_t build_free_list(struct fuzz_in *in, uint32_t count,
 				uint32_t arg, uint8_t mode)
@@ -274,10 +295,7 @@ static uint64_t build_free_list(struct fuzz_in *in, uint32_t count,
 			e[i].pfn = h->pfn;
 			e[i].order = h->order;
 		} else {
-			e[i].pfn = fuzz_u32(in) % (vm.mem.size / 4096 + 64);
-			if (e[i].pfn >= LOW_BYTES / 4096)
-				e[i].pfn +=
-					(4ull << 30) / 4096 - LOW_BYTES / 4096;
+			e[i].pfn = any_pfn(in);
 		}
 		if (mode & 0x40) /* wrong order, tail pfn, reserved bits */
 			e[i].order ^= fuzz_u8(in) & 3;
@@ -303,10 +321,7 @@ static uint64_t build_pfn_list(struct fuzz_in *in, uint32_t count, uint32_t arg,
 		if (nr_held && !(mode & 0x20)) {
 			pfns[i] = held[(arg + i) % nr_held].pfn;
 		} else {
-			pfns[i] = fuzz_u32(in) % (vm.mem.size / 4096 + 64);
-			if (pfns[i] >= LOW_BYTES / 4096)
-				pfns[i] +=
-					(4ull << 30) / 4096 - LOW_BYTES / 4096;
+			pfns[i] = any_pfn(in);
 		}
 		if (mode & 0x10) /* a tail */
 			pfns[i] += fuzz_u8(in) & 7;
@@ -503,13 +518,14 @@ static void after_batch(struct pvmem_block *blk, const struct built *bt,
 	 */
 	for (unsigned i = 0; i < nr_grants; i++) {
 		const struct page *pg = mm_pfn_to_page(mm, grants[i].pfn);
+		enum frame_state state =
+			grants[i].held ? FRAME_GUEST : FRAME_DMA;
 
-		if (!pg ||
-		    pg->state != (grants[i].held ? FRAME_GUEST : FRAME_DMA))
+		if (!pg || pg->state != state)
 			continue;
 		if (grants[i].held)
 			held_add(grants[i].pfn, grants[i].order);
-		guest_dirty(grants[i].pfn, grants[i].frames, tag);
+		guest_dirty(grants[i].pfn, grants[i].frames, tag, state);
 	}
 	/* Forget blocks that are no longer the guest's (freed, moved). */
 	for (unsigned i = 0; i < nr_held;) {

@@ -1076,13 +1076,13 @@ int api_call_timed(const char *path, json_t *request, unsigned timeout_ms,
 	 * the send fails, and the refusal is still there to read.
 	 */
 	if (!err || err == -ECONNRESET) {
-		int sent = err;
+		int send_err = err;
 
-		if (!sent)
+		if (!send_err)
 			*step = API_CALL_RECV;
 		err = recv_line(fd, &reply, deadline);
-		if (err && sent)
-			err = sent;
+		if (err && send_err)
+			err = send_err;
 	}
 	close(fd);
 	if (err)
